@@ -1,0 +1,36 @@
+# Every target does its own set-up from a machine that has only python3.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+SHARED  ?= ../shared
+
+.PHONY: demo test test-fast services catalog bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v uv >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
+	@test -x $(BIN)/python || uv venv --quiet --python $(PY) $(VENV)
+	uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m scripts.demo
+
+test: $(STAMP) services
+	$(BIN)/python -m pytest
+
+services:
+	@bash scripts/ensure_services.sh
+
+catalog: $(STAMP)
+	$(BIN)/python scripts/generate_catalog.py --swagger $(SHARED)/reference/autotask-rest-swagger-v1.json
+
+bench: $(STAMP) services
+	$(BIN)/python benchmarks/sandbox_bench.py
+
+lock:
+	uv pip compile pyproject.toml --extra dev -o requirements.lock --no-header --python-version 3.11
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
