@@ -232,7 +232,8 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
         if not tag.endswith("Child"):
             continue
         model = None
-        routes: dict[str, set[str]] = defaultdict(set)
+        routes: dict[tuple[str, str], set[str]] = defaultdict(set)
+        odd_methods: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
         for verb, path, op in ops:
             m, _ = op_model(op)
             model = model or m
@@ -241,6 +242,9 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
             if not mm or suffix not in CHILD_OPS:
                 continue
             routes[(mm.group(1), mm.group(2))].add(CHILD_OPS[suffix])
+            if suffix == "CreateEntity" and verb != "post":
+                # e.g. `GET /TimeOffRequests/{id}/Approve` is an action answered with an itemId.
+                odd_methods[(mm.group(1), mm.group(2))]["create"] = verb.upper()
         target = model_to_entity.get(model or "")
         if target is None:
             # Create-only child actions (e.g. Tickets/{id}/ChecklistLibraries) name their entity
@@ -256,6 +260,8 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
                 "segment": segment,
                 "path": f"/{parent}/{{parentId}}/{segment}",
                 "verbs": [v for v in VERB_ORDER if v in verbs],
+                **({"methods": odd_methods[(parent, segment)]}
+                   if odd_methods.get((parent, segment)) else {}),
             })
 
     names = set(entities)

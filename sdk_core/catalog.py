@@ -35,12 +35,22 @@ class FieldInfo:
     reference: str | None = None
 
 
+_HTTP_METHODS = {"query": "GET", "count": "GET", "list": "GET", "get": "GET", "create": "POST",
+                 "update": "PUT", "patch": "PATCH", "delete": "DELETE"}
+
+
 @dataclass(frozen=True)
 class ParentRoute:
     parent: str
     segment: str
     path: str
     verbs: tuple[str, ...]
+    # HTTP methods that differ from the usual mapping (create=POST, update=PUT, ...).
+    methods: tuple[tuple[str, str], ...] = ()
+
+    def method(self, verb: str) -> str:
+        """The HTTP method of a verb on this route."""
+        return dict(self.methods).get(verb) or _HTTP_METHODS[verb]
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,8 @@ def _entity(raw: dict[str, Any]) -> EntityInfo:
         has_udfs=raw.get("has_udfs", False),
         has_udf_endpoint=raw.get("has_udf_endpoint", False),
         parents=tuple(
-            ParentRoute(p["parent"], p["segment"], p["path"], tuple(p["verbs"]))
+            ParentRoute(p["parent"], p["segment"], p["path"], tuple(p["verbs"]),
+                        tuple(sorted(p.get("methods", {}).items())))
             for p in raw["parents"]
         ),
         fields=fields,
