@@ -1,0 +1,53 @@
+"""JSON Lines: each record as it arrived, one per line, optionally gzip."""
+
+from __future__ import annotations
+
+import shutil
+import typing as t
+from pathlib import Path
+
+import orjson
+
+from target_adapters.common import ColumnType
+from target_adapters.files.output_dir import OutputDir
+from target_adapters.files.streams import close_binary, open_binary
+
+_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+
+
+def _default(value: t.Any) -> str:  # noqa: ANN401
+    return str(value)
+
+
+class JsonlWriter:
+    """Schema changes need nothing here: JSON Lines has no header."""
+
+    def __init__(self, out: OutputDir, stream_name: str, gzip_level: int | None, append: bool) -> None:
+        self._out = out
+        suffix = ".jsonl.gz" if gzip_level is not None else ".jsonl"
+        self._name = out.stem(stream_name) + suffix
+        self._append = append
+        self._staged = out.staged(self._name)
+        self._fh = open_binary(self._staged, gzip_level)
+        self._write = self._fh.write
+
+    def set_schema(self, columns: dict[str, ColumnType], schema: dict, key_properties: list[str]) -> None:
+        """Nothing to do: every line carries its own keys."""
+
+    def write(self, record: dict) -> None:
+        """One line per record."""
+        self._write(orjson.dumps(record, default=_default, option=_OPTIONS))
+
+    def close(self) -> list[Path]:
+        """Publish; when appending, the previous file's bytes come first (gzip members concatenate)."""
+        close_binary(self._fh)
+        existing = self._out.final(self._name)
+        if self._append and existing.exists():
+            merged = self._out.staged("merged-" + self._name)
+            with open(merged, "wb") as dst:
+                for src in (existing, self._staged):
+                    with open(src, "rb") as fh:
+                        shutil.copyfileobj(fh, dst, 1 << 20)
+            self._staged.unlink()
+            return [self._out.publish(merged, self._name)]
+        return [self._out.publish(self._staged, self._name)]

@@ -1,0 +1,63 @@
+"""Where files are written: a private staging folder, then an atomic move into place.
+
+Every file is built under ``<output_dir>/.target-files-<random>/`` and moved to its
+final name only when the run ends cleanly, so a failed or killed run never leaves
+a half-written file where a reader (or the previous run's complete file) would be.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class OutputDir:
+    """Owns the staging folder of one run and the file names of its streams."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            msg = f"Cannot create output_dir '{self.root}': {exc.strerror}. Choose a writable folder."
+            raise ValueError(msg) from exc
+        self.staging = Path(tempfile.mkdtemp(prefix=".target-files-", dir=self.root))
+        self._stems: dict[str, str] = {}
+
+    def stem(self, stream_name: str) -> str:
+        """A file-system-safe, unique base name for a stream (``a:b`` -> ``a_b``)."""
+        if stream_name in self._stems:
+            return self._stems[stream_name]
+        base = _UNSAFE.sub("_", stream_name).strip("._") or "stream"
+        stem, n = base, 1
+        taken = {s.lower() for s in self._stems.values()}
+        while stem.lower() in taken:
+            n += 1
+            stem = f"{base}_{n}"
+        self._stems[stream_name] = stem
+        return stem
+
+    def staged(self, name: str) -> Path:
+        """A path inside the staging folder."""
+        return self.staging / name
+
+    def final(self, name: str) -> Path:
+        """The published path of a file."""
+        return self.root / name
+
+    def publish(self, staged: Path, name: str) -> Path:
+        """Move a finished file into place atomically (same file system)."""
+        target = self.final(name)
+        with open(staged, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(staged, target)
+        return target
+
+    def discard(self) -> None:
+        """Remove the staging folder and everything in it."""
+        shutil.rmtree(self.staging, ignore_errors=True)

@@ -1,0 +1,75 @@
+"""One writer per stream for the whole run, whatever sinks singer-sdk creates.
+
+singer-sdk replaces a stream's sink when its schema changes; the file must not
+be reopened then, so writers live here, keyed by stream, and each new sink
+only tells the writer about the new schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from target_adapters.common import ColumnType
+from target_adapters.files.csv_writer import CsvWriter
+from target_adapters.files.jsonl_writer import JsonlWriter
+from target_adapters.files.output_dir import OutputDir
+from target_adapters.files.parquet_writer import ParquetWriter
+from target_adapters.files.settings import FileSettings
+from target_adapters.files.streams import StreamWriter
+from target_adapters.files.xlsx_writer import WorkbookWriter
+
+
+class WriterRegistry:
+    """Creates, finds and finally publishes the run's writers."""
+
+    def __init__(self, settings: FileSettings) -> None:
+        self._settings = settings
+        self._out: OutputDir | None = None
+        self._writers: dict[str, StreamWriter] = {}
+        self._workbook: WorkbookWriter | None = None
+
+    @property
+    def out(self) -> OutputDir:
+        """Created on first use, so that --about or a run without records makes no folder."""
+        if self._out is None:
+            self._out = OutputDir(self._settings.output_dir)
+        return self._out
+
+    def writer(
+        self, stream_name: str, columns: dict[str, ColumnType], schema: dict, key_properties: list[str]
+    ) -> StreamWriter:
+        """The stream's writer, told about this (possibly new) schema."""
+        writer = self._writers.get(stream_name)
+        if writer is None:
+            writer = self._new(stream_name)
+            self._writers[stream_name] = writer
+        writer.set_schema(columns, schema, key_properties)
+        return writer
+
+    def _new(self, stream_name: str) -> StreamWriter:
+        s = self._settings
+        if s.format == "csv":
+            return CsvWriter(self.out, stream_name, s.gzip_level, s.append)
+        if s.format == "jsonl":
+            return JsonlWriter(self.out, stream_name, s.gzip_level, s.append)
+        if s.format == "parquet":
+            return ParquetWriter(self.out, stream_name, s.parquet_row_group_rows, s.append)
+        if self._workbook is None:
+            self._workbook = WorkbookWriter(self.out, s.xlsx_workbook_name, s.xlsx_max_rows_per_sheet)
+        return self._workbook.stream(stream_name)
+
+    def close(self) -> list[Path]:
+        """Finish and publish every file, then remove the staging folder."""
+        published: list[Path] = []
+        for writer in self._writers.values():
+            published += writer.close()
+        if self._workbook is not None:
+            published += self._workbook.close()
+        if self._out is not None:
+            self._out.discard()
+        return published
+
+    def abort(self) -> None:
+        """After a failure: drop what was staged, leave published files untouched."""
+        if self._out is not None:
+            self._out.discard()

@@ -1,0 +1,59 @@
+"""target-files: Singer to CSV, JSON Lines, Parquet or Excel, in bounded memory."""
+
+from __future__ import annotations
+
+import copy
+import typing as t
+
+from singer_sdk import Target
+
+from target_adapters.common import FastSingerReader
+from target_adapters.files.registry import WriterRegistry
+from target_adapters.files.settings import CONFIG_SCHEMA, FileSettings
+from target_adapters.files.sink import FileSink
+
+
+class TargetFiles(Target):
+    """Files are published, and the last STATE emitted, only when the input ends cleanly.
+
+    Emitting STATE earlier would tell the orchestrator that rows are saved which
+    still sit in a staging file (a Parquet file is unreadable until its footer
+    is written), so the target holds the latest STATE until every file is in place.
+    """
+
+    name = "target-files"
+    config_jsonschema = CONFIG_SCHEMA
+    default_sink_class = FileSink
+    message_reader_class = FastSingerReader
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+        super().__init__(*args, **kwargs)
+        self.settings = FileSettings.from_config(self.config)
+        self.writers = WriterRegistry(self.settings)
+        self._held_state: dict | None = None
+        # All sinks of a stream share one writer; draining in threads buys nothing here.
+        self.max_parallelism = 1
+
+    def _write_state_message(self, state: dict) -> None:
+        """Hold STATE until the files are published (see the class docstring)."""
+        self._held_state = copy.deepcopy(state)
+
+    def process_endofpipe(self) -> None:
+        """Drain, publish every file, then emit the last STATE."""
+        super().process_endofpipe()
+        for path in self.writers.close():
+            self.logger.info("Wrote %s", path)
+        if self._held_state is not None:
+            super()._write_state_message(self._held_state)
+
+    def listen(self, file_input: t.IO[t.Any] | None = None) -> None:
+        """On any failure drop the staged files, so earlier published files stay as they were."""
+        try:
+            super().listen(file_input)
+        except BaseException:
+            self.writers.abort()
+            raise
+
+
+if __name__ == "__main__":
+    TargetFiles.cli()

@@ -1,0 +1,172 @@
+"""Excel: one workbook per run, one sheet per stream, in openpyxl's write-only mode.
+
+Write-only mode streams each sheet's rows to a temporary file, so memory stays
+flat whatever the row count. A sheet is full at Excel's limit of 1,048,576 rows
+(header included); the stream continues on ``<name> (2)`` with the same header.
+A schema change that adds columns also continues on a new sheet, because a
+header already written cannot grow. Dates and date-times are real Excel dates
+(converted to UTC and stored without zone: Excel has none); objects and arrays
+are JSON text; characters that XML cannot hold are written as ``\\xNN``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import typing as t
+from pathlib import Path
+
+import orjson
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from target_adapters.common import ColumnType, Kind
+from target_adapters.files.output_dir import OutputDir
+
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_CELL = 32_767
+_TITLE_UNSAFE = re.compile(r"[\[\]:*?/\\]+")
+logger = logging.getLogger(__name__)
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def _text(value: t.Any) -> t.Any:  # noqa: ANN401
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+        return ILLEGAL_CHARACTERS_RE.sub(_escape, value)
+    return value
+
+
+def _datetime(value: t.Any) -> t.Any:  # noqa: ANN401
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return _text(value)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+def _date(value: t.Any) -> t.Any:  # noqa: ANN401
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except (TypeError, ValueError):
+        return _text(value)
+
+
+def _time(value: t.Any) -> t.Any:  # noqa: ANN401
+    try:
+        parsed = dt.time.fromisoformat(value)
+    except (TypeError, ValueError):
+        return _text(value)
+    return parsed.replace(tzinfo=None)
+
+
+_CONVERTERS: dict[Kind, t.Callable[[t.Any], t.Any]] = {
+    Kind.STRING: _text,
+    Kind.OBJECT: _text,
+    Kind.ARRAY: _text,
+    Kind.DATETIME: _datetime,
+    Kind.DATE: _date,
+    Kind.TIME: _time,
+}
+
+
+class WorkbookWriter:
+    """The run's single workbook; hands out one sheet writer per stream."""
+
+    def __init__(self, out: OutputDir, workbook_name: str, max_rows: int) -> None:
+        self._out = out
+        self._name = out.stem(workbook_name) + ".xlsx"
+        self.max_rows = max_rows
+        self.book = Workbook(write_only=True)
+        self._titles: set[str] = set()
+
+    def new_title(self, stream_name: str) -> str:
+        """Excel's rules: at most 31 characters, none of []:*?/\\, unique ignoring case."""
+        base = _TITLE_UNSAFE.sub("_", stream_name).strip("'") or "stream"
+        title, n = base[:31], 1
+        while title.lower() in self._titles:
+            n += 1
+            suffix = f" ({n})"
+            title = base[: 31 - len(suffix)] + suffix
+        self._titles.add(title.lower())
+        return title
+
+    def stream(self, stream_name: str) -> SheetWriter:
+        """A writer for one stream's sheets."""
+        return SheetWriter(self, stream_name)
+
+    def close(self) -> list[Path]:
+        """Save the workbook (an empty run still gets a valid file) and publish it."""
+        if not self._titles:
+            self.book.create_sheet("empty")
+        staged = self._out.staged(self._name)
+        self.book.save(staged)
+        return [self._out.publish(staged, self._name)]
+
+
+class SheetWriter:
+    """Rows of one stream; opens a further sheet when full or when columns are added."""
+
+    def __init__(self, book: WorkbookWriter, stream_name: str) -> None:
+        self._book = book
+        self._stream = stream_name
+        self._header: list[str] = []
+        self._sheet: t.Any = None
+        self._rows = 0
+        self._too_long_warned = False
+
+    def set_schema(self, columns: dict[str, ColumnType], schema: dict, key_properties: list[str]) -> None:
+        """Continue on a new sheet if the schema brings columns the header lacks."""
+        names = list(columns)
+        if self._sheet is None or not set(names) <= set(self._header):
+            self._header = self._header + [n for n in names if n not in self._header]
+            self._new_sheet()
+        self._convert = [
+            (i, _CONVERTERS[columns[n].kind])
+            for i, n in enumerate(self._header)
+            if n in columns and columns[n].kind in _CONVERTERS
+        ]
+
+    def _new_sheet(self) -> None:
+        self._sheet = self._book.book.create_sheet(self._book.new_title(self._stream))
+        self._append = self._sheet.append
+        self._append(self._header)
+        self._rows = 1
+
+    def write(self, record: dict) -> None:
+        """Append a row, spilling to a new sheet at the row limit."""
+        if self._rows >= self._book.max_rows:
+            self._new_sheet()
+        get = record.get
+        row = [get(name) for name in self._header]
+        for i, convert in self._convert:
+            value = row[i]
+            if value is not None:
+                value = convert(value)
+                if isinstance(value, str) and len(value) > EXCEL_MAX_CELL:
+                    value = self._truncate(value, i)
+                row[i] = value
+        self._append(row)
+        self._rows += 1
+
+    def _truncate(self, value: str, index: int) -> str:
+        if not self._too_long_warned:
+            logger.warning(
+                "Stream '%s', column '%s': a value of %d characters was cut to Excel's cell "
+                "limit of %d (further cuts in this stream are not logged). Use csv, jsonl or "
+                "parquet to keep such values whole.",
+                self._stream, self._header[index], len(value), EXCEL_MAX_CELL,
+            )
+            self._too_long_warned = True
+        return value[:EXCEL_MAX_CELL]
+
+    def close(self) -> list[Path]:
+        """Nothing to publish per stream: the workbook is saved once."""
+        return []
