@@ -1,0 +1,141 @@
+"""Field metadata for the streams, from the live API (cached by sdk_core) or the bundled catalog.
+
+Both sources are reduced to one shape, `FieldSpec`, so that schema building and record
+conversion do not care where the facts came from. Live metadata names fields in PascalCase
+(`AssignedResourceID`) while records use camelCase (`assignedResourceID`); the catalog's names
+are the record names, so live names are matched to them case-insensitively.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sdk_core.catalog import EntityInfo
+
+__all__ = [
+    "FieldSpec",
+    "MetadataSource",
+    "CatalogMetadata",
+    "LiveMetadata",
+    "camel_name",
+    "udf_column",
+]
+
+_LEADING_CAPS = re.compile(r"^([A-Z]+)(?=[A-Z][a-z]|$|[0-9_])|^([A-Z])")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One column of a stream: where it comes from and what it holds."""
+
+    name: str
+    data_type: str
+    label: str | None = None
+    reference: str | None = None
+    picklist: tuple[dict[str, Any], ...] | None = None
+    picklist_parent: str | None = None
+    udf_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_udf(self) -> bool:
+        return self.udf_name is not None
+
+
+class MetadataSource(Protocol):
+    """What the tap needs to know about an entity's fields."""
+
+    def fields(self, entity: EntityInfo) -> list[FieldSpec]: ...
+
+    def udfs(self, entity: EntityInfo) -> list[FieldSpec]: ...
+
+    def raw_udfs(self, entity: EntityInfo) -> list[dict[str, Any]]: ...
+
+
+def camel_name(pascal: str) -> str:
+    """Autotask's record key for a metadata name: `GLCode` -> `glCode`, `ID` -> `id`."""
+    match = _LEADING_CAPS.match(pascal)
+    if not match:
+        return pascal
+    caps = match.group(1) or match.group(2)
+    return caps.lower() + pascal[len(caps):]
+
+
+def udf_column(name: str) -> str:
+    """Column name for a user-defined field: `Customer Ranking` -> `udf_customer_ranking`."""
+    slug = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
+    return f"udf_{slug or 'field'}"
+
+
+class CatalogMetadata:
+    """Offline metadata from the bundled catalog: types and references, no picklists, no UDFs."""
+
+    def fields(self, entity: EntityInfo) -> list[FieldSpec]:
+        return [
+            FieldSpec(name=f.name, data_type=f.data_type, label=f.label, reference=f.reference)
+            for f in entity.fields
+        ]
+
+    def udfs(self, entity: EntityInfo) -> list[FieldSpec]:
+        return []
+
+    def raw_udfs(self, entity: EntityInfo) -> list[dict[str, Any]]:
+        return []
+
+
+class LiveMetadata:
+    """Metadata read through sdk_core (`/entityInformation/fields`, `/userDefinedFields`).
+
+    sdk_core caches these answers on disk, so only a cold cache costs requests.
+    """
+
+    def __init__(self, client: Any):
+        self._client = client
+        self._udf_cache: dict[str, list[dict[str, Any]]] = {}
+
+    def fields(self, entity: EntityInfo) -> list[FieldSpec]:
+        specs = []
+        for raw in self._client.entity(entity.name).fields():
+            known = entity.field(raw["name"])
+            name = known.name if known else camel_name(raw["name"])
+            reference = raw.get("referenceEntityType") or None
+            if known and known.reference and not reference:
+                reference = known.reference
+            specs.append(
+                FieldSpec(
+                    name=name,
+                    data_type=(raw.get("dataType") or (known.data_type if known else "string")),
+                    label=raw.get("label") or raw["name"],
+                    reference=reference if raw.get("isReference", bool(reference)) else None,
+                    picklist=_picklist(raw),
+                    picklist_parent=raw.get("picklistParentValueField") or None,
+                )
+            )
+        return specs
+
+    def raw_udfs(self, entity: EntityInfo) -> list[dict[str, Any]]:
+        if not entity.has_udfs:
+            return []
+        if entity.name not in self._udf_cache:
+            self._udf_cache[entity.name] = list(self._client.entity(entity.name).udfs())
+        return self._udf_cache[entity.name]
+
+    def udfs(self, entity: EntityInfo) -> list[FieldSpec]:
+        return [
+            FieldSpec(
+                name=udf_column(raw["name"]),
+                data_type=str(raw.get("type") or raw.get("dataType") or "string"),
+                label=raw.get("label") or raw["name"],
+                picklist=_picklist(raw),
+                udf_name=raw["name"],
+            )
+            for raw in self.raw_udfs(entity)
+        ]
+
+
+def _picklist(raw: dict[str, Any]) -> tuple[dict[str, Any], ...] | None:
+    if not raw.get("isPickList"):
+        return None
+    return tuple(raw.get("picklistValues") or ())

@@ -1,0 +1,119 @@
+"""Schema mapping and record shaping: the types a warehouse will see."""
+
+from __future__ import annotations
+
+import pytest
+
+from tap_autotask.metadata import FieldSpec, camel_name, udf_column
+from tap_autotask.schema import (
+    DELETED_AT,
+    RecordShaper,
+    build_schema,
+    json_type,
+    with_annotations,
+)
+
+
+@pytest.mark.parametrize(
+    ("data_type", "expected"),
+    [
+        ("long", ["integer", "null"]),
+        ("integer", ["integer", "null"]),
+        ("short", ["integer", "null"]),
+        ("double", ["number", "null"]),
+        ("decimal", ["number", "null"]),
+        ("boolean", ["boolean", "null"]),
+        ("string", ["string", "null"]),
+        ("char", ["string", "null"]),
+        ("unheard-of", ["string", "null"]),
+    ],
+)
+def test_types_map_faithfully(data_type: str, expected: list[str]) -> None:
+    assert json_type(data_type)["type"] == expected
+
+
+def test_datetimes_are_date_time_strings_and_binary_is_left_out() -> None:
+    assert json_type("datetime") == {"type": ["string", "null"], "format": "date-time"}
+    assert json_type("byte[]") is None
+    schema = build_schema([FieldSpec("id", "long"), FieldSpec("data", "byte[]")])
+    assert list(schema["properties"]) == ["id"]
+
+
+def test_id_is_never_null_and_deleted_at_only_when_asked() -> None:
+    schema = build_schema([FieldSpec("id", "long"), FieldSpec("title", "string")])
+    assert schema["properties"]["id"]["type"] == ["integer"]
+    assert DELETED_AT not in schema["properties"]
+    assert DELETED_AT in build_schema([FieldSpec("id", "long")], with_deleted_at=True)["properties"]
+
+
+def test_annotations_for_references_picklists_and_udfs() -> None:
+    picklist = ({"value": "1", "label": "New", "isActive": True, "parentValue": ""},)
+    schema = build_schema([
+        FieldSpec("id", "long"),
+        FieldSpec("companyID", "integer", reference="Companies"),
+        FieldSpec("status", "integer", picklist=picklist),
+        FieldSpec("udf_rank", "string", udf_name="Rank"),
+    ])
+    props = schema["properties"]
+    assert props["companyID"]["x-autotask-reference"] == {"entity": "Companies", "field": "id"}
+    assert props["status"]["x-autotask-picklist"]["values"] == [
+        {"value": "1", "label": "New", "active": True, "parent_value": None}
+    ]
+    assert props["udf_rank"]["x-autotask-udf"] == "Rank"
+
+
+def test_with_annotations_restores_dropped_keys_only_on_shared_properties() -> None:
+    annotated = build_schema([FieldSpec("id", "long"), FieldSpec("companyID", "integer",
+                                                                  reference="Companies")])
+    stripped = {"type": "object", "properties": {"companyID": {"type": ["integer", "null"]}}}
+    merged = with_annotations(stripped, annotated)
+    assert merged["properties"]["companyID"]["x-autotask-reference"]["entity"] == "Companies"
+    assert "id" not in merged["properties"]
+
+
+def test_shaper_flattens_udfs_converts_types_and_marks_times_utc() -> None:
+    fields = [
+        FieldSpec("id", "long"),
+        FieldSpec("lastActivityDate", "datetime"),
+        FieldSpec("udf_score", "double", udf_name="Score"),
+        FieldSpec("udf_seen", "datetime", udf_name="Seen"),
+        FieldSpec("udf_missing", "string", udf_name="Missing"),
+    ]
+    shape = RecordShaper(build_schema(fields), fields)
+    record = shape({
+        "id": 7,
+        "lastActivityDate": "2026-01-31T15:04:05.307",
+        "userDefinedFields": [
+            {"name": "Score", "value": "4.5"},
+            {"name": "Seen", "value": "2026-02-01T00:00:00"},
+        ],
+    })
+    assert record == {
+        "id": 7,
+        "lastActivityDate": "2026-01-31T15:04:05.307Z",
+        "udf_score": 4.5,
+        "udf_seen": "2026-02-01T00:00:00Z",
+        "udf_missing": None,
+    }
+    assert shape({"id": 8, "lastActivityDate": "2026-01-31T15:04:05+00:00"})[
+        "lastActivityDate"] == "2026-01-31T15:04:05+00:00"
+
+
+def test_unparseable_numeric_udf_becomes_null_not_a_crash() -> None:
+    fields = [FieldSpec("id", "long"), FieldSpec("udf_n", "integer", udf_name="N")]
+    shape = RecordShaper(build_schema(fields), fields)
+    assert shape({"id": 1, "userDefinedFields": [{"name": "N", "value": "n/a"}]})["udf_n"] is None
+
+
+@pytest.mark.parametrize(
+    ("pascal", "camel"),
+    [("GLCode", "glCode"), ("ID", "id"), ("AssignedResourceID", "assignedResourceID"),
+     ("MSRP", "msrp"), ("SICCode", "sicCode"), ("Title", "title")],
+)
+def test_live_metadata_names_become_record_keys(pascal: str, camel: str) -> None:
+    assert camel_name(pascal) == camel
+
+
+def test_udf_columns_are_safe_identifiers() -> None:
+    assert udf_column("Customer Ranking") == "udf_customer_ranking"
+    assert udf_column("% margin (est.)") == "udf_margin_est"
