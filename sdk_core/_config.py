@@ -1,0 +1,105 @@
+"""Client settings: validated once, read from the environment, shown with the secret masked."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+from ._protocol import DEFAULT_ZONE_LOOKUP_URL, Credentials, normalize_root
+from .errors import ConfigurationError
+
+__all__ = ["Settings", "ENV_VARS", "settings_from_env"]
+
+ENV_VARS = {
+    "username": "AUTOTASK_USERNAME",
+    "secret": "AUTOTASK_SECRET",
+    "integration_code": "AUTOTASK_INTEGRATION_CODE",
+    "api_url": "AUTOTASK_API_URL",
+    "impersonation_resource_id": "AUTOTASK_IMPERSONATION_RESOURCE_ID",
+    "zone_lookup_url": "AUTOTASK_ZONE_LOOKUP_URL",
+    "max_api_share": "AUTOTASK_MAX_API_SHARE",
+    "max_concurrency": "AUTOTASK_MAX_CONCURRENCY",
+    "redis_url": "AUTOTASK_REDIS_URL",
+    "timeout": "AUTOTASK_TIMEOUT",
+    "max_retries": "AUTOTASK_MAX_RETRIES",
+    "cache_dir": "AUTOTASK_CACHE_DIR",
+}
+_SECRET_FIELDS = {"secret", "integration_code"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    username: str
+    secret: str = field(repr=False)
+    integration_code: str = field(repr=False)
+    api_url: str | None = None
+    impersonation_resource_id: int | None = None
+    zone_lookup_url: str | None = None
+    max_api_share: float = 0.5
+    max_concurrency: int = 3
+    redis_url: str | None = None
+    timeout: float = 60.0
+    max_retries: int = 5
+    cache_dir: str | None = None
+    zone_ttl: float = 24 * 3600.0
+    metadata_ttl: float = 6 * 3600.0
+    max_rate_wait: float = 900.0
+
+    def __post_init__(self) -> None:
+        for name in ("username", "secret", "integration_code"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigurationError(
+                    f"{name} is required: pass {name}=... or set {ENV_VARS[name]}")
+        try:
+            if self.api_url:
+                object.__setattr__(self, "api_url", normalize_root(self.api_url))
+            object.__setattr__(self, "zone_lookup_url",
+                               normalize_root(self.zone_lookup_url or DEFAULT_ZONE_LOOKUP_URL))
+        except ValueError as exc:
+            raise ConfigurationError(f"api_url/zone_lookup_url: {exc}") from None
+        if not 0 < self.max_api_share <= 1:
+            raise ConfigurationError(f"max_api_share must be in (0, 1], not {self.max_api_share}")
+        if not 1 <= self.max_concurrency <= 100:
+            raise ConfigurationError(f"max_concurrency must be 1..100, not {self.max_concurrency}")
+        if self.timeout <= 0 or self.max_retries < 0:
+            raise ConfigurationError("timeout must be > 0 and max_retries >= 0")
+
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.username, self.secret, self.integration_code,
+                           self.impersonation_resource_id)
+
+    def masked(self) -> dict[str, Any]:
+        """Every setting, with the secret and integration code masked (for `autotask config`)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECRET_FIELDS and value:
+                value = "****" + (value[-2:] if f.name == "integration_code" and len(value) > 8 else "")
+            if f.name == "redis_url" and value and "@" in value:
+                scheme, rest = value.split("://", 1)
+                value = f"{scheme}://****@{rest.split('@', 1)[1]}"
+            out[f.name] = value
+        return out
+
+
+def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    casts = {"impersonation_resource_id": int, "max_api_share": float, "max_concurrency": int,
+             "timeout": float, "max_retries": int}
+    for name, var in ENV_VARS.items():
+        raw = env.get(var)
+        if raw in (None, ""):
+            continue
+        try:
+            values[name] = casts.get(name, str)(raw)
+        except ValueError:
+            raise ConfigurationError(f"{var}={raw!r} is not a valid {casts[name].__name__}") from None
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    missing = [ENV_VARS[n] for n in ("username", "secret", "integration_code") if not values.get(n)]
+    if missing:
+        raise ConfigurationError(f"set {', '.join(missing)} (or pass them to the client)")
+    return Settings(**values)
