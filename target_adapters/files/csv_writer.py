@@ -92,8 +92,13 @@ class CsvWriter:
                 row[i] = convert(value)
         self._writerow(row)
 
-    def close(self) -> list[Path]:
-        """Close the parts and publish one file, merging when there is more than one source."""
+    def abort(self) -> None:
+        """Close the staged parts; the staging folder is removed by the caller."""
+        for part in self._parts:
+            part.fh.close()
+
+    def close(self) -> list[tuple[Path, str]]:
+        """Close the parts into one staged file, merging when there is more than one source."""
         for part in self._parts:
             part.fh.close()
         sources = [(p.path, p.header) for p in self._parts]
@@ -103,13 +108,13 @@ class CsvWriter:
                 first = next(csv.reader(fh), [])
             sources.insert(0, (existing, first))
         if len(sources) == 1 and sources[0][0] != existing:
-            return [self._out.publish(sources[0][0], self._name)]
+            return [(sources[0][0], self._name)]
         merged = self._out.staged("merged-" + self._name)
         self._merge(sources, merged)
         for path, _ in sources:
             if path != existing:
                 path.unlink()
-        return [self._out.publish(merged, self._name)]
+        return [(merged, self._name)]
 
     def _merge(self, sources: list[tuple[Path, list[str]]], merged: Path) -> None:
         header: list[str] = []

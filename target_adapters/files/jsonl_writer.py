@@ -38,8 +38,12 @@ class JsonlWriter:
         """One line per record."""
         self._write(orjson.dumps(record, default=_default, option=_OPTIONS))
 
-    def close(self) -> list[Path]:
-        """Publish; when appending, the previous file's bytes come first (gzip members concatenate)."""
+    def abort(self) -> None:
+        """Close the staged file; the staging folder is removed by the caller."""
+        close_binary(self._fh)
+
+    def close(self) -> list[tuple[Path, str]]:
+        """Stage for publishing; when appending, the previous file's bytes come first (gzip members concatenate)."""
         close_binary(self._fh)
         existing = self._out.final(self._name)
         if self._append and existing.exists():
@@ -49,5 +53,5 @@ class JsonlWriter:
                     with open(src, "rb") as fh:
                         shutil.copyfileobj(fh, dst, 1 << 20)
             self._staged.unlink()
-            return [self._out.publish(merged, self._name)]
-        return [self._out.publish(self._staged, self._name)]
+            return [(merged, self._name)]
+        return [(self._staged, self._name)]

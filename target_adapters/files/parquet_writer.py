@@ -86,8 +86,13 @@ class ParquetWriter:
             buf.clear()
         self._rows = 0
 
-    def close(self) -> list[Path]:
-        """Write the last row group, close, merge parts if needed, publish."""
+    def abort(self) -> None:
+        """Close the current part without its last row group."""
+        if self._writer is not None:
+            self._writer.close()
+
+    def close(self) -> list[tuple[Path, str]]:
+        """Write the last row group, close, merge parts if needed."""
         self._flush()
         if self._writer is not None:
             self._writer.close()
@@ -96,12 +101,12 @@ class ParquetWriter:
         if self._append and existing.exists():
             sources.insert(0, existing)
         if len(sources) == 1 and sources[0] != existing:
-            return [self._out.publish(sources[0], self._name)]
+            return [(sources[0], self._name)]
         merged = self._out.staged("merged-" + self._name)
         merge_parquet(sources, merged)
         for path in self._parts:
             path.unlink()
-        return [self._out.publish(merged, self._name)]
+        return [(merged, self._name)]
 
 
 def _widened(a: pa.DataType, b: pa.DataType) -> pa.DataType:

@@ -59,17 +59,23 @@ class WriterRegistry:
         return self._workbook.stream(stream_name)
 
     def close(self) -> list[Path]:
-        """Finish and publish every file, then remove the staging folder."""
-        published: list[Path] = []
+        """Finish every file, then publish them all and remove the staging folder."""
+        finished: list[tuple[Path, str]] = []
         for writer in self._writers.values():
-            published += writer.close()
+            finished += writer.close()
         if self._workbook is not None:
-            published += self._workbook.close()
+            finished += self._workbook.close()
+        # Publish only once every file is complete, so a failure publishes none.
+        published = [self.out.publish(staged, name) for staged, name in finished]
         if self._out is not None:
             self._out.discard()
         return published
 
     def abort(self) -> None:
         """After a failure: drop what was staged, leave published files untouched."""
+        for writer in self._writers.values():
+            writer.abort()
+        if self._workbook is not None:
+            self._workbook.abort()
         if self._out is not None:
             self._out.discard()

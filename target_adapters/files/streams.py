@@ -21,8 +21,11 @@ class StreamWriter(t.Protocol):
     def write(self, record: dict) -> None:
         """Take one record (already validated)."""
 
-    def close(self) -> list[Path]:
-        """Finish the stream's file(s), publish them and return their final paths."""
+    def close(self) -> list[tuple[Path, str]]:
+        """Finish the stream's file(s) in staging; return (staged path, final name) pairs."""
+
+    def abort(self) -> None:
+        """Close open handles after a failure; nothing is published."""
 
 
 def open_binary(path: Path, gzip_level: int | None) -> t.BinaryIO:

@@ -40,16 +40,21 @@ class TargetFiles(Target):
 
     def process_endofpipe(self) -> None:
         """Drain, publish every file, then emit the last STATE."""
-        super().process_endofpipe()
-        for path in self.writers.close():
+        try:
+            super().process_endofpipe()
+            published = self.writers.close()
+        except BaseException:
+            self.writers.abort()
+            raise
+        for path in published:
             self.logger.info("Wrote %s", path)
         if self._held_state is not None:
             super()._write_state_message(self._held_state)
 
-    def listen(self, file_input: t.IO[t.Any] | None = None) -> None:
+    def process_lines(self, file_input: t.IO[t.Any] | None = None) -> t.Counter[str]:
         """On any failure drop the staged files, so earlier published files stay as they were."""
         try:
-            super().listen(file_input)
+            return super().process_lines(file_input)
         except BaseException:
             self.writers.abort()
             raise

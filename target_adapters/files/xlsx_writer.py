@@ -102,13 +102,18 @@ class WorkbookWriter:
         """A writer for one stream's sheets."""
         return SheetWriter(self, stream_name)
 
-    def close(self) -> list[Path]:
-        """Save the workbook (an empty run still gets a valid file) and publish it."""
+    def abort(self) -> None:
+        """Close the sheets' temporary files without saving."""
+        for sheet in self.book.worksheets:
+            sheet.close()
+
+    def close(self) -> list[tuple[Path, str]]:
+        """Save the workbook in staging (an empty run still gets a valid file)."""
         if not self._titles:
             self.book.create_sheet("empty")
         staged = self._out.staged(self._name)
         self.book.save(staged)
-        return [self._out.publish(staged, self._name)]
+        return [(staged, self._name)]
 
 
 class SheetWriter:
@@ -167,6 +172,9 @@ class SheetWriter:
             self._too_long_warned = True
         return value[:EXCEL_MAX_CELL]
 
-    def close(self) -> list[Path]:
+    def close(self) -> list[tuple[Path, str]]:
         """Nothing to publish per stream: the workbook is saved once."""
         return []
+
+    def abort(self) -> None:
+        """The workbook closes its sheets."""
