@@ -21,7 +21,6 @@ from sdk_core.catalog import EntityInfo
 
 from .metadata import FieldSpec, MetadataSource
 from .plans import ReplicationPlan
-from .prefetch import prefetched
 from .schema import DELETED_AT, RecordShaper, build_schema, utc_text, with_annotations
 from .windows import DELETES, Window, close_window, open_window
 
@@ -33,7 +32,7 @@ PAGE_SIZE = 500  # Autotask's maximum: full pages waste no requests
 class AutotaskStream(Stream):
     """A stream of one queryable Autotask entity, built from metadata and a replication plan."""
 
-    primary_keys = ("id",)
+    primary_keys = ["id"]  # noqa: RUF012 (singer-sdk reads it as a list)
 
     def __init__(
         self,
@@ -157,7 +156,7 @@ class AutotaskStream(Stream):
         pages = self._tap.client.entity(entity_name).pages(
             filter=filter_, fields=fields, after_id=window.last_id, page_size=PAGE_SIZE
         )
-        for page in prefetched(iter(pages)):
+        for page in pages:  # sdk_core fetches the next page while this one is emitted
             if not page:
                 continue
             newest = None
@@ -199,10 +198,15 @@ class AutotaskStream(Stream):
     # State and versions
 
     def _checkpoint(self, window: Window) -> None:
-        """Persist the window and emit STATE (after the page's records were written)."""
+        """Persist the window and emit STATE (after the page's records were written).
+
+        In BATCH mode the records are still in an unwritten batch file, so the STATE waits
+        for singer-sdk to send it after the batch.
+        """
         self.stream_state["window"] = window.to_state()
         self.state_manager.is_flushed = False
-        self._write_state_message()
+        if self.get_batch_config(self.config) is None:
+            self._write_state_message()
 
     def _activate(self, version: int | None) -> None:
         if version is not None and self.activate_versions:

@@ -60,7 +60,7 @@ class PicklistValuesStream(_MetadataStream):
     """Every picklist value of every entity field and UDF (live metadata only)."""
 
     name = "picklist_values"
-    primary_keys = ("entity", "field", "value")
+    primary_keys = ["entity", "field", "value"]  # noqa: RUF012
     schema = th.PropertiesList(
         th.Property("entity", th.StringType, required=True, description="Autotask entity"),
         th.Property("field", th.StringType, required=True,
@@ -102,7 +102,7 @@ class UdfDefinitionsStream(_MetadataStream):
     """The user-defined fields of every entity that has them, and their column names."""
 
     name = "udf_definitions"
-    primary_keys = ("entity", "name")
+    primary_keys = ["entity", "name"]  # noqa: RUF012
     schema = th.PropertiesList(
         th.Property("entity", th.StringType, required=True),
         th.Property("name", th.StringType, required=True, description="UDF name in Autotask"),

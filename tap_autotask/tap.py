@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+from fnmatch import fnmatch
 from typing import Any
 
 import click
@@ -13,10 +14,10 @@ from typing_extensions import override
 
 from sdk_core import AutotaskClient
 from sdk_core.catalog import load_catalog
-from sdk_core.errors import AutotaskError
+from sdk_core.errors import AutotaskError, ConfigurationError
 
-from .schema import with_annotations
 from .metadata import CatalogMetadata, LiveMetadata, MetadataSource
+from .schema import with_annotations
 from .streams import PicklistValuesStream, UdfDefinitionsStream, entity_streams
 
 __all__ = ["TapAutotask"]
@@ -71,6 +72,10 @@ class TapAutotask(Tap):
                     "and userDefinedFields (cached on disk by sdk_core, so only the first "
                     "discovery costs requests); `catalog` uses the bundled catalog offline "
                     "(no UDFs, no picklist annotations)."),
+        th.Property("include_streams", th.ArrayType(th.StringType),
+                    description="Only offer these streams (names or glob patterns such as "
+                    "`ticket*`); default all. Unlike `select`, streams left out are not even "
+                    "discovered, so their metadata is never read."),
         th.Property("emit_activate_version_messages", th.BooleanType, default=True,
                     description="Emit ACTIVATE_VERSION after each full scan so targets can "
                     "drop rows that no longer exist."),
@@ -110,6 +115,14 @@ class TapAutotask(Tap):
         streams: list[Stream] = entity_streams(self, catalog, metadata)
         streams.append(PicklistValuesStream(self, catalog, metadata))
         streams.append(UdfDefinitionsStream(self, catalog, metadata))
+        patterns = self.config.get("include_streams")
+        if patterns:
+            streams = [s for s in streams if any(fnmatch(s.name, p) for p in patterns)]
+            if not streams:
+                raise ConfigurationError(
+                    f"include_streams {patterns} matches no stream; names are snake_case, "
+                    "e.g. tickets, ticket_notes, time_entries."
+                )
         return streams
 
     @override
