@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 import uuid
@@ -58,7 +59,7 @@ class AsyncAutotaskClient(BaseClient):
                  max_api_share: float = 0.5, max_concurrency: int = 3, redis_url: str | None = None,
                  timeout: float = 60.0, max_retries: int = 5, *, cache_dir: str | None = None,
                  max_rate_wait: float = 900.0, catalog: Catalog | None = None,
-                 transport: AsyncTransport | None = None):
+                 transport: Any = None):
         settings = Settings(username=username, secret=secret, integration_code=integration_code,
                             api_url=api_url, impersonation_resource_id=impersonation_resource_id,
                             zone_lookup_url=zone_lookup_url, max_api_share=max_api_share,
@@ -94,7 +95,9 @@ class AsyncAutotaskClient(BaseClient):
         return value
 
     async def close(self) -> None:
-        await self.transport.close()
+        result = self.transport.close()
+        if inspect.isawaitable(result):
+            await result
 
     async def __aenter__(self) -> "AsyncAutotaskClient":
         return self
@@ -139,7 +142,8 @@ class AsyncAutotaskClient(BaseClient):
         rid = uuid.uuid4().hex[:8]
         started = time.perf_counter()
         try:
-            response = await self.transport.send(request)
+            result = self.transport.send(request)
+            response = await result if inspect.isawaitable(result) else result
         except Exception as exc:
             failure = self.transport.failure(exc)
             if failure is None:

@@ -69,7 +69,7 @@ class AutotaskClient(BaseClient):
                  max_api_share: float = 0.5, max_concurrency: int = 3, redis_url: str | None = None,
                  timeout: float = 60.0, max_retries: int = 5, *, cache_dir: str | None = None,
                  max_rate_wait: float = 900.0, catalog: Catalog | None = None,
-                 transport: SyncTransport | None = None):
+                 transport: Any = None):
         settings = Settings(username=username, secret=secret, integration_code=integration_code,
                             api_url=api_url, impersonation_resource_id=impersonation_resource_id,
                             zone_lookup_url=zone_lookup_url, max_api_share=max_api_share,

@@ -24,6 +24,9 @@ GROUPING = ("and", "or")
 OPERATORS = COMPARISON + STRING + EXISTENCE + LIST
 _CANONICAL = {op.lower(): op for op in OPERATORS + GROUPING}
 MAX_OR_CONDITIONS = 500
+_ALIASES = {"startswith": "beginsWith", "ne": "noteq", "neq": "noteq", "isnull": "notExist",
+            "isnotnull": "exist", "like": "contains", "exists": "exist", "notexists": "notExist",
+            "nin": "notIn", "equals": "eq"}
 
 Scalar = Union[int, float, str, bool, datetime, date]
 
@@ -205,7 +208,8 @@ def _check(item: Any, entity: EntityInfo | None, path: str) -> dict[str, Any]:
     raw_op = item.get("op")
     op = _CANONICAL.get(str(raw_op).lower()) if raw_op is not None else None
     if op is None:
-        close = difflib.get_close_matches(str(raw_op), list(_CANONICAL.values()), n=1)
+        alias = _ALIASES.get(str(raw_op).lower())
+        close = [alias] if alias else difflib.get_close_matches(str(raw_op), list(_CANONICAL.values()), n=1)
         hint = f' Did you mean "{close[0]}"?' if close else ""
         raise QueryError(f"{path}: unknown operator {raw_op!r}. Autotask supports "
                          f"{', '.join(OPERATORS + GROUPING)}.{hint}")

@@ -1,0 +1,190 @@
+"""Retries, waits, the zone re-detect and unknown outcomes, through an in-memory transport."""
+
+import logging
+import uuid
+
+import httpx
+import orjson
+import pytest
+import requests
+
+from sdk_core import AsyncAutotaskClient, AutotaskClient
+from sdk_core._async_client import AsyncTransport
+from sdk_core._client import SyncTransport
+from sdk_core._flow import RetryPolicy
+from sdk_core._function_transport import FunctionTransport
+from sdk_core._protocol import Response
+from sdk_core.errors import (
+    AuthenticationError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnknownOutcomeError,
+)
+
+SECRET = "S3CRET-never-shown"
+THRESHOLD = {"externalRequestThreshold": 10000, "requestThresholdTimeframe": 60,
+             "currentTimeframeRequestCount": 0}
+
+
+def ok(body, status=200, headers=None):
+    return Response(status, headers or {}, orjson.dumps(body))
+
+
+class Script:
+    """Answers ThresholdInformation itself; other requests get the scripted answers in order."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.seen = []
+
+    def __call__(self, request):
+        if request.url.endswith("ThresholdInformation"):
+            return ok(THRESHOLD)
+        self.seen.append(request)
+        answer = self.answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+
+def make(script, tmp_path, cls=AutotaskClient, **kw):
+    host = f"http://{uuid.uuid4().hex[:8]}.test"
+    kw.setdefault("api_url", f"{host}/ATServicesRest/")
+    client = cls("api@example.com", SECRET, "CODE-123", cache_dir=str(tmp_path),
+                 transport=FunctionTransport(script), **kw)
+    client.policy = RetryPolicy(max_retries=3, backoff_base=0.001, backoff_max=0.01,
+                                max_rate_wait=client.policy.max_rate_wait)
+    return client
+
+
+def test_429_with_retry_after_is_waited_out(tmp_path):
+    script = Script(ok({"errors": ["Rate limit exceeded"]}, 429, {"Retry-After": "0"}), ok({"queryCount": 4}))
+    client = make(script, tmp_path)
+    assert client.tickets.count() == 4
+    assert len(script.seen) == 2
+    assert client.governor.stats()["rate_limited"] == 1
+
+
+def test_thread_limit_error_is_waited_out_not_raised(tmp_path):
+    busy = ok({"errors": ["Thread Threshold Exceeded (Itgenatr005)"]}, 500)
+    script = Script(busy, busy, ok({"item": {"id": 5}}))
+    client = make(script, tmp_path)
+    assert client.tickets.get(5) == {"id": 5}
+    assert client.governor.stats()["thread_limited"] == 2
+
+
+def test_rate_limit_gives_up_after_max_rate_wait(tmp_path):
+    limited = ok({"errors": ["Rate limit exceeded"]}, 429, {"Retry-After": "0.05"})
+    client = make(Script(*[limited] * 10), tmp_path, max_rate_wait=0.12)
+    with pytest.raises(RateLimitedError, match="threshold was exceeded"):
+        client.tickets.count()
+
+
+def test_reads_retry_server_errors_but_creates_do_not(tmp_path):
+    boom = ok({"errors": ["Internal error"]}, 500)
+    script = Script(boom, ok({"queryCount": 1}))
+    client = make(script, tmp_path)
+    assert client.tickets.count() == 1
+    script = Script(boom, ok({"itemId": 1}))
+    client = make(script, tmp_path)
+    with pytest.raises(ServerError):
+        client.tickets.create({"title": "x"})
+    assert len(script.seen) == 1
+
+
+def test_a_create_whose_connection_dropped_is_never_resent(tmp_path):
+    script = Script(requests.exceptions.ConnectionError("Connection aborted: reset by peer"), ok({"itemId": 7}))
+    client = make(script, tmp_path)
+    with pytest.raises(UnknownOutcomeError, match="may or may not"):
+        client.tickets.create({"title": "x"})
+    assert len(script.seen) == 1
+
+
+def test_a_create_that_never_connected_is_retried(tmp_path):
+    refused = requests.exceptions.ConnectionError("NewConnectionError: Connection refused")
+    script = Script(refused, ok({"itemId": 7}))
+    assert make(script, tmp_path).tickets.create({"title": "x"}) == 7
+    assert len(script.seen) == 2
+
+
+def test_reads_survive_resets_until_retries_run_out(tmp_path):
+    reset = requests.exceptions.ConnectionError("Connection reset by peer")
+    assert make(Script(reset, reset, ok({"queryCount": 2})), tmp_path).tickets.count() == 2
+    with pytest.raises(TransportError, match="failed 4 times"):
+        make(Script(*[reset] * 4), tmp_path).tickets.count()
+
+
+def test_404_and_item_null_both_mean_absent(tmp_path):
+    client = make(Script(Response(404, {}, b""), ok({"item": None})), tmp_path)
+    assert client.tickets.get(1) is None
+    assert client.tickets.get(2) is None
+
+
+ZONE = {"zoneName": "Z", "url": "http://zone-b.test/ATServicesRest/", "webUrl": "", "ci": 1}
+
+
+def test_zone_is_detected_cached_on_disk_and_redetected_once_on_401(tmp_path):
+    denied = ok({"Message": "Authorization has been denied for this request."}, 401)
+    script = Script(ok(ZONE), denied, ok(ZONE), ok({"queryCount": 3}))
+    client = make(script, tmp_path, api_url=None, zone_lookup_url="http://lookup.test/ATServicesRest/")
+    assert client.tickets.count() == 3
+    assert [r.url.split("/V1.0/")[1] for r in script.seen] == [
+        "ZoneInformation?user=api@example.com", "Tickets/query/count",
+        "ZoneInformation?user=api@example.com", "Tickets/query/count"]
+    again = make(Script(ok({"queryCount": 3})), tmp_path, api_url=None,
+                 zone_lookup_url="http://lookup.test/ATServicesRest/")
+    assert again.tickets.count() == 3  # zone from the disk cache: no lookup
+    assert again.root == "http://zone-b.test/ATServicesRest/"
+
+
+def test_a_second_401_is_an_authentication_error_without_the_secret(tmp_path, caplog):
+    denied = ok({"Message": "Authorization has been denied for this request."}, 401)
+    script = Script(ok(ZONE), denied, ok(ZONE), denied)
+    client = make(script, tmp_path, api_url=None, zone_lookup_url="http://lookup.test/ATServicesRest/")
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(AuthenticationError) as info:
+        client.tickets.count()
+    for text in (str(info.value), repr(info.value), repr(client), caplog.text, str(vars(info.value))):
+        assert SECRET not in text
+
+
+def test_with_api_url_a_401_is_raised_at_once(tmp_path):
+    denied = ok({"Message": "Authorization has been denied for this request."}, 401)
+    script = Script(denied)
+    with pytest.raises(AuthenticationError, match="Check the username"):
+        make(script, tmp_path).tickets.count()
+    assert len(script.seen) == 1
+
+
+async def test_async_client_runs_the_same_flows(tmp_path):
+    async def handler(request):
+        return Script.__call__(script, request)
+    script = Script(ok({"errors": ["Itgenatr005"]}, 429, {"Retry-After": "0"}), ok({"queryCount": 9}),
+                    httpx.ReadError("reset"), ok({"itemId": 1}))
+    client = make(handler, tmp_path, cls=AsyncAutotaskClient)
+    assert await client.tickets.count() == 9
+    with pytest.raises(UnknownOutcomeError):
+        await client.tickets.create({"title": "x"})
+    await client.close()
+
+
+REQUESTS_ERRORS = [e for e in vars(requests.exceptions).values()
+                   if isinstance(e, type) and issubclass(e, requests.exceptions.RequestException)
+                   and issubclass(e, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                                      requests.exceptions.ChunkedEncodingError))]
+HTTPX_ERRORS = [e for e in vars(httpx).values()
+                if isinstance(e, type) and issubclass(e, httpx.TransportError)]
+
+
+@pytest.mark.parametrize("exc", REQUESTS_ERRORS, ids=lambda e: e.__name__)
+def test_every_requests_network_error_is_mapped(exc):
+    assert SyncTransport.failure(exc("x")) is not None
+
+
+@pytest.mark.parametrize("exc", HTTPX_ERRORS, ids=lambda e: e.__name__)
+def test_every_httpx_transport_error_is_mapped(exc):
+    failure = AsyncTransport.failure(exc("x"))
+    assert failure is not None
+    assert failure.maybe_sent is not issubclass(exc, (httpx.ConnectError, httpx.ConnectTimeout,
+                                                      httpx.PoolTimeout))

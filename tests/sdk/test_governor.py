@@ -1,0 +1,167 @@
+"""The governor's rules, with threads, asyncio tasks, a fake clock and the real Redis."""
+
+import asyncio
+import threading
+import time
+import uuid
+
+import pytest
+import redis
+
+from sdk_core._governor import LEASE_SECONDS, EndpointSlots, Governor
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class Clock:
+    def __init__(self, now=1_000_000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def hold(acquire, release, counter, lock, seconds=0.02):
+    lease = acquire()
+    with lock:
+        counter["now"] += 1
+        counter["peak"] = max(counter["peak"], counter["now"])
+    time.sleep(seconds)
+    with lock:
+        counter["now"] -= 1
+    release(lease)
+
+
+def test_threads_and_asyncio_tasks_share_one_limit():
+    gov = Governor("t-" + uuid.uuid4().hex, max_concurrency=3)
+    counter, lock = {"now": 0, "peak": 0}, threading.Lock()
+    threads = [threading.Thread(target=hold, args=(lambda: gov.acquire("Tickets"), gov.release, counter, lock))
+               for _ in range(8)]
+
+    async def task():
+        lease = await gov.acquire_async("Tickets")
+        with lock:
+            counter["now"] += 1
+            counter["peak"] = max(counter["peak"], counter["now"])
+        await asyncio.sleep(0.02)
+        with lock:
+            counter["now"] -= 1
+        gov.release(lease)
+
+    async def tasks():
+        await asyncio.gather(*[task() for _ in range(8)])
+
+    for t in threads:
+        t.start()
+    asyncio.run(tasks())
+    for t in threads:
+        t.join()
+    assert counter["peak"] == 3
+    stats = gov.stats()
+    assert stats["peak_in_flight"]["tickets"] == 3 and stats["concurrency_waits"] > 0
+    assert stats["in_flight"] == {}
+
+
+def test_endpoints_have_independent_slots():
+    gov = Governor("t-" + uuid.uuid4().hex, max_concurrency=1)
+    a = gov.acquire("Tickets")
+    b = gov.acquire("Companies")  # would block forever if the buckets were shared
+    gov.release(a)
+    gov.release(b)
+
+
+async def test_a_cancelled_waiter_does_not_leak_a_slot():
+    slots = EndpointSlots(1)
+    assert await slots.acquire_async() is False
+    waiter = asyncio.ensure_future(slots.acquire_async())
+    await asyncio.sleep(0.01)
+    waiter.cancel()
+    slots.release()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await asyncio.sleep(0.01)
+    assert slots.in_use == 0
+    await asyncio.wait_for(slots.acquire_async(), 1)
+
+
+def test_budget_is_the_share_of_the_threshold():
+    clock = Clock()
+    gov = Governor("t-" + uuid.uuid4().hex, max_api_share=0.5, clock=clock)
+    gov.update_threshold({"limit": 20, "timeframe_minutes": 60, "used": 0})
+    assert gov.budget == 10
+    waits = [gov.reserve() for _ in range(10)]
+    assert waits[:5] == [0.0] * 5  # under the latency band: no pacing
+    clock.now += 3600
+    gov.update_threshold({"limit": 20, "timeframe_minutes": 60, "used": 0})
+    for _ in range(10):
+        while gov.reserve() > 0:
+            clock.now += 1
+    wait = gov.reserve()
+    assert wait > 0
+    assert gov.stats()["budget_waits"] >= 1
+
+
+def test_pacing_spreads_requests_once_the_tenant_reaches_the_first_latency_band():
+    clock = Clock()
+    gov = Governor("t-" + uuid.uuid4().hex, max_api_share=0.5, clock=clock)
+    gov.update_threshold({"limit": 10000, "timeframe_minutes": 60, "used": 4000})
+    assert gov.reserve() == 0.0  # 4000 of 10000: below 50 %, no pacing
+    gov.update_threshold({"limit": 10000, "timeframe_minutes": 60, "used": 5000})
+    clock.now += 10
+    assert gov.reserve() == 0.0
+    interval = 3600 / 5000
+    assert gov.reserve() == pytest.approx(interval)
+    clock.now += interval
+    assert gov.reserve() == 0.0
+    assert gov.stats()["pacing_waits"] == 1
+
+
+def test_redis_shares_the_thread_limit_across_processes_and_leases_expire():
+    prefix = "test-" + uuid.uuid4().hex
+    clock = Clock(time.time())
+    # two governors with the same Redis prefix stand for two processes
+    one = Governor("tenant", max_concurrency=2, redis_url=REDIS_URL, redis_prefix=prefix, clock=clock)
+    two = Governor("tenant", max_concurrency=2, redis_url=REDIS_URL, redis_prefix=prefix, clock=clock)
+    try:
+        crashed = one.acquire("Tickets")  # never released: its process "crashed"
+        held = two.acquire("Tickets")
+        blocked = threading.Event()
+        got = []
+
+        def third():
+            blocked.set()
+            got.append(two.acquire("Tickets"))
+
+        t = threading.Thread(target=third, daemon=True)
+        t.start()
+        blocked.wait()
+        time.sleep(0.1)
+        assert got == []  # the two leases fill the limit across both "processes"
+        clock.now += LEASE_SECONDS + 1  # the crashed process's lease (and the held one) expire
+        t.join(2)
+        assert len(got) == 1
+        two.release(held)
+        two.release(got[0])
+        del crashed
+    finally:
+        r = redis.Redis.from_url(REDIS_URL)
+        for key in r.scan_iter(f"{prefix}:*"):
+            r.delete(key)
+
+
+def test_redis_shares_the_hourly_budget():
+    prefix = "test-" + uuid.uuid4().hex
+    clock = Clock(time.time())
+    govs = [Governor("tenant", max_api_share=0.5, redis_url=REDIS_URL, redis_prefix=prefix, clock=clock)
+            for _ in range(2)]
+    try:
+        for g in govs:
+            g.update_threshold({"limit": 8, "timeframe_minutes": 60, "used": 0})
+        results = [govs[i % 2].reserve() for i in range(5)]
+        assert results[:4] == [0.0] * 4 and results[4] > 3000
+        clock.now += 3601
+        assert govs[1].reserve() == 0.0
+    finally:
+        r = redis.Redis.from_url(REDIS_URL)
+        for key in r.scan_iter(f"{prefix}:*"):
+            r.delete(key)

@@ -1,0 +1,139 @@
+"""The sans-IO core: building requests and reading responses, without a network."""
+
+import orjson
+import pytest
+
+from sdk_core import _protocol as proto
+from sdk_core.errors import (
+    APIStatusError,
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+    ValidationError,
+    ZoneError,
+)
+
+CREDS = proto.Credentials("api@example.com", "TOP-SECRET-VALUE", "INTEGRATION-CODE-XYZ")
+ROOT = "https://webservices14.autotask.net/ATServicesRest/"
+
+
+def response(status, body=None, headers=None, raw=None):
+    content = raw if raw is not None else (orjson.dumps(body) if body is not None else b"")
+    return proto.Response(status, headers or {}, content)
+
+
+def test_query_request_is_a_post_with_the_filter_and_includes_id():
+    req = proto.query_request(ROOT, CREDS, "Tickets", [{"op": "eq", "field": "status", "value": 1}],
+                              ["id", "title"], 200)
+    assert (req.method, req.url) == ("POST", ROOT + "V1.0/Tickets/query")
+    assert orjson.loads(req.content) == {"filter": [{"op": "eq", "field": "status", "value": 1}],
+                                         "includeFields": ["id", "title"], "maxRecords": 200}
+    assert req.headers["ApiIntegrationCode"] == "INTEGRATION-CODE-XYZ"
+    assert req.endpoint == "Tickets" and req.idempotent
+
+
+def test_an_empty_filter_asks_for_every_row():
+    req = proto.count_request(ROOT, CREDS, "Companies", [])
+    assert orjson.loads(req.content) == {"filter": [{"op": "exist", "field": "id"}]}
+
+
+def test_creates_are_not_idempotent_but_put_patch_are():
+    assert not proto.write_request(ROOT, CREDS, "Tickets", "POST", "Tickets", {}).idempotent
+    assert proto.write_request(ROOT, CREDS, "Tickets", "PATCH", "Tickets", {"id": 1}).idempotent
+    assert proto.write_request(ROOT, CREDS, "Tickets", "PUT", "Tickets", {"id": 1}).idempotent
+
+
+def test_secret_never_in_reprs():
+    req = proto.get_request(ROOT, CREDS, "Tickets", "Tickets/1")
+    for text in (repr(CREDS), str(CREDS), repr(req), str(req.info)):
+        assert "TOP-SECRET-VALUE" not in text and "INTEGRATION-CODE-XYZ" not in text
+
+
+def test_zone_reading_adds_the_trailing_slash_and_unknown_user_is_a_zone_error():
+    req = proto.zone_request(proto.DEFAULT_ZONE_LOOKUP_URL, "api@example.com")
+    assert req.url.endswith("V1.0/ZoneInformation?user=api@example.com") and not req.authenticated
+    ok = response(200, {"zoneName": "America East 2", "ci": 1,
+                        "url": "https://webservices14.autotask.net/ATServicesRest"})
+    assert proto.read_zone(req, ok) == ROOT
+    with pytest.raises(ZoneError, match="Zone information could not be determined"):
+        proto.read_zone(req, response(500, {"errors": ["Zone information could not be determined"]}))
+
+
+def test_item_null_means_absent_and_item_id_may_be_a_string():
+    assert proto.read_item(response(200, {"item": None})) is None
+    assert proto.read_item(response(200, {"item": {"id": 3}})) == {"id": 3}
+    assert proto.read_item_id(response(200, {"itemId": "42"})) == 42
+    assert proto.read_item_id(response(200, {"itemId": 29683664})) == 29683664
+    with pytest.raises(ServerError, match="without itemId"):
+        proto.read_item_id(response(200, {"id": 1}))
+
+
+def test_threshold_and_count_and_query_readers():
+    assert proto.read_threshold(response(200, {"externalRequestThreshold": 10000,
+                                               "requestThresholdTimeframe": 60,
+                                               "currentTimeframeRequestCount": 124})) == {
+        "limit": 10000, "timeframe_minutes": 60, "used": 124}
+    assert proto.read_count(response(200, {"queryCount": 7})) == 7
+    items, details = proto.read_query(response(200, {"items": [{"id": 1}], "pageDetails": {"count": 1}}))
+    assert items == [{"id": 1}] and details["count"] == 1
+
+
+GET = proto.get_request(ROOT, CREDS, "Tickets", "Tickets/query")
+POST = proto.write_request(ROOT, CREDS, "Tickets", "POST", "Tickets", {})
+DELETE = proto.delete_request(ROOT, CREDS, "TimeEntries", "TimeEntries/9")
+
+
+@pytest.mark.parametrize(
+    "request_, status, body, error, text",
+    [
+        (GET, 401, {"Message": "Authorization has been denied for this request."}, AuthenticationError,
+         "Authorization has been denied"),
+        (GET, 403, {"errors": ["Forbidden"]}, PermissionDeniedError, "Forbidden"),
+        (GET, 500, {"errors": ["The logged in Resource does not have the adequate permissions"]},
+         PermissionDeniedError, "adequate permissions"),
+        (GET, 404, None, NotFoundError, "HTTP 404"),
+        (DELETE, 500, {"errors": ["No message. No matching records found. The logged in Resource may "
+                                  "not have the required permissions to delete the data."]},
+         NotFoundError, "No matching records found"),
+        (GET, 405, {"Message": "The requested resource does not support http method 'GET'."},
+         ValidationError, "does not support http method"),
+        (POST, 500, {"errors": ["Missing Required Field: title. ; on record number [1]."]},
+         ValidationError, "Missing Required Field: title"),
+        (GET, 500, {"errors": ["Unable to find stauts in the Ticket Entity."]}, ValidationError,
+         "Unable to find stauts"),
+        (GET, 400, {"errors": ["msg1", "msg2"]}, ValidationError, "msg1; msg2"),
+        (GET, 400, {"errors": [{"message": "structured error"}, "plain"]}, ValidationError,
+         "structured error; plain"),
+        (GET, 429, {"errors": ["Rate limit exceeded"]}, RateLimitedError, "Rate limit exceeded"),
+        (GET, 500, {"errors": ["Thread Threshold Exceeded - The Autotask API thread threshold of 3 "
+                               "threads has been exceeded. (Itgenatr005)"]}, RateLimitedError,
+         "thread limit"),
+        (GET, 500, {"errors": ["Internal error"]}, ServerError, "Internal error"),
+        (GET, 503, None, ServerError, "HTTP 503"),
+        (GET, 502, None, ServerError, "502"),
+        (GET, 400, None, ValidationError, "HTTP 400"),
+        (GET, 418, {"errors": ["teapot"]}, APIStatusError, "teapot"),
+    ],
+)
+def test_error_mapping(request_, status, body, error, text):
+    err = proto.error_from_response(request_, response(status, body))
+    assert type(err) is error
+    assert text in str(err)
+    assert err.status_code == status and err.request == request_.info
+
+
+def test_non_json_error_bodies_are_kept_as_text():
+    err = proto.error_from_response(GET, response(400, raw=b"this is not valid json"))
+    assert isinstance(err, ValidationError) and err.messages == ("this is not valid json",)
+
+
+def test_thread_limit_is_recognised_whatever_the_status():
+    err = proto.error_from_response(GET, response(429, {"errors": ["Itgenatr005"]}, {"Retry-After": "2"}))
+    assert isinstance(err, RateLimitedError) and err.thread_limit and err.retry_after == 2.0
+
+
+def test_retry_after_as_http_date():
+    r = response(429, {}, {"retry-after": "Thu, 01 Jan 2026 00:00:10 GMT"})
+    assert proto.retry_after_seconds(r, now=1767225600.0) == 10.0
