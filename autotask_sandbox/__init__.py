@@ -1,0 +1,31 @@
+"""An emulator of the Autotask PSA REST API with a generated, deterministic MSP tenant.
+
+Run it: `autotask-sandbox serve --scale small --seed 1` (REST root
+`http://127.0.0.1:8765/webservices14/ATServicesRest/`), or in tests
+`autotask_sandbox.testing.SandboxServer` / the `sandbox` and `sandbox_factory` fixtures.
+
+Modules (moto's shape: routing table, small handlers, a backend that owns state):
+  storage    SQLite schema (one table per catalog entity) and filter -> SQL translation
+  generator  the deterministic tenant per (scale, seed); `rows` makes plausible rows
+  backend    state and business rules; raises `errors.ApiError` with Autotask's messages
+  routing    URL map and verb matrix (404/405); `app` the ASGI app and handlers
+  limits     hourly threshold, latency bands, thread limit; `faults` injected faults
+  admin      the `/_sandbox/` control path; `cli` the command; `cache` tenant files
+
+Hooks for other modules (activity simulator, webhooks):
+  * `Backend.subscribe(callback)` -> unsubscribe function. `callback(event: ChangeEvent)` runs
+    after every committed change (API or direct call), with `action` ("Create" | "Update" |
+    "Delete"), `entity` (URL name), `id`, `changed_fields` (camelCase -> new value as the API
+    shows it; every field on create), `udf_changes` (name -> value), `person_id`, `occurred_at`
+    (aware UTC).
+  * `Backend.create(entity, data, parent=None) -> id`, `update(entity, id, data, sparse=True)`,
+    `delete(entity, id)` (tickets too: writes `DeletedTicketLogs`), `get(entity, id)`,
+    `query(entity, filter, include_fields, max_records)`, `random_id(entity, rng, **match)`,
+    `make_row(entity, rng, fixed=None)` (a plausible new row honouring references).
+  * Extra admin routes: `autotask_sandbox.admin.register_admin_route(path, endpoint,
+    methods)` at import time of `autotask_sandbox.activity` / `autotask_sandbox.webhooks` (the
+    app imports both when they exist). Endpoints get the running `Sandbox` as
+    `request.app.state.sandbox` and the backend as `request.app.state.backend`.
+  * `autotask-sandbox serve --activity-per-minute N` calls
+    `autotask_sandbox.activity.start_background(backend, per_minute, seed)`.
+"""

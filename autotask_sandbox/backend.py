@@ -1,0 +1,522 @@
+"""The tenant's state and the API's business rules, usable with or without HTTP.
+
+Public surface (used by the HTTP handlers, the activity simulator and the webhooks module):
+
+- `Backend(db_path, pristine=..., scale=..., seed=...)`: opens a tenant file.
+- `query(entity, filter, include_fields=None, max_records=500)` -> `QueryPage` (items, has_more);
+  `count(entity, filter)`; `get(entity, id)` -> item dict or None.
+- `create(entity, data, parent=None, person_id=None) -> id`; `update(entity, id, data,
+  sparse=True, ...)`; `delete(entity, id, ...)`. `data` is API JSON (camelCase or any case,
+  `userDefinedFields: [{"name", "value"}]`). Rules: unknown fields and bad references or
+  picklist values raise `ApiError` with Autotask's messages; timestamps and actor fields are
+  maintained; creating a ticket note or time entry bumps the ticket's `lastActivityDate`;
+  deleting a ticket (not allowed over the API, allowed here) writes a `DeletedTicketLogs` row.
+- `subscribe(callback) -> unsubscribe`: `callback(ChangeEvent)` after every committed change.
+- `random_id(entity, rng, **match)`: a random existing id, deterministic for a given
+  `random.Random` state and database; `make_row(entity, rng, fixed=None)`: a plausible new row
+  (references respected) ready for `create`.
+- `reset()`: back to the freshly generated tenant.
+All methods are thread-safe (one lock around the single SQLite connection).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from sdk_core.catalog import Catalog, EntityInfo, load_catalog
+
+from .errors import (ApiError, bad_picklist, bad_reference, missing_required, no_matching_records,
+                     unknown_field)
+from .rows import RowMaker
+from .storage import Storage, Table, coerce_udfs
+from .values import format_datetime, to_storage, udf_to_wire
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE = 500
+CREATOR_FIELDS = ("creatorResourceID", "createdByResourceID", "createdByPersonID")
+ACTOR_FIELDS = ("lastActivityResourceID", "lastActivityPersonID", "lastModifiedByResourceID")
+# Fields a caller must send on create (also reported as isRequired by /fields).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "Tickets": ("companyID", "title", "status", "priority"),
+    "TicketNotes": ("description", "noteType", "publish", "title"),
+    "Companies": ("companyName", "companyType", "phone"),
+    "Contacts": ("firstName", "lastName", "isActive"),
+    "CompanyLocations": ("name",),
+    "TimeEntries": ("resourceID", "dateWorked"),
+    "Projects": ("projectName", "companyID", "status", "projectType", "startDateTime", "endDateTime"),
+    "Tasks": ("title", "status", "taskType"),
+    "Contracts": ("contractName", "companyID", "contractType", "startDate", "endDate", "status"),
+    "ConfigurationItems": ("companyID", "productID", "isActive"),
+    "Opportunities": ("title", "companyID", "amount", "cost", "status", "stage"),
+}
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """A committed change, as webhooks and the activity log see it."""
+
+    action: str  # "Create" | "Update" | "Delete"
+    entity: str  # catalog URL name, e.g. "Tickets"
+    id: int
+    changed_fields: dict[str, Any]
+    udf_changes: dict[str, Any]
+    person_id: int | None
+    occurred_at: datetime
+
+
+@dataclass
+class QueryPage:
+    items: list[dict[str, Any]]
+    has_more: bool
+    ids: list[int] = field(default_factory=list)
+
+
+def is_modification_field(name: str) -> bool:
+    low = name.lower()
+    return any(k in low for k in ("lastmodified", "lastactivitydate", "lasttracked")) or low == "lastactivity"
+
+
+class Backend:
+    """Owns the SQLite tenant; every operation of the emulated API goes through here."""
+
+    def __init__(self, db_path: str | Path, *, pristine: str | Path | None = None,
+                 scale: str = "tiny", seed: int = 1, datetime_z: bool = False,
+                 catalog: Catalog | None = None):
+        self.path = Path(db_path)
+        self.pristine = Path(pristine) if pristine else None
+        self.scale, self.seed = scale, seed
+        self.datetime_z = datetime_z
+        self.catalog = catalog or load_catalog()
+        self.rows = RowMaker(self.catalog)
+        self.lock = threading.RLock()
+        self._subscribers: list[Callable[[ChangeEvent], None]] = []
+        if not self.path.exists():
+            self._rebuild()
+        self._open()
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def _open(self) -> None:
+        self.storage = Storage(self.path, self.catalog, datetime_z=self.datetime_z)
+        self.api_resource_id = int(self.storage.meta("api_resource_id") or 0) or None
+
+    def _rebuild(self) -> None:
+        if self.pristine and self.pristine.exists():
+            shutil.copyfile(self.pristine, self.path)
+        else:
+            from .generator import build_tenant
+            build_tenant(self.path, self.scale, self.seed)
+
+    def reset(self) -> None:
+        """Back to the freshly generated tenant (subscribers stay)."""
+        with self.lock:
+            self.storage.close()
+            for suffix in ("-wal", "-shm"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)
+            self._rebuild()
+            self._open()
+
+    def close(self) -> None:
+        with self.lock:
+            self.storage.close()
+
+    def subscribe(self, callback: Callable[[ChangeEvent], None]) -> Callable[[], None]:
+        """Call `callback(event)` after every committed change; returns an unsubscribe function."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _emit(self, events: list[ChangeEvent]) -> None:
+        for event in events:
+            for callback in list(self._subscribers):
+                try:
+                    callback(event)
+                except Exception:  # a subscriber's bug must not break the API call
+                    log.exception("change subscriber failed for %s %s", event.entity, event.id)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def entity(self, name: str) -> EntityInfo:
+        return self.catalog.get(name)
+
+    def table(self, name: str) -> Table:
+        return self.storage.table(name)
+
+    def internal(self, info: EntityInfo) -> str:
+        return info.internal_name or info.name
+
+    def is_active_resource(self, resource_id: int) -> bool:
+        with self.lock:
+            row = self.storage.conn.execute(
+                'SELECT "isActive" FROM "Resources" WHERE "id" = ?', (resource_id,)).fetchone()
+        return bool(row and row[0])
+
+    # -- reads ------------------------------------------------------------------------------
+    def query(self, entity: str, filter: Any, include_fields: list[str] | None = None,
+              max_records: int = MAX_PAGE, *, after_id: int | None = None,
+              before_id: int | None = None) -> QueryPage:
+        """One page of matching items in ascending id (after/before an id cursor)."""
+        info = self.entity(entity)
+        if not isinstance(max_records, int) or isinstance(max_records, bool) or not 1 <= max_records <= MAX_PAGE:
+            raise ApiError(500, "maxCountOfRecordsToReturn must be between 1 and 500")
+        with self.lock:
+            table = self.table(info.name)
+            where, params = self.storage.where(table, filter)
+            projection = self._projection(info, include_fields)
+            rows = self.storage.select(table, where, params, after_id=after_id,
+                                       before_id=before_id, limit=max_records + 1)
+            has_more = len(rows) > max_records  # more rows in the direction of travel
+            rows = rows[-max_records:] if before_id is not None else rows[:max_records]
+            udf_defs = self.storage.udf_defs(info.name)
+            items = [self.storage.render(table, row, udf_defs) for row in rows]
+        ids = [row[0] for row in rows]
+        if projection is not None:
+            fields, udfs = projection
+            if has_more and before_id is None and "id" not in fields:
+                raise ApiError(500, "IncludeFields must contain id when the query returns more "
+                                    "than one page of results.")
+            items = [self._project(item, fields, udfs, info.has_udfs) for item in items]
+        return QueryPage(items, has_more, ids)
+
+    def _projection(self, info: EntityInfo, include: list[str] | None) -> tuple[list[str], set[str]] | None:
+        if not include:
+            return None
+        if not isinstance(include, list):
+            raise ApiError(500, "IncludeFields must be a list of field names.")
+        udf_defs = self.storage.udf_defs(info.name)
+        fields: list[str] = []
+        udfs: set[str] = set()
+        for name in include:
+            found = info.field(str(name))
+            if found is not None:
+                fields.append(found.name)
+            elif str(name).lower() == "id":
+                fields.append("id")
+            elif str(name).lower() in udf_defs:
+                udfs.add(udf_defs[str(name).lower()].name)
+            else:
+                raise unknown_field(str(name), self.internal(info))
+        order = {f.name: i for i, f in enumerate(info.fields)}
+        return sorted(set(fields), key=lambda f: order.get(f, -1)), udfs
+
+    @staticmethod
+    def _project(item: dict[str, Any], fields: list[str], udfs: set[str], has_udfs: bool) -> dict[str, Any]:
+        out = {f: item.get(f) for f in fields}
+        if has_udfs:
+            out["userDefinedFields"] = [u for u in item["userDefinedFields"] if u["name"] in udfs]
+        return out
+
+    def count(self, entity: str, filter: Any) -> int:
+        info = self.entity(entity)
+        with self.lock:
+            table = self.table(info.name)
+            where, params = self.storage.where(table, filter)
+            return self.storage.count(table, where, params)
+
+    def get(self, entity: str, id: int) -> dict[str, Any] | None:
+        info = self.entity(entity)
+        with self.lock:
+            table = self.table(info.name)
+            row = self.storage.get_row(table, int(id))
+            if row is None:
+                return None
+            return self.storage.render(table, row, self.storage.udf_defs(info.name))
+
+    def children(self, child: str, parent: str, parent_id: int) -> list[dict[str, Any]]:
+        """Items of a child collection (`GET /Tickets/{id}/Notes`), ascending id."""
+        info = self.entity(child)
+        fk = self.parent_field(info, parent)
+        return self.query(child, [{"op": "eq", "field": fk, "value": parent_id}],
+                          max_records=MAX_PAGE).items if fk else []
+
+    def parent_field(self, info: EntityInfo, parent: str) -> str | None:
+        """The child's column holding the parent id (`ticketID` of TicketNotes under Tickets)."""
+        parent_info = self.entity(parent)
+        for f in info.fields:
+            if f.reference == parent_info.name:
+                return f.name
+        singular = (parent_info.internal_name or parent_info.name).lower() + "id"
+        for f in info.fields:
+            if f.name.lower() in (singular, parent_info.name.lower().rstrip("s") + "id"):
+                return f.name
+        return None
+
+    # -- writes -----------------------------------------------------------------------------
+    def create(self, entity: str, data: dict[str, Any], parent: tuple[str, int] | None = None,
+               person_id: int | None = None, impersonating: bool = False) -> int:
+        info = self.entity(entity)
+        person = person_id if person_id is not None else self.api_resource_id
+        with self.lock:
+            table = self.table(info.name)
+            values, udfs = self._incoming(info, data)
+            values.pop("id", None)
+            self._apply_parent(info, values, parent)
+            now = datetime.now(UTC)
+            stamp = format_datetime(now)
+            for f in info.fields:
+                if f.name == info.creation_timestamp or is_modification_field(f.name) and f.data_type == "datetime":
+                    values[f.name] = stamp
+                elif f.name in CREATOR_FIELDS + ACTOR_FIELDS and values.get(f.name) is None:
+                    values[f.name] = person
+                elif f.name == "impersonatorCreatorResourceID" and impersonating:
+                    values[f.name] = person
+            self._check_required(info, values)
+            self._validate(info, values)
+            self._defaults(info, values, now)
+            all_udfs = {d.name: None for d in self.storage.udf_defs(info.name).values()}
+            all_udfs.update(udfs)
+            conn = self.storage.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                new_id = self.storage.insert(table, values, all_udfs)
+                events = [self._event("Create", info, new_id, None, person, now)]
+                events += self._bump_parent_activity(info, values, stamp, person, now)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        self._emit(events)
+        return new_id
+
+    def update(self, entity: str, id: int, data: dict[str, Any], sparse: bool = True,
+               parent: tuple[str, int] | None = None, person_id: int | None = None) -> int:
+        """PATCH (sparse) or PUT (omitted writable fields become null) of one row."""
+        info = self.entity(entity)
+        person = person_id if person_id is not None else self.api_resource_id
+        id = int(id)
+        with self.lock:
+            table = self.table(info.name)
+            before = self.storage.get_row(table, id)
+            if before is None or not self._belongs(info, id, parent):
+                raise ApiError(500, f"Unable to update {self.internal(info)} with id {id}: "
+                                    "no matching record found.")
+            values, udfs = self._incoming(info, data)
+            values.pop("id", None)
+            if parent is not None:
+                self._apply_parent(info, values, parent)
+            now = datetime.now(UTC)
+            stamp = format_datetime(now)
+            if not sparse:
+                for f in info.fields:
+                    if f.name not in values and not f.read_only and f.name != "id":
+                        values[f.name] = None
+                fk = self.parent_field(info, parent[0]) if parent else None
+                if fk:
+                    values[fk] = parent[1]  # type: ignore[index]
+            for f in info.fields:
+                if f.name == info.creation_timestamp or f.name in CREATOR_FIELDS:
+                    values.pop(f.name, None)
+                elif is_modification_field(f.name) and f.data_type == "datetime":
+                    values[f.name] = stamp
+                elif f.name in ACTOR_FIELDS:
+                    values[f.name] = person
+            self._validate(info, values)
+            stored_udfs = self.storage.stored_udfs(table, id) if table.has_udfs else {}
+            new_udfs = None
+            if table.has_udfs and (udfs or not sparse):
+                new_udfs = dict(stored_udfs) if sparse else {k: None for k in stored_udfs}
+                new_udfs.update(udfs)
+            old_item = self.storage.render(table, before, self.storage.udf_defs(info.name))
+            conn = self.storage.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.storage.update(table, id, values, new_udfs)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            event = self._event("Update", info, id, old_item, person, now)
+        if event.changed_fields or event.udf_changes:
+            self._emit([event])
+        return id
+
+    def delete(self, entity: str, id: int, parent: tuple[str, int] | None = None,
+               person_id: int | None = None) -> int:
+        info = self.entity(entity)
+        person = person_id if person_id is not None else self.api_resource_id
+        id = int(id)
+        now = datetime.now(UTC)
+        with self.lock:
+            table = self.table(info.name)
+            row = self.storage.get_row(table, id)
+            if row is None or not self._belongs(info, id, parent):
+                raise no_matching_records()
+            conn = self.storage.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if info.name == "Tickets":
+                    self._log_ticket_deletion(table, row, person, now)
+                self.storage.delete(table, id)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        self._emit([ChangeEvent("Delete", info.name, id, {}, {}, person, now)])
+        return id
+
+    def _log_ticket_deletion(self, table: Table, row: tuple[Any, ...], person: int | None,
+                             now: datetime) -> None:
+        cols = table.columns
+        values = dict(zip(cols, row))
+        log_table = self.table("DeletedTicketLogs")
+        self.storage.insert(log_table, {
+            "ticketID": values["id"], "ticketNumber": values.get("ticketNumber"),
+            "ticketTitle": values.get("title"), "deletedByResourceID": person,
+            "deletedDateTime": format_datetime(now)}, None)
+        for child in ("TicketNotes", "TimeEntries"):
+            self.storage.conn.execute(f'DELETE FROM "{child}" WHERE "ticketID" = ?', (values["id"],))
+
+    # -- write helpers ----------------------------------------------------------------------
+    def _incoming(self, info: EntityInfo, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Request JSON -> storable values by catalog name, and UDF values; unknown -> error."""
+        if not isinstance(data, dict):
+            raise ApiError(500, f"The request body must be a JSON object describing a {self.internal(info)}.")
+        values: dict[str, Any] = {}
+        udfs: dict[str, Any] = {}
+        for key, value in data.items():
+            if str(key).lower() == "userdefinedfields":
+                if value in (None, "", {}):
+                    continue
+                if not isinstance(value, list) or not info.has_udfs:
+                    raise unknown_field(str(key), self.internal(info))
+                udfs = coerce_udfs(self.storage.udf_defs(info.name), value, self.internal(info))
+                continue
+            f = info.field(str(key))
+            if f is None:
+                if str(key).lower() == "id":
+                    continue
+                raise unknown_field(str(key), self.internal(info))
+            if f.read_only:
+                continue
+            values[f.name] = to_storage(value, f.data_type, f.name)
+        return values, udfs
+
+    def _apply_parent(self, info: EntityInfo, values: dict[str, Any], parent: tuple[str, int] | None) -> None:
+        if parent is None:
+            return
+        parent_name, parent_id = parent
+        parent_info = self.entity(parent_name)
+        if not self.storage.exists(parent_info.name, int(parent_id)):
+            raise ApiError(500, f"Unable to find the parent {self.internal(parent_info)} with id "
+                                f"{parent_id}.")
+        fk = self.parent_field(info, parent_info.name)
+        if fk:
+            values[fk] = int(parent_id)
+
+    def _belongs(self, info: EntityInfo, id: int, parent: tuple[str, int] | None) -> bool:
+        if parent is None:
+            return True
+        fk = self.parent_field(info, parent[0])
+        if fk is None:
+            return True
+        row = self.storage.conn.execute(
+            f'SELECT "{fk}" FROM "{info.name}" WHERE "id" = ?', (id,)).fetchone()
+        return bool(row) and row[0] == int(parent[1])
+
+    def _check_required(self, info: EntityInfo, values: dict[str, Any]) -> None:
+        for name in REQUIRED.get(info.name, ()):
+            if values.get(name) is None:
+                raise missing_required(name)
+
+    def _validate(self, info: EntityInfo, values: dict[str, Any]) -> None:
+        picklists = self._picklist_sets(info.name)
+        for name, value in values.items():
+            if value is None:
+                continue
+            f = info.field(name)
+            if f is None:
+                continue
+            if f.reference and f.reference in self.catalog and not self.storage.exists(f.reference, int(value)):
+                raise bad_reference(f.name, self.internal(self.entity(f.reference)))
+            if name in picklists and str(value) not in picklists[name]:
+                raise bad_picklist(value, f.name)
+        if info.name in ("Tickets", "Tasks") and (values.get("assignedResourceID") is None) != (
+                values.get("assignedResourceRoleID") is None) and (
+                "assignedResourceID" in values or "assignedResourceRoleID" in values):
+            raise ApiError(500, "Data violation: When assigning a Resource, you must assign both a "
+                                "assignedResourceID and assignedResourceRoleID.")
+
+    def _picklist_sets(self, entity: str) -> dict[str, set[str]]:
+        return {f: {v["value"] for v in values} for f, values in self.storage.picklists(entity).items()}
+
+    def _defaults(self, info: EntityInfo, values: dict[str, Any], now: datetime) -> None:
+        if info.name == "Tickets" and not values.get("ticketNumber"):
+            seq = self.storage.conn.execute(
+                'SELECT COUNT(*) FROM "Tickets" WHERE "ticketNumber" LIKE ?',
+                (f"T{now:%Y%m%d}.%",)).fetchone()[0]
+            values["ticketNumber"] = f"T{now:%Y%m%d}.{seq + 1:04d}"
+
+    def _bump_parent_activity(self, info: EntityInfo, values: dict[str, Any], stamp: str,
+                              person: int | None, now: datetime) -> list[ChangeEvent]:
+        ticket = values.get("ticketID") if info.name in ("TicketNotes", "TimeEntries") else None
+        if ticket is None:
+            return []
+        self.storage.conn.execute('UPDATE "Tickets" SET "lastActivityDate" = ? WHERE "id" = ?',
+                                  (stamp, ticket))
+        shown = stamp + "Z" if self.datetime_z else stamp
+        return [ChangeEvent("Update", "Tickets", int(ticket), {"lastActivityDate": shown}, {},
+                            person, now)]
+
+    def _event(self, action: str, info: EntityInfo, id: int, old: dict[str, Any] | None,
+               person: int | None, now: datetime) -> ChangeEvent:
+        table = self.table(info.name)
+        row = self.storage.get_row(table, id)
+        item = self.storage.render(table, row, self.storage.udf_defs(info.name)) if row else {}
+        new_udfs = {u["name"]: u["value"] for u in item.pop("userDefinedFields", [])}
+        if old is None:
+            return ChangeEvent(action, info.name, id, item,
+                               {k: v for k, v in new_udfs.items() if v is not None}, person, now)
+        old_udfs = {u["name"]: u["value"] for u in old.get("userDefinedFields", [])}
+        changed = {k: v for k, v in item.items() if old.get(k) != v}
+        udf_changes = {k: v for k, v in new_udfs.items() if old_udfs.get(k) != v}
+        return ChangeEvent(action, info.name, id, changed, udf_changes, person, now)
+
+    # -- for generators of activity ---------------------------------------------------------
+    def random_id(self, entity: str, rng: random.Random, **match: int) -> int | None:
+        """A random existing id (optionally where field == value), deterministic per rng state."""
+        info = self.entity(entity)
+        with self.lock:
+            if match:
+                (name, value), = match.items()
+                f = info.field(name)
+                if f is None:
+                    raise unknown_field(name, self.internal(info))
+                conn = self.storage.conn
+                total = conn.execute(f'SELECT COUNT(*) FROM "{info.name}" WHERE "{f.name}" = ?',
+                                     (value,)).fetchone()[0]
+                if not total:
+                    return None
+                return conn.execute(
+                    f'SELECT "id" FROM "{info.name}" WHERE "{f.name}" = ? ORDER BY "id" LIMIT 1 OFFSET ?',
+                    (value, rng.randrange(total))).fetchone()[0]
+            low, high, total = self.storage.ids(info.name)
+            if not total:
+                return None
+            return self.storage.id_at_or_after(info.name, rng.randint(low, high))
+
+    def picklist_values(self, entity: str, field: str) -> list[tuple[str, str]]:
+        with self.lock:
+            return [(v["value"], v["parentValue"])
+                    for v in self.storage.picklists(entity).get(field, []) if v["isActive"]]
+
+    def udf_definitions(self, entity: str) -> list[tuple[str, str, list[str]]]:
+        with self.lock:
+            picks = self.storage.picklists(entity, udf=True)
+            return [(d.name, d.type, [v["value"] for v in picks.get(d.name, [])])
+                    for d in self.storage.udf_defs(entity).values()]
+
+    def make_row(self, entity: str, rng: random.Random, fixed: dict[str, Any] | None = None,
+                 when: datetime | None = None) -> dict[str, Any]:
+        """A plausible new row as API JSON (with `userDefinedFields`), ready for `create`."""
+        info = self.entity(entity)
+        values, udfs = self.rows.make(info.name, rng, self, when or datetime.now(UTC), fixed)
+        data = {k: v for k, v in values.items() if k != "id" and info.field(k) is not None}
+        if info.has_udfs:
+            data["userDefinedFields"] = [{"name": k, "value": udf_to_wire(v)} for k, v in udfs.items()]
+        return data
