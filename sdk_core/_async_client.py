@@ -58,13 +58,15 @@ class AsyncAutotaskClient(BaseClient):
                  impersonation_resource_id: int | None = None, zone_lookup_url: str | None = None,
                  max_api_share: float = 0.5, max_concurrency: int = 3, redis_url: str | None = None,
                  timeout: float = 60.0, max_retries: int = 5, *, cache_dir: str | None = None,
-                 max_rate_wait: float = 900.0, catalog: Catalog | None = None,
+                 max_rate_wait: float = 900.0, max_budget_wait: float | None = None,
+                 catalog: Catalog | None = None,
                  transport: Any = None):
         settings = Settings(username=username, secret=secret, integration_code=integration_code,
                             api_url=api_url, impersonation_resource_id=impersonation_resource_id,
                             zone_lookup_url=zone_lookup_url, max_api_share=max_api_share,
                             max_concurrency=max_concurrency, redis_url=redis_url, timeout=timeout,
-                            max_retries=max_retries, cache_dir=cache_dir, max_rate_wait=max_rate_wait)
+                            max_retries=max_retries, cache_dir=cache_dir, max_rate_wait=max_rate_wait,
+                            max_budget_wait=max_budget_wait)
         super().__init__(settings, catalog)
         self.transport = transport or AsyncTransport(timeout)
         self._entities: dict[str, AsyncEntity] = {}
@@ -127,7 +129,9 @@ class AsyncAutotaskClient(BaseClient):
         governor = self.governor
         if request.endpoint != "ThresholdInformation":
             await self._refresh_threshold_if_due()
+            waited = 0.0
             while (wait := governor.reserve()) > 0:
+                waited = self._check_budget_wait(waited, wait)
                 await asyncio.sleep(wait)
         else:
             governor.note_sent_unbudgeted()

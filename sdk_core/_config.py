@@ -45,6 +45,7 @@ class Settings:
     zone_ttl: float = 24 * 3600.0
     metadata_ttl: float = 6 * 3600.0
     max_rate_wait: float = 900.0
+    max_budget_wait: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("username", "secret", "integration_code"):

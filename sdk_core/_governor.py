@@ -321,6 +321,7 @@ class Governor:
         """A request that skipped `reserve` (the threshold read itself) still counts."""
         with self._lock:
             self._budget.sent_since_refresh += 1
+            self._budget.window.append(self.clock())
             self._counters["requests"] += 1
 
     # visibility --------------------------------------------------------------------------

@@ -1,0 +1,158 @@
+"""Queries against the read-only session sandbox over real HTTP."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from sdk_core import AsyncAutotaskClient, Q, QueryError, UnknownEntityError, parse_datetime
+
+
+def ids(rows):
+    return [r["id"] for r in rows]
+
+
+def test_full_scan_returns_every_row_once_in_id_order(sandbox, make_client, all_tickets):
+    client = make_client(sandbox)
+    assert len(all_tickets) == client.tickets.count() > 0
+    assert ids(all_tickets) == sorted(set(ids(all_tickets)))
+
+
+def test_paging_reaches_the_last_row_with_full_pages_and_no_wasted_calls(sandbox, make_client, all_tickets):
+    client = make_client(sandbox)
+    client.threshold()
+    before = client.request_count
+    pages = list(client.tickets.pages(page_size=40))
+    assert [len(p) for p in pages[:-1]] == [40] * (len(pages) - 1) and 0 < len(pages[-1]) <= 40
+    assert [r["id"] for p in pages for r in p] == ids(all_tickets)
+    # one request per page, plus one empty page only when the total is a multiple of 40
+    assert client.request_count - before == math.floor(len(all_tickets) / 40) + 1
+
+
+def test_after_id_resumes_strictly_after_the_given_id(sandbox, make_client, all_tickets):
+    client = make_client(sandbox)
+    cut = all_tickets[100]["id"]
+    assert ids(client.tickets.query(after_id=cut, page_size=50)) == [i for i in ids(all_tickets) if i > cut]
+
+
+def test_parallel_scan_returns_the_same_rows(sandbox, make_client, all_tickets):
+    client = make_client(sandbox)
+    got = ids(client.tickets.query(page_size=25, parallel=3))
+    assert sorted(got) == ids(all_tickets) and len(set(got)) == len(got)
+    with pytest.raises(QueryError, match="parallel must be between 1 and max_concurrency"):
+        list(client.tickets.query(parallel=4))
+
+
+def _udf(row, name):
+    for u in row.get("userDefinedFields") or []:
+        if u["name"] == name:
+            return u["value"]
+    return None
+
+
+def _lower(v):
+    return (v or "").lower()
+
+
+OPERATOR_CASES = [
+    ("eq", Q("priority") == 2, lambda r: r["priority"] == 2),
+    ("noteq", Q("priority") != 2, lambda r: r["priority"] is not None and r["priority"] != 2),
+    ("gt", Q("priority") > 2, lambda r: r["priority"] is not None and r["priority"] > 2),
+    ("gte", Q("priority") >= 2, lambda r: r["priority"] is not None and r["priority"] >= 2),
+    ("lt", Q("priority") < 2, lambda r: r["priority"] is not None and r["priority"] < 2),
+    ("lte", Q("priority") <= 2, lambda r: r["priority"] is not None and r["priority"] <= 2),
+    ("beginsWith", Q("title").begins_with("slow"), lambda r: _lower(r["title"]).startswith("slow")),
+    ("endsWith", Q("title").ends_with("office"), lambda r: _lower(r["title"]).endswith("office")),
+    ("contains", Q("title").contains("print"), lambda r: "print" in _lower(r["title"])),
+    ("exist", Q("completedDate").exists(), lambda r: r["completedDate"] is not None),
+    ("notExist", Q("completedDate").not_exists(), lambda r: r["completedDate"] is None),
+    ("in", Q("status").in_([1, 5]), lambda r: r["status"] in (1, 5)),
+    ("notIn", Q("status").not_in([1, 5]), lambda r: r["status"] is not None and r["status"] not in (1, 5)),
+    ("datetime", Q("lastActivityDate") >= "2025-01-01T00:00:00",
+     lambda r: parse_datetime(r["lastActivityDate"]) >= parse_datetime("2025-01-01T00:00:00")),
+    ("or/and nested", (Q("status") == 5) | ((Q("priority") == 1) & Q("title").contains("e")),
+     lambda r: r["status"] == 5 or (r["priority"] == 1 and "e" in _lower(r["title"]))),
+    ("udf", Q("Root Cause", udf=True) == "1", lambda r: _udf(r, "Root Cause") == "1"),
+    ("dict shorthand", {"status": 1, "priority": [1, 2]}, lambda r: r["status"] == 1 and r["priority"] in (1, 2)),
+]
+
+
+@pytest.mark.parametrize("name, expr, expected", OPERATOR_CASES, ids=[c[0] for c in OPERATOR_CASES])
+def test_every_operator_selects_what_it_says(sandbox, make_client, all_tickets, name, expr, expected):
+    client = make_client(sandbox)
+    want = [r["id"] for r in all_tickets if expected(r)]
+    assert want, f"the tenant has no row for {name}; the test would prove nothing"
+    assert ids(client.tickets.query(expr)) == want
+    assert client.tickets.count(expr) == len(want)
+
+
+def test_include_fields_returns_only_those_plus_id(sandbox, make_client):
+    client = make_client(sandbox)
+    rows = list(client.tickets.query(Q("status") == 1, fields=["title", "Status"]))
+    assert rows and all({"id", "title", "status"} <= set(r) and "description" not in r for r in rows)
+
+
+def test_get_returns_the_row_or_none(sandbox, make_client, all_tickets):
+    client = make_client(sandbox)
+    assert client.tickets.get(all_tickets[3]["id"]) == all_tickets[3]
+    assert client.tickets.get(999_999_999) is None
+
+
+def test_child_get_through_the_parent_route(sandbox, make_client):
+    client = make_client(sandbox)
+    note = next(iter(client.ticket_notes.query()))
+    assert client.ticket_notes.get(note["id"]) == note
+    assert client.ticket_notes.get(note["id"], parent_id=note["ticketID"])["id"] == note["id"]
+
+
+def test_malformed_filters_and_unknown_entities_send_nothing(sandbox, make_client):
+    client = make_client(sandbox)
+    with pytest.raises(QueryError, match='Did you mean "status"'):
+        list(client.tickets.query(Q("stauts") == 1))
+    with pytest.raises(QueryError, match="unknown operator"):
+        client.tickets.count([{"op": "like", "field": "title", "value": "x"}])
+    with pytest.raises(UnknownEntityError, match='Did you mean "TicketNotes"'):
+        client.entity("TiketNotes")
+    with pytest.raises(AttributeError, match="not an Autotask entity"):
+        client.tikets
+    assert client.request_count == 0
+
+
+def test_metadata_is_cached_in_memory_and_on_disk(sandbox, make_client, tmp_path):
+    client = make_client(sandbox, cache_dir=str(tmp_path / "meta"))
+    fields = client.tickets.fields()
+    assert {"name", "dataType", "isPickList"} <= set(fields[0])
+    assert any(f["isPickList"] and f["picklistValues"] for f in fields)
+    assert {u["name"] for u in client.tickets.udfs()} >= {"Root Cause"}
+    assert client.tickets.info()["name"] == "Ticket"
+    sent = client.request_count
+    client.tickets.fields(), client.tickets.udfs(), client.tickets.info_live()
+    assert client.request_count == sent
+    fresh = make_client(sandbox, cache_dir=str(tmp_path / "meta"))
+    assert fresh.tickets.fields() == fields and fresh.request_count == 0
+    assert client.time_entries.udfs() == []  # no UDF endpoint: no request either
+
+
+def test_threshold_reports_usage(sandbox, make_client):
+    client = make_client(sandbox)
+    first = client.threshold()
+    second = client.threshold()
+    assert first["limit"] == 10000 and first["timeframe_minutes"] == 60
+    assert second["used"] > first["used"]
+
+
+async def test_async_client_matches_the_sync_client(sandbox, make_client, all_tickets):
+    client = make_client(sandbox, cls=AsyncAutotaskClient)
+    async with client:
+        rows = [r async for r in client.tickets.query(Q("status").in_([1, 5]), page_size=30)]
+        assert rows == [r for r in all_tickets if r["status"] in (1, 5)]
+        assert await client.tickets.count(Q("status").in_([1, 5])) == len(rows)
+        parallel = [r["id"] async for r in client.tickets.query(page_size=30, parallel=3)]
+        assert sorted(parallel) == ids(all_tickets)
+        assert await client.tickets.get(all_tickets[0]["id"]) == all_tickets[0]
+        assert await client.tickets.get(999_999_999) is None
+        pages = [p async for p in client.tickets.pages(page_size=100)]
+        assert [r["id"] for p in pages for r in p] == ids(all_tickets)
+        assert (await client.tickets.info())["name"] == "Ticket"
+        assert len(await client.tickets.fields()) > 10
