@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from typing import Any, Awaitable, Callable
 
 import orjson
@@ -85,6 +86,14 @@ async def config(request: Request) -> Response:
         except (TypeError, ValueError) as exc:
             return _json({"error": str(exc)}, 400)
     return _json(sandbox.settings.public())
+
+
+def attach_extensions(sandbox: Any) -> None:
+    """Let each loaded extension module start its per-sandbox machinery: `attach(sandbox)`."""
+    for name in EXTENSION_MODULES:
+        attach = getattr(sys.modules.get(name), "attach", None)
+        if attach is not None:
+            attach(sandbox)
 
 
 def admin_routes() -> list[BaseRoute]:

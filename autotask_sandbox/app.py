@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import metadata
-from .admin import admin_routes
+from .admin import admin_routes, attach_extensions
 from .backend import MAX_PAGE, Backend
 from .errors import ApiError, FrameworkError, no_route, unauthorized
 from .faults import FaultPlan
@@ -519,6 +519,7 @@ class SandboxApp:
         self.admin = Starlette(routes=admin_routes())
         self.admin.state.sandbox = sandbox
         self.admin.state.backend = sandbox.backend
+        attach_extensions(sandbox)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
