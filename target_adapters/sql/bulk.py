@@ -1,0 +1,204 @@
+"""The fastest write path of each database, one batch inside one transaction.
+
+DML is built with SQLAlchemy Core (bound parameters) and compiled once per
+batch shape; rows go to the driver as tuples (executemany, or COPY for
+PostgreSQL), never rendered into SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+import uuid
+from dataclasses import dataclass, field
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+if t.TYPE_CHECKING:
+    from singer_sdk.sql.connector import FullyQualifiedName
+
+
+@dataclass(slots=True)
+class Batch:
+    """Rows of one stream to write in one transaction, already de-duplicated."""
+
+    table: FullyQualifiedName
+    columns: list[str]
+    keys: list[str]
+    rows: list[tuple]
+    deleted_keys: list[tuple] = field(default_factory=list)
+    upsert: bool = True
+    # Whether the table may already hold rows with this batch's keys; False lets
+    # PostgreSQL COPY straight into the table (retried as a merge on a conflict).
+    may_have_rows: bool = True
+
+
+class RowRefused(Exception):
+    """The database refused row ``row`` (an index into the batch; None if unknown)."""
+
+    def __init__(self, row: int | None, reason: str) -> None:
+        super().__init__(row, reason)
+        self.row = row
+        self.reason = reason
+
+
+def _table(batch: Batch) -> sa.Table:
+    return sa.Table(
+        batch.table.table,
+        sa.MetaData(),
+        *(sa.Column(name) for name in batch.columns),
+        schema=batch.table.schema,
+    )
+
+
+def _bound_values(batch: Batch) -> dict[str, sa.BindParameter]:
+    return {name: sa.bindparam(f"p{i}") for i, name in enumerate(batch.columns)}
+
+
+def _delete_keys(conn: sa.Connection, batch: Batch) -> None:
+    if not batch.deleted_keys:
+        return
+    table = _table(batch)
+    key_columns = [table.c[k] for k in batch.keys]
+    if len(key_columns) == 1:
+        condition = key_columns[0].in_([k[0] for k in batch.deleted_keys])
+    else:
+        condition = sa.tuple_(*key_columns).in_(batch.deleted_keys)
+    conn.execute(sa.delete(table).where(condition))
+
+
+class BulkWriter(t.Protocol):
+    """Writes one batch on an open transaction; returns whether it went in directly."""
+
+    def write(self, conn: sa.Connection, batch: Batch) -> bool: ...
+
+
+class ExecutemanyWriter:
+    """MySQL/MariaDB and SQLite: one prepared upsert, executemany of tuples.
+
+    PyMySQL rewrites ``INSERT ... VALUES (%s, ...) ON DUPLICATE KEY UPDATE`` into
+    multi-row statements of up to 1 MB; sqlite3 steps one prepared statement.
+    """
+
+    def __init__(self, dialect_name: str) -> None:
+        self._dialect_name = dialect_name
+
+    def _statement(self, batch: Batch) -> Insert:
+        table = _table(batch)
+        values = _bound_values(batch)
+        non_keys = [c for c in batch.columns if c not in batch.keys]
+        if self._dialect_name == "mysql":
+            stmt = mysql.insert(table).values(values)
+            if batch.upsert and batch.keys:
+                updated = non_keys or batch.keys
+                stmt = stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in updated})
+            return stmt
+        stmt = sqlite.insert(table).values(values)
+        if batch.upsert and batch.keys:
+            if non_keys:
+                return stmt.on_conflict_do_update(
+                    index_elements=batch.keys, set_={c: stmt.excluded[c] for c in non_keys}
+                )
+            return stmt.on_conflict_do_nothing(index_elements=batch.keys)
+        return stmt
+
+    def write(self, conn: sa.Connection, batch: Batch) -> bool:
+        """Upsert (or append) the rows, then apply hard deletes."""
+        if batch.rows:
+            compiled = self._statement(batch).compile(dialect=conn.dialect)
+            try:
+                conn.exec_driver_sql(str(compiled), batch.rows)
+            except sa.exc.DBAPIError as exc:
+                raise RowRefused(None, str(exc.orig)) from exc
+        _delete_keys(conn, batch)
+        return False
+
+
+_COPY_LINE = re.compile(r"COPY .*, line (\d+)")
+
+
+class PostgresCopyWriter:
+    """PostgreSQL: COPY into the table when it cannot conflict, else stage and merge.
+
+    COPY streams rows while the server parses them on the other core. Into a new
+    or empty table the rows go in directly (no rewrite of rows just written, no
+    table bloat); a unique violation there rolls back to a savepoint and the batch
+    is merged instead, through a temporary table and INSERT ... ON CONFLICT.
+    """
+
+    def write(self, conn: sa.Connection, batch: Batch) -> bool:
+        """Write the batch; True when it went straight into the table."""
+        direct = False
+        if batch.rows:
+            if not batch.keys or not batch.upsert:
+                self._copy(conn, str(batch.table), batch)
+                direct = True
+            elif not batch.may_have_rows:
+                direct = self._try_direct(conn, batch)
+            if batch.keys and batch.upsert and not direct:
+                self._merge(conn, batch)
+        _delete_keys(conn, batch)
+        return direct
+
+    def _try_direct(self, conn: sa.Connection, batch: Batch) -> bool:
+        savepoint = conn.begin_nested()
+        try:
+            self._copy(conn, str(batch.table), batch)
+        except RowRefused as exc:
+            savepoint.rollback()
+            if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+                return False
+            raise
+        savepoint.commit()
+        return True
+
+    def _merge(self, conn: sa.Connection, batch: Batch) -> None:
+        stage = f"_target_sql_stage_{uuid.uuid4().hex[:12]}"
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {self._column_list(conn, batch)} FROM {batch.table} WITH NO DATA"
+        )
+        self._copy(conn, stage, batch)
+        target = _table(batch)
+        source = sa.table(stage, *(sa.column(c) for c in batch.columns))
+        stmt = postgresql.insert(target).from_select(
+            batch.columns, sa.select(*(source.c[c] for c in batch.columns))
+        )
+        non_keys = [c for c in batch.columns if c not in batch.keys]
+        if non_keys:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=batch.keys, set_={c: stmt.excluded[c] for c in non_keys}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=batch.keys)
+        conn.execute(stmt)
+
+    @staticmethod
+    def _column_list(conn: sa.Connection, batch: Batch) -> str:
+        quote = conn.dialect.identifier_preparer.quote
+        return ", ".join(quote(c) for c in batch.columns)
+
+    def _copy(self, conn: sa.Connection, table: str, batch: Batch) -> None:
+        raw = t.cast(psycopg.Connection, conn.connection.driver_connection)
+        statement = f"COPY {table} ({self._column_list(conn, batch)}) FROM STDIN"
+        try:
+            with raw.cursor() as cursor, cursor.copy(statement) as copy:
+                write_row = copy.write_row
+                for row in batch.rows:
+                    write_row(row)
+        except psycopg.Error as exc:
+            context = exc.diag.context or ""
+            found = _COPY_LINE.search(context.splitlines()[-1] if context else "")
+            row = int(found.group(1)) - 1 if found else None
+            detail = exc.diag.message_primary or str(exc)
+            raise RowRefused(row, f"{detail} ({context.strip()})" if context else detail) from exc
+
+
+def writer_for(dialect_name: str) -> BulkWriter:
+    """The bulk writer of a dialect."""
+    if dialect_name == "postgresql":
+        return PostgresCopyWriter()
+    return ExecutemanyWriter(dialect_name)

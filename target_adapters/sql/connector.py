@@ -1,0 +1,205 @@
+"""Engine, DDL and type mapping for target-sql (the connector role).
+
+Tables are reflected once per schema message, columns are added and widened
+(never dropped or narrowed), and every identifier goes through the dialect's
+quoting, so any stream or property name is safe.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from singer_sdk.helpers.capabilities import TargetLoadMethods
+from singer_sdk.sql.connector import FullyQualifiedName, SQLConnector
+
+from target_adapters.common.schema_types import column_type
+from target_adapters.sql.types import rung_type, sql_type, widened
+
+
+class SQLTargetConnector(SQLConnector):
+    """One connector for PostgreSQL, MySQL/MariaDB and SQLite."""
+
+    allow_column_add = True  # new stream properties become new columns
+    allow_column_alter = True  # integer -> bigint -> numeric -> text
+    allow_column_rename = False  # a rename would look like a drop to readers
+    allow_merge_upsert = True  # every supported database has an upsert
+    allow_overwrite = True  # load_method overwrite recreates the table once a run
+    allow_temp_tables = True  # PostgreSQL stages batches in one
+
+    @property
+    def dialect_name(self) -> str:
+        """``postgresql``, ``mysql`` (also MariaDB) or ``sqlite``."""
+        return self._dialect.name
+
+    def create_engine(self) -> sa.Engine:
+        """An engine whose DBAPI parameters are positional, for executemany of tuples."""
+        url = sa.engine.make_url(self.sqlalchemy_url)
+        backend = url.get_backend_name()
+        if backend not in {"postgresql", "mysql", "mariadb", "sqlite"}:
+            msg = (
+                f"sqlalchemy_url uses '{backend}', which target-sql does not support; "
+                "use postgresql+psycopg://, mysql+pymysql:// or sqlite:///path."
+            )
+            raise ValueError(msg)
+        options: dict[str, t.Any] = {"pool_pre_ping": True}
+        if backend in {"mysql", "mariadb"}:
+            options["paramstyle"] = "format"
+        if backend == "sqlite":
+            # Batches are committed by a worker thread; the pool hands out one at a time.
+            options["connect_args"] = {"check_same_thread": False, "timeout": 60}
+        return sa.create_engine(url, **options)
+
+    @contextmanager
+    def _connect(self) -> t.Iterator[sa.Connection]:
+        """A plain connection: the SDK's server-side cursors cannot run DDL on psycopg."""
+        with self._engine.connect() as conn:
+            yield conn
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The shared engine (public name for the sink and the bulk writers)."""
+        return self._engine
+
+    def to_sql_type(self, jsonschema_type: dict) -> sa.types.TypeEngine:
+        """The column type for one JSON-schema property (not part of the key)."""
+        return sql_type(self.dialect_name, column_type(jsonschema_type))
+
+    def quote_column(self, name: str) -> str:
+        """A column name quoted for DDL, whatever characters it holds."""
+        return self._dialect.identifier_preparer.quote(name)
+
+    def table_has_rows(self, full_table_name: FullyQualifiedName) -> bool:
+        """Whether a table holds any row (decides direct COPY against merge)."""
+        with self._connect() as conn:
+            query = sa.text(f"SELECT 1 FROM {full_table_name} LIMIT 1")  # noqa: S608
+            return conn.execute(query).first() is not None
+
+    def prepare_table(  # type: ignore[override]
+        self,
+        full_table_name: str | FullyQualifiedName,
+        schema: dict,
+        primary_keys: t.Sequence[str],
+        partition_keys: list[str] | None = None,
+        as_temp_table: bool = False,  # noqa: FBT001, FBT002
+    ) -> bool:
+        """Create, or add and widen columns; returns True if the table is new."""
+        table_key = str(full_table_name)
+        first_time = not self._tables_prepared.get(table_key, False)
+        overwrite = self.config.get("load_method") == TargetLoadMethods.OVERWRITE
+        exists = self.table_exists(full_table_name)
+        if exists and overwrite and first_time:
+            with self._connect() as conn, conn.begin():
+                conn.execute(sa.text(f"DROP TABLE {full_table_name}"))
+            exists = False
+        self._tables_prepared[table_key] = True
+        if not exists:
+            self.create_empty_table(
+                full_table_name, schema, primary_keys, partition_keys, as_temp_table
+            )
+            return True
+        self._evolve_table(full_table_name, schema, primary_keys)
+        return False
+
+    def create_empty_table(  # type: ignore[override]
+        self,
+        full_table_name: str | FullyQualifiedName,
+        schema: dict,
+        primary_keys: t.Sequence[str] | None = None,
+        partition_keys: list[str] | None = None,  # noqa: ARG002
+        as_temp_table: bool = False,  # noqa: FBT001, FBT002, ARG002
+    ) -> None:
+        """Create the table with a primary key on the key properties (unless appending)."""
+        _, schema_name, table_name = self.parse_full_table_name(full_table_name)
+        properties: dict = schema.get("properties") or {}
+        keys = [k for k in (primary_keys or []) if k in properties]
+        columns = [
+            sa.Column(
+                name,
+                sql_type(self.dialect_name, column_type(prop or {}), is_key=name in keys),
+                nullable=name not in keys,
+                autoincrement=False,
+            )
+            for name, prop in properties.items()
+        ]
+        if not columns:
+            msg = (
+                f"Schema for table {full_table_name} has no properties, so there is no "
+                "column to create; the tap must describe at least one property."
+            )
+            raise ValueError(msg)
+        args: list[t.Any] = []
+        if keys and self.config.get("load_method") != TargetLoadMethods.APPEND_ONLY:
+            args.append(sa.PrimaryKeyConstraint(*keys))
+        table = sa.Table(table_name, sa.MetaData(), *columns, *args, schema=schema_name)
+        self.logger.info("Creating table %s", full_table_name)
+        table.create(self._engine)
+
+    def _evolve_table(
+        self,
+        full_table_name: str | FullyQualifiedName,
+        schema: dict,
+        primary_keys: t.Sequence[str],
+    ) -> None:
+        existing = {
+            name.casefold(): column
+            for name, column in self.get_table_columns(full_table_name).items()
+        }
+        for name, prop in (schema.get("properties") or {}).items():
+            wanted = sql_type(
+                self.dialect_name, column_type(prop or {}), is_key=name in primary_keys
+            )
+            current = existing.get(name.casefold())
+            if current is None:
+                self._create_empty_column(full_table_name, name, wanted)
+                continue
+            target_rung = widened(current.type, wanted)
+            if target_rung is not None:
+                self._widen_column(full_table_name, current.name, current.type, target_rung)
+
+    def _widen_column(
+        self,
+        full_table_name: str | FullyQualifiedName,
+        column: str,
+        current: sa.types.TypeEngine,
+        target_rung: str,
+    ) -> None:
+        if self.dialect_name == "sqlite":
+            # SQLite stores any value in any column; its declared type is advisory.
+            return
+        new_type = rung_type(self.dialect_name, target_rung)
+        compiled = new_type.compile(dialect=self._dialect)
+        quoted = self.quote_column(column)
+        if self.dialect_name == "postgresql":
+            using = f"{quoted}::text" if target_rung == "text" else f"{quoted}::{compiled}"
+            statement = (
+                f"ALTER TABLE {full_table_name} ALTER COLUMN {quoted} TYPE {compiled} "
+                f"USING {using}"
+            )
+        else:
+            statement = f"ALTER TABLE {full_table_name} MODIFY COLUMN {quoted} {compiled}"
+        self.logger.info(
+            "Widening column %s.%s from %s to %s", full_table_name, column, current, compiled
+        )
+        try:
+            with self._connect() as conn, conn.begin():
+                conn.execute(sa.text(statement))
+        except sa.exc.DBAPIError as exc:
+            msg = (
+                f"Could not widen column {column} of {full_table_name} from {current} to "
+                f"{compiled}: {exc.orig}. Convert the column by hand, then rerun."
+            )
+            raise RuntimeError(msg) from exc
+
+    def get_column_add_ddl(  # type: ignore[override]
+        self,
+        table_name: str | FullyQualifiedName,
+        column_name: str,
+        column_type: sa.types.TypeEngine,
+    ) -> sa.DDL:
+        """ADD COLUMN with the name quoted by the dialect (``%`` escaped for DDL)."""
+        compiled = column_type.compile(dialect=self._dialect)
+        quoted = self.quote_column(column_name).replace("%", "%%")
+        table = str(table_name).replace("%", "%%")
+        return sa.DDL(f"ALTER TABLE {table} ADD COLUMN {quoted} {compiled}")

@@ -1,0 +1,208 @@
+"""Batch semantics of target-sql (the sink role).
+
+Each record is validated and turned into a row tuple as it arrives (compiled per
+schema, see :mod:`.rows`); rows wait in a dict keyed by the key properties, so
+duplicates inside a batch resolve to the last one. A batch is written in one
+transaction by the database's bulk writer (:mod:`.bulk`): upserted, then hard
+deletes applied; any failure rolls the whole batch back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import time
+import typing as t
+
+from singer_sdk.exceptions import MissingKeyPropertiesError
+from singer_sdk.helpers.capabilities import TargetLoadMethods
+from singer_sdk.sql import SQLSink
+
+from target_adapters.common.schema_types import column_types
+from target_adapters.sql.bulk import Batch, RowRefused, writer_for
+from target_adapters.sql.connector import SQLTargetConnector
+from target_adapters.sql.errors import RecordRejected
+from target_adapters.sql.rows import MYSQL, POSTGRES, SQLITE, BadField, compile_row_builder
+
+_STYLES = {"postgresql": POSTGRES, "mysql": MYSQL, "sqlite": SQLITE}
+DELETED_AT = "_sdc_deleted_at"
+
+
+class SQLTargetSink(SQLSink[SQLTargetConnector]):
+    """Buffers one stream's rows and writes them a batch at a time."""
+
+    connector_class = SQLTargetConnector
+    MAX_SIZE_DEFAULT = 10_000
+
+    def get_validator(self) -> None:  # type: ignore[override]
+        """No interpreted JSON-schema validation: the compiled row builder checks types."""
+        return None
+
+    def conform_name(self, name: str, object_type: str | None = None) -> str:  # noqa: ARG002
+        """Keep names as the tap sent them; every statement quotes them."""
+        return name
+
+    def _remove_sdc_metadata_from_schema(self) -> None:
+        """Drop metadata columns, except a deletion marker the tap itself declares."""
+        declared = DELETED_AT in self.schema.get("properties", {})
+        kept = self.schema["properties"].get(DELETED_AT)
+        super()._remove_sdc_metadata_from_schema()
+        if declared:
+            self.schema["properties"][DELETED_AT] = kept
+
+    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+        deleted_at = record.get(DELETED_AT)
+        super()._remove_sdc_metadata_from_record(record)
+        if deleted_at is not None and DELETED_AT in self.schema["properties"]:
+            record[DELETED_AT] = deleted_at
+
+    @property
+    def upsert(self) -> bool:
+        """Whether rows replace earlier rows with the same key (else appended)."""
+        method = self.config.get("load_method", TargetLoadMethods.UPSERT)
+        return bool(self.key_properties) and method != TargetLoadMethods.APPEND_ONLY
+
+    def setup(self) -> None:
+        """Create or evolve the table, then compile the row builder for this schema."""
+        if self.schema_name:
+            self.connector.prepare_schema(self.schema_name)
+        created = self.connector.prepare_table(
+            full_table_name=self.full_table_name,
+            schema=self.schema,
+            primary_keys=self.key_properties,
+        )
+        self._may_have_rows = not created and self.connector.table_has_rows(
+            self.full_table_name
+        )
+        types = column_types(self.schema)
+        missing = [k for k in self.key_properties if k not in types]
+        if missing:
+            msg = (
+                f"stream '{self.stream_name}': key properties {missing} are not in the "
+                "schema's properties; the tap must describe every key property."
+            )
+            raise MissingKeyPropertiesError(msg)
+        self._columns = list(types)
+        self._build = compile_row_builder(
+            self.stream_name,
+            types,
+            _STYLES[self.connector.dialect_name],
+            required=self.key_properties,
+        )
+        key_index = [self._columns.index(k) for k in self.key_properties]
+        self._key_of = operator.itemgetter(*key_index) if key_index else None
+        self._single_key = len(key_index) == 1
+        self._deleted_index = self._columns.index(DELETED_AT) if DELETED_AT in types else None
+        self._writer = writer_for(self.connector.dialect_name)
+        self._keyed_rows: dict[t.Any, tuple] = {}
+        self._plain_rows: list[tuple] = []
+        self._sequence = 0
+        # Looked up per record, so computed once here.
+        self._upsert = self.upsert
+        self._with_metadata = self.include_sdc_metadata_properties
+        self._max_rows = self.max_size
+        self._batch_stamp = dt.datetime.now(dt.timezone.utc).isoformat()
+
+    def accept(self, record: dict, message: dict | None = None) -> bool:
+        """Validate and buffer one record; True when the batch is full.
+
+        The target's fast path calls this directly, skipping the SDK's per-record work.
+        """
+        if message is not None and self._with_metadata:
+            self._stamp(record, message)
+        try:
+            row = self._build(record)
+        except BadField as exc:
+            self._refuse(record, exc)
+        if self._upsert:
+            self._keyed_rows[self._key_of(row)] = row  # type: ignore[misc]
+        else:
+            self._plain_rows.append(row)
+        self._batch_records_read += 1
+        self._total_records_read += 1
+        return self._batch_records_read >= self._max_rows
+
+    def _stamp(self, record: dict, message: dict) -> None:
+        self._sequence += 1
+        record["_sdc_extracted_at"] = message.get("time_extracted")
+        record["_sdc_received_at"] = self._batch_stamp
+        record["_sdc_batched_at"] = self._batch_stamp
+        record["_sdc_sequence"] = self._sequence
+        record["_sdc_table_version"] = message.get("version")
+        record["_sdc_sync_started_at"] = self.sync_started_at
+        record.setdefault(DELETED_AT, None)
+
+    def _refuse(self, record: dict, exc: BadField) -> t.NoReturn:
+        column = self._columns[exc.index]
+        where = f"record #{self._total_records_read + 1}"
+        if exc.error is None:
+            msg = (
+                f"stream '{self.stream_name}', {where}: key property '{column}' is missing "
+                f"or null; key properties {list(self.key_properties)} must be set. "
+                f"Record keys: {sorted(record)}"
+            )
+            raise MissingKeyPropertiesError(msg)
+        raise RecordRejected(self.stream_name, where, f"field '{column}' {exc.error}", record)
+
+    def process_record(self, record: dict, context: dict) -> None:  # noqa: ARG002
+        """The SDK's path (used with stream maps): records already have metadata."""
+        self.accept(record)
+
+    def start_drain(self) -> dict:
+        """Hand the buffered rows to a batch and start a new buffer."""
+        context = {"keyed": self._keyed_rows, "plain": self._plain_rows}
+        self.record_counter_metric.increment(self._batch_records_read)
+        self._keyed_rows, self._plain_rows = {}, []
+        self._batch_stamp = dt.datetime.now(dt.timezone.utc).isoformat()
+        return context
+
+    def process_batch(self, context: dict) -> None:
+        """Write one batch in one transaction; any failure rolls all of it back."""
+        rows: list[tuple] = list(context["keyed"].values()) or context["plain"]
+        deleted: list[tuple] = []
+        if self._deleted_index is not None and self.config.get("hard_delete"):
+            index = self._deleted_index
+            deleted = [self._key_tuple(r) for r in rows if r[index] is not None]
+            rows = [r for r in rows if r[index] is None]
+        batch = Batch(
+            table=self.full_table_name,
+            columns=self._columns,
+            keys=list(self.key_properties),
+            rows=rows,
+            deleted_keys=deleted if self.key_properties else [],
+            upsert=self.upsert,
+            may_have_rows=self._may_have_rows,
+        )
+        started = time.perf_counter()
+        try:
+            with self.connector.engine.begin() as conn:
+                direct = self._writer.write(conn, batch)
+        except RowRefused as exc:
+            raise self._rejected(batch, exc) from exc
+        if batch.rows and self.upsert and not direct:
+            self._may_have_rows = True
+        self.logger.info(
+            "Wrote %d rows%s to %s in %.2fs",
+            len(batch.rows),
+            f" and deleted {len(deleted)}" if deleted else "",
+            self.full_table_name,
+            time.perf_counter() - started,
+        )
+
+    def _key_tuple(self, row: tuple) -> tuple:
+        assert self._key_of is not None  # noqa: S101 - hard deletes need keys
+        key = self._key_of(row)
+        return (key,) if self._single_key else key
+
+    def _rejected(self, batch: Batch, exc: RowRefused) -> RecordRejected:
+        if exc.row is not None and 0 <= exc.row < len(batch.rows):
+            row = batch.rows[exc.row]
+            shown = dict(zip(batch.keys, self._key_tuple(row))) if batch.keys else row
+            where = f"record {shown}"
+            record: object = dict(zip(batch.columns, row))
+        else:
+            where = f"a batch of {len(batch.rows)} records"
+            record = None
+        db = self.connector.dialect_name
+        return RecordRejected(self.stream_name, where, f"{db} refused it: {exc.reason}", record)
+

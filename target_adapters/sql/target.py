@@ -1,0 +1,167 @@
+"""target-sql: the target role (settings, message flow, checkpoints).
+
+Records take a short path when no stream maps are configured: parsed by orjson,
+handed straight to the stream's sink, which validates and converts them with a
+function compiled for the schema. When a sink is full, every sink's buffered
+rows go to the writer thread as batches, followed by the latest STATE message,
+so a state is written to stdout only after everything before it is committed.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import typing as t
+
+from singer_sdk import typing as th
+from singer_sdk.helpers.capabilities import TargetLoadMethods
+from singer_sdk.sql import SQLTarget
+
+from target_adapters.common.reader import FastSingerReader
+from target_adapters.sql.pipeline import BatchPipeline
+from target_adapters.sql.sink import SQLTargetSink
+
+if t.TYPE_CHECKING:
+    from pathlib import PurePath
+
+
+class TargetSQL(SQLTarget):
+    """Singer target for PostgreSQL, MySQL/MariaDB and SQLite."""
+
+    name = "target-sql"
+    default_sink_class = SQLTargetSink
+    message_reader_class = FastSingerReader
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "sqlalchemy_url",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="SQLAlchemy URL",
+            description=(
+                "Database to load: postgresql+psycopg://user@host:5432/db, "
+                "mysql+pymysql://user@host:3306/db or sqlite:///path/to/file.db."
+            ),
+        ),
+        th.Property(
+            "default_target_schema",
+            th.StringType,
+            description="Schema (PostgreSQL) or database (MySQL) for every stream's table.",
+        ),
+        th.Property(
+            "load_method",
+            th.StringType,
+            default=TargetLoadMethods.UPSERT.value,
+            allowed_values=[m.value for m in TargetLoadMethods],
+            description=(
+                "upsert: replace rows with the same key; append-only: insert every record "
+                "(no primary key); overwrite: recreate each table once per run, then upsert."
+            ),
+        ),
+        th.Property(
+            "hard_delete",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Delete rows whose record has _sdc_deleted_at, and rows of older versions "
+                "on ACTIVATE_VERSION, instead of marking them in _sdc_deleted_at."
+            ),
+        ),
+        th.Property(
+            "add_record_metadata",
+            th.BooleanType,
+            default=True,
+            description="Add _sdc_* columns (extraction time, version, deletion marker).",
+        ),
+        th.Property(
+            "batch_size_rows",
+            th.IntegerType,
+            default=10_000,
+            description="Rows per batch; each batch is one transaction.",
+        ),
+    ).to_dict()
+
+    def __init__(
+        self,
+        *,
+        config: dict | PurePath | str | list[PurePath | str] | None = None,
+        parse_env_config: bool = False,
+        validate_config: bool = True,
+        setup_mapper: bool = True,
+        **kwargs: t.Any,
+    ) -> None:
+        """Set up the writer thread; batches of all sinks are committed in arrival order."""
+        super().__init__(
+            config=config,
+            parse_env_config=parse_env_config,
+            validate_config=validate_config,
+            setup_mapper=setup_mapper,
+            **kwargs,
+        )
+        self.max_parallelism = 1
+        self._pipeline = BatchPipeline(depth=1)
+        self._fast_path = not (
+            self.config.get("stream_maps") or self.config.get("flattening_enabled")
+        )
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        """Hand the record to its sink; checkpoint when the sink is full."""
+        try:
+            sink = self._sinks_active.get(message_dict.get("stream", "")) if self._fast_path else None
+            record = message_dict.get("record")
+            if sink is None or not isinstance(record, dict):
+                super()._process_record_message(message_dict)
+                return
+            if t.cast(SQLTargetSink, sink).accept(record, message_dict):
+                self._checkpoint()
+        except BaseException:
+            self._pipeline.settle()
+            raise
+        self._handle_max_record_age()
+
+    def _checkpoint(self) -> None:
+        """Queue every sink's batch, then the latest state, on the writer thread."""
+        for sink in list(self._sinks_active.values()):
+            if sink.current_size:
+                context = sink.start_drain()
+                self._pipeline.submit(functools.partial(sink.process_batch, context))
+                sink.mark_drained()
+        if self._latest_state:
+            state = copy.deepcopy(self._latest_state)
+            self._pipeline.submit(functools.partial(self._write_state_message, state))
+
+    def _flush(self) -> None:
+        """Commit everything buffered and emit the latest state, on this thread."""
+        self._pipeline.wait()
+        self.drain_all()
+
+    def _process_schema_message(self, message_dict: dict) -> None:
+        """Commit what the old schema buffered before the table's columns change."""
+        existing = self._sinks_active.get(message_dict.get("stream", ""))
+        if existing is not None and (
+            existing.original_schema != message_dict.get("schema")
+            or list(existing.key_properties) != list(message_dict.get("key_properties") or [])
+        ):
+            self._flush()
+        super()._process_schema_message(message_dict)
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        """Rows sent before ACTIVATE_VERSION are committed before older versions go."""
+        self._flush()
+        super()._process_activate_version_message(message_dict)
+
+    def _handle_max_record_age(self) -> None:
+        if self._max_record_age_in_minutes > self._MAX_RECORD_AGE_IN_MINUTES:
+            self._pipeline.wait()
+        super()._handle_max_record_age()
+
+    def process_endofpipe(self) -> None:
+        """Commit the last batches, emit the final state and stop the writer thread."""
+        self._pipeline.wait()
+        super().process_endofpipe()
+        self._pipeline.close()
+
+
+if __name__ == "__main__":
+    TargetSQL.cli()
