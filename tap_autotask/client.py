@@ -16,13 +16,12 @@ from singer_sdk import Stream
 from singer_sdk.helpers import types
 from typing_extensions import override
 
-from sdk_core import parse_datetime
 from sdk_core.catalog import EntityInfo
 
 from .metadata import FieldSpec, MetadataSource
 from .plans import ReplicationPlan
 from .schema import DELETED_AT, RecordShaper, build_schema, utc_text, with_annotations
-from .windows import DELETES, Window, close_window, open_window
+from .windows import DELETES, Window, close_window, open_window, to_utc
 
 __all__ = ["AutotaskStream", "PAGE_SIZE"]
 
@@ -160,13 +159,21 @@ class AutotaskStream(Stream):
             if not page:
                 continue
             newest = None
+            candidates = []
+            floor = window.overlap_floor()
             for item in page:
                 if key is not None:
-                    value = parse_datetime(item.get(key))
-                    if value is not None and (newest is None or value > newest):
-                        newest = value
+                    stamp = item.get(key)
+                    moment = to_utc(stamp)
+                    if moment is not None:
+                        if newest is None or moment > newest:
+                            newest = moment
+                        if floor is None or moment >= floor:
+                            candidates.append((item["id"], stamp, moment))
+                    if window.is_repeat(item["id"], stamp):
+                        continue  # emitted last run, unchanged since
                 yield shape(item)
-            window.advance(int(page[-1]["id"]), newest)
+            window.advance(int(page[-1]["id"]), newest, candidates)
             self._checkpoint(window)
 
     @property

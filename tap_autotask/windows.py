@@ -7,31 +7,51 @@ inside its window instead of starting over. When the window is done the bookmark
 long scan, behind the id cursor, are read again next time; the overlap (`lookback`) covers
 clock skew between this machine and Autotask.
 
+Reading `>=` the bookmark minus the overlap would emit the rows at the boundary again on every
+run. The window therefore remembers which rows it emitted inside the next run's overlap (id and
+timestamp as Autotask sent it, at most `OVERLAP_CAP` of them); the next run skips a row whose
+id and timestamp are both unchanged, so it emits exactly the rows that changed.
+
 State of a stream (Singer `bookmarks.<stream>`)::
 
     replication_key, replication_key_value   the bookmark (INCREMENTAL streams)
-    deletes_value                             bookmark of the deletion log, if any
+    overlap                                   {id: timestamp} emitted inside the next overlap
+    deletes_value, deletes_overlap            the same for the deletion log, if any
     table_version                             version carried by rows (ACTIVATE_VERSION)
-    last_reconciled                           when the last full scan finished
+    last_reconciled                           when the last full scan began
     window                                    the unfinished window, if a run was cut short
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
 
 from sdk_core import format_datetime, parse_datetime
 
 from .plans import ReplicationPlan
 
-__all__ = ["Window", "open_window", "close_window", "later"]
+__all__ = ["Window", "open_window", "close_window", "later", "to_utc", "OVERLAP_CAP"]
 
 ROWS = "rows"
 DELETES = "deletes"
 FULL = "full"
 INCREMENTAL = "incremental"
+OVERLAP_CAP = 1000
+
+
+def to_utc(value: Any) -> datetime | None:
+    """An Autotask timestamp as an aware UTC datetime (fast path: `fromisoformat`)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return parse_datetime(value)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
 
 
 @dataclass
@@ -45,6 +65,9 @@ class Window:
     last_id: int | None = None
     max_seen: str | None = None
     version: int | None = None
+    lookback: float = 0.0
+    skip: dict[str, str] | None = None
+    recent: dict[str, str] | None = field(default_factory=dict)
 
     @property
     def activates(self) -> bool:
@@ -52,34 +75,59 @@ class Window:
         return self.mode == FULL and self.phase == ROWS
 
     def to_state(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        out = {k: v for k, v in asdict(self).items() if v is not None}
+        if self.recent is None:
+            out["recent"] = None  # overflowed: remember that, not an empty map
+        return out
 
     @classmethod
     def from_state(cls, raw: dict[str, Any]) -> Window:
-        return cls(**{k: raw.get(k) for k in cls.__dataclass_fields__ if k in raw})
+        return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
 
-    def advance(self, last_id: int, newest: datetime | None) -> None:
-        """Record that every row up to `last_id` has been emitted."""
+    def is_repeat(self, row_id: Any, stamp: Any) -> bool:
+        """Whether this row was emitted last run with this very timestamp."""
+        return self.skip is not None and self.skip.get(str(row_id)) == stamp
+
+    def overlap_floor(self) -> datetime | None:
+        """Rows older than this cannot fall in the next run's overlap (None: not known yet)."""
+        if self.max_seen is None:
+            return None
+        edge = min(to_utc(self.until), to_utc(self.max_seen))  # type: ignore[type-var]
+        return edge - timedelta(minutes=self.lookback)
+
+    def advance(self, last_id: int, newest: datetime | None,
+                candidates: Iterable[tuple[Any, str, datetime]] = ()) -> None:
+        """Every row up to `last_id` is emitted; `candidates` may fall in the next overlap."""
         self.last_id = last_id
         if newest is not None:
             self.max_seen = later(self.max_seen, format_datetime(newest))
+        if self.recent is None:
+            return
+        floor = self.overlap_floor()
+        for row_id, stamp, moment in candidates:
+            if floor is None or moment >= floor:
+                self.recent[str(row_id)] = stamp
+        if floor is not None and len(self.recent) > OVERLAP_CAP // 2:
+            self.recent = {k: v for k, v in self.recent.items() if to_utc(v) >= floor}  # type: ignore[operator]
+        if len(self.recent) > OVERLAP_CAP:
+            self.recent = None  # too busy to remember: the overlap is re-emitted instead
 
 
 def later(a: str | None, b: str | None) -> str | None:
     """The later of two timestamps (either may be missing)."""
     if a is None or b is None:
         return a or b
-    return a if parse_datetime(a) >= parse_datetime(b) else b
+    return a if to_utc(a) >= to_utc(b) else b  # type: ignore[operator]
 
 
 def _earlier(a: str, b: str | None) -> str:
     if b is None:
         return a
-    return a if parse_datetime(a) <= parse_datetime(b) else b
+    return a if to_utc(a) <= to_utc(b) else b  # type: ignore[operator]
 
 
 def _minus(value: str, minutes: float) -> str:
-    moment = parse_datetime(value)
+    moment = to_utc(value)
     assert moment is not None
     return format_datetime(moment - timedelta(minutes=minutes))
 
@@ -105,17 +153,35 @@ def open_window(
     if state.get("replication_key") not in (None, plan.replication_key):
         bookmark = None  # the key changed: the old bookmark means nothing
     floor = format_datetime(parse_datetime(start_date)) if start_date else None
+    full = Window(ROWS, FULL, until, since=floor, version=new_version, lookback=lookback_minutes)
     if bookmark is None:
         if floor is None:
-            return Window(ROWS, FULL, until, version=new_version)
-        return Window(ROWS, INCREMENTAL, until, since=floor, version=version)
+            return full
+        return Window(ROWS, INCREMENTAL, until, since=floor, version=version,
+                      lookback=lookback_minutes)
     last = state.get("last_reconciled")
     if reconcile_every_hours > 0 and (
-        last is None or now - parse_datetime(last) >= timedelta(hours=reconcile_every_hours)
+        last is None or now - to_utc(last) >= timedelta(hours=reconcile_every_hours)  # type: ignore[operator]
     ):
-        return Window(ROWS, FULL, until, since=floor, version=new_version)
+        return full
     since = later(_minus(bookmark, lookback_minutes), floor)
-    return Window(ROWS, INCREMENTAL, until, since=since, version=version)
+    return Window(ROWS, INCREMENTAL, until, since=since, version=version,
+                  lookback=lookback_minutes, skip=state.get("overlap"))
+
+
+def _overlap(window: Window, bookmark: str | None) -> dict[str, str] | None:
+    if window.recent is None or bookmark is None:
+        return None
+    floor = to_utc(bookmark) - timedelta(minutes=window.lookback)  # type: ignore[operator]
+    kept = {k: v for k, v in window.recent.items() if to_utc(v) >= floor}  # type: ignore[operator]
+    return kept or None
+
+
+def _put(state: dict[str, Any], key: str, value: Any) -> None:
+    if value is None:
+        state.pop(key, None)
+    else:
+        state[key] = value
 
 
 def close_window(
@@ -129,7 +195,9 @@ def close_window(
     """Move the bookmarks past a finished window; returns the next phase's window, if any."""
     state.pop("window", None)
     if window.phase == DELETES:
-        state["deletes_value"] = _earlier(window.until, window.max_seen)
+        if window.max_seen is not None:
+            state["deletes_value"] = _earlier(window.until, window.max_seen)
+            _put(state, "deletes_overlap", _overlap(window, state["deletes_value"]))
         return None
     state["table_version"] = window.version
     if window.mode == FULL or "last_reconciled" not in state:
@@ -138,6 +206,7 @@ def close_window(
         state["replication_key"] = plan.replication_key
         if window.max_seen is not None:
             state["replication_key_value"] = _earlier(window.until, window.max_seen)
+            _put(state, "overlap", _overlap(window, state["replication_key_value"]))
         elif window.since is not None and "replication_key_value" not in state:
             state["replication_key_value"] = window.since
     if plan.deletes is None:
@@ -145,6 +214,8 @@ def close_window(
     if window.mode == FULL or "deletes_value" not in state:
         # A full scan already reflects every deletion up to its start.
         state["deletes_value"] = window.until
+        state.pop("deletes_overlap", None)
         return None
     since = _minus(state["deletes_value"], lookback_minutes)
-    return Window(DELETES, INCREMENTAL, window.until, since=since, version=window.version)
+    return Window(DELETES, INCREMENTAL, window.until, since=since, version=window.version,
+                  lookback=lookback_minutes, skip=state.get("deletes_overlap"))

@@ -126,3 +126,41 @@ def test_a_full_scan_needs_no_deletion_pass() -> None:
 def test_later_compares_instants_not_text() -> None:
     assert later("2026-01-01T10:00:05.3Z", "2026-01-01T10:00:05.307Z") == "2026-01-01T10:00:05.307Z"
     assert later(None, "2026-01-01T00:00:00Z") == "2026-01-01T00:00:00Z"
+
+
+def test_rows_in_the_next_overlap_are_remembered_and_skipped_if_unchanged() -> None:
+    state: dict = {}
+    first = _open(state)
+    first.lookback = 5
+    stamps = {1: "2026-02-01T00:00:00", 2: "2026-02-28T11:58:00", 3: "2026-02-28T11:59:30"}
+    moments = {i: datetime.fromisoformat(s).replace(tzinfo=timezone.utc)
+               for i, s in stamps.items()}
+    first.advance(3, max(moments.values()), [(i, stamps[i], moments[i]) for i in stamps])
+    _close(state, first)
+    assert state["replication_key_value"] == "2026-02-28T11:59:30.000Z"
+    assert state["overlap"] == {"2": stamps[2], "3": stamps[3]}
+
+    second = _open(state)
+    assert second.since == "2026-02-28T11:54:30.000Z"
+    assert second.is_repeat(3, stamps[3])
+    assert not second.is_repeat(3, "2026-03-01T11:00:00")
+    assert not second.is_repeat(1, stamps[1])
+
+
+def test_a_busy_overlap_is_not_remembered_beyond_the_cap() -> None:
+    state: dict = {}
+    window = _open(state)
+    moment = datetime(2026, 3, 1, 11, 59, tzinfo=timezone.utc)
+    window.advance(5000, moment, [(i, "2026-03-01T11:59:00", moment) for i in range(2000)])
+    assert window.recent is None
+    _close(state, window)
+    assert "overlap" not in state
+    assert _open(state).skip is None
+
+
+def test_full_scans_never_skip_rows() -> None:
+    state = {"replication_key": "lastActivityDate", "overlap": {"1": "2026-01-01T00:00:00"},
+             "replication_key_value": "2026-02-28T10:00:00.000Z", "table_version": 7,
+             "last_reconciled": "2026-01-01T00:00:00.000Z"}
+    window = _open(state, reconcile_every_hours=24)
+    assert window.mode == "full" and window.skip is None
