@@ -403,6 +403,7 @@ class WebhookDispatcher:
         self._lock = threading.Lock()
         self._http = httpx.Client(follow_redirects=False)
         self._queues = DeliveryQueues(self.settings, self._post, self._on_result)
+        self._storage = backend.storage
         self._ensure_field_picklists()
         self._unsubscribe = backend.subscribe(self._on_change)
         self._thread = threading.Thread(target=self._fan_out, name="webhook-fan-out", daemon=True)
@@ -426,12 +427,21 @@ class WebhookDispatcher:
 
     # -- change callback (committing thread) ------------------------------------------------
     def _on_change(self, event: Any) -> None:
+        if self.backend.storage is not self._storage:
+            self._after_reset()
         root = self._config_of.get(event.entity)
         if root is not None:
             self._sync_config(root, event)
             self._events.put(event)
         elif event.entity in _WATCHED_BY:
             self._events.put(event)
+
+    def _after_reset(self) -> None:
+        """The backend went back to its pristine tenant: forget every webhook we knew."""
+        self._storage = self.backend.storage
+        self._queues.discard()
+        self._events.put(_RESET)
+        self._ensure_field_picklists()
 
     def _sync_config(self, root: str, event: Any) -> None:
         """Keep the read-only webhook fields as Autotask maintains them."""
@@ -523,7 +533,13 @@ class WebhookDispatcher:
             try:
                 if event is None:
                     return
-                if event.entity in self._config_of:
+                if event is _RESET:
+                    self._webhooks = None
+                    with self._lock:
+                        self._sequence.clear()
+                        self._failures.clear()
+                        self._deactivated.clear()
+                elif event.entity in self._config_of:
                     self._webhooks = None
                 else:
                     self._dispatch(event)
@@ -546,12 +562,16 @@ class WebhookDispatcher:
                 current_udfs = {u["name"]: u["value"] for u in current.pop("userDefinedFields", [])}
             fields = hook.payload_fields(event.action, event.changed_fields, event.udf_changes,
                                          current, current_udfs)
-            key = (hook.entity, hook.id)
-            self._sequence[key] = self._sequence.get(key, 0) + 1
             payload = build_payload(hook, event.action, event.id, fields,
-                                    self._event_time(event.occurred_at), self._sequence[key],
-                                    event.person_id)
+                                    self._event_time(event.occurred_at),
+                                    self._next_sequence(hook), event.person_id)
             self._queues.put(encode(hook, payload, self.settings))
+
+    def _next_sequence(self, hook: Webhook) -> int:
+        key = (hook.entity, hook.id)
+        with self._lock:
+            self._sequence[key] = self._sequence.get(key, 0) + 1
+            return self._sequence[key]
 
     def _event_time(self, when: datetime) -> str:
         text = format_datetime(when)
@@ -630,11 +650,17 @@ class WebhookDispatcher:
             return
         key = (hook.entity, hook.id)
         if error is None:
-            self._failures[key] = 0
+            with self._lock:
+                self._failures[key] = 0
             return
         self._log_error(delivery, error)
-        self._failures[key] = self._failures.get(key, 0) + 1
-        if self._failures[key] >= self.settings.deactivate_after and key not in self._deactivated:
+        with self._lock:
+            self._failures[key] = failures = self._failures.get(key, 0) + 1
+            deactivate = failures >= self.settings.deactivate_after and key not in self._deactivated
+            if deactivate:
+                self._deactivated.add(key)
+                self._failures[key] = 0
+        if deactivate:
             self._deactivate(hook)
 
     def _log_error(self, delivery: Delivery, error: str) -> None:
@@ -656,9 +682,6 @@ class WebhookDispatcher:
 
     def _deactivate(self, hook: Webhook) -> None:
         """After too many dropped payloads: isActive false, queue emptied, deactivationUrl told."""
-        key = (hook.entity, hook.id)
-        self._deactivated.add(key)
-        self._failures[key] = 0
         self._queues.discard(hook.entity, hook.id)
         try:
             self.backend.update(hook.entity, hook.id, {"isActive": False})
@@ -666,13 +689,10 @@ class WebhookDispatcher:
             log.exception("could not deactivate %s %s", hook.entity, hook.id)
         if not hook.deactivation_url:
             return
-        with self._lock:
-            self._sequence[key] = self._sequence.get(key, 0) + 1
-            sequence = self._sequence[key]
         payload = {"Action": "Deactivated", "Guid": hook.guid,
                    "EntityType": self.backend.catalog.get(hook.entity).internal_name,
                    "Id": hook.id, "Fields": {}, "EventTime": self._event_time(datetime.now(UTC)),
-                   "SequenceNumber": sequence, "PersonID": None}
+                   "SequenceNumber": self._next_sequence(hook), "PersonID": None}
         notice = encode(hook, payload, self.settings)
         notice.attempts = 1
         error = self._post(notice, hook.deactivation_url)
@@ -680,6 +700,7 @@ class WebhookDispatcher:
 
 
 _WATCHED_BY = frozenset(WATCHED_ENTITIES.values())
+_RESET = object()  # fan-out marker: the backend was reset
 
 
 # --- wiring: one dispatcher per sandbox, admin routes -----------------------------------------
