@@ -52,6 +52,7 @@ class Change:
     id: int
     action: str  # Create | Update | Delete
     kind: str
+    person: int | None  # the acting resource (webhooks' PersonID)
 
 
 class Actor:
@@ -65,7 +66,7 @@ class Actor:
         self.changes: list[Change] = []
 
     def note(self, entity: str, id_: int, action: str) -> None:
-        self.changes.append(Change(entity, int(id_), action, self.kind))
+        self.changes.append(Change(entity, int(id_), action, self.kind, self.person))
 
     def pick(self, entity: str, **match: int) -> int | None:
         return self.backend.random_id(entity, self.rng, **match)
