@@ -18,8 +18,13 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tap_autotask import TapAutotask
 
-SUBSET = ["tickets", "ticket_notes", "companies", "contacts", "resources", "time_entries",
-          "projects", "tasks", "contracts", "configuration_items", "roles"]
+SUBSET = ["tickets", "ticket_notes", "companies", "company_notes", "contacts", "resources",
+          "time_entries", "projects", "project_notes", "tasks", "contracts", "configuration_items",
+          "deleted_ticket_logs", "invoices", "roles"]
+
+# The sandbox sends Contracts.contractPeriodType as "m" while the catalog and its own
+# /entityInformation/fields say integer; reported to the lead. Marked xfail(strict) in
+# conftest.py, so the mark must go once the sandbox is fixed.
 
 CONFIG: dict[str, Any] = {
     "username": "set-by-fixture",
@@ -40,10 +45,12 @@ _Standard = get_tap_test_class(
 
 class TestTapAutotaskStandard(_Standard):  # type: ignore[misc, valid-type]
     @pytest.fixture(scope="class", autouse=True)
-    def _point_at_sandbox(self, sandbox: Any) -> None:
+    @classmethod
+    def _point_at_sandbox(cls, sandbox: Any) -> None:
         CONFIG.update(
             username=sandbox.username,
             secret=sandbox.secret,
             integration_code=sandbox.integration_code,
             api_url=sandbox.api_url,
         )
+
