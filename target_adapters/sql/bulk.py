@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
+from target_adapters.sql import identifiers
+
 if t.TYPE_CHECKING:
     from singer_sdk.sql.connector import FullyQualifiedName
 
@@ -94,7 +96,10 @@ class ExecutemanyWriter:
             stmt = mysql.insert(table).values(values)
             if batch.upsert and batch.keys:
                 updated = non_keys or batch.keys
-                stmt = stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in updated})
+                # func.values, not stmt.inserted: the latter doubles '%' in names twice.
+                stmt = stmt.on_duplicate_key_update(
+                    {c: sa.func.values(table.c[c]) for c in updated}
+                )
             return stmt
         stmt = sqlite.insert(table).values(values)
         if batch.upsert and batch.keys:
@@ -134,7 +139,7 @@ class PostgresCopyWriter:
         direct = False
         if batch.rows:
             if not batch.keys or not batch.upsert:
-                self._copy(conn, str(batch.table), batch)
+                self._copy(conn, identifiers.table(conn.dialect, batch.table), batch)
                 direct = True
             elif not batch.may_have_rows:
                 direct = self._try_direct(conn, batch)
@@ -146,7 +151,7 @@ class PostgresCopyWriter:
     def _try_direct(self, conn: sa.Connection, batch: Batch) -> bool:
         savepoint = conn.begin_nested()
         try:
-            self._copy(conn, str(batch.table), batch)
+            self._copy(conn, identifiers.table(conn.dialect, batch.table), batch)
         except RowRefused as exc:
             savepoint.rollback()
             if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
@@ -157,9 +162,12 @@ class PostgresCopyWriter:
 
     def _merge(self, conn: sa.Connection, batch: Batch) -> None:
         stage = f"_target_sql_stage_{uuid.uuid4().hex[:12]}"
-        conn.exec_driver_sql(
+        raw = t.cast(psycopg.Connection, conn.connection.driver_connection)
+        # Straight to psycopg: without parameters it leaves '%' in names alone.
+        raw.execute(
             f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "  # noqa: S608
-            f"SELECT {self._column_list(conn, batch)} FROM {batch.table} WITH NO DATA"
+            f"SELECT {identifiers.columns(conn.dialect, batch.columns)} "
+            f"FROM {identifiers.table(conn.dialect, batch.table)} WITH NO DATA"
         )
         self._copy(conn, stage, batch)
         target = _table(batch)
@@ -176,14 +184,9 @@ class PostgresCopyWriter:
             stmt = stmt.on_conflict_do_nothing(index_elements=batch.keys)
         conn.execute(stmt)
 
-    @staticmethod
-    def _column_list(conn: sa.Connection, batch: Batch) -> str:
-        quote = conn.dialect.identifier_preparer.quote
-        return ", ".join(quote(c) for c in batch.columns)
-
     def _copy(self, conn: sa.Connection, table: str, batch: Batch) -> None:
         raw = t.cast(psycopg.Connection, conn.connection.driver_connection)
-        statement = f"COPY {table} ({self._column_list(conn, batch)}) FROM STDIN"
+        statement = f"COPY {table} ({identifiers.columns(conn.dialect, batch.columns)}) FROM STDIN"
         try:
             with raw.cursor() as cursor, cursor.copy(statement) as copy:
                 write_row = copy.write_row

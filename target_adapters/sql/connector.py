@@ -15,6 +15,7 @@ from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql.connector import FullyQualifiedName, SQLConnector
 
 from target_adapters.common.schema_types import column_type
+from target_adapters.sql import identifiers
 from target_adapters.sql.types import rung_type, sql_type, widened
 
 
@@ -66,14 +67,16 @@ class SQLTargetConnector(SQLConnector):
         """The column type for one JSON-schema property (not part of the key)."""
         return sql_type(self.dialect_name, column_type(jsonschema_type))
 
-    def quote_column(self, name: str) -> str:
-        """A column name quoted for DDL, whatever characters it holds."""
-        return self._dialect.identifier_preparer.quote(name)
+    def raw_table(self, full_table_name: str | FullyQualifiedName) -> str:
+        """The table name quoted for statements written as text."""
+        if isinstance(full_table_name, FullyQualifiedName):
+            return identifiers.table(self._dialect, full_table_name)
+        return str(full_table_name)
 
     def table_has_rows(self, full_table_name: FullyQualifiedName) -> bool:
         """Whether a table holds any row (decides direct COPY against merge)."""
         with self._connect() as conn:
-            query = sa.text(f"SELECT 1 FROM {full_table_name} LIMIT 1")  # noqa: S608
+            query = sa.text(f"SELECT 1 FROM {self.raw_table(full_table_name)} LIMIT 1")  # noqa: S608
             return conn.execute(query).first() is not None
 
     def prepare_table(  # type: ignore[override]
@@ -91,7 +94,7 @@ class SQLTargetConnector(SQLConnector):
         exists = self.table_exists(full_table_name)
         if exists and overwrite and first_time:
             with self._connect() as conn, conn.begin():
-                conn.execute(sa.text(f"DROP TABLE {full_table_name}"))
+                conn.execute(sa.text(f"DROP TABLE {self.raw_table(full_table_name)}"))
             exists = False
         self._tables_prepared[table_key] = True
         if not exists:
@@ -165,20 +168,18 @@ class SQLTargetConnector(SQLConnector):
         current: sa.types.TypeEngine,
         target_rung: str,
     ) -> None:
-        if self.dialect_name == "sqlite":
-            # SQLite stores any value in any column; its declared type is advisory.
-            return
         new_type = rung_type(self.dialect_name, target_rung)
+        if self.dialect_name == "sqlite":
+            self._rebuild_sqlite_table(full_table_name, column, new_type)
+            return
         compiled = new_type.compile(dialect=self._dialect)
-        quoted = self.quote_column(column)
+        quoted = identifiers.quote(self._dialect, column)
+        table = self.raw_table(full_table_name)
         if self.dialect_name == "postgresql":
             using = f"{quoted}::text" if target_rung == "text" else f"{quoted}::{compiled}"
-            statement = (
-                f"ALTER TABLE {full_table_name} ALTER COLUMN {quoted} TYPE {compiled} "
-                f"USING {using}"
-            )
+            statement = f"ALTER TABLE {table} ALTER COLUMN {quoted} TYPE {compiled} USING {using}"
         else:
-            statement = f"ALTER TABLE {full_table_name} MODIFY COLUMN {quoted} {compiled}"
+            statement = f"ALTER TABLE {table} MODIFY COLUMN {quoted} {compiled}"
         self.logger.info(
             "Widening column %s.%s from %s to %s", full_table_name, column, current, compiled
         )
@@ -192,6 +193,48 @@ class SQLTargetConnector(SQLConnector):
             )
             raise RuntimeError(msg) from exc
 
+    def _rebuild_sqlite_table(
+        self,
+        full_table_name: str | FullyQualifiedName,
+        column: str,
+        new_type: sa.types.TypeEngine,
+    ) -> None:
+        """SQLite has no ALTER COLUMN TYPE: copy into a table declared with the new type.
+
+        Readers trust the declared type (SQLAlchemy converts NUMERIC to Decimal), so
+        text in a NUMERIC column would break them even though SQLite stores it.
+        """
+        _, schema_name, table_name = self.parse_full_table_name(full_table_name)
+        old = sa.Table(table_name, sa.MetaData(), schema=schema_name, autoload_with=self._engine)
+        meta = sa.MetaData()
+        staging_name = f"{table_name}__widening"
+        staging = sa.Table(
+            staging_name,
+            meta,
+            *(
+                sa.Column(
+                    c.name,
+                    new_type if c.name == column else c.type,
+                    nullable=c.nullable,
+                    primary_key=c.primary_key,
+                    autoincrement=False,
+                )
+                for c in old.columns
+            ),
+            schema=schema_name,
+        )
+        self.logger.info("Widening column %s.%s to %s", full_table_name, column, new_type)
+        with self._engine.begin() as conn:
+            staging.create(conn)
+            names = [c.name for c in old.columns]
+            conn.execute(sa.insert(staging).from_select(names, sa.select(*old.columns)))
+            old.drop(conn)
+            quote = identifiers.quote
+            conn.exec_driver_sql(
+                f"ALTER TABLE {quote(self._dialect, staging_name)} "
+                f"RENAME TO {quote(self._dialect, table_name)}"
+            )
+
     def get_column_add_ddl(  # type: ignore[override]
         self,
         table_name: str | FullyQualifiedName,
@@ -200,6 +243,6 @@ class SQLTargetConnector(SQLConnector):
     ) -> sa.DDL:
         """ADD COLUMN with the name quoted by the dialect (``%`` escaped for DDL)."""
         compiled = column_type.compile(dialect=self._dialect)
-        quoted = self.quote_column(column_name).replace("%", "%%")
-        table = str(table_name).replace("%", "%%")
+        quoted = identifiers.quote(self._dialect, column_name).replace("%", "%%")
+        table = self.raw_table(table_name).replace("%", "%%")
         return sa.DDL(f"ALTER TABLE {table} ADD COLUMN {quoted} {compiled}")
