@@ -304,8 +304,8 @@ class AsyncEntity(EntityCore):
         """See the sync client: one count plus at most one short page per extra range."""
         count_filter = compiled + ([{"op": "gt", "field": "id", "value": after_id}]
                                    if after_id is not None else [])
-        total = await self.count(count_filter)
-        first = await self._fetch(compiled, include, after_id, None, page_size)
+        total, first = await asyncio.gather(  # the count overlaps the first page
+            self.count(count_filter), self._fetch(compiled, include, after_id, None, page_size))
         if first:
             yield first
         if len(first) < page_size:

@@ -320,8 +320,10 @@ class Entity(EntityCore):
         """
         count_filter = compiled + ([{"op": "gt", "field": "id", "value": after_id}]
                                    if after_id is not None else [])
-        total = self.count(count_filter)
-        first = self._fetch(compiled, include, after_id, None, page_size)
+        with ThreadPoolExecutor(max_workers=1) as probe:  # the count overlaps the first page
+            counting = probe.submit(self.count, count_filter)
+            first = self._fetch(compiled, include, after_id, None, page_size)
+            total = counting.result()
         if first:
             yield first
         if len(first) < page_size:
