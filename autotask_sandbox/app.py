@@ -261,7 +261,7 @@ async def get(call: Call) -> Response:
 
 def item_response(call: Call, item: dict[str, Any] | None) -> Response:
     if item is None and not call.sandbox.settings.get_missing_as_null_item:
-        internal = call.entity.internal_name or call.entity.name
+        internal = Backend.internal(call.entity)
         return json_response({"errors": [f"Unable to find {internal} with id "
                                           f"{call.match.ids['id']}."]}, 404)
     return json_response({"item": item})

@@ -148,7 +148,12 @@ class Backend:
     def table(self, name: str) -> Table:
         return self.storage.table(name)
 
-    def internal(self, info: EntityInfo) -> str:
+    @staticmethod
+    def internal(info: EntityInfo) -> str:
+        """The entity's name in error messages: its REST model name (`CompanyLocation` in
+        "Unable to find limit in the CompanyLocation Entity.", as quoted from live tenants)."""
+        if info.model and info.model.endswith("Model"):
+            return info.model[: -len("Model")]
         return info.internal_name or info.name
 
     def is_active_resource(self, resource_id: int) -> bool:

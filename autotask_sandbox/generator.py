@@ -368,7 +368,7 @@ def _picklists(b: Builder, rng: random.Random) -> None:
     subs: list[tuple[int, str]] = []
     parents: dict[int, int] = {}
     for value, name in issue_values:
-        for sub in rng.sample(words.ISSUE_POOL[name], rng.randint(2, 4)):
+        for sub in rng.sample(words.ISSUE_POOL[name], rng.randint(2, len(words.ISSUE_POOL[name]))):
             sub_value = 100 + len(subs) + 1
             subs.append((sub_value, sub))
             parents[sub_value] = value

@@ -179,7 +179,9 @@ class FilterCompiler:
         return f"{column} LIKE ? ESCAPE '\\'"
 
     def _column(self, name: Any, udf: bool) -> tuple[str, str]:
-        internal = self.table.entity.internal_name or self.table.entity.name
+        model = self.table.entity.model or ""
+        internal = model[:-5] if model.endswith("Model") else (
+            self.table.entity.internal_name or self.table.entity.name)
         if not isinstance(name, str) or not name:
             raise ApiError(500, "Every filter condition needs a 'field'.")
         if udf:

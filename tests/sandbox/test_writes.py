@@ -1,0 +1,157 @@
+"""Writes (section 6) on a private server: create/PUT/PATCH/DELETE answers, PUT vs PATCH
+semantics, UDF writes, read-only and unknown fields, reference and picklist validation with
+Autotask's messages, maintained timestamps, child routes and impersonation."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+from autotask_sandbox.testing import SandboxServer
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandboxServer]:
+    with SandboxServer(scale="tiny", seed=3) as sb:
+        yield sb
+
+
+@pytest.fixture
+def w(server: SandboxServer, api_for: Any) -> Any:
+    return api_for(server)
+
+
+def some_id(w: Any, entity: str, **eq: Any) -> int:
+    flt = [{"op": "eq", "field": k, "value": v} for k, v in eq.items()] or [{"op": "exist", "field": "id"}]
+    return w.ids(entity, flt, MaxRecords=1)[0]
+
+
+def new_ticket(w: Any, **extra: Any) -> int:
+    company = some_id(w, "Companies", isActive=True)
+    r = w.post("Tickets", {"companyID": company, "title": "Printer on fire", "status": 1,
+                           "priority": 2, **extra})
+    assert r.status_code == 200, r.text
+    assert list(r.json()) == ["itemId"] and isinstance(r.json()["itemId"], int)
+    return r.json()["itemId"]
+
+
+def test_create_then_get(w: Any) -> None:
+    tid = new_ticket(w, Description="Smoke", userDefinedFields=[{"name": "Root Cause", "value": "3"}])
+    item = w.get(f"Tickets/{tid}").json()["item"]
+    assert item["title"] == "Printer on fire" and item["description"] == "Smoke"
+    assert item["createDate"] and item["lastActivityDate"] == item["createDate"]
+    assert item["ticketNumber"].startswith("T")
+    assert {"name": "Root Cause", "value": "3"} in item["userDefinedFields"]
+    assert item["creatorResourceID"] is not None
+
+
+def test_patch_is_sparse_and_put_nulls_omitted_fields(w: Any) -> None:
+    tid = new_ticket(w, description="keep me", userDefinedFields=[
+        {"name": "Root Cause", "value": "1"}, {"name": "External Reference", "value": "X-1"}])
+    before = w.get(f"Tickets/{tid}").json()["item"]
+    r = w.patch("Tickets", {"id": tid, "title": "Patched",
+                            "userDefinedFields": [{"name": "External Reference", "value": "X-2"}]})
+    assert r.json() == {"itemId": tid}
+    after = w.get(f"Tickets/{tid}").json()["item"]
+    assert after["title"] == "Patched" and after["description"] == "keep me"
+    udfs = {u["name"]: u["value"] for u in after["userDefinedFields"]}
+    assert udfs["Root Cause"] == "1" and udfs["External Reference"] == "X-2"
+    assert after["lastActivityDate"] > before["lastActivityDate"]
+    r = w.put("Tickets", {"id": tid, "companyID": before["companyID"], "title": "Replaced",
+                          "status": 1, "priority": 2})
+    assert r.json() == {"itemId": tid}
+    replaced = w.get(f"Tickets/{tid}").json()["item"]
+    assert replaced["title"] == "Replaced" and replaced["description"] is None
+    assert all(u["value"] is None for u in replaced["userDefinedFields"])
+    assert replaced["createDate"] == before["createDate"]
+
+
+def test_read_only_fields_are_ignored(w: Any) -> None:
+    tid = new_ticket(w)
+    w.patch("Tickets", {"id": tid, "title": "t2"})
+    assert w.get(f"Tickets/{tid}").json()["item"]["id"] == tid
+    r = w.post("Tickets", {"id": 5, "companyID": 0, "title": "x", "status": 1, "priority": 1})
+    assert r.json()["itemId"] != 5
+
+
+def test_unknown_field_rejected_and_nothing_written(w: Any) -> None:
+    before = w.post("Tickets/query/count", {"filter": [{"op": "exist", "field": "id"}]}).json()
+    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1, "colour": "red"})
+    assert w.error(r) == "Unable to find colour in the Ticket Entity."
+    assert w.post("Tickets/query/count", {"filter": [{"op": "exist", "field": "id"}]}).json() == before
+
+
+def test_reference_and_picklist_messages(w: Any) -> None:
+    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1,
+                           "contactID": 12345})
+    assert w.error(r) == ("Reference value on field: contactID of type: Contact does not exist "
+                          "or is invalid.")
+    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 99})
+    assert w.error(r) == "Picklist value [99] does not exist for priority. ; on record number [1]."
+    r = w.post("Tickets", {"companyID": 0, "status": 1, "priority": 1})
+    assert w.error(r) == "Missing Required Field: title. ; on record number [1]."
+    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1,
+                           "assignedResourceID": some_id(w, "Resources", isActive=True)})
+    assert "assignedResourceRoleID" in w.error(r)
+
+
+def test_note_and_time_entry_bump_ticket_last_activity(w: Any) -> None:
+    tid = new_ticket(w)
+    stamp = w.get(f"Tickets/{tid}").json()["item"]["lastActivityDate"]
+    r = w.post(f"Tickets/{tid}/Notes", {"title": "n", "description": "d", "noteType": 1, "publish": 1})
+    note = r.json()["itemId"]
+    ticket = w.get(f"Tickets/{tid}").json()["item"]
+    assert ticket["lastActivityDate"] > stamp
+    assert w.get(f"Tickets/{tid}/Notes/{note}").json()["item"]["ticketID"] == tid
+    assert [n["id"] for n in w.get(f"Tickets/{tid}/Notes").json()["items"]] == [note]
+    stamp = ticket["lastActivityDate"]
+    resource = some_id(w, "Resources", isActive=True)
+    r = w.post("TimeEntries", {"ticketID": tid, "resourceID": resource,
+                               "dateWorked": "2026-01-05", "hoursWorked": 1.5})
+    assert r.status_code == 200, r.text
+    assert w.get(f"Tickets/{tid}").json()["item"]["lastActivityDate"] > stamp
+
+
+def test_child_routes_scope_by_parent(w: Any) -> None:
+    company = some_id(w, "Companies", isActive=True)
+    r = w.post(f"Companies/{company}/Contacts", {"firstName": "Ada", "lastName": "Lovelace",
+                                                 "isActive": 1})
+    contact = r.json()["itemId"]
+    assert w.get(f"Contacts/{contact}").json()["item"]["companyID"] == company
+    r = w.patch(f"Companies/{company}/Contacts", {"id": contact, "title": "Countess"})
+    assert r.json() == {"itemId": contact}
+    assert w.get(f"Contacts/{contact}").json()["item"]["title"] == "Countess"
+    other = w.ids("Companies", [{"op": "noteq", "field": "id", "value": company}], MaxRecords=1)[0]
+    assert w.get(f"Companies/{other}/Contacts/{contact}").status_code == 404
+    assert "no matching record" in w.error(w.patch(f"Companies/{other}/Contacts",
+                                                   {"id": contact, "title": "x"}))
+    r = w.delete(f"Companies/{company}/Contacts/{contact}")
+    assert r.json() == {"itemId": contact}
+    assert w.get(f"Contacts/{contact}").status_code == 404
+    assert "No matching records found" in w.error(w.delete(f"Companies/{company}/Contacts/{contact}"))
+
+
+def test_root_delete_where_allowed(w: Any) -> None:
+    resource = some_id(w, "Resources", isActive=True)
+    r = w.post("TimeEntries", {"ticketID": new_ticket(w), "resourceID": resource,
+                               "dateWorked": "2026-01-05T00:00:00"})
+    entry = r.json()["itemId"]
+    assert w.delete(f"TimeEntries/{entry}").json() == {"itemId": entry}
+    assert w.get(f"TimeEntries/{entry}").status_code == 404
+
+
+def test_impersonation(w: Any, server: SandboxServer) -> None:
+    active = some_id(w, "Resources", isActive=True)
+    inactive = some_id(w, "Resources", isActive=False)
+    body = {"companyID": 0, "title": "as someone", "status": 1, "priority": 1}
+    r = w.http.post(w.url("Tickets"), json=body, headers={"ImpersonationResourceId": str(active)})
+    item = w.get(f"Tickets/{r.json()['itemId']}").json()["item"]
+    assert item["creatorResourceID"] == active and item["impersonatorCreatorResourceID"] == active
+    r = w.http.post(w.url("Tickets"), json=body, headers={"impersonationresourceid": str(inactive)})
+    assert r.status_code == 500 and "not an active resource" in r.json()["errors"][0]
+
+
+def test_update_needs_an_existing_id(w: Any) -> None:
+    assert "id" in w.error(w.patch("Tickets", {"title": "no id"}))
+    assert "no matching record" in w.error(w.patch("Tickets", {"id": 1, "title": "x"}))
