@@ -9,6 +9,7 @@ with one dictionary lookup and one ``isinstance`` per field.
 from __future__ import annotations
 
 import typing as t
+from decimal import Decimal
 
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
@@ -26,18 +27,32 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _allowed(prop: dict) -> tuple[tuple[type, ...], bool, str] | None:
-    """Python types a property allows, whether bools count, and a label; None = any."""
+class _Check(t.NamedTuple):
+    exact: frozenset[type]  # the fast path: value.__class__ in exact
+    types: tuple[type, ...]  # the slow path: subclasses such as Decimal or OrderedDict
+    bools_ok: bool
+    integer_only: bool
+    label: str
+
+
+def _compile(prop: dict) -> _Check | None:
+    """What a property allows; None when it allows anything."""
     names: list[str] = []
     for branch in schema_branches(prop):
         declared = branch.get("type")
         if declared is None:
             return None
         names.extend([declared] if isinstance(declared, str) else declared)
+    names = list(dict.fromkeys(names))
+    if any(n not in _PYTHON_TYPES for n in names):
+        return None
     types: tuple[type, ...] = ()
-    for name in dict.fromkeys(names):
-        types += _PYTHON_TYPES.get(name, (object,))
-    return types, "boolean" in names, "|".join(dict.fromkeys(names))
+    for name in names:
+        types += _PYTHON_TYPES[name]
+    bools_ok = "boolean" in names
+    exact = frozenset(types) - (set() if bools_ok else {bool})
+    integer_only = "integer" in names and "number" not in names
+    return _Check(exact, types, bools_ok, integer_only, "|".join(names))
 
 
 class CompiledValidator(BaseJSONSchemaValidator):
@@ -47,32 +62,34 @@ class CompiledValidator(BaseJSONSchemaValidator):
         super().__init__(schema)
         self._stream = stream_name
         self._required = tuple(schema.get("required") or ())
-        self._checks: dict[str, tuple[tuple[type, ...], bool, str]] = {}
-        self._integer_fields: set[str] = set()
+        self._checks: dict[str, _Check] = {}
         for name, prop in (schema.get("properties") or {}).items():
-            allowed = _allowed(prop or {})
-            if allowed is not None and object not in allowed[0]:
-                self._checks[name] = allowed
-                if int in allowed[0] and float not in allowed[0]:
-                    self._integer_fields.add(name)
+            check = _compile(prop or {})
+            if check is not None:
+                self._checks[name] = check
 
     def validate(self, record: dict[str, t.Any]) -> None:
         """Raise InvalidRecord naming the stream, field, value and allowed types."""
         checks = self._checks
         for name, value in record.items():
             check = checks.get(name)
-            if check is None:
-                continue
-            types, bools_ok, label = check
-            if isinstance(value, types) and (bools_ok or value.__class__ is not bool):
-                continue
-            if name in self._integer_fields and isinstance(value, float) and value.is_integer():
-                continue
-            self._fail(record, f"field '{name}' is {value!r} ({type(value).__name__}), "
-                       f"the schema allows {label}")
+            if check is not None and value.__class__ not in check.exact:
+                self._check_slowly(record, name, value, check)
         for name in self._required:
             if name not in record:
                 self._fail(record, f"required field '{name}' is missing")
+
+    def _check_slowly(self, record: dict, name: str, value: t.Any, check: _Check) -> None:  # noqa: ANN401
+        if isinstance(value, bool):
+            if check.bools_ok:
+                return
+        elif isinstance(value, check.types):
+            return
+        elif check.integer_only and isinstance(value, float) and value.is_integer():
+            return
+        elif float in check.types and isinstance(value, Decimal):
+            return
+        self._fail(record, f"field '{name}' is {value!r} ({type(value).__name__}), the schema allows {check.label}")
 
     def _fail(self, record: dict, problem: str) -> t.NoReturn:
         msg = (

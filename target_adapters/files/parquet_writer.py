@@ -1,8 +1,8 @@
 """Parquet: typed columns from the JSON schema, written a row group at a time.
 
-Rows are gathered column by column (no record dicts are kept) and written as a
-row group every ``row_group_rows`` rows, so memory does not grow with the
-stream. A schema change that alters the columns closes the current part and
+Rows are gathered column by column (no record dicts are kept), turned into
+compact Arrow batches every ``_CHUNK_ROWS`` rows, and written as one row group
+every ``row_group_rows`` rows, so memory does not grow with the stream. A schema change that alters the columns closes the current part and
 opens another with the new schema; at the end the parts (and, when appending,
 the previous run's file) are merged, one row group at a time, into a single
 file with the union of the columns (integer and number widen to double, other
@@ -21,6 +21,9 @@ from target_adapters.common import ColumnType
 from target_adapters.files.arrow_columns import JSON, arrow_schema, to_array
 from target_adapters.files.output_dir import OutputDir
 
+# Python objects cost several times their Arrow size; convert them often.
+_CHUNK_ROWS = 2_000
+
 
 class ParquetWriter:
     """See the module docstring."""
@@ -38,6 +41,8 @@ class ParquetWriter:
         self._columns: dict[str, ColumnType] = {}
         self._buffers: list[list] = []
         self._rows = 0
+        self._batches: list[pa.RecordBatch] = []
+        self._batched_rows = 0
 
     def set_schema(self, columns: dict[str, ColumnType], schema: dict, key_properties: list[str]) -> None:
         """Start a new part when the Arrow schema differs from the current one."""
@@ -67,11 +72,21 @@ class ParquetWriter:
         for append, name in self._appenders:
             append(get(name))
         self._rows += 1
-        if self._rows >= self._row_group_rows:
-            self._flush()
+        if self._rows >= _CHUNK_ROWS or self._rows + self._batched_rows >= self._row_group_rows:
+            self._to_batch()
+            if self._batched_rows >= self._row_group_rows:
+                self._flush()
 
     def _flush(self) -> None:
-        if not self._rows or self._writer is None or self._schema is None:
+        """Write everything held as one row group."""
+        self._to_batch()
+        if self._batches and self._writer is not None:
+            self._writer.write_table(pa.Table.from_batches(self._batches), row_group_size=self._batched_rows)
+        self._batches = []
+        self._batched_rows = 0
+
+    def _to_batch(self) -> None:
+        if not self._rows or self._schema is None:
             return
         try:
             arrays = [
@@ -81,7 +96,8 @@ class ParquetWriter:
         except ValueError as exc:
             msg = f"stream '{self._stream}': {exc}"
             raise ValueError(msg) from exc
-        self._writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self._schema))
+        self._batches.append(pa.RecordBatch.from_arrays(arrays, schema=self._schema))
+        self._batched_rows += self._rows
         for buf in self._buffers:
             buf.clear()
         self._rows = 0

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typing as t
+
 from target_adapters.common import ColumnType
-from target_adapters.files.csv_writer import CsvWriter
-from target_adapters.files.jsonl_writer import JsonlWriter
 from target_adapters.files.output_dir import OutputDir
-from target_adapters.files.parquet_writer import ParquetWriter
 from target_adapters.files.settings import FileSettings
 from target_adapters.files.streams import StreamWriter
-from target_adapters.files.xlsx_writer import WorkbookWriter
+
+if t.TYPE_CHECKING:
+    from target_adapters.files.xlsx_writer import WorkbookWriter
 
 
 class WriterRegistry:
@@ -47,13 +48,23 @@ class WriterRegistry:
         return writer
 
     def _new(self, stream_name: str) -> StreamWriter:
+        # Each format's libraries are imported only when used: pyarrow alone adds
+        # about 50 MB to the resident memory of a csv run.
         s = self._settings
         if s.format == "csv":
+            from target_adapters.files.csv_writer import CsvWriter  # noqa: PLC0415
+
             return CsvWriter(self.out, stream_name, s.gzip_level, s.append)
         if s.format == "jsonl":
+            from target_adapters.files.jsonl_writer import JsonlWriter  # noqa: PLC0415
+
             return JsonlWriter(self.out, stream_name, s.gzip_level, s.append)
         if s.format == "parquet":
+            from target_adapters.files.parquet_writer import ParquetWriter  # noqa: PLC0415
+
             return ParquetWriter(self.out, stream_name, s.parquet_row_group_rows, s.append)
+        from target_adapters.files.xlsx_writer import WorkbookWriter  # noqa: PLC0415
+
         if self._workbook is None:
             self._workbook = WorkbookWriter(self.out, s.xlsx_workbook_name, s.xlsx_max_rows_per_sheet)
         return self._workbook.stream(stream_name)

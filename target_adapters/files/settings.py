@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from target_adapters.files.xlsx_writer import EXCEL_MAX_ROWS
 
 FORMATS = ("csv", "jsonl", "parquet", "xlsx")
+EXCEL_MAX_ROWS = 1_048_576
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(

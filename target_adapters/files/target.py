@@ -5,9 +5,11 @@ from __future__ import annotations
 import copy
 import typing as t
 
+import click
 from singer_sdk import Target
 
 from target_adapters.common import FastSingerReader
+from target_adapters.files.cli_process import configure_cli_process
 from target_adapters.files.registry import WriterRegistry
 from target_adapters.files.settings import CONFIG_SCHEMA, FileSettings
 from target_adapters.files.sink import FileSink
@@ -33,6 +35,12 @@ class TargetFiles(Target):
         self._held_state: dict | None = None
         # All sinks of a stream share one writer; draining in threads buys nothing here.
         self.max_parallelism = 1
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The command line, with its process set up for low memory (see cli_process.py)."""
+        configure_cli_process()
+        return super().get_singer_command()
 
     def _write_state_message(self, state: dict) -> None:
         """Hold STATE until the files are published (see the class docstring)."""

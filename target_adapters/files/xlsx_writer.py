@@ -24,7 +24,6 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from target_adapters.common import ColumnType, Kind
 from target_adapters.files.output_dir import OutputDir
 
-EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL = 32_767
 _TITLE_UNSAFE = re.compile(r"[\[\]:*?/\\]+")
 logger = logging.getLogger(__name__)
