@@ -82,7 +82,9 @@ class Window:
 
     @classmethod
     def from_state(cls, raw: dict[str, Any]) -> Window:
-        return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
+        window = cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
+        window.lookback = float(window.lookback)  # singer-sdk reads state numbers as Decimal
+        return window
 
     def is_repeat(self, row_id: Any, stamp: Any) -> bool:
         """Whether this row was emitted last run with this very timestamp."""

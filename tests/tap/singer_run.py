@@ -86,6 +86,6 @@ def start_tap(config: dict[str, Any], workdir: Path, state: dict[str, Any] | Non
         st.write_text(json.dumps(state))
         args += ["--state", str(st)]
     out = workdir / f"out-{len(list(workdir.glob('out-*')))}.jsonl"
-    proc = subprocess.Popen(args, stdout=out.open("wb"), stderr=subprocess.DEVNULL,
+    proc = subprocess.Popen(args, stdout=out.open("wb"), stderr=out.with_suffix(".log").open("wb"),
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     return proc, out

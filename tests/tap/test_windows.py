@@ -164,3 +164,13 @@ def test_full_scans_never_skip_rows() -> None:
              "last_reconciled": "2026-01-01T00:00:00.000Z"}
     window = _open(state, reconcile_every_hours=24)
     assert window.mode == "full" and window.skip is None
+
+
+def test_a_window_read_back_from_a_state_file_has_plain_numbers() -> None:
+    from decimal import Decimal
+
+    saved = Window("rows", "full", "2026-02-02T00:00:00.000Z", lookback=5.0).to_state()
+    saved["lookback"] = Decimal("5.0")
+    window = Window.from_state(saved)
+    window.max_seen = "2026-02-01T00:00:00.000Z"
+    assert window.overlap_floor() == datetime(2026, 1, 31, 23, 55, tzinfo=timezone.utc)
