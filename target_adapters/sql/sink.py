@@ -14,6 +14,8 @@ import operator
 import time
 import typing as t
 
+import sqlalchemy as sa
+
 from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLSink
@@ -26,6 +28,8 @@ from target_adapters.sql.rows import MYSQL, POSTGRES, SQLITE, BadField, compile_
 
 _STYLES = {"postgresql": POSTGRES, "mysql": MYSQL, "sqlite": SQLITE}
 DELETED_AT = "_sdc_deleted_at"
+VERSION = "_sdc_table_version"
+_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 
 
 class SQLTargetSink(SQLSink[SQLTargetConnector]):
@@ -187,6 +191,43 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
             f" and deleted {len(deleted)}" if deleted else "",
             self.full_table_name,
             time.perf_counter() - started,
+        )
+
+    def activate_version(self, new_version: int) -> None:
+        """Retire rows of older versions: mark them deleted, or delete them if hard_delete."""
+        if not self.connector.table_exists(self.full_table_name):
+            return
+        self.connector.prepare_column(self.full_table_name, VERSION, sa.BigInteger())
+        self.connector.prepare_column(
+            self.full_table_name, DELETED_AT, self.connector.to_sql_type(_DATETIME)
+        )
+        table = sa.Table(
+            self.full_table_name.table,
+            sa.MetaData(),
+            sa.Column(VERSION, sa.BigInteger()),
+            sa.Column(DELETED_AT, sa.DateTime(timezone=True)),
+            schema=self.full_table_name.schema,
+        )
+        older = table.c[VERSION] < new_version
+        if self.config.get("hard_delete"):
+            statement: sa.Executable = sa.delete(table).where(older)
+        else:
+            now = dt.datetime.now(dt.timezone.utc)
+            if self.connector.dialect_name != "postgresql":
+                now = now.replace(tzinfo=None)
+            statement = (
+                sa.update(table)
+                .where(older, table.c[DELETED_AT].is_(None))
+                .values({DELETED_AT: now})
+            )
+        with self.connector.engine.begin() as conn:
+            retired = conn.execute(statement).rowcount
+        self.logger.info(
+            "Version %d of %s is active; %s %d older rows",
+            new_version,
+            self.full_table_name,
+            "deleted" if self.config.get("hard_delete") else "marked deleted",
+            retired,
         )
 
     def _key_tuple(self, row: tuple) -> tuple:
