@@ -6,7 +6,7 @@ normal function or a coroutine function; it may also raise a transport exception
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Union
+from typing import Awaitable, Callable, Union
 
 from ._async_client import AsyncTransport
 from ._client import SyncTransport

@@ -113,3 +113,35 @@ def test_zone_is_detected_and_redetected_after_a_401(sandbox_factory, make_clien
     assert moved.tickets.count() > 0
     assert moved.root == server.api_url
     assert moved.cached_zone() == server.api_url
+
+
+PROCESS = """
+import sys, threading
+from sdk_core import AutotaskClient
+creds = dict(username=sys.argv[1], secret=sys.argv[2], integration_code=sys.argv[3], api_url=sys.argv[4])
+redis_url = sys.argv[5] or None
+def scan():
+    with AutotaskClient(**creds, redis_url=redis_url) as c:
+        assert len(list(c.tickets.query(page_size=50))) > 0
+threads = [threading.Thread(target=scan) for _ in range(3)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+"""
+
+
+def _two_processes(server, redis_url):
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-c", PROCESS, server.username, server.secret, server.integration_code,
+            server.api_url, redis_url]
+    procs = [subprocess.Popen(args) for _ in range(2)]
+    assert [p.wait(120) for p in procs] == [0, 0]
+    return server.admin.stats()["rejected"]["thread_limit"]
+
+
+def test_redis_holds_the_thread_limit_across_processes(sandbox_factory):
+    server = sandbox_factory(latency_ms=100)  # scans long enough for the processes to overlap
+    assert _two_processes(server, "") > 0  # control: two governors, one per process, collide
+    server.admin.reset()
+    assert _two_processes(server, "redis://127.0.0.1:6379/0") == 0
