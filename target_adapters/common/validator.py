@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typing as t
 from decimal import Decimal
+from operator import contains
 
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
@@ -25,6 +26,19 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "array": (list, tuple),
     "null": (type(None),),
 }
+
+
+_KEY_ORDERS_KEPT = 256
+
+
+class _AnyType:
+    """Allows every type: properties without a declared type."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_ANY = _AnyType()
 
 
 class _Check(t.NamedTuple):
@@ -63,6 +77,7 @@ class CompiledValidator(BaseJSONSchemaValidator):
         self._stream = stream_name
         self._required = tuple(schema.get("required") or ())
         self._checks: dict[str, _Check] = {}
+        self._by_keys: dict[tuple[str, ...], list[t.Container[type]]] = {}
         for name, prop in (schema.get("properties") or {}).items():
             check = _compile(prop or {})
             if check is not None:
@@ -70,14 +85,31 @@ class CompiledValidator(BaseJSONSchemaValidator):
 
     def validate(self, record: dict[str, t.Any]) -> None:
         """Raise InvalidRecord naming the stream, field, value and allowed types."""
+        keys = tuple(record)
+        allowed = self._by_keys.get(keys)
+        if allowed is None:
+            allowed = self._remember(keys)
+        # The usual case, every value of an exact allowed type, runs in C.
+        if not all(map(contains, allowed, map(type, record.values()))):
+            self._find_problem(record)
+        for name in self._required:
+            if name not in record:
+                self._fail(record, f"required field '{name}' is missing")
+
+    def _remember(self, keys: tuple[str, ...]) -> list[t.Container[type]]:
+        """Allowed types in the order of a record's keys (taps repeat one order)."""
+        if len(self._by_keys) >= _KEY_ORDERS_KEPT:
+            self._by_keys.clear()
+        allowed = [self._checks[k].exact if k in self._checks else _ANY for k in keys]
+        self._by_keys[keys] = allowed
+        return allowed
+
+    def _find_problem(self, record: dict[str, t.Any]) -> None:
         checks = self._checks
         for name, value in record.items():
             check = checks.get(name)
             if check is not None and value.__class__ not in check.exact:
                 self._check_slowly(record, name, value, check)
-        for name in self._required:
-            if name not in record:
-                self._fail(record, f"required field '{name}' is missing")
 
     def _check_slowly(self, record: dict, name: str, value: t.Any, check: _Check) -> None:  # noqa: ANN401
         if isinstance(value, bool):
