@@ -116,10 +116,11 @@ def test_zone_is_detected_and_redetected_after_a_401(sandbox_factory, make_clien
 
 
 PROCESS = """
-import sys, threading
+import sys, threading, time
 from sdk_core import AutotaskClient
 creds = dict(username=sys.argv[1], secret=sys.argv[2], integration_code=sys.argv[3], api_url=sys.argv[4])
 redis_url = sys.argv[5] or None
+time.sleep(max(0.0, float(sys.argv[6]) - time.time()))  # both processes start scanning together
 def scan():
     with AutotaskClient(**creds, redis_url=redis_url) as c:
         assert len(list(c.tickets.query(page_size=50))) > 0
@@ -132,16 +133,17 @@ threads = [threading.Thread(target=scan) for _ in range(3)]
 def _two_processes(server, redis_url):
     import subprocess
     import sys
+    import time
 
     args = [sys.executable, "-c", PROCESS, server.username, server.secret, server.integration_code,
-            server.api_url, redis_url]
+            server.api_url, redis_url, str(time.time() + 2.5)]
     procs = [subprocess.Popen(args) for _ in range(2)]
     assert [p.wait(120) for p in procs] == [0, 0]
     return server.admin.stats()["rejected"]["thread_limit"]
 
 
 def test_redis_holds_the_thread_limit_across_processes(sandbox_factory):
-    server = sandbox_factory(latency_ms=100)  # scans long enough for the processes to overlap
+    server = sandbox_factory(latency_ms=50)
     assert _two_processes(server, "") > 0  # control: two governors, one per process, collide
     server.admin.reset()
     assert _two_processes(server, "redis://127.0.0.1:6379/0") == 0
