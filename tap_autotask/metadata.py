@@ -21,7 +21,15 @@ __all__ = [
     "LiveMetadata",
     "camel_name",
     "udf_column",
+    "TYPE_CORRECTIONS",
 ]
+
+# Where Autotask's metadata (swagger and entityInformation/fields) names a type its answers do
+# not have. Evidence: ../shared/reference/samples/query-contracts-page.json sends
+# `"contractPeriodType": "m"` for a field both describe as an integer.
+TYPE_CORRECTIONS: dict[tuple[str, str], str] = {
+    ("Contracts", "contractPeriodType"): "string",
+}
 
 _LEADING_CAPS = re.compile(r"^([A-Z]+)(?=[A-Z][a-z]|$|[0-9_])|^([A-Z])")
 
@@ -74,7 +82,8 @@ class CatalogMetadata:
 
     def fields(self, entity: EntityInfo) -> list[FieldSpec]:
         return [
-            FieldSpec(name=f.name, data_type=f.data_type, label=f.label, reference=f.reference)
+            FieldSpec(name=f.name, data_type=_corrected(entity, f.name, f.data_type),
+                      label=f.label, reference=f.reference)
             for f in entity.fields
         ]
 
@@ -106,7 +115,9 @@ class LiveMetadata:
             specs.append(
                 FieldSpec(
                     name=name,
-                    data_type=(raw.get("dataType") or (known.data_type if known else "string")),
+                    data_type=_corrected(
+                        entity, name, raw.get("dataType") or (known.data_type if known else "string")
+                    ),
                     label=raw.get("label") or raw["name"],
                     reference=reference if raw.get("isReference", bool(reference)) else None,
                     picklist=_picklist(raw),
@@ -133,6 +144,10 @@ class LiveMetadata:
             )
             for raw in self.raw_udfs(entity)
         ]
+
+
+def _corrected(entity: EntityInfo, name: str, data_type: str) -> str:
+    return TYPE_CORRECTIONS.get((entity.name, name), data_type)
 
 
 def _picklist(raw: dict[str, Any]) -> tuple[dict[str, Any], ...] | None:

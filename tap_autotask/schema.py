@@ -125,6 +125,13 @@ class RecordShaper:
             f.udf_name: (f.name, f.data_type.lower())
             for f in fields if f.udf_name and f.name in props
         }
+        # Autotask sometimes answers a number for a string field (a sample shows Companies
+        # `postalCode: 12061`); such values are sent as text, as the schema promises.
+        self._strings = tuple(
+            name for name, p in props.items()
+            if p.get("type") == ["string", "null"] and "format" not in p
+            and "x-autotask-udf" not in p
+        )
         self._binary = tuple(
             f.name for f in fields if json_type(f.data_type) is None and not f.is_udf
         )
@@ -133,6 +140,10 @@ class RecordShaper:
         udfs = item.pop("userDefinedFields", None)
         for name in self._binary:
             item.pop(name, None)
+        for name in self._strings:
+            value = item.get(name)
+            if value is not None and type(value) is not str:
+                item[name] = value if isinstance(value, (dict, list)) else str(value)
         for name in self._datetimes:
             value = item.get(name)
             if value:

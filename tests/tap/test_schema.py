@@ -117,3 +117,20 @@ def test_live_metadata_names_become_record_keys(pascal: str, camel: str) -> None
 def test_udf_columns_are_safe_identifiers() -> None:
     assert udf_column("Customer Ranking") == "udf_customer_ranking"
     assert udf_column("% margin (est.)") == "udf_margin_est"
+
+
+def test_numbers_sent_for_string_fields_become_text() -> None:
+    fields = [FieldSpec("id", "long"), FieldSpec("postalCode", "string")]
+    shape = RecordShaper(build_schema(fields), fields)
+    assert shape({"id": 1, "postalCode": 12061})["postalCode"] == "12061"
+    assert shape({"id": 2, "postalCode": None})["postalCode"] is None
+
+
+def test_known_metadata_lies_are_corrected_from_evidence() -> None:
+    from sdk_core.catalog import load_catalog
+    from tap_autotask.metadata import CatalogMetadata
+
+    contracts = load_catalog().get("Contracts")
+    assert contracts.field("contractPeriodType").data_type == "integer"
+    spec = next(f for f in CatalogMetadata().fields(contracts) if f.name == "contractPeriodType")
+    assert json_type(spec.data_type)["type"] == ["string", "null"]

@@ -22,9 +22,6 @@ SUBSET = ["tickets", "ticket_notes", "companies", "company_notes", "contacts", "
           "time_entries", "projects", "project_notes", "tasks", "contracts", "configuration_items",
           "deleted_ticket_logs", "invoices", "roles"]
 
-# The sandbox sends Contracts.contractPeriodType as "m" while the catalog and its own
-# /entityInformation/fields say integer; reported to the lead. Marked xfail(strict) in
-# conftest.py, so the mark must go once the sandbox is fixed.
 
 CONFIG: dict[str, Any] = {
     "username": "set-by-fixture",
