@@ -544,16 +544,17 @@ class WebhookDispatcher:
                 else:
                     self._dispatch(event)
             except Exception:
-                log.exception("webhook fan-out failed for %s %s %s", event.action, event.entity,
-                              event.id)
+                log.exception("webhook fan-out failed for %s %s %s", getattr(event, "action", ""),
+                              getattr(event, "entity", ""), getattr(event, "id", ""))
             finally:
                 self._events.task_done()
 
     def _dispatch(self, event: Any) -> None:
         current = current_udfs = None
         for hook in self._config().get(event.entity, []):
-            if (hook.entity, hook.id) in self._deactivated:
-                continue
+            with self._lock:
+                if (hook.entity, hook.id) in self._deactivated:
+                    continue
             if not hook.fires_on(event.action, event.changed_fields, event.udf_changes,
                                  event.person_id):
                 continue
@@ -581,7 +582,8 @@ class WebhookDispatcher:
         if self._webhooks is None:
             self._webhooks = self._load_webhooks()
             active = {(h.entity, h.id) for hooks in self._webhooks.values() for h in hooks if h.active}
-            self._deactivated -= active
+            with self._lock:
+                self._deactivated -= active
         return self._webhooks
 
     def _load_webhooks(self) -> dict[str, list[Webhook]]:

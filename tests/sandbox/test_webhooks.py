@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 import httpx
 import pytest
 
-from autotask_sandbox.testing import SandboxServer
+from autotask_sandbox.testing import SandboxError, SandboxServer
 
 
 SECRET = "test-Secret+&<key>-123"
@@ -413,3 +413,35 @@ def test_udf_subscriptions_and_company_entity_type(server: SandboxServer,
     assert got.json["EntityType"] == "Account" and got.json["Id"] == company["id"]
     assert got.json["Fields"] == {"companyName": company["companyName"],
                                   "userDefinedFields": [{"name": udf_name, "value": value}]}
+
+
+def test_reset_forgets_webhooks_and_keeps_the_field_picklist(
+        server: SandboxServer, receiver: Receiver) -> None:
+    with api(server) as client:
+        register(client, receiver.url + "/old", fields={"Title": (True, False)})
+        server.admin.reset()
+        ticket = a_ticket(client)
+        patch(client, "Tickets", ticket["id"], title="after reset")
+        settle(server)
+        assert receiver.on("/old") == []
+        hook = register(client, receiver.url + "/new", fields={"Title": (True, False)})
+        patch(client, "Tickets", ticket["id"], title="after reset, new hook")
+        (got,) = receiver.wait_for("/new", 1)
+    assert got.json["SequenceNumber"] == 1 and got.json["Guid"] == hook["webhookGUID"]
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"max_attempts": 0}, "'max_attempts' must be a positive number"),
+    ({"retry_interval": "fast"}, "'retry_interval' must be a positive number"),
+    ({"deactivate_after": 2.5}, "'deactivate_after' must be a whole number"),
+    ({"unescaped_body": 1}, "'unescaped_body' must be true or false"),
+    ({"retries": 3}, "unknown webhook setting 'retries'"),
+])
+def test_bad_settings_are_refused(sandbox: SandboxServer, changes: dict[str, Any],
+                                  message: str) -> None:
+    with pytest.raises(SandboxError) as caught:
+        sandbox.admin.put("webhooks/settings", changes)  # refused: the shared server is unchanged
+    assert "400" in str(caught.value) and message in str(caught.value)
+    assert sandbox.admin.get("webhooks/settings") == {
+        "timeout": 10.0, "retry_interval": 30.0, "max_attempts": 5, "deactivate_after": 25,
+        "unescaped_body": False}
