@@ -13,10 +13,20 @@ section 11 describes:
   and is signed `X-Hook-Signature: sha1=<base64 HMAC-SHA1(secretKey, body)>` over the .NET
   (HTML-safe) escaped serialization, which is also the body sent, unless `unescaped_body` is
   switched on to reproduce the mismatch integrators report;
-* delivery runs on a background thread, FIFO per (webhook, action); a failed attempt is retried
-  every `retry_interval` seconds up to `max_attempts`, then the payload is dropped into
-  `WebhookEventErrorLogs`; `deactivate_after` consecutive dropped payloads deactivate the
-  webhook and notify its `deactivationUrl`.
+* delivery runs on background threads, never in the API request, FIFO per (webhook, action)
+  (no order across actions or webhooks, as documented); an attempt fails on a non-2xx answer,
+  a connection error or `timeout` (10 s); it is retried every `retry_interval` (30 s) up to
+  `max_attempts` (5) attempts, then the payload is dropped into `WebhookEventErrorLogs`;
+  `deactivate_after` (25) consecutive dropped payloads of one webhook set its `isActive` to
+  false, drop what it still had queued and POST a signed `{"Action": "Deactivated", ...}` to its
+  `deactivationUrl` (that payload's shape is undocumented; this one is the sandbox's guess).
+* `webhookGUID`, `ownerResourceID` and `isReady` (a subscribed field or UDF exists) are kept by
+  this module, as Autotask keeps those read-only fields.
+
+Admin routes: `GET /_sandbox/webhooks/deliveries[?webhook=TicketWebhooks/5]` lists recent
+attempts (`ok`, `error`, `attempt`, `final`, ...) and `pending` (events and payloads not yet
+delivered or dropped); `GET|PUT /_sandbox/webhooks/settings` shows or changes the settings above
+(tests use short intervals). Secrets never appear there: URLs are shown without query strings.
 
 Field ids. Autotask's `fieldID` is an internal number the API does not publish. The sandbox
 numbers an entity's fields by their 1-based position in the bundled catalog's field list
@@ -57,8 +67,15 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "WATCHED_ENTITIES",
+    "Delivery",
+    "Webhook",
+    "WebhookDispatcher",
     "WebhookSettings",
+    "attach",
+    "build_payload",
+    "dispatcher_for",
     "dotnet_json",
+    "encode",
     "field_ids",
     "plain_json",
     "sign",
@@ -85,7 +102,7 @@ class WebhookSettings:
     unescaped_body: bool = False
 
     def update(self, changes: Mapping[str, Any]) -> None:
-        """Apply admin-route changes, refusing unknown keys and nonsensical values."""
+        """Apply admin-route changes; nothing changes when any of them is refused."""
         for key, value in changes.items():
             if key not in self.__dataclass_fields__:
                 known = ", ".join(self.__dataclass_fields__)
@@ -98,7 +115,8 @@ class WebhookSettings:
                 raise ValueError(f"webhook setting {key!r} must be a positive number")
             elif isinstance(current, int) and not float(value).is_integer():
                 raise ValueError(f"webhook setting {key!r} must be a whole number")
-            setattr(self, key, type(current)(value))
+        for key, value in changes.items():
+            setattr(self, key, type(getattr(self, key))(value))
 
 
 # --- serialization and signature -------------------------------------------------------------
@@ -223,26 +241,26 @@ class Webhook:
         A delete carries only the display-always values the backend still knew; UDFs go in a
         `userDefinedFields` list of `{name, value}` as in REST entities.
         """
-        row = dict(current or {})
-        row.update(changed)
-        udf_row = dict(current_udfs or {})
-        udf_row.update(udfs)
-        wanted = set(self.display_always)
-        if action == "Update":
-            wanted.update(self.subscribed.intersection(changed))
-        elif action == "Create":
-            wanted.update(self.subscribed)
+        row = {**(current or {}), **changed}
+        udf_row = {**(current_udfs or {}), **udfs}
+        wanted = _shown(action, self.subscribed, self.display_always, changed)
         fields = {name: row[name] for name in field_ids(self.watched).values()
                   if name in wanted and name in row}
-        udf_wanted = set(self.display_always_udfs)
-        if action == "Update":
-            udf_wanted.update(self.subscribed_udfs.intersection(udfs))
-        elif action == "Create":
-            udf_wanted.update(self.subscribed_udfs)
+        udf_wanted = _shown(action, self.subscribed_udfs, self.display_always_udfs, udfs)
         udf_items = [{"name": n, "value": udf_row[n]} for n in sorted(udf_wanted) if n in udf_row]
         if udf_items:
             fields["userDefinedFields"] = udf_items
         return fields
+
+
+def _shown(action: str, subscribed: frozenset[str], display_always: frozenset[str],
+           changed: Mapping[str, Any]) -> set[str]:
+    """Names a payload shows: display-always ones, plus subscribed ones that changed."""
+    if action == "Create":
+        return set(display_always | subscribed)
+    if action == "Update":
+        return set(display_always | subscribed.intersection(changed))
+    return set(display_always)
 
 
 def build_payload(webhook: Webhook, action: str, entity_id: int, fields: dict[str, Any],
@@ -446,15 +464,10 @@ class WebhookDispatcher:
     def _sync_config(self, root: str, event: Any) -> None:
         """Keep the read-only webhook fields as Autotask maintains them."""
         backend = self.backend
-        if event.entity == root and event.action == "Create":
-            row = backend.get(root, event.id) or {}
-            fill = {}
-            if not row.get("webhookGUID"):
-                fill["webhookGUID"] = str(uuid.uuid4())
-            if row.get("ownerResourceID") is None and event.person_id is not None:
-                fill["ownerResourceID"] = event.person_id
-            if fill:
-                backend.update(root, event.id, fill, person_id=event.person_id)
+        if event.entity == root and event.action == "Create":  # read-only: whatever was sent
+            backend.update(root, event.id, {"webhookGUID": str(uuid.uuid4()),
+                                            "ownerResourceID": event.person_id},
+                           person_id=event.person_id)
         if event.entity == root and event.action == "Delete":
             return
         for hook in self._rows(root):
