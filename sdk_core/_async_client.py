@@ -70,7 +70,6 @@ class AsyncAutotaskClient(BaseClient):
         super().__init__(settings, catalog)
         self.transport = transport or AsyncTransport(timeout)
         self._entities: dict[str, AsyncEntity] = {}
-        self._threshold_task: asyncio.Task[Any] | None = None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "AsyncAutotaskClient":
@@ -160,21 +159,15 @@ class AsyncAutotaskClient(BaseClient):
 
     async def _refresh_threshold_if_due(self) -> None:
         governor = self.governor
-        if not governor.needs_threshold():
+        if not governor.claim_threshold_refresh():
             return
-        task = self._threshold_task
-        if task is None or task.done():
-            task = self._threshold_task = asyncio.ensure_future(self._read_threshold_safely())
-        await asyncio.shield(task)
-
-    async def _read_threshold_safely(self) -> None:
-        governor = self.governor
         try:
             await self.threshold()
         except Exception as exc:
-            log.warning("could not read ThresholdInformation (%s); using defaults", exc)
-            governor.update_threshold({"limit": governor._budget.limit, "used": 0,
-                                       "timeframe_minutes": int(governor._budget.timeframe // 60)})
+            log.warning("could not read ThresholdInformation (%s); keeping the known limit", exc)
+            governor.keep_threshold_defaults()
+        finally:
+            governor.done_threshold_refresh()
 
 
 class AsyncEntity(EntityCore):

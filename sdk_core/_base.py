@@ -135,7 +135,7 @@ class BaseClient:
         self.disk.set("metadata", key, value)
 
     def _attribute_entity(self, name: str) -> EntityInfo:
-        if name.startswith("_"):
+        if name.startswith("_") or "catalog" not in self.__dict__:
             raise AttributeError(name)
         found = self.catalog.find(name)
         if found is None:

@@ -80,7 +80,6 @@ class AutotaskClient(BaseClient):
         super().__init__(settings, catalog)
         self.transport = transport or SyncTransport(timeout)
         self._entities: dict[str, Entity] = {}
-        self._threshold_lock = threading.Lock()
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "AutotaskClient":
@@ -169,18 +168,15 @@ class AutotaskClient(BaseClient):
 
     def _refresh_threshold_if_due(self) -> None:
         governor = self.governor
-        if not governor.needs_threshold() or not self._threshold_lock.acquire(blocking=False):
+        if not governor.claim_threshold_refresh():
             return
         try:
-            if governor.needs_threshold():
-                try:
-                    self.threshold()
-                except Exception as exc:  # the governor keeps its defaults; the call proceeds
-                    log.warning("could not read ThresholdInformation (%s); using defaults", exc)
-                    governor.update_threshold({"limit": governor._budget.limit, "used": 0,
-                                               "timeframe_minutes": int(governor._budget.timeframe // 60)})
+            self.threshold()
+        except Exception as exc:  # the governor keeps what it knew; the call proceeds
+            log.warning("could not read ThresholdInformation (%s); keeping the known limit", exc)
+            governor.keep_threshold_defaults()
         finally:
-            self._threshold_lock.release()
+            governor.done_threshold_refresh()
 
 
 class Entity(EntityCore):

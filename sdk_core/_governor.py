@@ -180,6 +180,7 @@ class Governor:
         self.max_api_share = max_api_share
         self.clock = clock
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
         self._slots: dict[str, EndpointSlots] = {}
         self._budget = _Budget()
         self._counters: dict[str, float] = {
@@ -267,10 +268,23 @@ class Governor:
     def budget(self) -> int:
         return max(1, int(self._budget.limit * self.max_api_share))
 
+    def keep_threshold_defaults(self) -> None:
+        """After a failed read: keep the known limit and try again after the refresh interval."""
+        b = self._budget
+        self.update_threshold({"limit": b.limit, "used": b.tenant_used,
+                               "timeframe_minutes": int(b.timeframe // 60)})
+
     def needs_threshold(self) -> bool:
         b = self._budget
         return (b.refreshed_at is None or self.clock() - b.refreshed_at > THRESHOLD_REFRESH_SECONDS
                 or b.sent_since_refresh >= THRESHOLD_REFRESH_REQUESTS)
+
+    def claim_threshold_refresh(self) -> bool:
+        """True for the one caller that should read ThresholdInformation now (then `done_...`)."""
+        return self.needs_threshold() and self._refreshing.acquire(blocking=False)
+
+    def done_threshold_refresh(self) -> None:
+        self._refreshing.release()
 
     def update_threshold(self, threshold: dict[str, int]) -> None:
         with self._lock:
