@@ -445,3 +445,41 @@ def test_bad_settings_are_refused(sandbox: SandboxServer, changes: dict[str, Any
     assert sandbox.admin.get("webhooks/settings") == {
         "timeout": 10.0, "retry_interval": 30.0, "max_attempts": 5, "deactivate_after": 25,
         "unescaped_body": False}
+
+
+def test_a_slow_receiver_blocks_neither_the_api_nor_other_work(
+        server: SandboxServer, receiver: Receiver) -> None:
+    server.admin.put("webhooks/settings", {"timeout": 30})
+    release = threading.Event()
+    receiver.status = lambda _: 200 if release.wait(20) else 500  # holds each request
+    with api(server) as client:
+        register(client, receiver.url + "/hook", fields={"Title": (True, False)})
+        ticket = a_ticket(client)
+        patch(client, "Tickets", ticket["id"], title="while the receiver is busy")
+        # the PATCH has answered, yet the callout is still being held by the receiver
+        state = server.admin.get("webhooks/deliveries")
+        assert state["pending"] >= 1 and state["deliveries"] == []
+        assert ok(client.get(f"Tickets/{ticket['id']}"))["item"]["title"] == \
+            "while the receiver is busy"
+        release.set()
+        log = settle(server)
+    assert [(d["ok"], d["attempt"]) for d in log] == [(True, 1)]
+
+
+def test_an_attempt_that_times_out_is_retried(server: SandboxServer, receiver: Receiver) -> None:
+    server.admin.put("webhooks/settings", {"timeout": 0.3, "max_attempts": 2})
+    release = threading.Event()
+    receiver.status = lambda _: 200 if release.wait(3) else 500
+    try:
+        with api(server) as client:
+            register(client, receiver.url + "/hook", fields={"Title": (True, False)})
+            ticket = a_ticket(client)
+            patch(client, "Tickets", ticket["id"], title="never acknowledged in time")
+            log = settle(server)
+            assert [d["attempt"] for d in log] == [1, 2]
+            assert all(not d["ok"] and "Timeout" in d["error"] for d in log)
+            errors = ok(client.post("WebhookEventErrorLogs/query", json={
+                "filter": [{"op": "exist", "field": "id"}]}))["items"]
+            assert len(errors) == 1 and "Timeout" in errors[0]["errorMessage"]
+    finally:
+        release.set()
