@@ -3,6 +3,10 @@
 Records go to the writer as they arrive instead of being held for a batch:
 the writers buffer what their format needs (a Parquet row group, a file
 buffer), and order within a stream is kept across schema changes.
+
+A tap's own ``_sdc_deleted_at`` (a deletion, sent as a record) is kept even
+without ``add_record_metadata``: singer-sdk would otherwise drop it, and a
+deletion would land as an unexplained row of nulls.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ if t.TYPE_CHECKING:
     from target_adapters.files.target import TargetFiles
 
 
+DELETED_AT = "_sdc_deleted_at"
+
+
 class FileSink(Sink):
     """Validates with a compiled validator and hands records to the stream's writer."""
 
@@ -34,6 +41,20 @@ class FileSink(Sink):
         self._writer = target.writers.writer(
             stream_name, column_types(self.schema), self.schema, list(self.key_properties)
         )
+
+    def _remove_sdc_metadata_from_schema(self) -> None:
+        """Drop singer-sdk's metadata columns, but not a tap's own _sdc_deleted_at."""
+        deleted_at = self.schema["properties"].get(DELETED_AT)
+        super()._remove_sdc_metadata_from_schema()
+        if deleted_at is not None:
+            self.schema["properties"][DELETED_AT] = deleted_at
+
+    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+        """Likewise for each record."""
+        deleted_at = record.get(DELETED_AT)
+        super()._remove_sdc_metadata_from_record(record)
+        if deleted_at is not None:
+            record[DELETED_AT] = deleted_at
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """Type checks compiled once per schema; none when validate_records is false."""

@@ -147,3 +147,25 @@ def test_unknown_or_missing_format_is_rejected(tmp_path):
     with pytest.raises(ConfigValidationError) as missing:
         TargetFiles(config={"output_dir": str(tmp_path)})
     assert missing.value.errors == ["'format' is a required property"]
+
+
+def test_deletions_from_the_tap_keep_their_sdc_deleted_at_column(tmp_path):
+    props = {"id": {"type": "integer"}, "title": {"type": ["string", "null"]},
+             "_sdc_deleted_at": {"type": ["string", "null"], "format": "date-time"}}
+    messages = [schema("s", props), record("s", {"id": 1, "title": "kept"}),
+                record("s", {"id": 2, "_sdc_deleted_at": "2024-05-01T08:00:00Z"}),
+                {"type": "ACTIVATE_VERSION", "stream": "s", "version": 7}]
+    run_target({"format": "parquet", "output_dir": str(tmp_path)}, messages)
+    table = pq.read_table(tmp_path / "s.parquet")
+    assert table.schema.field("_sdc_deleted_at").type == pa.timestamp("us", tz="UTC")
+    rows = table.to_pylist()
+    assert rows[0]["_sdc_deleted_at"] is None and rows[0]["title"] == "kept"
+    assert rows[1]["title"] is None and rows[1]["_sdc_deleted_at"].isoformat() == "2024-05-01T08:00:00+00:00"
+
+
+def test_record_metadata_adds_table_version_for_activate_version(tmp_path):
+    messages = [schema("s", V1), {"type": "RECORD", "stream": "s", "record": {"id": 1}, "version": 7},
+                {"type": "ACTIVATE_VERSION", "stream": "s", "version": 7}]
+    run_target({"format": "jsonl", "output_dir": str(tmp_path), "add_record_metadata": True}, messages)
+    row = json.loads((tmp_path / "s.jsonl").read_text())
+    assert row["_sdc_table_version"] == 7 and row["_sdc_deleted_at"] is None and row["id"] == 1
