@@ -197,9 +197,10 @@ def page_response(call: Call, raw: Any, search: str | None, *, after_id: int | N
             next_url = page_url(call, {"pageSize": size, "nextIds": [page.ids[-1]]}, search)
         if more_before:
             prev_url = page_url(call, {"pageSize": size, "previousIds": [page.ids[0]]}, search)
-    return json_response({"items": page.items, "pageDetails": {
-        "count": len(page.items), "requestCount": size, "prevPageUrl": prev_url,
-        "nextPageUrl": next_url}})
+    details = orjson.dumps({"count": len(page.raw), "requestCount": size,
+                            "prevPageUrl": prev_url, "nextPageUrl": next_url})
+    body = b'{"items":[' + ",".join(page.raw).encode() + b'],"pageDetails":' + details + b"}"
+    return Response(body, media_type="application/json; charset=utf-8")
 
 
 async def read_json(call: Call) -> Any:

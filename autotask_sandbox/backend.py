@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Callable
 
+import orjson
+
 from sdk_core.catalog import Catalog, EntityInfo, load_catalog
 
 from .errors import (ApiError, bad_picklist, bad_reference, missing_required, no_matching_records,
@@ -74,9 +76,21 @@ class ChangeEvent:
 
 @dataclass
 class QueryPage:
-    items: list[dict[str, Any]]
+    """One page: item JSON texts as SQLite rendered them (`items` parses them)."""
+
+    raw: list[str]
     has_more: bool
     ids: list[int] = field(default_factory=list)
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        return [orjson.loads(text) for text in self.raw]
+
+
+def _drop_id(text: str) -> str:
+    item = orjson.loads(text)
+    item.pop("id", None)
+    return orjson.dumps(item).decode()
 
 
 def is_modification_field(name: str) -> bool:
@@ -174,20 +188,21 @@ class Backend:
             table = self.table(info.name)
             where, params = self.storage.where(table, filter)
             projection = self._projection(info, include_fields)
-            rows = self.storage.select(table, where, params, after_id=after_id,
-                                       before_id=before_id, limit=max_records + 1)
-            has_more = len(rows) > max_records  # more rows in the direction of travel
-            rows = rows[-max_records:] if before_id is not None else rows[:max_records]
-            udf_defs = self.storage.udf_defs(info.name)
-            items = [self.storage.render(table, row, udf_defs) for row in rows]
-        ids = [row[0] for row in rows]
-        if projection is not None:
-            fields, udfs = projection
-            if has_more and before_id is None and "id" not in fields:
+            fields, udfs = projection if projection is not None else (None, None)
+            if projection is not None and fields and "id" not in fields:
+                fields = ["id", *fields]  # the cursor needs ids; dropped again below
+            rows = self.storage.select(table, where, params, after_id=after_id, before_id=before_id,
+                                       limit=max_records + 1, fields=fields,
+                                       udfs=sorted(udfs) if udfs is not None else None)
+        has_more = len(rows) > max_records  # more rows in the direction of travel
+        rows = rows[-max_records:] if before_id is not None else rows[:max_records]
+        raw = [row[1] for row in rows]
+        if projection is not None and "id" not in projection[0]:
+            if has_more and before_id is None:
                 raise ApiError(500, "IncludeFields must contain id when the query returns more "
                                     "than one page of results.")
-            items = [self._project(item, fields, udfs, info.has_udfs) for item in items]
-        return QueryPage(items, has_more, ids)
+            raw = [_drop_id(text) for text in raw]
+        return QueryPage(raw, has_more, [row[0] for row in rows])
 
     def _projection(self, info: EntityInfo, include: list[str] | None) -> tuple[list[str], set[str]] | None:
         if not include:
@@ -210,13 +225,6 @@ class Backend:
         order = {f.name: i for i, f in enumerate(info.fields)}
         return sorted(set(fields), key=lambda f: order.get(f, -1)), udfs
 
-    @staticmethod
-    def _project(item: dict[str, Any], fields: list[str], udfs: set[str], has_udfs: bool) -> dict[str, Any]:
-        out = {f: item.get(f) for f in fields}
-        if has_udfs:
-            out["userDefinedFields"] = [u for u in item["userDefinedFields"] if u["name"] in udfs]
-        return out
-
     def count(self, entity: str, filter: Any) -> int:
         info = self.entity(entity)
         with self.lock:
@@ -227,11 +235,7 @@ class Backend:
     def get(self, entity: str, id: int) -> dict[str, Any] | None:
         info = self.entity(entity)
         with self.lock:
-            table = self.table(info.name)
-            row = self.storage.get_row(table, int(id))
-            if row is None:
-                return None
-            return self.storage.render(table, row, self.storage.udf_defs(info.name))
+            return self.storage.get_item(self.table(info.name), int(id))
 
     def children(self, child: str, parent: str, parent_id: int) -> list[dict[str, Any]]:
         """Items of a child collection (`GET /Tickets/{id}/Notes`), ascending id."""
@@ -327,7 +331,7 @@ class Backend:
             if table.has_udfs and (udfs or not sparse):
                 new_udfs = dict(stored_udfs) if sparse else {k: None for k in stored_udfs}
                 new_udfs.update(udfs)
-            old_item = self.storage.render(table, before, self.storage.udf_defs(info.name))
+            old_item = self.storage.get_item(table, id) or {}
             conn = self.storage.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -462,17 +466,14 @@ class Backend:
         ticket = values.get("ticketID") if info.name in ("TicketNotes", "TimeEntries") else None
         if ticket is None:
             return []
-        self.storage.conn.execute('UPDATE "Tickets" SET "lastActivityDate" = ? WHERE "id" = ?',
-                                  (stamp, ticket))
+        self.storage.update(self.table("Tickets"), int(ticket), {"lastActivityDate": stamp}, None)
         shown = stamp + "Z" if self.datetime_z else stamp
         return [ChangeEvent("Update", "Tickets", int(ticket), {"lastActivityDate": shown}, {},
                             person, now)]
 
     def _event(self, action: str, info: EntityInfo, id: int, old: dict[str, Any] | None,
                person: int | None, now: datetime) -> ChangeEvent:
-        table = self.table(info.name)
-        row = self.storage.get_row(table, id)
-        item = self.storage.render(table, row, self.storage.udf_defs(info.name)) if row else {}
+        item = self.storage.get_item(self.table(info.name), id) or {}
         new_udfs = {u["name"]: u["value"] for u in item.pop("userDefinedFields", [])}
         if old is None:
             return ChangeEvent(action, info.name, id, item,

@@ -31,7 +31,15 @@ def cached_tenant(scale: str = "tiny", seed: int = 1) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not target.exists():
             build_tenant(target, scale, seed)
+            _drop_stale(target, scale, seed)
     return target
+
+
+def _drop_stale(current: Path, scale: str, seed: int) -> None:
+    """Remove tenants of the same (scale, seed) built by older generator versions."""
+    for old in current.parent.glob(f"tenant-{scale}-seed{seed}-*.sqlite*"):
+        if old.name != current.name and not old.name.endswith(".lock"):
+            old.unlink(missing_ok=True)
 
 
 def working_copy(scale: str, seed: int, dest: Path) -> tuple[Path, Path]:

@@ -21,7 +21,7 @@ from sdk_core.catalog import Catalog, load_catalog
 
 from . import tenant_data as words
 from .rows import NO_GENERIC_ROWS, RowMaker, ts
-from .storage import create_schema, quote
+from .storage import create_schema, item_expression, quote
 
 ANCHOR = datetime(2026, 10, 1, tzinfo=UTC)
 SPAN = timedelta(days=730)
@@ -161,10 +161,16 @@ class Builder:
             if not rows:
                 continue
             table = self.tables[name.lower()]
-            cols = [quote(c) for c in table.columns] + (['"_udfs"'] if table.has_udfs else [])
-            self.conn.executemany(
-                f"INSERT INTO {quote(table.name)} ({', '.join(cols)}) "
-                f"VALUES ({', '.join('?' * len(cols))})", rows)
+            names = table.columns + (["_udfs"] if table.has_udfs else [])
+            cols = ", ".join(quote(c) for c in names)
+            udfs = [udf for udf, _, _ in self.src.udfs.get(table.name, [])]
+            expr, params = item_expression(table, udfs)
+            # the item JSON is rendered in the same statement, so rows are written once
+            values = ", ".join(f"? AS {quote(c)}" for c in names)
+            sql = (f"INSERT INTO {quote(table.name)} ({cols}, \"_json\") "
+                   f"SELECT {cols}, {expr} FROM (SELECT {values})")
+            prefix = tuple(params)
+            self.conn.executemany(sql, [prefix + row for row in rows])
 
 
 COMPANY_INDEXED = {"CompanyLocations", "Contacts", "Contracts", "ConfigurationItems",
@@ -185,6 +191,7 @@ def build_tenant(path: str | Path, scale: str = "tiny", seed: int = 1,
     tmp = path.with_name(path.name + f".building-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     conn = sqlite3.connect(str(tmp), isolation_level=None)
+    conn.execute("PRAGMA page_size=16384")  # a ticket row with its item JSON is ~3 KB
     conn.execute("PRAGMA journal_mode=OFF")
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-200000")
@@ -407,3 +414,4 @@ def _meta(b: Builder, seed: int, scale: str) -> None:
     b.conn.executemany("INSERT INTO _meta VALUES (?, ?)", [
         ("seed", str(seed)), ("scale", scale), ("anchor", ts(ANCHOR)), ("version", version_key()),
     ])
+

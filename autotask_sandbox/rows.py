@@ -49,8 +49,10 @@ def recipe(entity: str) -> Callable[[Recipe], Recipe]:
 
 def pick_value(rng: random.Random, src: RowSource, entity: str, field: str,
                parent: str | None = None) -> int | None:
-    values = [v for v, p in src.picklist_values(entity, field) if parent is None or p == parent]
-    return int(rng.choice(values)) if values else None
+    values = src.picklist_values(entity, field)
+    if parent is not None:
+        values = [(v, p) for v, p in values if p == parent]
+    return int(rng.choice(values)[0]) if values else None
 
 
 def person(rng: random.Random) -> tuple[str, str]:

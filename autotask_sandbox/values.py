@@ -24,7 +24,7 @@ def format_datetime(value: datetime) -> str:
     """The stored form of an aware or naive-UTC datetime."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+    return value.isoformat(timespec="milliseconds")
 
 
 def parse_datetime(text: str) -> str:
@@ -52,8 +52,8 @@ def to_storage(value: Any, data_type: str, field: str) -> Any:
         return None
     try:
         if data_type in INTEGER_TYPES:
-            if isinstance(value, bool):
-                raise ValueError(value)
+            if isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false")):
+                return int(to_bool(value))  # e.g. Contacts.isActive is an integer flag
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError(value)
             return int(value)
