@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typing as t
 from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as sa
 from singer_sdk.helpers.capabilities import TargetLoadMethods
@@ -48,6 +49,8 @@ class SQLTargetConnector(SQLConnector):
         if backend in {"mysql", "mariadb"}:
             options["paramstyle"] = "format"
         if backend == "sqlite":
+            if url.database and url.database != ":memory:":
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
             # Batches are committed by a worker thread; the pool hands out one at a time.
             options["connect_args"] = {"check_same_thread": False, "timeout": 60}
         return sa.create_engine(url, **options)

@@ -51,29 +51,51 @@ class ValueStyle:
     strip_nul: bool = False
 
 
+_UTC = dt.timezone.utc
+
+
 def _utc_naive(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
+    """Naive UTC; values without an offset are taken as UTC already."""
+    if value.tzinfo is None:
+        return value
+    if value.tzinfo is not _UTC:  # fromisoformat gives the singleton for Z and +00:00
+        value = value.astimezone(_UTC)
+    return value.replace(tzinfo=None)
 
 
 POSTGRES = ValueStyle(datetime_as_text=True, render_datetime=lambda v: v, strip_nul=True)
-MYSQL = ValueStyle(datetime_as_text=False, render_datetime=_utc_naive)
-# The layout SQLAlchemy's SQLite DateTime reads back.
-SQLITE = ValueStyle(
-    datetime_as_text=False,
-    render_datetime=lambda v: _utc_naive(v).strftime("%Y-%m-%d %H:%M:%S.%f"),
-)
+
+
+def _utc_text(value: dt.datetime) -> str:
+    """``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC: what SQLAlchemy's SQLite DateTime reads
+    back and what MySQL DATETIME(6) takes."""
+    if value.tzinfo is not None and value.tzinfo is not _UTC:
+        value = value.astimezone(_UTC)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+MYSQL = ValueStyle(datetime_as_text=False, render_datetime=_utc_text)
+SQLITE = ValueStyle(datetime_as_text=False, render_datetime=_utc_text)
+
+
+def _zulu_text(value: str) -> str | None:
+    """The same text for ``...THH:MM:SS[.f]Z`` by slicing (the common case is 4x faster).
+
+    Call only after ``fromisoformat`` accepted ``value``.
+    """
+    if len(value) < 20 or value[10] != "T" or value[-1] != "Z" or value[19] not in ".Z":
+        return None
+    body = value[:10] + " " + value[11:-1]
+    return (body + "000000")[:26] if len(body) > 19 else body + ".000000"
 
 
 def _parse_datetime(value: t.Any) -> dt.datetime:
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
-    if isinstance(value, str):
-        parsed = dt.datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        return dt.datetime(value.year, value.month, value.day, tzinfo=_UTC)
     raise FieldError(f"{value!r} is not a date-time")
 
 
@@ -128,11 +150,20 @@ def _converter(column: ColumnType, style: ValueStyle) -> tuple[str, Converter]:
     if kind in (Kind.OBJECT, Kind.ARRAY):
         return "False", as_json
     if kind is Kind.DATETIME:
+        last: list[t.Any] = [None, None]  # metadata stamps repeat: remember the last one
+
         def to_datetime(value: t.Any) -> t.Any:
+            if value == last[0]:
+                return last[1]
             try:
-                return style.render_datetime(_parse_datetime(value))
+                parsed = _parse_datetime(value)
             except ValueError as exc:
                 fail(value, f"an ISO 8601 date-time ({exc})")
+            rendered = (
+                style.render_datetime is _utc_text and isinstance(value, str) and _zulu_text(value)
+            ) or style.render_datetime(parsed)
+            last[0], last[1] = value, rendered
+            return rendered
         return ("{v}.__class__ is str" if style.datetime_as_text else "False"), to_datetime
     if kind in (Kind.DATE, Kind.TIME):
         parse = dt.date.fromisoformat if kind is Kind.DATE else dt.time.fromisoformat
