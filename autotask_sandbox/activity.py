@@ -11,9 +11,17 @@ fire, exactly as for API writes. The kinds of change:
 
 Each change is made by a random active resource (`PersonID` of webhooks). A batch is
 deterministic: the same seed on the same starting tenant makes the same changes (ids, values,
-order); only the timestamps differ. `POST /_sandbox/activity` applies a batch and answers
-exactly which (entity, id, action) happened; `start_background()` keeps changing the tenant at
-a steady rate (`autotask-sandbox serve --activity-per-minute N`).
+order); only the timestamps differ. `start_background()` keeps changing the tenant at a steady
+rate (`autotask-sandbox serve --activity-per-minute N`).
+
+`POST /_sandbox/activity {"updates": n, "creates": n, "deletes": n, "seed"?: int,
+"entities"?: [names]}` applies a batch and answers exactly what happened:
+`changes` (every committed `{entity, id, action, kind, person}` in order, including the ticket
+bumps, the notes and time entries removed with a ticket and its `DeletedTicketLogs` row),
+`totals`, `by_entity`, the `seed` used (drawn at random and reported when not given) and
+`errors` (a change the backend refused; what it committed before is still listed). `entities`
+keeps the kinds whose subject is one of them (`TicketNotes` keeps "a note added", which also
+bumps its ticket).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from sdk_core.catalog import UnknownEntityError
 
 from . import tenant_data as words
 from .admin import register_admin_route
+from .errors import ApiError
 from .values import format_datetime
 
 __all__ = ["Change", "Activity", "apply_batch", "start_background", "KINDS"]
@@ -93,77 +102,71 @@ class Actor:
 # --- the kinds of change ------------------------------------------------------------------------
 
 
-def _ticket_field(field_name: str, exclude: tuple[int, ...] = ()) -> Callable[[Actor], bool]:
-    def run(actor: Actor) -> bool:
+def _ticket_field(field_name: str, exclude: tuple[int, ...] = ()) -> Callable[[Actor], None]:
+    def run(actor: Actor) -> None:
         ticket = actor.pick("Tickets")
         if ticket is None:
-            return False
+            return
         current = (actor.backend.get("Tickets", ticket) or {}).get(field_name)
         value = actor.other_value("Tickets", field_name, current, exclude)
         if value is None:
-            return False
+            return
         actor.update("Tickets", ticket, {field_name: value})
-        return True
     return run
 
 
-def _ticket_title(actor: Actor) -> bool:
+def _ticket_title(actor: Actor) -> None:
     ticket = actor.pick("Tickets")
     if ticket is None:
-        return False
+        return
     current = (actor.backend.get("Tickets", ticket) or {}).get("title")
     subject = actor.rng.choice([s for s in words.TICKET_SUBJECTS if s != current])
     actor.update("Tickets", ticket, {"title": f"{subject} (follow-up {actor.rng.randint(2, 9)})"})
-    return True
 
 
-def _add_to_ticket(child: str) -> Callable[[Actor], bool]:
-    def run(actor: Actor) -> bool:
+def _add_to_ticket(child: str) -> Callable[[Actor], None]:
+    def run(actor: Actor) -> None:
         ticket = actor.pick("Tickets")
         if ticket is None:
-            return False
+            return
         actor.create(child, {"ticketID": ticket})
         actor.note("Tickets", ticket, "Update")  # the backend bumps the ticket's lastActivityDate
-        return True
     return run
 
 
-def _edit_contact(actor: Actor) -> bool:
+def _edit_contact(actor: Actor) -> None:
     contact = actor.pick("Contacts")
     if contact is None:
-        return False
+        return
     title = actor.rng.choice(["Office Manager", "CFO", "IT Contact", "Owner", "Director",
                               "Operations Lead", "Practice Manager"])
     actor.update("Contacts", contact, {"title": title,
                                        "phone": f"(555) 555-{actor.rng.randint(1000, 9999)}"})
-    return True
 
 
-def _edit_company(actor: Actor) -> bool:
+def _edit_company(actor: Actor) -> None:
     company = actor.pick("Companies")
     if company is None:
-        return False
+        return
     if actor.rng.random() < 0.5:
         data = {"phone": f"(555) 555-{actor.rng.randint(1000, 9999)}"}
     else:
         data = {"address1": f"{actor.rng.randint(1, 9999)} {actor.rng.choice(words.STREETS)}"}
     actor.update("Companies", company, data)
-    return True
 
 
-def _create(entity: str) -> Callable[[Actor], bool]:
-    def run(actor: Actor) -> bool:
+def _create(entity: str) -> Callable[[Actor], None]:
+    def run(actor: Actor) -> None:
         actor.create(entity)
-        return True
     return run
 
 
-def _delete_ticket(actor: Actor) -> bool:
+def _delete_ticket(actor: Actor) -> None:
     """Deletes a ticket; the backend removes its notes and time entries and logs the deletion."""
     backend = actor.backend
     ticket = actor.pick("Tickets")
     if ticket is None:
-        return False
+        return
     children = [(child, item["id"]) for child in ("TicketNotes", "TimeEntries")
                 for item in _all(backend, child, "ticketID", ticket)]
     backend.delete("Tickets", ticket, person_id=actor.person)
@@ -172,16 +175,14 @@ def _delete_ticket(actor: Actor) -> bool:
         actor.note(child, child_id, "Delete")
     for log_row in _all(backend, "DeletedTicketLogs", "ticketID", ticket):
         actor.note("DeletedTicketLogs", log_row["id"], "Create")
-    return True
 
 
-def _delete_time_entry(actor: Actor) -> bool:
+def _delete_time_entry(actor: Actor) -> None:
     entry = actor.pick("TimeEntries")
     if entry is None:
-        return False
+        return
     actor.backend.delete("TimeEntries", entry, person_id=actor.person)
     actor.note("TimeEntries", entry, "Delete")
-    return True
 
 
 def _all(backend: Any, entity: str, field_name: str, value: int) -> list[dict[str, Any]]:
@@ -204,7 +205,7 @@ class Kind:
     category: str
     entity: str
     weight: int
-    run: Callable[[Actor], bool] = field(repr=False, compare=False)
+    run: Callable[[Actor], None] = field(repr=False, compare=False)
 
 
 KINDS: tuple[Kind, ...] = (
@@ -257,12 +258,16 @@ class Activity:
                 raise ValueError(f"no {category} are simulated for the requested entities; "
                                  f"{category} exist for: {', '.join(possible)}")
 
-    def one(self, category: str) -> list[Change]:
-        """Apply one change of the category; [] when the tenant had nothing to change."""
+    def one(self, category: str) -> tuple[list[Change], str | None]:
+        """Apply one change of the category: what was committed, and the error if refused."""
         kinds = self.kinds[category]
         kind = self.rng.choices(kinds, weights=[k.weight for k in kinds])[0]
         actor = Actor(self.backend, self.rng, kind.name)
-        return actor.changes if kind.run(actor) else []
+        try:
+            kind.run(actor)
+        except ApiError as exc:
+            return actor.changes, f"{kind.name}: {'; '.join(exc.messages)}"
+        return actor.changes, None
 
 
 def apply_batch(backend: Any, updates: int = 0, creates: int = 0, deletes: int = 0,
@@ -282,11 +287,14 @@ def apply_batch(backend: Any, updates: int = 0, creates: int = 0, deletes: int =
     activity.rng.shuffle(plan)
     started = datetime.now(UTC)
     changes: list[Change] = []
+    errors: list[str] = []
     applied = dict.fromkeys(CATEGORIES, 0)
     for category in plan:
-        made = activity.one(category)
+        made, error = activity.one(category)
         changes.extend(made)
-        applied[category] += bool(made)
+        applied[category] += bool(made) and error is None
+        if error:
+            errors.append(error)
     by_entity: dict[str, dict[str, int]] = {}
     for change in changes:
         actions = by_entity.setdefault(change.entity, {})
@@ -298,6 +306,7 @@ def apply_batch(backend: Any, updates: int = 0, creates: int = 0, deletes: int =
                    "changes": len(changes)},
         "by_entity": by_entity,
         "changes": [asdict(c) for c in changes],
+        "errors": errors,
         "started_at": format_datetime(started),
         "finished_at": format_datetime(datetime.now(UTC)),
     }
@@ -332,9 +341,13 @@ class Background:
         while not self._stop.wait(self.interval):
             category = self.activity.rng.choices(categories, weights=weights)[0]
             try:
-                self.applied += len(self.activity.one(category))
-            except Exception:  # one failed change must not end the simulation
+                made, error = self.activity.one(category)
+            except Exception:  # one broken change must not end the simulation
                 log.exception("simulated %s failed", category)
+                continue
+            self.applied += len(made)
+            if error:
+                log.warning("simulated change refused: %s", error)
 
 
 def start_background(backend: Any, per_minute: float, seed: int) -> Background:

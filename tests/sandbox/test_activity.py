@@ -55,6 +55,7 @@ def test_batch_moves_exactly_the_timestamps_of_the_rows_it_changed(
     time.sleep(0.01)
     summary = sb.admin.post("activity", {"updates": 30, "creates": 10, "deletes": 4, "seed": 3})
     assert summary["totals"]["updates"] == 30 and summary["totals"]["skipped"] == 0
+    assert summary["errors"] == []
     assert summary["requested"] == {"updates": 30, "creates": 10, "deletes": 4}
     changes = summary["changes"]
     assert len(changes) == summary["totals"]["changes"] >= 44
