@@ -3,12 +3,14 @@
 A column that first appears mid-stream cannot be added to a header already
 written, so the writer starts a new part with the widened header; at the end
 the parts (and, when appending, the previous run's file) are merged into one
-file whose header is the union of all, in order of first appearance.
+file whose header is the union of all, in order of first appearance. Appending
+rows whose columns the previous file already has is a byte copy, not a merge.
 """
 
 from __future__ import annotations
 
 import csv
+import shutil
 import typing as t
 from pathlib import Path
 
@@ -43,12 +45,15 @@ _CONVERTERS: dict[Kind, t.Callable[[t.Any], t.Any]] = {
 
 
 class _Part:
-    def __init__(self, path: Path, header: list[str], gzip_level: int | None) -> None:
+    def __init__(self, path: Path, header: list[str], gzip_level: int | None, *, continues: bool) -> None:
         self.path = path
         self.header = header
+        # A part that continues the previous run's file has no header row of its own.
+        self.continues = continues
         self.fh = open_text_write(path, gzip_level)
         self.writer = csv.writer(self.fh)
-        self.writer.writerow(header)
+        if not continues:
+            self.writer.writerow(header)
 
 
 class CsvWriter:
@@ -62,17 +67,28 @@ class CsvWriter:
         self._name = self._stem + (".csv.gz" if gzip_level is not None else ".csv")
         self._parts: list[_Part] = []
         self._convert: list[tuple[int, t.Callable[[t.Any], t.Any]]] = []
+        self._existing = out.final(self._name)
+        self._existing_header = self._read_header(self._existing) if append and self._existing.exists() else None
+
+    @staticmethod
+    def _read_header(path: Path) -> list[str]:
+        with open_text_read(path) as fh:
+            return next(csv.reader(fh), [])
 
     def set_schema(self, columns: dict[str, ColumnType], schema: dict, key_properties: list[str]) -> None:
         """Keep the part while its header holds every column; otherwise start a wider one."""
         names = list(columns)
         part = self._parts[-1] if self._parts else None
         if part is None or not set(names) <= set(part.header):
-            header = [] if part is None else list(part.header)
+            if part is not None:
+                header = list(part.header)
+            else:
+                header = list(self._existing_header or [])
+            continues = part is None and self._existing_header is not None and set(names) <= set(header)
             header += [n for n in names if n not in header]
             suffix = self._name[len(self._stem):]
             path = self._out.staged(f"{self._stem}.part{len(self._parts):04d}{suffix}")
-            part = _Part(path, header, self._gzip_level)
+            part = _Part(path, header, self._gzip_level, continues=continues)
             self._parts.append(part)
         self._header = part.header
         self._writerow = part.writer.writerow
@@ -101,20 +117,36 @@ class CsvWriter:
         """Close the parts into one staged file, merging when there is more than one source."""
         for part in self._parts:
             part.fh.close()
-        sources = [(p.path, p.header) for p in self._parts]
-        existing = self._out.final(self._name)
-        if self._append and existing.exists():
-            with open_text_read(existing) as fh:
-                first = next(csv.reader(fh), [])
-            sources.insert(0, (existing, first))
-        if len(sources) == 1 and sources[0][0] != existing:
-            return [(sources[0][0], self._name)]
+        existing = self._existing
         merged = self._out.staged("merged-" + self._name)
-        self._merge(sources, merged)
-        for path, _ in sources:
-            if path != existing:
-                path.unlink()
+        if self._existing_header is None:
+            if len(self._parts) == 1:
+                return [(self._parts[0].path, self._name)]
+            self._merge([(p.path, p.header) for p in self._parts], merged)
+        elif len(self._parts) == 1 and self._parts[0].continues:
+            # Same columns as the previous run's file: its bytes, then ours (gzip members concatenate).
+            with open(merged, "wb") as dst:
+                for src in (existing, self._parts[0].path):
+                    with open(src, "rb") as fh:
+                        shutil.copyfileobj(fh, dst, 1 << 20)
+        else:
+            self._rewrite_first_part_header()
+            self._merge([(existing, self._existing_header), *((p.path, p.header) for p in self._parts)], merged)
+        for part in self._parts:
+            part.path.unlink()
         return [(merged, self._name)]
+
+    def _rewrite_first_part_header(self) -> None:
+        """A continuing part followed by wider parts: give it its header row for the merge."""
+        first = self._parts[0] if self._parts else None
+        if first is None or not first.continues:
+            return
+        with_header = first.path.with_name("header-" + first.path.name)
+        with open_text_write(with_header, self._gzip_level) as out, open_text_read(first.path) as src:
+            csv.writer(out).writerow(first.header)
+            shutil.copyfileobj(src, out, 1 << 20)
+        with_header.replace(first.path)
+        first.continues = False
 
     def _merge(self, sources: list[tuple[Path, list[str]]], merged: Path) -> None:
         header: list[str] = []

@@ -169,3 +169,29 @@ def test_record_metadata_adds_table_version_for_activate_version(tmp_path):
     run_target({"format": "jsonl", "output_dir": str(tmp_path), "add_record_metadata": True}, messages)
     row = json.loads((tmp_path / "s.jsonl").read_text())
     assert row["_sdc_table_version"] == 7 and row["_sdc_deleted_at"] is None and row["id"] == 1
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_csv_append_follows_the_existing_header_and_widens_it_when_needed(tmp_path, compression):
+    config = {"format": "csv", "output_dir": str(tmp_path), "compression": compression}
+    wide = {"id": {"type": "integer"}, "a": {"type": ["string", "null"]}, "b": {"type": ["string", "null"]}}
+    run_target(config, [schema("s", wide), record("s", {"id": 1, "a": "x", "b": "y"})])
+    narrow_reordered = {"b": {"type": ["string", "null"]}, "id": {"type": "integer"}}
+    run_target(config, [schema("s", narrow_reordered), record("s", {"id": 2, "b": "z"})])
+    wider = {**wide, "c": {"type": ["string", "null"]}}
+    run_target(config, [schema("s", wider), record("s", {"id": 3, "c": "new"})])
+    name = "s.csv.gz" if compression == "gzip" else "s.csv"
+    import gzip as gz
+
+    opener = gz.open if compression == "gzip" else open
+    with opener(tmp_path / name, "rt", newline="", encoding="utf-8") as fh:
+        assert list(csv.reader(fh)) == [["id", "a", "b", "c"], ["1", "x", "y", ""], ["2", "", "z", ""],
+                                        ["3", "", "", "new"]]
+
+
+def test_csv_append_then_new_column_in_the_same_run(tmp_path):
+    config = {"format": "csv", "output_dir": str(tmp_path)}
+    run_target(config, [schema("s", V1), record("s", {"id": 1, "n": 1})])
+    run_target(config, [schema("s", V1), record("s", {"id": 2, "n": 2}),
+                        schema("s", V2), record("s", {"id": 3, "note": "late"})])
+    assert _csv_rows(tmp_path / "s.csv") == [["id", "n", "note"], ["1", "1", ""], ["2", "2", ""], ["3", "", "late"]]
