@@ -21,6 +21,7 @@ from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLSink
 
 from target_adapters.common.schema_types import column_types
+from target_adapters.sql import annotations
 from target_adapters.sql.bulk import Batch, RowRefused, writer_for
 from target_adapters.sql.connector import SQLTargetConnector
 from target_adapters.sql.errors import RecordRejected
@@ -78,6 +79,10 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
         self._may_have_rows = not created and self.connector.table_has_rows(
             self.full_table_name
         )
+        if self.config.get("index_reference_columns"):
+            annotations.index_references(self.connector, self.full_table_name, self.schema)
+        if self.config.get("picklist_label_views"):
+            annotations.label_picklists(self.connector, self.full_table_name, self.schema)
         types = column_types(self.schema)
         missing = [k for k in self.key_properties if k not in types]
         if missing:

@@ -75,6 +75,21 @@ class TargetSQL(SQLTarget):
             description="Add _sdc_* columns (extraction time, version, deletion marker).",
         ),
         th.Property(
+            "index_reference_columns",
+            th.BooleanType,
+            default=False,
+            description="Index every column the tap annotates as a reference (x-autotask-reference).",
+        ),
+        th.Property(
+            "picklist_label_views",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Store picklist labels (x-autotask-picklist) in picklist_labels and create a "
+                "view <table>_labeled with a <field>_label column next to each code."
+            ),
+        ),
+        th.Property(
             "batch_size_rows",
             th.IntegerType,
             default=10_000,

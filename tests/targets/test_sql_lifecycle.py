@@ -240,3 +240,36 @@ def test_unsupported_database_url_is_explained(tmp_path) -> None:  # noqa: ANN00
     target = TargetSQL(config={"sqlalchemy_url": "oracle://scott@localhost/db"})
     with pytest.raises(ValueError, match="postgresql\\+psycopg://"):
         target.listen(io.BytesIO(json.dumps(SCHEMA).encode() + b"\n"))
+
+
+def test_annotations_give_reference_indexes_and_labeled_views(
+    sql_destination: SQLDestination,
+) -> None:
+    schema = json.loads(json.dumps(SCHEMA))
+    props = schema["schema"]["properties"]
+    props["companyID"] = {
+        "type": ["integer", "null"],
+        "x-autotask-reference": {"entity": "Company", "field": "id"},
+    }
+    props["status"] = {
+        "type": ["integer", "null"],
+        "x-autotask-picklist": {
+            "parent_field": None,
+            "values": [
+                {"value": "1", "label": "New", "active": True, "parent_value": None},
+                {"value": "5", "label": "Complete", "active": True, "parent_value": None},
+            ],
+        },
+    }
+    messages = [schema, record(1, companyID=7, status=5), record(2, status=1), record(3, status=9)]
+    settings = {"index_reference_columns": True, "picklist_label_views": True}
+    run(sql_destination, messages, **settings)
+    run(sql_destination, messages, **settings)  # reruns keep one index, one view, one label set
+    indexes = sa.inspect(sql_destination.engine).get_indexes("tickets", schema=sql_destination.schema)
+    assert [ix["column_names"] for ix in indexes if ix["column_names"] == ["companyID"]] == [
+        ["companyID"]
+    ]
+    assert sql_destination.rows("tickets_labeled", "id", "status", "status_label") == [
+        (1, 5, "Complete"), (2, 1, "New"), (3, 9, None),
+    ]
+    assert sql_destination.count("picklist_labels") == 2
