@@ -17,7 +17,7 @@ CURSORS = {"Tickets": "lastActivityDate", "TicketNotes": "lastActivityDate",
            "Companies": "lastActivityDate"}
 
 
-def api(sb: SandboxServer) -> httpx.Client:
+def rest_client(sb: SandboxServer) -> httpx.Client:
     return httpx.Client(base_url=sb.api_url + "V1.0/", headers=sb.headers, timeout=30)
 
 
@@ -60,7 +60,7 @@ def test_batch_moves_exactly_the_timestamps_of_the_rows_it_changed(
     changes = summary["changes"]
     assert len(changes) == summary["totals"]["changes"] >= 44
     assert expected_live(changes, "Tickets") and expected_live(changes, "TimeEntries")
-    with api(sb) as client:
+    with rest_client(sb) as client:
         for entity, cursor in CURSORS.items():
             got = query_ids(client, entity, [{"op": "gte", "field": cursor, "value": before}])
             assert got == expected_live(changes, entity), entity
@@ -80,7 +80,7 @@ def test_notes_and_time_entries_bump_their_ticket(
                                          "entities": ["TicketNotes", "time_entries"]})
     kinds = {c["kind"] for c in summary["changes"]}
     assert kinds <= {"ticket_note_added", "time_entry_added"} and kinds
-    with api(sb) as client:
+    with rest_client(sb) as client:
         for change in summary["changes"]:
             if change["entity"] == "Tickets":
                 continue
@@ -100,7 +100,7 @@ def test_deleted_tickets_are_logged_with_who_and_when(
     summary = sb.admin.post("activity", {"deletes": 3, "seed": 9, "entities": ["Tickets"]})
     deleted = [c for c in summary["changes"] if c["entity"] == "Tickets"]
     assert [c["action"] for c in deleted] == ["Delete"] * 3
-    with api(sb) as client:
+    with rest_client(sb) as client:
         logs = client.post("DeletedTicketLogs/query", json={"filter": [
             {"op": "in", "field": "ticketID", "value": [c["id"] for c in deleted]}]}).json()["items"]
         assert sorted(row["ticketID"] for row in logs) == sorted(c["id"] for c in deleted)
@@ -152,7 +152,7 @@ def test_background_activity_keeps_changing_the_tenant(
         sandbox_factory: Callable[..., SandboxServer]) -> None:
     before = now_text()
     sb = sandbox_factory(activity_per_minute=1200)  # one change every 50 ms
-    with api(sb) as client:
+    with rest_client(sb) as client:
         deadline = time.monotonic() + 20
         changed: set[int] = set()
         while time.monotonic() < deadline and len(changed) < 3:

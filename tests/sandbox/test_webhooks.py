@@ -101,7 +101,7 @@ def dotnet_escaped(body: bytes) -> bytes:
     return text.encode()
 
 
-def api(sb: SandboxServer) -> httpx.Client:
+def rest_client(sb: SandboxServer) -> httpx.Client:
     return httpx.Client(base_url=sb.api_url + "V1.0/", headers=sb.headers, timeout=30)
 
 
@@ -175,7 +175,7 @@ def server(sandbox_factory: Callable[..., SandboxServer]) -> SandboxServer:
 
 def test_registration_follows_the_documented_sequence(server: SandboxServer,
                                                       receiver: Receiver) -> None:
-    with api(server) as client:
+    with rest_client(server) as client:
         numbers = field_numbers(client)
         assert {"Status", "Title", "Priority", "LastActivityDate"} <= set(numbers)
         assert len(set(numbers.values())) == len(numbers)  # one number per field
@@ -203,7 +203,7 @@ def test_registration_follows_the_documented_sequence(server: SandboxServer,
 
 
 def test_update_callout_payload_and_signature(server: SandboxServer, receiver: Receiver) -> None:
-    with api(server) as client:
+    with rest_client(server) as client:
         hook = register(client, receiver.url + "/hook",
                         fields={"Status": (True, False), "Title": (False, True)})
         ticket = a_ticket(client)
@@ -240,7 +240,7 @@ def test_update_callout_payload_and_signature(server: SandboxServer, receiver: R
 def test_unescaped_body_switch_reproduces_the_signature_mismatch(
         server: SandboxServer, receiver: Receiver) -> None:
     server.admin.put("webhooks/settings", {"unescaped_body": True})
-    with api(server) as client:
+    with rest_client(server) as client:
         register(client, receiver.url + "/hook", fields={"Title": (True, True)})
         ticket = a_ticket(client)
         title = "Tom & Jerry's <café>"
@@ -254,7 +254,7 @@ def test_unescaped_body_switch_reproduces_the_signature_mismatch(
 
 
 def test_creates_deletes_and_excluded_resources(server: SandboxServer, receiver: Receiver) -> None:
-    with api(server) as client:
+    with rest_client(server) as client:
         hook = register(client, receiver.url + "/all", actions=("Create", "Update", "Delete"),
                         fields={"Status": (True, True), "TicketNumber": (False, True)})
         api_user = hook["ownerResourceID"]
@@ -300,7 +300,7 @@ def test_creates_deletes_and_excluded_resources(server: SandboxServer, receiver:
 def test_failed_callouts_are_retried_then_logged(server: SandboxServer, receiver: Receiver) -> None:
     server.admin.put("webhooks/settings", {"max_attempts": 3})
     receiver.status = 500
-    with api(server) as client:
+    with rest_client(server) as client:
         hook = register(client, receiver.url + "/hook", fields={"Status": (True, False)})
         ticket = a_ticket(client)
         patch(client, "Tickets", ticket["id"], status=other_status(ticket))
@@ -332,7 +332,7 @@ def test_webhook_is_deactivated_after_consecutive_failures(
         server: SandboxServer, receiver: Receiver) -> None:
     server.admin.put("webhooks/settings", {"max_attempts": 1, "deactivate_after": 3})
     receiver.status = lambda r: 200 if r.path == "/deactivated" else 500
-    with api(server) as client:
+    with rest_client(server) as client:
         hook = register(client, receiver.url + "/hook", fields={"Title": (True, False)},
                         deactivation_url=receiver.url + "/deactivated")
         ticket = a_ticket(client)
@@ -369,7 +369,7 @@ def test_callouts_of_one_webhook_arrive_in_trigger_order(
         return 200
 
     receiver.status = status
-    with api(server) as client:
+    with rest_client(server) as client:
         register(client, receiver.url + "/hook", fields={"Title": (True, False)})
         register(client, receiver.url + "/other", fields={"Title": (True, False)})
         ticket = a_ticket(client)
@@ -386,7 +386,7 @@ def test_callouts_of_one_webhook_arrive_in_trigger_order(
 
 def test_udf_subscriptions_and_company_entity_type(server: SandboxServer,
                                                    receiver: Receiver) -> None:
-    with api(server) as client:
+    with rest_client(server) as client:
         udf_numbers = field_numbers(client, "CompanyWebhookUdfFields", "udfFieldID")
         udf_name = sorted(udf_numbers)[0]
         hook = register(client, receiver.url + "/companies", root="CompanyWebhooks",
@@ -417,7 +417,7 @@ def test_udf_subscriptions_and_company_entity_type(server: SandboxServer,
 
 def test_reset_forgets_webhooks_and_keeps_the_field_picklist(
         server: SandboxServer, receiver: Receiver) -> None:
-    with api(server) as client:
+    with rest_client(server) as client:
         register(client, receiver.url + "/old", fields={"Title": (True, False)})
         server.admin.reset()
         ticket = a_ticket(client)
@@ -452,7 +452,7 @@ def test_a_slow_receiver_blocks_neither_the_api_nor_other_work(
     server.admin.put("webhooks/settings", {"timeout": 30})
     release = threading.Event()
     receiver.status = lambda _: 200 if release.wait(20) else 500  # holds each request
-    with api(server) as client:
+    with rest_client(server) as client:
         register(client, receiver.url + "/hook", fields={"Title": (True, False)})
         ticket = a_ticket(client)
         patch(client, "Tickets", ticket["id"], title="while the receiver is busy")
@@ -471,7 +471,7 @@ def test_an_attempt_that_times_out_is_retried(server: SandboxServer, receiver: R
     release = threading.Event()
     receiver.status = lambda _: 200 if release.wait(3) else 500
     try:
-        with api(server) as client:
+        with rest_client(server) as client:
             register(client, receiver.url + "/hook", fields={"Title": (True, False)})
             ticket = a_ticket(client)
             patch(client, "Tickets", ticket["id"], title="never acknowledged in time")
