@@ -483,3 +483,20 @@ def test_an_attempt_that_times_out_is_retried(server: SandboxServer, receiver: R
             assert len(errors) == 1 and "Timeout" in errors[0]["errorMessage"]
     finally:
         release.set()
+
+
+def test_ticket_note_webhook_fires_on_a_note_added_through_its_ticket(
+        server: SandboxServer, receiver: Receiver) -> None:
+    with rest_client(server) as client:
+        hook = register(client, receiver.url + "/notes", root="TicketNoteWebhooks",
+                        actions=("Create",), fields={"Title": (True, True),
+                                                     "TicketID": (False, True)})
+        ticket = a_ticket(client)
+        note = ok(client.post(f"Tickets/{ticket['id']}/Notes", json={
+            "Title": "Called back", "Description": "User confirmed <fixed> & happy",
+            "NoteType": 1, "Publish": 1}))["itemId"]
+        (got,) = receiver.wait_for("/notes", 1)
+    assert got.json["EntityType"] == "TicketNote" and got.json["Action"] == "Create"
+    assert got.json["Id"] == note and got.json["Guid"] == hook["webhookGUID"]
+    assert got.json["Fields"] == {"ticketID": ticket["id"], "title": "Called back"}
+    assert got.headers["x-hook-signature"] == independent_signature(SECRET, got.body)
