@@ -56,6 +56,11 @@ class OutputDir:
         with open(staged, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(staged, target)
+        directory = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename itself survives a power cut
+        finally:
+            os.close(directory)
         return target
 
     def discard(self) -> None:

@@ -7,9 +7,8 @@ only tells the writer about the new schema.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typing as t
+from pathlib import Path
 
 from target_adapters.common import ColumnType
 from target_adapters.files.output_dir import OutputDir
