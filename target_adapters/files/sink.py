@@ -41,6 +41,8 @@ class FileSink(Sink):
         self._writer = target.writers.writer(
             stream_name, column_types(self.schema), self.schema, list(self.key_properties)
         )
+        self._declared = frozenset(self.schema["properties"])
+        self._keeps_undeclared = target.settings.format == "jsonl"
 
     def _remove_sdc_metadata_from_schema(self) -> None:
         """Drop singer-sdk's metadata columns, but not a tap's own _sdc_deleted_at."""
@@ -69,7 +71,21 @@ class FileSink(Sink):
 
     def process_record(self, record: dict, context: dict) -> None:
         """Write now; the writer buffers."""
+        if not self._declared.issuperset(record):
+            self._warn_undeclared(record)
         self._writer.write(record)
+
+    def _warn_undeclared(self, record: dict) -> None:
+        new = [k for k in record if k not in self._declared and k not in self._warned_missing_fields]
+        for name in new:
+            self._warned_missing_fields.add(name)
+            if self._keeps_undeclared:
+                self.logger.warning("Stream '%s': field '%s' is not in the schema; kept as sent.",
+                                    self.stream_name, name)
+            else:
+                self.logger.warning(
+                    "Stream '%s': field '%s' is not in the schema and is not written (columns come "
+                    "from the schema; format jsonl keeps every field).", self.stream_name, name)
 
     def process_batch(self, context: dict) -> None:
         """Nothing is held per batch (see the module docstring)."""

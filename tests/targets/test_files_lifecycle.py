@@ -195,3 +195,12 @@ def test_csv_append_then_new_column_in_the_same_run(tmp_path):
     run_target(config, [schema("s", V1), record("s", {"id": 2, "n": 2}),
                         schema("s", V2), record("s", {"id": 3, "note": "late"})])
     assert _csv_rows(tmp_path / "s.csv") == [["id", "n", "note"], ["1", "1", ""], ["2", "2", ""], ["3", "", "late"]]
+
+
+def test_fields_missing_from_the_schema_are_named_once(tmp_path, caplog):
+    messages = [schema("s", V1), record("s", {"id": 1, "stray": 1}), record("s", {"id": 2, "stray": 2})]
+    run_target({"format": "csv", "output_dir": str(tmp_path)}, messages)
+    warnings = [r.getMessage() for r in caplog.records if "stray" in r.getMessage()]
+    assert warnings == ["Stream 's': field 'stray' is not in the schema and is not written (columns come "
+                        "from the schema; format jsonl keeps every field)."]
+    assert _csv_rows(tmp_path / "s.csv") == [["id", "n"], ["1", ""], ["2", ""]]
