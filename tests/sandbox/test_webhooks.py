@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from autotask_sandbox.testing import SandboxError, SandboxServer
+from autotask_sandbox.webhooks import Webhook
 
 
 SECRET = "test-Secret+&<key>-123"
@@ -500,3 +501,44 @@ def test_ticket_note_webhook_fires_on_a_note_added_through_its_ticket(
     assert got.json["Id"] == note and got.json["Guid"] == hook["webhookGUID"]
     assert got.json["Fields"] == {"ticketID": ticket["id"], "title": "Called back"}
     assert got.headers["x-hook-signature"] == independent_signature(SECRET, got.body)
+
+
+# --- the matching rules, one function at a time (no server needed) ----------------------------
+
+
+def hook(**overrides: Any) -> Webhook:
+    base: dict[str, Any] = dict(
+        entity="TicketWebhooks", id=1, guid="g", url="http://x", deactivation_url=None,
+        secret="s", active=True, actions=frozenset({"Create", "Update", "Delete"}),
+        subscribed=frozenset({"status"}), display_always=frozenset({"ticketNumber"}),
+        subscribed_udfs=frozenset({"Root Cause"}), excluded_resources=frozenset({7}))
+    return Webhook(**{**base, **overrides})
+
+
+@pytest.mark.parametrize(("webhook", "action", "changed", "udfs", "person", "fires"), [
+    (hook(), "Update", {"status": 5}, {}, 1, True),
+    (hook(), "Update", {"title": "x", "lastActivityDate": "t"}, {}, 1, False),
+    (hook(), "Update", {"lastActivityDate": "t"}, {"Root Cause": "1"}, 1, True),
+    (hook(), "Update", {"status": 5}, {}, 7, False),  # excluded resource
+    (hook(), "Create", {"title": "x"}, {}, 1, True),  # creates always fire
+    (hook(), "Delete", {}, {}, None, True),  # so do deletes
+    (hook(active=False), "Update", {"status": 5}, {}, 1, False),
+    (hook(subscribed=frozenset(), subscribed_udfs=frozenset()), "Create", {}, {}, 1, False),
+    (hook(actions=frozenset({"Update"})), "Create", {"status": 1}, {}, 1, False),
+])
+def test_which_changes_fire(webhook: Webhook, action: str, changed: dict[str, Any],
+                            udfs: dict[str, Any], person: int | None, fires: bool) -> None:
+    assert webhook.fires_on(action, changed, udfs, person) is fires
+
+
+def test_payload_fields_show_changed_subscribed_and_display_always_fields() -> None:
+    current = {"status": 1, "ticketNumber": "T1", "title": "old"}
+    update = hook().payload_fields("Update", {"title": "new", "lastActivityDate": "t"},
+                                   {"Root Cause": "2"}, current, {"Root Cause": "1"})
+    assert update == {"ticketNumber": "T1",
+                      "userDefinedFields": [{"name": "Root Cause", "value": "2"}]}
+    create = hook().payload_fields("Create", {"ticketNumber": "T2", "title": "t", "status": 1},
+                                   {}, None, None)
+    assert create == {"status": 1, "ticketNumber": "T2"}  # no unsubscribed title
+    assert list(create) == ["status", "ticketNumber"]  # catalog order
+    assert hook().payload_fields("Delete", {}, {}, None, None) == {}
