@@ -4,8 +4,9 @@ singer-sdk's reader parses every float as ``decimal.Decimal`` with the stdlib
 parser, which costs more than the rest of a file target's work. orjson is
 several times faster; numbers become ``float`` (or ``int``), which is what
 every file format here stores anyway. orjson reads integers beyond 64 bits as
-floats, losing digits: a record with such a top-level value is parsed again
-with the stdlib parser, which keeps them exact.
+floats; checking every line for them would cost more than the parse, so
+:class:`~target_adapters.common.validator.CompiledValidator` refuses such a
+float in an integer column instead (it costs nothing on valid records).
 """
 
 from __future__ import annotations
@@ -19,14 +20,6 @@ from singer_sdk.singerlib.encoding import SimpleSingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 _SHOWN = 200
-_INT64_LIMIT = 2.0**63
-
-
-def _has_huge_number(message: t.Any) -> bool:  # noqa: ANN401
-    record = message.get("record") if isinstance(message, dict) else None
-    if not isinstance(record, dict):
-        return False
-    return any(v.__class__ is float and abs(v) >= _INT64_LIMIT for v in record.values())
 
 
 class FastSingerReader(SimpleSingerReader):
@@ -38,9 +31,9 @@ class FastSingerReader(SimpleSingerReader):
         return sys.stdin.buffer
 
     def deserialize_json(self, line: str | bytes) -> dict:  # type: ignore[override]
-        """Parse one line; integers beyond 64 bits fall back to the stdlib parser."""
+        """Parse one line; what orjson refuses is tried once more with the stdlib parser."""
         try:
-            message = orjson.loads(line)
+            return orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             try:
                 return json.loads(line)
@@ -51,6 +44,3 @@ class FastSingerReader(SimpleSingerReader):
                     "Each line of a Singer stream must be one JSON message."
                 )
                 raise InvalidInputLine(msg) from exc
-        if _has_huge_number(message):
-            return json.loads(line)
-        return message

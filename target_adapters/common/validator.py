@@ -29,6 +29,7 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 
 
 _KEY_ORDERS_KEPT = 256
+_INT64_LIMIT = 2.0**63
 
 
 class _AnyType:
@@ -118,7 +119,10 @@ class CompiledValidator(BaseJSONSchemaValidator):
         elif isinstance(value, check.types):
             return
         elif check.integer_only and isinstance(value, float) and value.is_integer():
-            return
+            if abs(value) < _INT64_LIMIT:
+                return
+            self._fail(record, f"field '{name}' is an integer beyond 64 bits ({value:.0f}), which the "
+                       "fast JSON parser reads as an inexact float")
         elif float in check.types and isinstance(value, Decimal):
             return
         self._fail(record, f"field '{name}' is {value!r} ({type(value).__name__}), the schema allows {check.label}")
