@@ -395,6 +395,11 @@ class Backend:
                 if not isinstance(value, list) or not info.has_udfs:
                     raise unknown_field(str(key), self.internal(info))
                 udfs = coerce_udfs(self.storage.udf_defs(info.name), value, self.internal(info))
+                choices = self.storage.picklists(info.name, udf=True)
+                for name, chosen in udfs.items():
+                    allowed = {v["value"] for v in choices.get(name, [])}
+                    if allowed and chosen is not None and str(chosen) not in allowed:
+                        raise bad_picklist(chosen, name)
                 continue
             f = info.field(str(key))
             if f is None:
@@ -445,6 +450,12 @@ class Backend:
                 raise bad_reference(f.name, self.internal(self.entity(f.reference)))
             if name in picklists and str(value) not in picklists[name]:
                 raise bad_picklist(value, f.name)
+        parent = values.get("issueType")
+        child = values.get("subIssueType")
+        if info.name == "Tickets" and parent is not None and child is not None:
+            parents = {v["value"]: v["parentValue"] for v in self.storage.picklists("Tickets")["subIssueType"]}
+            if parents.get(str(child)) != str(parent):
+                raise bad_picklist(child, "subIssueType")
         if info.name in ("Tickets", "Tasks") and (values.get("assignedResourceID") is None) != (
                 values.get("assignedResourceRoleID") is None) and (
                 "assignedResourceID" in values or "assignedResourceRoleID" in values):

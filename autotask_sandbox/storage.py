@@ -265,8 +265,9 @@ class Storage:
         self.catalog = catalog
         self.datetime_z = datetime_z
         self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        # An emulator needs no durability: no fsync, which can stall for seconds on a busy disk.
+        self.conn.execute("PRAGMA synchronous=OFF")
         self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA cache_size=-32768")
         self.conn.execute("PRAGMA mmap_size=0")  # file pages must not count as server RSS
         self.tables = create_schema(self.conn, catalog)

@@ -92,6 +92,19 @@ def test_reference_and_picklist_messages(w: Any) -> None:
     r = w.post("Tickets", {"companyID": 0, "status": 1, "priority": 1})
     assert w.error(r) == "Missing Required Field: title. ; on record number [1]."
     r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1,
+                           "userDefinedFields": [{"name": "Root Cause", "value": "77"}]})
+    assert w.error(r) == "Picklist value [77] does not exist for Root Cause. ; on record number [1]."
+    fields = {f["name"]: f for f in w.get("Tickets/entityInformation/fields").json()["fields"]}
+    subs = fields["SubIssueType"]["picklistValues"]
+    wrong_parent = next(v["value"] for v in fields["IssueType"]["picklistValues"]
+                        if v["value"] != subs[0]["parentValue"])
+    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1,
+                           "issueType": int(wrong_parent), "subIssueType": int(subs[0]["value"])})
+    assert w.error(r).startswith(f"Picklist value [{subs[0]['value']}] does not exist for subIssueType.")
+    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1,
+                           "issueType": int(subs[0]["parentValue"]), "subIssueType": int(subs[0]["value"])})
+    assert r.status_code == 200, r.text
+    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1,
                            "assignedResourceID": some_id(w, "Resources", isActive=True)})
     assert "assignedResourceRoleID" in w.error(r)
 
