@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 import typing as t
 
 import click
@@ -66,6 +67,17 @@ class TargetFiles(Target):
         except BaseException:
             self.writers.abort()
             raise
+
+
+    def _handle_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ANN401
+        """Stopped by a signal: publish nothing, emit no STATE, and exit non-zero.
+
+        singer-sdk would drain and exit 0, which tells an orchestrator that the
+        run succeeded; nothing of this run is published, so say that it did not.
+        """
+        self.logger.warning("Received signal %d: stopping without publishing files or STATE.", signum)
+        self.writers.abort()
+        sys.exit(128 + signum)
 
 
 if __name__ == "__main__":

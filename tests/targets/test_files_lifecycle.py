@@ -204,3 +204,28 @@ def test_fields_missing_from_the_schema_are_named_once(tmp_path, caplog):
     assert warnings == ["Stream 's': field 'stray' is not in the schema and is not written (columns come "
                         "from the schema; format jsonl keeps every field)."]
     assert _csv_rows(tmp_path / "s.csv") == [["id", "n"], ["1", ""], ["2", ""]]
+
+
+def test_sigterm_publishes_nothing_and_exits_non_zero(tmp_path):
+    import signal
+    import time
+
+    config = tmp_path / "config.json"
+    out = tmp_path / "out"
+    config.write_text(json.dumps({"format": "csv", "output_dir": str(out)}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "target_adapters.files.target", "--config", str(config)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write((json.dumps(schema("s", V1)) + "\n" + json.dumps(record("s", {"id": 1})) + "\n").encode())
+    proc.stdin.write((json.dumps(state({"s": 1})) + "\n").encode())
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not any(out.glob(".target-files-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # until the first record has reached a staged file
+    proc.send_signal(signal.SIGTERM)
+    out_bytes, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert out_bytes == b""
+    assert list(out.iterdir()) == []
