@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.targets.files_helpers import record, run_target, schema, state
+from tests.targets.test_files_helpers import record, run_target, schema, state
 
 UTC = dt.timezone.utc
 PROPS = {

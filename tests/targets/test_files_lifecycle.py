@@ -14,7 +14,7 @@ import pytest
 from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
 
 from target_adapters.files.target import TargetFiles
-from tests.targets.files_helpers import record, run_target, schema, state
+from tests.targets.test_files_helpers import record, run_target, schema, state
 
 V1 = {"id": {"type": "integer"}, "n": {"type": ["integer", "null"]}}
 V2 = {**V1, "n": {"type": ["number", "null"]}, "note": {"type": ["string", "null"]}}

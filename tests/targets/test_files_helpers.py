@@ -1,4 +1,4 @@
-"""Running target-files in-process on Singer messages built in the test."""
+"""Helpers (no tests) for the target-files tests: run the target in-process on built messages."""
 
 from __future__ import annotations
 
