@@ -131,7 +131,10 @@ def test_metadata_is_cached_in_memory_and_on_disk(sandbox, make_client, tmp_path
     assert client.request_count == sent
     fresh = make_client(sandbox, cache_dir=str(tmp_path / "meta"))
     assert fresh.tickets.fields() == fields and fresh.request_count == 0
-    assert client.time_entries.udfs() == []  # no UDF endpoint: no request either
+    assert client.time_entries.udfs() == []  # TimeEntries have the endpoint but no UDFs
+    no_endpoint = next(e for e in client.catalog if e.queryable and not e.has_udf_endpoint)
+    sent = client.request_count
+    assert client.entity(no_endpoint.name).udfs() == [] and client.request_count == sent
 
 
 def test_threshold_reports_usage(sandbox, make_client):
