@@ -1,8 +1,8 @@
 """Commit batches on a worker thread, in order, while the next batch is parsed.
 
 The target parses and validates on the main thread; the database works on the
-other core. A bounded queue keeps memory flat: at most ``depth`` batches wait
-while one is written. A failed job stops the pipeline: later jobs (including the
+other core. Memory stays flat: at most ``depth`` jobs are queued or running, so
+with the default of one, one batch is written while the next one fills. A failed job stops the pipeline: later jobs (including the
 state messages queued behind the failed batch) are dropped, so no state is
 emitted past rows that were not saved, and the error is raised on the main
 thread at its next call.
@@ -21,16 +21,19 @@ class BatchPipeline:
     """A single background writer with a bounded queue."""
 
     def __init__(self, depth: int = 1) -> None:
-        self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=depth)
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._slots = threading.Semaphore(depth)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
 
     def submit(self, job: Job) -> None:
-        """Queue a job after the ones already queued (blocks while the queue is full)."""
+        """Queue a job after the ones already queued (blocks while ``depth`` are pending)."""
         self._raise_if_failed()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="target-sql-writer", daemon=True)
             self._thread.start()
+        self._slots.acquire()
+        self._raise_if_failed()
         self._jobs.put(job)
 
     def wait(self) -> None:
@@ -67,4 +70,6 @@ class BatchPipeline:
             except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                 self._error = exc
             finally:
+                if job is not None:
+                    self._slots.release()
                 self._jobs.task_done()

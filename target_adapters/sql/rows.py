@@ -2,17 +2,18 @@
 
 singer-sdk interprets the JSON schema for every field of every record, which is
 where most of a typical SQL target's time goes. Here the schema is turned into
-the source of one small Python function (as fastjsonschema does): per field one
-``dict.get`` and one class test on the common path; the rare path (nulls in
-non-null columns, integral floats, datetime objects, wrong types) goes through a
-converter that either fixes the value losslessly or raises an error naming the
-stream, the record and the field.
+C-level ``map`` calls on the common path (see :func:`compile_rows`) and, for
+everything else, the source of one small Python function per schema (as
+fastjsonschema does) whose rare path (nulls in non-null columns, integral
+floats, datetime objects, wrong types) goes through a converter that either
+fixes the value losslessly or raises an error naming the field.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import operator
 import typing as t
 from dataclasses import dataclass
 
@@ -48,7 +49,6 @@ class ValueStyle:
 
     datetime_as_text: bool
     render_datetime: t.Callable[[dt.datetime], t.Any]
-    strip_nul: bool = False
 
 
 _UTC = dt.timezone.utc
@@ -63,7 +63,7 @@ def _utc_naive(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=None)
 
 
-POSTGRES = ValueStyle(datetime_as_text=True, render_datetime=lambda v: v, strip_nul=True)
+POSTGRES = ValueStyle(datetime_as_text=True, render_datetime=lambda v: v)
 
 
 def _utc_text(value: dt.datetime) -> str:
@@ -99,24 +99,10 @@ def _parse_datetime(value: t.Any) -> dt.datetime:
     raise FieldError(f"{value!r} is not a date-time")
 
 
-def _json(value: t.Any) -> str:
+def _json(value: t.Any) -> str | None:
+    if value is None:
+        return None
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-def _without_nul(value: t.Any) -> t.Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    return value
-
-
-def _json_without_nul(value: t.Any) -> str:
-    """PostgreSQL text and jsonb cannot hold NUL characters: they are dropped."""
-    text = _json(value)
-    return _json(_without_nul(value)) if "\\u0000" in text else text
 
 
 def _converter(column: ColumnType, style: ValueStyle) -> tuple[str, Converter]:
@@ -146,13 +132,14 @@ def _converter(column: ColumnType, style: ValueStyle) -> tuple[str, Converter]:
         def to_bool(value: t.Any) -> t.Any:
             fail(value, "a boolean")
         return "{v}.__class__ is bool", to_bool
-    as_json = _json_without_nul if style.strip_nul else _json
     if kind in (Kind.OBJECT, Kind.ARRAY):
-        return "False", as_json
+        return "False", _json
     if kind is Kind.DATETIME:
         last: list[t.Any] = [None, None]  # metadata stamps repeat: remember the last one
 
         def to_datetime(value: t.Any) -> t.Any:
+            if value is None:
+                return None
             if value == last[0]:
                 return last[1]
             try:
@@ -169,6 +156,8 @@ def _converter(column: ColumnType, style: ValueStyle) -> tuple[str, Converter]:
         parse = dt.date.fromisoformat if kind is Kind.DATE else dt.time.fromisoformat
 
         def to_temporal(value: t.Any) -> t.Any:
+            if value is None:
+                return None
             if isinstance(value, (dt.date, dt.time)):
                 return value
             try:
@@ -179,15 +168,90 @@ def _converter(column: ColumnType, style: ValueStyle) -> tuple[str, Converter]:
 
     def to_text(value: t.Any) -> t.Any:
         if isinstance(value, str):
-            return value.replace("\x00", "") if style.strip_nul else value
+            return value
         if isinstance(value, (dict, list)):
-            return as_json(value)
+            return _json(value)
         if isinstance(value, (bool, int, float, decimal.Decimal)):
             return str(value).lower() if isinstance(value, bool) else str(value)
         fail(value, "a string")
-    if style.strip_nul:
-        return '{v}.__class__ is str and "\\x00" not in {v}', to_text
     return "{v}.__class__ is str", to_text
+
+
+_NONE = type(None)
+# Python classes a column of each kind takes without conversion.
+_AS_IS: dict[Kind, frozenset[type]] = {
+    Kind.INTEGER: frozenset({int}),
+    Kind.NUMBER: frozenset({int, float}),
+    Kind.BOOLEAN: frozenset({bool}),
+    Kind.STRING: frozenset({str}),
+    Kind.DATETIME: frozenset({str}),
+}
+_KIND_ORDER = (Kind.INTEGER, Kind.NUMBER, Kind.BOOLEAN, Kind.STRING, Kind.DATETIME)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRows:
+    """A record-to-row function and the column order of the rows it returns."""
+
+    columns: list[str]
+    build: RowBuilder
+
+
+def _converted_always(kind: Kind, style: ValueStyle) -> bool:
+    if kind is Kind.DATETIME:
+        return not style.datetime_as_text
+    return kind not in _AS_IS
+
+
+def compile_rows(
+    stream: str,
+    columns: t.Mapping[str, ColumnType],
+    style: ValueStyle,
+    *,
+    required: t.Collection[str] = (),
+) -> CompiledRows:
+    """Compile ``record -> tuple``; missing fields become NULL, ``required`` ones must be set.
+
+    Columns are ordered so the common case runs in C: keys, then columns taken
+    as they are (grouped by kind), then the ones always converted. One
+    ``map(dict.get)`` reads a record, one ``map(type)`` against per-column sets of
+    accepted classes checks it; anything unusual (a null key, an integral float,
+    a wrong type) goes through the per-field builder, which converts or raises
+    with the column's position. NUL characters never get here for PostgreSQL:
+    the reader (:mod:`.reader`) removes them.
+    """
+    keys = [n for n in required if n in columns]
+    if any(_converted_always(columns[k].kind, style) for k in keys):
+        order = list(columns)
+        slow = compile_row_builder(stream, columns, style, required=required)
+        return CompiledRows(order, slow)
+    rest = [n for n in columns if n not in keys]
+    checked = [n for kind in _KIND_ORDER for n in rest if columns[n].kind is kind
+               and not _converted_always(kind, style)]
+    converted = [n for n in rest if n not in checked]
+    order = keys + checked
+    order += converted
+    slow = compile_row_builder(stream, {n: columns[n] for n in order}, style, required=required)
+    accepted = tuple(
+        _AS_IS[columns[n].kind] | (frozenset() if n in keys else frozenset({_NONE}))
+        for n in order[: len(keys) + len(checked)]
+    )
+    converters = tuple(_converter(columns[n], style)[1] for n in converted)
+    split = len(keys) + len(checked)
+    names = tuple(order)
+
+    def build(record: dict) -> tuple:
+        row = tuple(map(record.get, names))
+        if not all(map(operator.contains, accepted, map(type, row))):
+            return slow(record)
+        if converters:
+            try:
+                return row[:split] + tuple(map(operator.call, converters, row[split:]))
+            except FieldError:
+                return slow(record)
+        return row
+
+    return CompiledRows(list(order), build)
 
 
 def compile_row_builder(
@@ -197,7 +261,7 @@ def compile_row_builder(
     *,
     required: t.Collection[str] = (),
 ) -> RowBuilder:
-    """Compile ``record -> tuple`` for ``columns`` in their order.
+    """Compile ``record -> tuple`` field by field, for ``columns`` in their order.
 
     Missing fields become NULL; a field listed in ``required`` (key properties)
     must be present and not null.

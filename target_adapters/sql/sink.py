@@ -25,7 +25,7 @@ from target_adapters.sql import annotations
 from target_adapters.sql.bulk import Batch, RowRefused, writer_for
 from target_adapters.sql.connector import SQLTargetConnector
 from target_adapters.sql.errors import RecordRejected
-from target_adapters.sql.rows import MYSQL, POSTGRES, SQLITE, BadField, compile_row_builder
+from target_adapters.sql.rows import MYSQL, POSTGRES, SQLITE, BadField, compile_rows
 
 _STYLES = {"postgresql": POSTGRES, "mysql": MYSQL, "sqlite": SQLITE}
 DELETED_AT = "_sdc_deleted_at"
@@ -91,13 +91,14 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
                 "schema's properties; the tap must describe every key property."
             )
             raise MissingKeyPropertiesError(msg)
-        self._columns = list(types)
-        self._build = compile_row_builder(
+        compiled = compile_rows(
             self.stream_name,
             types,
             _STYLES[self.connector.dialect_name],
             required=self.key_properties,
         )
+        self._columns = compiled.columns  # the rows' order, not the table's
+        self._build = compiled.build
         key_index = [self._columns.index(k) for k in self.key_properties]
         self._key_of = operator.itemgetter(*key_index) if key_index else None
         self._single_key = len(key_index) == 1

@@ -10,15 +10,14 @@ so a state is written to stdout only after everything before it is committed.
 from __future__ import annotations
 
 import copy
-import functools
 import typing as t
 
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLTarget
 
-from target_adapters.common.reader import FastSingerReader
 from target_adapters.sql.pipeline import BatchPipeline
+from target_adapters.sql.reader import SQLSingerReader
 from target_adapters.sql.sink import SQLTargetSink
 
 if t.TYPE_CHECKING:
@@ -30,7 +29,7 @@ class TargetSQL(SQLTarget):
 
     name = "target-sql"
     default_sink_class = SQLTargetSink
-    message_reader_class = FastSingerReader
+    message_reader_class = SQLSingerReader
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -116,6 +115,8 @@ class TargetSQL(SQLTarget):
         )
         self.max_parallelism = 1
         self._pipeline = BatchPipeline(depth=1)
+        url = str(self.config.get("sqlalchemy_url", ""))
+        t.cast(SQLSingerReader, self.message_reader).strip_nul = url.startswith("postgresql")
         self._fast_path = not (
             self.config.get("stream_maps") or self.config.get("flattening_enabled")
         )
@@ -136,15 +137,21 @@ class TargetSQL(SQLTarget):
         self._handle_max_record_age()
 
     def _checkpoint(self) -> None:
-        """Queue every sink's batch, then the latest state, on the writer thread."""
+        """Hand every sink's batch, then the latest state, to the writer thread as one job."""
+        batches = []
         for sink in list(self._sinks_active.values()):
             if sink.current_size:
-                context = sink.start_drain()
-                self._pipeline.submit(functools.partial(sink.process_batch, context))
+                batches.append((sink, sink.start_drain()))
                 sink.mark_drained()
-        if self._latest_state:
-            state = copy.deepcopy(self._latest_state)
-            self._pipeline.submit(functools.partial(self._write_state_message, state))
+        state = copy.deepcopy(self._latest_state) if self._latest_state else None
+
+        def commit_then_emit() -> None:
+            for sink, context in batches:
+                sink.process_batch(context)
+            if state is not None:
+                self._write_state_message(state)
+
+        self._pipeline.submit(commit_then_emit)
 
     def _flush(self) -> None:
         """Commit everything buffered and emit the latest state, on this thread."""
