@@ -186,14 +186,15 @@ class Backend:
             raise ApiError(500, "maxCountOfRecordsToReturn must be between 1 and 500")
         with self.lock:
             table = self.table(info.name)
-            where, params = self.storage.where(table, filter)
+            where, params, bounds = self.storage.plan(table, filter)
             projection = self._projection(info, include_fields)
             fields, udfs = projection if projection is not None else (None, None)
             if projection is not None and fields and "id" not in fields:
                 fields = ["id", *fields]  # the cursor needs ids; dropped again below
             rows = self.storage.select(table, where, params, after_id=after_id, before_id=before_id,
                                        limit=max_records + 1, fields=fields,
-                                       udfs=sorted(udfs) if udfs is not None else None)
+                                       udfs=sorted(udfs) if udfs is not None else None,
+                                       bounds=bounds)
         has_more = len(rows) > max_records  # more rows in the direction of travel
         rows = rows[-max_records:] if before_id is not None else rows[:max_records]
         raw = [row[1] for row in rows]

@@ -25,6 +25,7 @@ from .values import INTEGER_TYPES, to_storage, udf_to_storage
 SQL_TYPES = {"integer": "INTEGER", "long": "INTEGER", "short": "INTEGER", "boolean": "INTEGER",
              "double": "REAL", "datetime": "TEXT", "string": "TEXT", "byte[]": "TEXT"}
 MAX_OR_CONDITIONS = 500
+NARROW = 20000  # see Storage._narrow_index
 OPS = ("eq", "noteq", "gt", "gte", "lt", "lte", "beginswith", "endswith", "contains", "exist",
        "notexist", "in", "notin", "and", "or")
 _COMPARE = {"eq": "=", "noteq": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -172,11 +173,19 @@ class FilterCompiler:
         self.params: list[Any] = []
         self.or_count = 0
         self.udf_count = 0
+        # top-level (ANDed) lower bounds and equalities: (column, value), for index choice
+        self.bounds: list[tuple[str, Any]] = []
 
     def compile(self, conditions: Any) -> tuple[str, list[Any]]:
         if not isinstance(conditions, list) or not conditions:
             raise ApiError(500, "Query filter is required: send at least one condition in 'filter'.")
         sql = self._group(conditions, "AND")
+        for raw in conditions:
+            cond = {str(k).lower(): v for k, v in raw.items()}
+            info = self.table.entity.field(str(cond.get("field", "")))
+            if (info is not None and not cond.get("udf") and info.data_type != "string"
+                    and str(cond.get("op", "")).lower() in ("gt", "gte", "eq")):
+                self.bounds.append((info.name, self._value(cond.get("value"), info.data_type, info.name)))
         if self.or_count > MAX_OR_CONDITIONS:
             raise ApiError(
                 500, "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions."
@@ -273,6 +282,12 @@ class Storage:
         self.tables = create_schema(self.conn, catalog)
         self._udf_cache: dict[str, dict[str, UdfDef]] = {}
         self._item_sql: dict[Any, tuple[str, list[Any]]] = {}
+        self.indexes: dict[str, dict[str, str]] = {}
+        for index, table_name in self.conn.execute(
+                "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"):
+            columns = [r[2] for r in self.conn.execute(f"PRAGMA index_info({quote(index)})")]
+            if len(columns) == 1:
+                self.indexes.setdefault(table_name, {})[columns[0]] = index
 
     def close(self) -> None:
         self.conn.close()
@@ -338,11 +353,36 @@ class Storage:
                           (*params, id_))
 
     def where(self, table: Table, conditions: Any) -> tuple[str, list[Any]]:
-        return FilterCompiler(table, self.udf_defs(table.name)).compile(conditions)
+        return self.plan(table, conditions)[:2]  # type: ignore[return-value]
+
+    def plan(self, table: Table, conditions: Any) -> tuple[str, list[Any], list[tuple[str, Any]]]:
+        """(SQL, parameters, top-level bounds) of a filter."""
+        compiler = FilterCompiler(table, self.udf_defs(table.name))
+        sql, params = compiler.compile(conditions)
+        return sql, params, compiler.bounds
+
+    def _narrow_index(self, table: Table, bounds: Sequence[tuple[str, Any]]) -> str | None:
+        """An index that narrows the filter to few rows (a recent `lastActivityDate >= ...`).
+
+        SQLite walks the id order for `ORDER BY id LIMIT n`, which scans the whole table when
+        the matches are all at the end; when an indexed bound matches at most NARROW rows, the
+        page's ids are taken from that index instead (sorting at most NARROW ids).
+        """
+        for column, value in bounds:
+            index = self.indexes.get(table.name, {}).get(column)
+            if index is None or value is None:
+                continue
+            hits = self.conn.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {quote(table.name)} INDEXED BY {quote(index)} "
+                f"WHERE {quote(column)} >= ? LIMIT {NARROW + 1})", (value,)).fetchone()[0]
+            if hits <= NARROW:
+                return index
+        return None
 
     def select(self, table: Table, where: str, params: Sequence[Any], *, after_id: int | None = None,
                before_id: int | None = None, limit: int | None = None,
                fields: Sequence[str] | None = None, udfs: Sequence[str] | None = None,
+               bounds: Sequence[tuple[str, Any]] = (),
                ) -> list[tuple[int, str]]:
         """(id, item JSON) of rows matching `where`, ascending id, after/before an id cursor."""
         item, item_params = self.item_sql(table, fields, udfs)
@@ -354,6 +394,14 @@ class Storage:
             clauses.append('"id" < ?')
             args.append(before_id)
         order = "DESC" if before_id is not None else "ASC"
+        index = self._narrow_index(table, bounds) if bounds and limit is not None else None
+        if index is not None:
+            inner = (f'SELECT "id" FROM {quote(table.name)} INDEXED BY {quote(index)} '
+                     f'WHERE {" AND ".join(clauses)} ORDER BY "id" {order} LIMIT ?')
+            sql = (f'SELECT "id", {item} FROM {quote(table.name)} WHERE "id" IN ({inner}) '
+                   f'ORDER BY "id" {order}')
+            rows = self.conn.execute(sql, [*item_params, *args[len(item_params):], limit]).fetchall()
+            return rows[::-1] if before_id is not None else rows
         sql = (f'SELECT "id", {item} FROM {quote(table.name)} WHERE {" AND ".join(clauses)} '
                f'ORDER BY "id" {order}')
         if limit is not None:
