@@ -20,6 +20,10 @@ from target_adapters.sql import identifiers
 from target_adapters.sql.types import rung_type, sql_type, widened
 
 
+APPEND_METHODS = frozenset({TargetLoadMethods.APPEND_ONLY.value, "append"})
+"""load_method values that insert every record (``append`` is the issue's spelling)."""
+
+
 class SQLTargetConnector(SQLConnector):
     """One connector for PostgreSQL, MySQL/MariaDB and SQLite."""
 
@@ -136,7 +140,7 @@ class SQLTargetConnector(SQLConnector):
             )
             raise ValueError(msg)
         args: list[t.Any] = []
-        if keys and self.config.get("load_method") != TargetLoadMethods.APPEND_ONLY:
+        if keys and self.config.get("load_method") not in APPEND_METHODS:
             args.append(sa.PrimaryKeyConstraint(*keys))
         table = sa.Table(table_name, sa.MetaData(), *columns, *args, schema=schema_name)
         self.logger.info("Creating table %s", full_table_name)

@@ -23,7 +23,7 @@ from singer_sdk.sql import SQLSink
 from target_adapters.common.schema_types import column_types
 from target_adapters.sql import annotations
 from target_adapters.sql.bulk import Batch, RowRefused, writer_for
-from target_adapters.sql.connector import SQLTargetConnector
+from target_adapters.sql.connector import APPEND_METHODS, SQLTargetConnector
 from target_adapters.sql.errors import RecordRejected
 from target_adapters.sql.rows import MYSQL, POSTGRES, SQLITE, BadField, compile_rows
 
@@ -65,7 +65,7 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
     def upsert(self) -> bool:
         """Whether rows replace earlier rows with the same key (else appended)."""
         method = self.config.get("load_method", TargetLoadMethods.UPSERT)
-        return bool(self.key_properties) and method != TargetLoadMethods.APPEND_ONLY
+        return bool(self.key_properties) and method not in APPEND_METHODS
 
     def setup(self) -> None:
         """Create or evolve the table, then compile the row builder for this schema."""

@@ -52,10 +52,10 @@ class TargetSQL(SQLTarget):
             "load_method",
             th.StringType,
             default=TargetLoadMethods.UPSERT.value,
-            allowed_values=[m.value for m in TargetLoadMethods],
+            allowed_values=[*(m.value for m in TargetLoadMethods), "append"],
             description=(
-                "upsert: replace rows with the same key; append-only: insert every record "
-                "(no primary key); overwrite: recreate each table once per run, then upsert."
+                "upsert: replace rows with the same key; append-only (or append): insert every "
+                "record (no primary key); overwrite: recreate each table once per run, then upsert."
             ),
         ),
         th.Property(

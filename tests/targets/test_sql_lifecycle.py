@@ -208,7 +208,7 @@ def test_any_stream_or_property_name_is_quoted_safely(sql_destination: SQLDestin
 def test_append_only_keeps_every_record(sql_destination: SQLDestination) -> None:
     messages = [SCHEMA, record(1, title="a"), record(1, title="b")]
     run(sql_destination, messages, load_method="append-only")
-    run(sql_destination, messages, load_method="append-only")
+    run(sql_destination, messages, load_method="append")
     assert sql_destination.count("tickets") == 4
 
 

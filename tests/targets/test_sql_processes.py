@@ -162,3 +162,21 @@ def test_sandbox_to_each_destination_matches_query_count(
     loaded = {s: sql_destination.count(s) for s in E2E_STREAMS}
     assert loaded == sandbox_counts
     assert all(sandbox_counts.values())
+
+
+def test_database_password_never_reaches_output(tmp_path: Path) -> None:
+    secret = "s3cret-Pa55word"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"sqlalchemy_url": f"postgresql+psycopg://postgres:{secret}@127.0.0.1:1/test"}))
+    done = subprocess.run(
+        [TARGET, "--config", str(config)],
+        input=b"".join(_messages(range(1, 3))),
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode != 0
+    output = (done.stdout + done.stderr).decode(errors="replace")
+    assert "127.0.0.1" in output and "port 1" in output  # the error says where it failed
+    assert secret not in output
+    about = subprocess.run([TARGET, "--about", "--config", str(config)], capture_output=True, check=True)
+    assert secret not in about.stdout.decode() + about.stderr.decode()
