@@ -182,7 +182,8 @@ class Backend:
               before_id: int | None = None) -> QueryPage:
         """One page of matching items in ascending id (after/before an id cursor)."""
         info = self.entity(entity)
-        if not isinstance(max_records, int) or isinstance(max_records, bool) or not 1 <= max_records <= MAX_PAGE:
+        valid = isinstance(max_records, int) and not isinstance(max_records, bool)
+        if not valid or not 1 <= max_records <= MAX_PAGE:
             raise ApiError(500, "maxCountOfRecordsToReturn must be between 1 and 500")
         with self.lock:
             table = self.table(info.name)
@@ -270,7 +271,8 @@ class Backend:
             now = datetime.now(UTC)
             stamp = format_datetime(now)
             for f in info.fields:
-                if f.name == info.creation_timestamp or is_modification_field(f.name) and f.data_type == "datetime":
+                maintained = is_modification_field(f.name) and f.data_type == "datetime"
+                if f.name == info.creation_timestamp or maintained:
                     values[f.name] = stamp
                 elif f.name in CREATOR_FIELDS + ACTOR_FIELDS and values.get(f.name) is None:
                     values[f.name] = person
@@ -326,7 +328,9 @@ class Backend:
                     values[f.name] = stamp
                 elif f.name in ACTOR_FIELDS:
                     values[f.name] = person
-            self._validate(info, values)
+            if not sparse:
+                self._check_required(info, values)
+            self._validate(info, values, dict(zip(table.columns, before)))
             stored_udfs = self.storage.stored_udfs(table, id) if table.has_udfs else {}
             new_udfs = None
             if table.has_udfs and (udfs or not sparse):
@@ -439,7 +443,10 @@ class Backend:
             if values.get(name) is None:
                 raise missing_required(name)
 
-    def _validate(self, info: EntityInfo, values: dict[str, Any]) -> None:
+    def _validate(self, info: EntityInfo, values: dict[str, Any],
+                  current: dict[str, Any] | None = None) -> None:
+        """Check references and picklists of the written values; rules that tie two fields
+        together are checked on the row as it will be (`current` = the stored row on update)."""
         picklists = self._picklist_sets(info.name)
         for name, value in values.items():
             if value is None:
@@ -447,18 +454,21 @@ class Backend:
             f = info.field(name)
             if f is None:
                 continue
-            if f.reference and f.reference in self.catalog and not self.storage.exists(f.reference, int(value)):
+            known = f.reference is not None and f.reference in self.catalog
+            if known and not self.storage.exists(f.reference, int(value)):
                 raise bad_reference(f.name, self.internal(self.entity(f.reference)))
             if name in picklists and str(value) not in picklists[name]:
                 raise bad_picklist(value, f.name)
-        parent = values.get("issueType")
-        child = values.get("subIssueType")
-        if info.name == "Tickets" and parent is not None and child is not None:
-            parents = {v["value"]: v["parentValue"] for v in self.storage.picklists("Tickets")["subIssueType"]}
+        row = {**(current or {}), **values}
+        parent, child = row.get("issueType"), row.get("subIssueType")
+        touched = "issueType" in values or "subIssueType" in values
+        if info.name == "Tickets" and touched and parent is not None and child is not None:
+            choices = self.storage.picklists("Tickets")["subIssueType"]
+            parents = {v["value"]: v["parentValue"] for v in choices}
             if parents.get(str(child)) != str(parent):
                 raise bad_picklist(child, "subIssueType")
-        if info.name in ("Tickets", "Tasks") and (values.get("assignedResourceID") is None) != (
-                values.get("assignedResourceRoleID") is None) and (
+        if info.name in ("Tickets", "Tasks") and (row.get("assignedResourceID") is None) != (
+                row.get("assignedResourceRoleID") is None) and (
                 "assignedResourceID" in values or "assignedResourceRoleID" in values):
             raise ApiError(500, "Data violation: When assigning a Resource, you must assign both a "
                                 "assignedResourceID and assignedResourceRoleID.")

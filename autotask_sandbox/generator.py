@@ -9,6 +9,7 @@ Scales: `tiny` (tests), `small` (demo), `large` (about a million tickets).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import sqlite3
@@ -178,7 +179,6 @@ COMPANY_INDEXED = {"CompanyLocations", "Contacts", "Contracts", "ConfigurationIt
 
 
 def _udf_json(udfs: dict[str, Any]) -> str:
-    import json
     return json.dumps(udfs, sort_keys=True)
 
 

@@ -65,6 +65,19 @@ def test_patch_is_sparse_and_put_nulls_omitted_fields(w: Any) -> None:
     assert replaced["title"] == "Replaced" and replaced["description"] is None
     assert all(u["value"] is None for u in replaced["userDefinedFields"])
     assert replaced["createDate"] == before["createDate"]
+    r = w.put("Tickets", {"id": tid, "companyID": before["companyID"], "status": 1, "priority": 2})
+    assert w.error(r) == "Missing Required Field: title. ; on record number [1]."
+
+
+def test_patch_checks_paired_fields_against_the_stored_row(w: Any) -> None:
+    resource = some_id(w, "Resources", isActive=True)
+    role = some_id(w, "Roles")
+    tid = new_ticket(w, assignedResourceID=resource, assignedResourceRoleID=role)
+    other = w.ids("Resources", [{"op": "eq", "field": "isActive", "value": True},
+                                {"op": "noteq", "field": "id", "value": resource}], MaxRecords=1)[0]
+    assert w.patch("Tickets", {"id": tid, "assignedResourceID": other}).status_code == 200
+    assert "assignedResourceRoleID" in w.error(w.patch("Tickets", {"id": tid, "assignedResourceRoleID": None}))
+    assert w.get(f"Tickets/{tid}").json()["item"]["assignedResourceID"] == other
 
 
 def test_read_only_fields_are_ignored(w: Any) -> None:
