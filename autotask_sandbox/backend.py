@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 MAX_PAGE = 500
 CREATOR_FIELDS = ("creatorResourceID", "createdByResourceID", "createdByPersonID")
 ACTOR_FIELDS = ("lastActivityResourceID", "lastActivityPersonID", "lastModifiedByResourceID")
+# Deleting these leaves an activity log row; typeID: 1 = time entry, 2 = note.
+ACTIVITY_LOG_TYPES = {"TimeEntries": 1, "TicketNotes": 2, "TaskNotes": 2}
 # Fields a caller must send on create (also reported as isRequired by /fields).
 REQUIRED: dict[str, tuple[str, ...]] = {
     "Tickets": ("companyID", "title", "status", "priority"),
@@ -366,6 +368,8 @@ class Backend:
             try:
                 if info.name == "Tickets":
                     self._log_ticket_deletion(table, row, person, now)
+                elif info.name in ACTIVITY_LOG_TYPES:
+                    self._log_activity_deletion(info, dict(zip(table.columns, row)), person, now)
                 self.storage.delete(table, id)
                 conn.execute("COMMIT")
             except BaseException:
@@ -385,6 +389,25 @@ class Backend:
             "deletedDateTime": format_datetime(now)}, None)
         for child in ("TicketNotes", "TimeEntries"):
             self.storage.conn.execute(f'DELETE FROM "{child}" WHERE "ticketID" = ?', (values["id"],))
+
+    def _log_activity_deletion(self, info: EntityInfo, values: dict[str, Any], person: int | None,
+                               now: datetime) -> None:
+        """A deleted time entry or note leaves a row in Deleted{Ticket|Task}ActivityLogs."""
+        type_id = ACTIVITY_LOG_TYPES[info.name]
+        stamp = format_datetime(now)
+        common = {"typeID": type_id, "deletedByResourceID": person, "deletedDateTime": stamp,
+                  "createdByResourceID": values.get("resourceID") or values.get("creatorResourceID"),
+                  "activityDateTime": values.get("dateWorked") or values.get("createDateTime"),
+                  "startDateTime": values.get("startDateTime"), "endDateTime": values.get("endDateTime"),
+                  "hoursWorked": values.get("hoursWorked"), "noteOrAttachmentTitle": values.get("title")}
+        for parent, owner, log, number in (
+                ("ticketID", "Tickets", "DeletedTicketActivityLogs", "ticketNumber"),
+                ("taskID", "Tasks", "DeletedTaskActivityLogs", "taskNumber")):
+            if values.get(parent) is None:
+                continue
+            owner_item = self.storage.get_item(self.table(owner), values[parent]) or {}
+            self.storage.insert(self.table(log), {**common, parent: values[parent],
+                                                  number: owner_item.get(number)}, None)
 
     # -- write helpers ----------------------------------------------------------------------
     def _incoming(self, info: EntityInfo, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -163,8 +163,11 @@ def test_root_delete_where_allowed(w: Any) -> None:
     r = w.post("TimeEntries", {"ticketID": new_ticket(w), "resourceID": resource,
                                "dateWorked": "2026-01-05T00:00:00"})
     entry = r.json()["itemId"]
+    ticket = w.get(f"TimeEntries/{entry}").json()["item"]["ticketID"]
     assert w.delete(f"TimeEntries/{entry}").json() == {"itemId": entry}
     assert w.get(f"TimeEntries/{entry}").status_code == 404
+    log = w.query("DeletedTicketActivityLogs", [{"op": "eq", "field": "ticketID", "value": ticket}]).json()
+    assert [(i["typeID"], i["deletedByResourceID"] is not None) for i in log["items"]] == [(1, True)]
 
 
 def test_impersonation(w: Any, server: SandboxServer) -> None:
