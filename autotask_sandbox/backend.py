@@ -283,6 +283,7 @@ class Backend:
             self._check_required(info, values)
             self._validate(info, values)
             self._defaults(info, values, now)
+            self._completion(info, values, person, stamp)
             all_udfs = {d.name: None for d in self.storage.udf_defs(info.name).values()}
             all_udfs.update(udfs)
             conn = self.storage.conn
@@ -332,7 +333,9 @@ class Backend:
                     values[f.name] = person
             if not sparse:
                 self._check_required(info, values)
-            self._validate(info, values, dict(zip(table.columns, before)))
+            current = dict(zip(table.columns, before))
+            self._validate(info, values, current)
+            self._completion(info, values, person, stamp, current)
             stored_udfs = self.storage.stored_udfs(table, id) if table.has_udfs else {}
             new_udfs = None
             if table.has_udfs and (udfs or not sparse):
@@ -505,6 +508,21 @@ class Backend:
                 'SELECT COUNT(*) FROM "Tickets" WHERE "ticketNumber" LIKE ?',
                 (f"T{now:%Y%m%d}.%",)).fetchone()[0]
             values["ticketNumber"] = f"T{now:%Y%m%d}.{seq + 1:04d}"
+
+    def _completion(self, info: EntityInfo, values: dict[str, Any], person: int | None,
+                    stamp: str, current: dict[str, Any] | None = None) -> None:
+        """Moving a ticket or task to Complete stamps when and by whom, as Autotask does."""
+        done_field = {"Tickets": "completedDate", "Tasks": "completedDateTime"}.get(info.name)
+        if done_field is None or "status" not in values:
+            return
+        complete = {v["value"] for v in self.storage.picklists(info.name).get("status", [])
+                    if v["label"] == "Complete"}
+        was = (current or {}).get("status")
+        if str(values["status"]) in complete and str(was) not in complete:
+            values[done_field] = values.get(done_field) or stamp
+            values["completedByResourceID"] = values.get("completedByResourceID") or person
+            if info.name == "Tickets" and values.get("resolvedDateTime") is None:
+                values["resolvedDateTime"] = stamp
 
     def _bump_parent_activity(self, info: EntityInfo, values: dict[str, Any], stamp: str,
                               person: int | None, now: datetime) -> list[ChangeEvent]:

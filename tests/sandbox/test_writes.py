@@ -80,6 +80,15 @@ def test_patch_checks_paired_fields_against_the_stored_row(w: Any) -> None:
     assert w.get(f"Tickets/{tid}").json()["item"]["assignedResourceID"] == other
 
 
+def test_completing_a_ticket_stamps_completion(w: Any) -> None:
+    tid = new_ticket(w)
+    assert w.get(f"Tickets/{tid}").json()["item"]["completedDate"] is None
+    w.patch("Tickets", {"id": tid, "status": 5})
+    item = w.get(f"Tickets/{tid}").json()["item"]
+    assert item["completedDate"] == item["lastActivityDate"] == item["resolvedDateTime"]
+    assert item["completedByResourceID"] is not None
+
+
 def test_read_only_fields_are_ignored(w: Any) -> None:
     tid = new_ticket(w)
     w.patch("Tickets", {"id": tid, "title": "t2"})
