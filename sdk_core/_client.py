@@ -11,6 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Mapping
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from . import _protocol as proto
@@ -48,10 +49,11 @@ class SyncTransport:
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return Failure(exc, maybe_sent=False)
         if isinstance(exc, requests.exceptions.ConnectionError):
-            text = repr(exc)
-            sent = not any(s in text for s in ("NewConnectionError", "Connection refused",
-                                               "Name or service not known", "Failed to resolve"))
-            return Failure(exc, maybe_sent=sent)
+            reason = exc.args[0] if exc.args else None
+            reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+            never_sent = isinstance(reason, urllib3.exceptions.ConnectTimeoutError) or any(
+                s in repr(exc) for s in ("NewConnectionError", "Connection refused", "Failed to resolve"))
+            return Failure(exc, maybe_sent=not never_sent)
         if isinstance(exc, (requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError,
                             requests.exceptions.ContentDecodingError)):
             return Failure(exc, maybe_sent=True)
