@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import time
 from pathlib import Path
 
 from .generator import build_tenant, version_key
@@ -36,9 +37,11 @@ def cached_tenant(scale: str = "tiny", seed: int = 1) -> Path:
 
 
 def _drop_stale(current: Path, scale: str, seed: int) -> None:
-    """Remove tenants of the same (scale, seed) built by older generator versions."""
+    """Remove tenants of the same (scale, seed) built by older generator versions, once they
+    are an hour old (a test session started before a code change may still copy them)."""
+    horizon = time.time() - 3600
     for old in current.parent.glob(f"tenant-{scale}-seed{seed}-*.sqlite*"):
-        if old.name != current.name and not old.name.endswith(".lock"):
+        if old.name != current.name and not old.name.endswith(".lock") and old.stat().st_mtime < horizon:
             old.unlink(missing_ok=True)
 
 
