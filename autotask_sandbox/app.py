@@ -479,6 +479,9 @@ class AutotaskApi:
             resource = int(raw)
         except ValueError:
             raise ApiError(500, f"ImpersonationResourceId '{raw}' is not a resource id.")
+        if resource == self.sandbox.backend.api_resource_id:
+            raise ApiError(500, "API-only users cannot be impersonated; give the id of an active "
+                                "resource in ImpersonationResourceId.")
         if not self.sandbox.backend.is_active_resource(resource):
             raise ApiError(500, f"ImpersonationResourceId {resource} is not an active resource "
                                 "that can be impersonated.")

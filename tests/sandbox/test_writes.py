@@ -180,7 +180,8 @@ def test_root_delete_where_allowed(w: Any) -> None:
 
 
 def test_impersonation(w: Any, server: SandboxServer) -> None:
-    active = some_id(w, "Resources", isActive=True)
+    active = w.ids("Resources", [{"op": "eq", "field": "isActive", "value": True},
+                                 {"op": "noteq", "field": "email", "value": server.username}])[0]
     inactive = some_id(w, "Resources", isActive=False)
     body = {"companyID": 0, "title": "as someone", "status": 1, "priority": 1}
     r = w.http.post(w.url("Tickets"), json=body, headers={"ImpersonationResourceId": str(active)})
@@ -188,6 +189,9 @@ def test_impersonation(w: Any, server: SandboxServer) -> None:
     assert item["creatorResourceID"] == active and item["impersonatorCreatorResourceID"] == active
     r = w.http.post(w.url("Tickets"), json=body, headers={"impersonationresourceid": str(inactive)})
     assert r.status_code == 500 and "not an active resource" in r.json()["errors"][0]
+    api_user = some_id(w, "Resources", email=server.username)
+    r = w.http.post(w.url("Tickets"), json=body, headers={"ImpersonationResourceId": str(api_user)})
+    assert r.status_code == 500 and "cannot be impersonated" in r.json()["errors"][0]
 
 
 def test_update_needs_an_existing_id(w: Any) -> None:
