@@ -69,6 +69,14 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
 
     def setup(self) -> None:
         """Create or evolve the table, then compile the row builder for this schema."""
+        types = column_types(self.schema)
+        missing = [k for k in self.key_properties if k not in types]
+        if missing:
+            msg = (
+                f"stream '{self.stream_name}': key properties {missing} are not in the "
+                "schema's properties; the tap must describe every key property."
+            )
+            raise MissingKeyPropertiesError(msg)
         if self.schema_name:
             self.connector.prepare_schema(self.schema_name)
         created = self.connector.prepare_table(
@@ -83,14 +91,6 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
             annotations.index_references(self.connector, self.full_table_name, self.schema)
         if self.config.get("picklist_label_views"):
             annotations.label_picklists(self.connector, self.full_table_name, self.schema)
-        types = column_types(self.schema)
-        missing = [k for k in self.key_properties if k not in types]
-        if missing:
-            msg = (
-                f"stream '{self.stream_name}': key properties {missing} are not in the "
-                "schema's properties; the tap must describe every key property."
-            )
-            raise MissingKeyPropertiesError(msg)
         compiled = compile_rows(
             self.stream_name,
             types,
@@ -106,7 +106,9 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
         self._writer = writer_for(self.connector.dialect_name)
         self._keyed_rows: dict[t.Any, tuple] = {}
         self._plain_rows: list[tuple] = []
-        self._sequence = 0
+        # _sdc_sequence: microseconds since the epoch at set-up, then +1 a record, so it
+        # grows across batches, schema changes and runs.
+        self._sequence = time.time_ns() // 1000
         # Looked up per record, so computed once here.
         self._upsert = self.upsert
         self._with_metadata = self.include_sdc_metadata_properties

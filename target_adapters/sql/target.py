@@ -159,7 +159,12 @@ class TargetSQL(SQLTarget):
         self.drain_all()
 
     def _process_schema_message(self, message_dict: dict) -> None:
-        """Commit what the old schema buffered before the table's columns change."""
+        """Commit what the old schema buffered before the table's columns change.
+
+        DDL also waits for the writer thread: SQLite locks the whole file while a batch
+        is written, and no table should change under a running COPY.
+        """
+        self._pipeline.wait()
         existing = self._sinks_active.get(message_dict.get("stream", ""))
         if existing is not None and (
             existing.original_schema != message_dict.get("schema")
