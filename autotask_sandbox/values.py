@@ -22,6 +22,8 @@ _DATETIME_RE = re.compile(
 
 def format_datetime(value: datetime) -> str:
     """The stored form of an aware or naive-UTC datetime."""
+    if value.tzinfo is UTC:
+        return value.isoformat(timespec="milliseconds")[:23]  # drop "+00:00"
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(timespec="milliseconds")
