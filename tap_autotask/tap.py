@@ -19,6 +19,7 @@ from sdk_core.errors import AutotaskError, ConfigurationError
 from .metadata import CatalogMetadata, LiveMetadata, MetadataSource
 from .schema import with_annotations
 from .streams import PicklistValuesStream, UdfDefinitionsStream, entity_streams
+from .writer import FastSingerWriter
 
 __all__ = ["TapAutotask"]
 
@@ -27,6 +28,7 @@ class TapAutotask(Tap):
     """Singer tap for Autotask PSA (REST API)."""
 
     name = "tap-autotask"
+    message_writer_class = FastSingerWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property("username", th.StringType, required=True, secret=True,

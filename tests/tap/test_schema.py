@@ -134,3 +134,33 @@ def test_known_metadata_lies_are_corrected_from_evidence() -> None:
     assert contracts.field("contractPeriodType").data_type == "integer"
     spec = next(f for f in CatalogMetadata().fields(contracts) if f.name == "contractPeriodType")
     assert json_type(spec.data_type)["type"] == ["string", "null"]
+
+
+def test_fast_writer_keeps_order_and_flushes_only_after_non_records(monkeypatch) -> None:
+    import io
+    import json
+    from decimal import Decimal
+
+    from singer_sdk.singerlib import RecordMessage, StateMessage
+
+    from tap_autotask.writer import FastSingerWriter
+
+    class Recorder(io.BytesIO):
+        flushes: list[int] = []
+
+        def flush(self) -> None:
+            self.flushes.append(len(self.getvalue()))
+
+    raw = Recorder()
+    text = io.TextIOWrapper(raw, encoding="utf-8")
+    monkeypatch.setattr("sys.stdout", text)
+    writer = FastSingerWriter()
+    writer.write_message(RecordMessage(stream="t", record={"id": 1}))
+    writer.write_message(RecordMessage(stream="t", record={"id": 2}))
+    before_state = len(raw.getvalue())
+    writer.write_message(StateMessage(value={"bookmarks": {"t": {"n": Decimal("5.0")}}}))
+    lines = [json.loads(line) for line in raw.getvalue().splitlines()]
+    assert [m["type"] for m in lines] == ["RECORD", "RECORD", "STATE"]
+    assert lines[2]["value"]["bookmarks"]["t"]["n"] == 5
+    assert raw.flushes[-1] == len(raw.getvalue()) > before_state
+    assert before_state not in raw.flushes[1:], "no flush between the records"

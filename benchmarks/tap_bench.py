@@ -1,0 +1,207 @@
+"""tap-autotask benchmark: ratios against a bare sdk_core scan measured in the same run.
+
+    .venv/bin/python benchmarks/tap_bench.py            # large tenant (~1M tickets)
+    .venv/bin/python benchmarks/tap_bench.py --quick    # small tenant, smaller numbers
+
+Prints, for issue 4's targets:
+1. rows/s of `tap-autotask` (tickets only, stdout to /dev/null) over the newest ~100,000
+   tickets vs a bare `sdk_core` scan of the same rows (same filter), each a fresh process
+   timed end to end (target >= 0.70);
+2. requests per 1,000 rows of the tap's full load of every ticket (target <= 2.05), and the
+   requests a second, cached discovery costs (target 0);
+3. peak RSS of the tap process at ~100,000 and at ~1,000,000 rows (within 10%, <= 150 MB).
+
+The tenant comes from the sandbox's own cache (.cache/sandbox/, built once per generator
+version: a few minutes for the large one) and is copied for the server. The sandbox runs without its hourly limit or latency bands, so the API
+emulator, not the budget, sets the pace for both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autotask_sandbox.cache import cached_tenant  # noqa: E402
+from autotask_sandbox.testing import SandboxServer  # noqa: E402
+from sdk_core import AutotaskClient  # noqa: E402
+
+BIN = Path(sys.executable).parent
+NO_LIMITS = {"threshold": 1_000_000_000, "latency_bands": False}
+
+# Runs a command; passes its last stderr line on, then reports its peak RSS (KiB).
+PEAK_RSS = (
+    "import resource, subprocess, sys\n"
+    "proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,"
+    " text=True)\n"
+    "lines = proc.stderr.strip().splitlines() or ['']\n"
+    "print(lines[-1] if proc.returncode == 0 else proc.stderr[-3000:], file=sys.stderr)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(proc.returncode)\n"
+)
+
+# The tap, to /dev/null; prints "rows seconds" of the sync itself (imports excluded).
+TAP_SYNC = (
+    "import json, os, sys, time\n"
+    "from tap_autotask import TapAutotask\n"
+    "tap = TapAutotask(config=json.loads(sys.argv[1]), parse_env_config=False)\n"
+    "sys.stdout = open(os.devnull, 'w')\n"
+    "start = time.perf_counter()\n"
+    "tap.sync_all()\n"
+    "seconds = time.perf_counter() - start\n"
+    "print(seconds, file=sys.stderr)\n"
+)
+
+# The baseline: the same rows through sdk_core alone; prints "rows seconds".
+BARE_SCAN = (
+    "import json, sys, time\n"
+    "from sdk_core import AutotaskClient\n"
+    "cfg = json.loads(sys.argv[1])\n"
+    "since = cfg.pop('since')\n"
+    "client = AutotaskClient(**cfg)\n"
+    "flt = [{'op': 'gte', 'field': 'lastActivityDate', 'value': since}] if since else None\n"
+    "start = time.perf_counter()\n"
+    "rows = sum(len(page) for page in client.entity('Tickets').pages(flt))\n"
+    "print(rows, time.perf_counter() - start, file=sys.stderr)\n"
+)
+
+
+def tenant(scale: str) -> None:
+    """Build (once, a few minutes for large) the sandbox's cached tenant for (scale, seed 1)."""
+    print(f"tenant {scale}: {cached_tenant(scale, 1)}", flush=True)
+
+
+def _client(server: SandboxServer, cache_dir: Path) -> AutotaskClient:
+    return AutotaskClient(**server.credentials, cache_dir=str(cache_dir))
+
+
+def newest_since(server: SandboxServer, rows: int, cache_dir: Path) -> tuple[str, int]:
+    """A lastActivityDate bound that selects about `rows` of the newest tickets (bisection)."""
+    client = _client(server, cache_dir)
+    try:
+        tickets = client.entity("Tickets")
+        top = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        lo, hi = 0.0, 2000.0  # days back from now
+        since, count = top.isoformat(), 0
+        for _ in range(30):
+            mid = (lo + hi) / 2
+            since = (top - timedelta(days=mid)).isoformat()
+            count = tickets.count([{"op": "gte", "field": "lastActivityDate", "value": since}])
+            if abs(count - rows) <= rows * 0.01:
+                break
+            lo, hi = (mid, hi) if count < rows else (lo, mid)
+        return since, count
+    finally:
+        client.close()
+
+
+def child(script: str, arg: str, env: dict[str, str]) -> tuple[list[str], float, float]:
+    """Run a child script: its last stderr line split, its wall seconds, its peak RSS (MiB)."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", PEAK_RSS, sys.executable, "-c", script, arg],
+                          env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    lines = proc.stderr.strip().splitlines()
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{proc.stderr[-3000:]}")
+    return lines[-2].split(), wall, int(lines[-1]) / 1024
+
+
+def tap_run(server: SandboxServer, env: dict[str, str],
+            start_date: str | None) -> tuple[float, float, float]:
+    """(seconds of the sync, wall seconds of the process, peak RSS MiB)."""
+    config = {**server.credentials, "include_streams": ["tickets"],
+              "metadata_source": "catalog", "include_udfs": False}
+    if start_date:
+        config["start_date"] = start_date
+    out, wall, rss = child(TAP_SYNC, json.dumps(config), env)
+    return float(out[0]), wall, rss
+
+
+def bare_run(server: SandboxServer, env: dict[str, str], since: str | None,
+             cache_dir: Path) -> tuple[int, float, float]:
+    """(rows, seconds of the scan, wall seconds of the process)."""
+    cfg = json.dumps({**server.credentials, "cache_dir": str(cache_dir), "since": since})
+    out, wall, _ = child(BARE_SCAN, cfg, env)
+    return int(out[0]), float(out[1]), wall
+
+
+def requests(server: SandboxServer) -> int:
+    return int(server.admin.stats()["total"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small tenant (4,000 tickets)")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    scale = "small" if args.quick else "large"
+    subset = 1_000 if args.quick else 100_000
+    tenant(scale)
+
+    with tempfile.TemporaryDirectory(prefix="tap-bench-") as tmp, \
+            SandboxServer(scale=scale, startup_timeout=600, **NO_LIMITS) as server:
+        work = Path(tmp)
+        cache_dir = work / "metadata-cache"
+        env = {**os.environ, "AUTOTASK_CACHE_DIR": str(cache_dir), "PYTHONPATH": str(ROOT)}
+        since, subset_rows = newest_since(server, subset, cache_dir)
+        total_rows = server.admin.health()["tickets"]
+        print(f"tenant: {scale}, {total_rows:,} tickets; subset: {subset_rows:,} tickets with "
+              f"lastActivityDate >= {since}")
+
+        # 1. throughput over the same rows, alternating to share the machine's noise
+        bare, tap, bare_wall, tap_wall, rss_subset = [], [], [], [], []
+        for _ in range(args.repeats):
+            rows, seconds, wall = bare_run(server, env, since, cache_dir)
+            assert rows == subset_rows, (rows, subset_rows)
+            bare.append(rows / seconds)
+            bare_wall.append(rows / wall)
+            seconds, wall, rss = tap_run(server, env, since)
+            tap.append(subset_rows / seconds)
+            tap_wall.append(subset_rows / wall)
+            rss_subset.append(rss)
+        ratio = max(tap) / max(bare)
+        print(f"1. rows/s while syncing, best of {args.repeats}: bare sdk_core {max(bare):,.0f}, "
+              f"tap {max(tap):,.0f}; ratio {ratio:.2f} (target >= 0.70) "
+              f"{'OK' if ratio >= 0.70 else 'MISS'}")
+        print(f"   whole processes (start-up included): bare {max(bare_wall):,.0f}, "
+              f"tap {max(tap_wall):,.0f}; ratio {max(tap_wall) / max(bare_wall):.2f}")
+
+        # 2. requests per 1,000 rows of a full load, and a cached discovery
+        before = requests(server)
+        seconds, _, rss_full = tap_run(server, env, None)
+        spent = requests(server) - before
+        per_k = spent / (total_rows / 1000)
+        print(f"2. full load: {total_rows:,} rows in {seconds:.1f} s, {spent} requests = "
+              f"{per_k:.3f} per 1,000 rows (target <= 2.05) {'OK' if per_k <= 2.05 else 'MISS'}")
+        cfg = work / "discover.json"
+        cfg.write_text(json.dumps({**server.credentials, "metadata_source": "live"}))
+        discover = [str(BIN / "tap-autotask"), "--config", str(cfg), "--discover"]
+        subprocess.run(discover, env=env, capture_output=True, check=True)
+        before = requests(server)
+        subprocess.run(discover, env=env, capture_output=True, check=True)
+        cached = requests(server) - before
+        print(f"   discovery from cache: {cached} requests (target 0) "
+              f"{'OK' if cached == 0 else 'MISS'}")
+
+        # 3. memory does not grow with the number of rows
+        small = max(rss_subset)
+        spread = abs(rss_full - small) / small
+        ok = spread <= 0.10 and max(rss_full, small) <= 150
+        print(f"3. peak RSS: {small:.0f} MiB at {subset_rows:,} rows, {rss_full:.0f} MiB at "
+              f"{total_rows:,} rows; difference {spread:.1%} (target <= 10%, <= 150 MiB) "
+              f"{'OK' if ok else 'MISS'}")
+
+
+if __name__ == "__main__":
+    main()
