@@ -24,6 +24,9 @@ if t.TYPE_CHECKING:
     from pathlib import PurePath
 
 
+_AGE_CHECK_EVERY = 1_000  # records between checks of the SDK's 5-minute batch age limit
+
+
 class TargetSQL(SQLTarget):
     """Singer target for PostgreSQL, MySQL/MariaDB and SQLite."""
 
@@ -114,6 +117,7 @@ class TargetSQL(SQLTarget):
             **kwargs,
         )
         self.max_parallelism = 1
+        self._records_seen = 0
         self._pipeline = BatchPipeline(depth=1)
         url = str(self.config.get("sqlalchemy_url", ""))
         t.cast(SQLSingerReader, self.message_reader).strip_nul = url.startswith("postgresql")
@@ -134,7 +138,9 @@ class TargetSQL(SQLTarget):
         except BaseException:
             self._pipeline.settle()
             raise
-        self._handle_max_record_age()
+        self._records_seen += 1
+        if self._records_seen % _AGE_CHECK_EVERY == 0:
+            self._handle_max_record_age()
 
     def _checkpoint(self) -> None:
         """Hand every sink's batch, then the latest state, to the writer thread as one job."""
@@ -179,6 +185,7 @@ class TargetSQL(SQLTarget):
         super()._process_activate_version_message(message_dict)
 
     def _handle_max_record_age(self) -> None:
+        """The SDK drains everything when records wait too long; the writer finishes first."""
         if self._max_record_age_in_minutes > self._MAX_RECORD_AGE_IN_MINUTES:
             self._pipeline.wait()
         super()._handle_max_record_age()
