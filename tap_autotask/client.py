@@ -19,6 +19,7 @@ from singer_sdk.singerlib import RecordMessage
 from typing_extensions import override
 
 from sdk_core.catalog import EntityInfo
+from sdk_core.errors import PermissionDeniedError
 
 from .metadata import FieldSpec, MetadataSource
 from .plans import ReplicationPlan
@@ -122,7 +123,12 @@ class AutotaskStream(Stream):
         if window.activates and first_load and window.last_id is None:
             self._activate(window.version)  # lets targets create the table before any row
         while window is not None:
-            yield from self._scan(window)
+            try:
+                yield from self._scan(window)
+            except PermissionDeniedError as exc:
+                # One entity the API user may not read must not stop the other 220.
+                self.logger.warning("Skipped %s: %s", self.name, " ".join(str(exc).split()))
+                return
             if window.activates:
                 self._activate(window.version)
             window = close_window(

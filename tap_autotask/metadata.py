@@ -8,11 +8,13 @@ are the record names, so live names are matched to them case-insensitively.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sdk_core.catalog import EntityInfo
+from sdk_core.errors import NotFoundError, PermissionDeniedError
 
 __all__ = [
     "FieldSpec",
@@ -30,6 +32,8 @@ __all__ = [
 TYPE_CORRECTIONS: dict[tuple[str, str], str] = {
     ("Contracts", "contractPeriodType"): "string",
 }
+
+log = logging.getLogger("tap-autotask")
 
 _LEADING_CAPS = re.compile(r"^([A-Z]+)(?=[A-Z][a-z]|$|[0-9_])|^([A-Z])")
 
@@ -105,8 +109,14 @@ class LiveMetadata:
         self._udf_cache: dict[str, list[dict[str, Any]]] = {}
 
     def fields(self, entity: EntityInfo) -> list[FieldSpec]:
+        try:
+            raws = self._client.entity(entity.name).fields()
+        except (PermissionDeniedError, NotFoundError) as exc:
+            log.warning("Field metadata of %s unavailable (%s); using the bundled catalog.",
+                        entity.name, " ".join(str(exc).split()))
+            return CatalogMetadata().fields(entity)
         specs = []
-        for raw in self._client.entity(entity.name).fields():
+        for raw in raws:
             known = entity.field(raw["name"])
             name = known.name if known else camel_name(raw["name"])
             reference = raw.get("referenceEntityType") or None
@@ -130,7 +140,12 @@ class LiveMetadata:
         if not entity.has_udfs:
             return []
         if entity.name not in self._udf_cache:
-            self._udf_cache[entity.name] = list(self._client.entity(entity.name).udfs())
+            try:
+                self._udf_cache[entity.name] = list(self._client.entity(entity.name).udfs())
+            except (PermissionDeniedError, NotFoundError) as exc:
+                log.warning("UDF metadata of %s unavailable (%s); no UDF columns.",
+                            entity.name, " ".join(str(exc).split()))
+                self._udf_cache[entity.name] = []
         return self._udf_cache[entity.name]
 
     def udfs(self, entity: EntityInfo) -> list[FieldSpec]:

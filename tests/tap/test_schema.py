@@ -164,3 +164,25 @@ def test_fast_writer_keeps_order_and_flushes_only_after_non_records(monkeypatch)
     assert lines[2]["value"]["bookmarks"]["t"]["n"] == 5
     assert raw.flushes[-1] == len(raw.getvalue()) > before_state
     assert before_state not in raw.flushes[1:], "no flush between the records"
+
+
+def test_live_metadata_falls_back_to_the_catalog_for_a_forbidden_entity() -> None:
+    from sdk_core.catalog import load_catalog
+    from sdk_core.errors import PermissionDeniedError
+    from tap_autotask.metadata import LiveMetadata
+
+    class Client:
+        def entity(self, name: str):
+            class Entity:
+                def fields(self):
+                    raise PermissionDeniedError("no right to read", status_code=403)
+
+                def udfs(self):
+                    raise PermissionDeniedError("no right to read", status_code=403)
+
+            return Entity()
+
+    tickets = load_catalog().get("Tickets")
+    live = LiveMetadata(Client())
+    assert [f.name for f in live.fields(tickets)] == tickets.field_names
+    assert live.udfs(tickets) == []

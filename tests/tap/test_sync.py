@@ -100,3 +100,105 @@ def test_wrong_credentials_give_one_clear_line(sandbox: Any, tmp_path: Any) -> N
     assert len(errors) == 1 and "AuthenticationError" in errors[0]
     assert "wrong" not in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+class _ForbidRoles:
+    """The real client, except that Roles answer as for an API user without that right."""
+
+    def __init__(self, real: AutotaskClient):
+        self._real = real
+
+    def entity(self, name: str) -> Any:
+        from sdk_core.errors import PermissionDeniedError
+
+        entity = self._real.entity(name)
+        if name != "Roles":
+            return entity
+
+        class Forbidden:
+            info = entity.info if hasattr(entity, "info") else None
+
+            def pages(self, *args: Any, **kwargs: Any) -> Any:
+                raise PermissionDeniedError("The logged in Resource does not have the adequate "
+                                            "permissions", status_code=500)
+
+        return Forbidden()
+
+    def close(self) -> None:
+        self._real.close()
+
+
+def test_an_entity_the_user_may_not_read_is_skipped_not_fatal(
+    sandbox: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    import contextlib
+    import io
+
+    from tap_autotask import TapAutotask
+    from tests.tap.singer_run import Output
+
+    config = tap_config(sandbox, metadata_source="catalog", include_streams=["roles", "skills"])
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        tap = TapAutotask(config=config, parse_env_config=False)
+        tap._client = _ForbidRoles(_client(sandbox))
+        tap.sync_all()
+    out = Output.parse(buffer.getvalue())
+    assert not out.records.get("roles")
+    assert len(out.records["skills"]) == len(_all_ids(sandbox, "Skills"))
+    assert any("Skipped roles" in r.message and "adequate permissions" in r.message
+               for r in caplog.records)
+
+
+def test_stream_maps_and_deselected_columns(sandbox: Any) -> None:
+    from tap_autotask import TapAutotask
+
+    config = tap_config(sandbox, metadata_source="catalog", include_streams=["roles"],
+                        stream_maps={"roles": {"name_upper": "name.upper()",
+                                               "description": "__NULL__"}})
+    catalog = TapAutotask(config=config, parse_env_config=False).catalog_dict
+    entry = catalog["streams"][0]
+    for item in entry["metadata"]:
+        if item["breadcrumb"] == ["properties", "hourlyRate"]:
+            item["metadata"]["selected"] = False
+    buffer_out = _run_with_catalog(config, catalog)
+    rows = buffer_out.records["roles"]
+    assert rows and all(r["name_upper"] == (r["name"] or "").upper() for r in rows)
+    assert all("description" not in r and "hourlyRate" not in r for r in rows)
+    assert "id" in rows[0] and "isActive" in rows[0]
+
+
+def _run_with_catalog(config: dict, catalog: dict) -> Any:
+    import contextlib
+    import io
+
+    from tap_autotask import TapAutotask
+    from tests.tap.singer_run import Output
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        TapAutotask(config=config, catalog=catalog, parse_env_config=False).sync_all()
+    return Output.parse(buffer.getvalue())
+
+
+def test_batch_messages_carry_every_row_and_state_follows_the_batch(
+    sandbox: Any, tmp_path: Any,
+) -> None:
+    import gzip
+
+    config = tap_config(sandbox, metadata_source="catalog", include_streams=["tickets"],
+                        batch_config={"encoding": {"format": "jsonl", "compression": "gzip"},
+                                      "storage": {"root": f"file://{tmp_path}",
+                                                  "prefix": "batch-"}})
+    out = run_tap(config)
+    batches = [m for m in out.messages if m["type"] == "BATCH"]
+    assert batches and not out.records.get("tickets")
+    ids = []
+    for message in batches:
+        for url in message["manifest"]:
+            with gzip.open(url.removeprefix("file://"), "rt") as handle:
+                ids += [json.loads(line)["id"] for line in handle]
+    assert sorted(ids) == sorted(_all_ids(sandbox, "Tickets"))
+    kinds = [m["type"] for m in out.messages]
+    assert kinds.index("STATE", kinds.index("BATCH")) > kinds.index("BATCH")
+    assert "window" not in out.state["bookmarks"]["tickets"]
