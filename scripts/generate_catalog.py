@@ -177,7 +177,9 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
         schema = op.get("responses", {}).get("200", {}).get("schema", {})
         if "$ref" in schema:
             name, internal = model_of(schema["$ref"])
-            if internal:
+            # Attachment queries answer the bare model, not QueryActionResult[Model,Internal].
+            if internal or (name.endswith("Model") and not name.endswith("ResultModel")
+                            and name in defs):
                 return name, internal
         return None, None
 
@@ -246,6 +248,12 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
                 # e.g. `GET /TimeOffRequests/{id}/Approve` is an action answered with an itemId.
                 odd_methods[(mm.group(1), mm.group(2))]["create"] = verb.upper()
         target = model_to_entity.get(model or "")
+        by_tag = next((k for k, e in entities.items() if e["swagger_tag"] == tag[: -len("Child")]),
+                      None)
+        if target is None and by_tag and entities[by_tag]["model"] is None and model:
+            # Meta-only roots (e.g. InventoryStockedItemsAdd) take the model of their child action.
+            entities[by_tag]["model"] = model
+            target = by_tag
         if target is None:
             # Create-only child actions (e.g. Tickets/{id}/ChecklistLibraries) name their entity
             # in the tag itself.
