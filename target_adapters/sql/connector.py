@@ -192,6 +192,8 @@ class SQLTargetConnector(SQLConnector):
         )
         try:
             with self._connect() as conn, conn.begin():
+                if self.dialect_name == "postgresql":
+                    self._drop_labeled_view(conn, full_table_name)
                 conn.execute(sa.text(statement))
         except sa.exc.DBAPIError as exc:
             msg = (
@@ -199,6 +201,19 @@ class SQLTargetConnector(SQLConnector):
                 f"{compiled}: {exc.orig}. Convert the column by hand, then rerun."
             )
             raise RuntimeError(msg) from exc
+
+    def _drop_labeled_view(
+        self, conn: sa.Connection, full_table_name: str | FullyQualifiedName
+    ) -> None:
+        """Views block retyping (PostgreSQL) and rebuilding (SQLite) a table.
+
+        The labeled view of the annotations is recreated once the table is ready.
+        """
+        if not isinstance(full_table_name, FullyQualifiedName):
+            return
+        parts = (full_table_name.schema, f"{full_table_name.table}_labeled")
+        view = ".".join(identifiers.quote(self._dialect, p) for p in parts if p)
+        conn.execute(sa.text(f"DROP VIEW IF EXISTS {view}"))
 
     def _rebuild_sqlite_table(
         self,
@@ -232,6 +247,7 @@ class SQLTargetConnector(SQLConnector):
         )
         self.logger.info("Widening column %s.%s to %s", full_table_name, column, new_type)
         with self._engine.begin() as conn:
+            self._drop_labeled_view(conn, full_table_name)
             staging.create(conn)
             names = [c.name for c in old.columns]
             conn.execute(sa.insert(staging).from_select(names, sa.select(*old.columns)))

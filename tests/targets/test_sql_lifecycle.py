@@ -273,3 +273,14 @@ def test_annotations_give_reference_indexes_and_labeled_views(
         (1, 5, "Complete"), (2, 1, "New"), (3, 9, None),
     ]
     assert sql_destination.count("picklist_labels") == 2
+
+
+def test_labeled_view_survives_a_widened_column(sql_destination: SQLDestination) -> None:
+    schema = json.loads(json.dumps(SCHEMA))
+    picklist = {"values": [{"value": "1", "label": "New", "active": True, "parent_value": None}]}
+    schema["schema"]["properties"]["status"] = {"type": ["integer", "null"], "x-autotask-picklist": picklist}
+    settings = {"picklist_label_views": True}
+    run(sql_destination, [schema, record(1, status=1, hours=2)], **settings)
+    schema["schema"]["properties"]["hours"] = {"type": ["string", "null"]}
+    run(sql_destination, [schema, record(2, status=1, hours="n/a")], **settings)
+    assert sql_destination.rows("tickets_labeled", "id", "status_label") == [(1, "New"), (2, "New")]
