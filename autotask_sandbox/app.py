@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import metadata
+from . import actions, metadata
 from .admin import admin_routes, attach_extensions
 from .backend import MAX_PAGE, Backend
 from .errors import ApiError, FrameworkError, no_route, unauthorized
@@ -372,6 +372,17 @@ async def all_entity_information(call: Call) -> Response:
 @operation("Modules")
 async def modules(call: Call) -> Response:
     return json_response({"modules": [{"key": k, "value": True} for k in (24, 36, 65, 74, 81)]})
+
+
+async def run_action(call: Call) -> Response:
+    """The non-CRUD operations of `actions` (one handler; the match names the action)."""
+    body = await read_json(call) if call.request.method in ("POST", "PUT") else None
+    return json_response(actions.perform(call.match.operation, call.backend,
+                                         call.match.ids["path"], body, call.person_id))
+
+
+for _action in actions.PERFORMERS:
+    HANDLERS.setdefault(_action, run_action)
 
 
 # -- the API entry point ----------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Paths are matched case-insensitively. Under `/V1.0/` an entity's routes are:
 `{E}` (POST create, PUT update, PATCH patch), `{E}/{id}` (GET, DELETE), `{E}/query`,
 `{E}/query/count`, `{E}/query/next`, `{E}/entityInformation[/fields|/userDefinedFields]`,
-`{P}/{pid}/{segment}` and `{P}/{pid}/{segment}/{id}` for parent-scoped child routes. Verbs come
+`{P}/{pid}/{segment}` and `{P}/{pid}/{segment}/{id}` for parent-scoped child routes; the
+non-CRUD operations of `actions` (invoice rendering, time off approval, stock moves...) first. Verbs come
 from the catalog (appendix A): a known route with a wrong verb is 405, a route that does not
 exist at all is 404.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 from sdk_core.catalog import Catalog, EntityInfo, ParentRoute
 
+from . import actions
 from .errors import method_not_allowed
 
 SERVICES = {"thresholdinformation": "ThresholdInformation", "version": "Version",
@@ -52,6 +54,10 @@ class Router:
         """`parts` are the path segments after `V1.0`."""
         if not parts:
             raise NoRoute()
+        action = actions.resolve(method, parts)
+        if action is not None:
+            name, bucket, ids = action
+            return Match(name, bucket=bucket, ids={"path": ids})
         head = parts[0].lower()
         if len(parts) == 1 and head in SERVICES:
             return self._only(method, {"GET"}, Match(SERVICES[head], bucket=SERVICES[head]))
