@@ -127,7 +127,7 @@ def test_kill_9_mid_run_then_resume_loses_nothing_and_rereads_at_most_a_page(
 
 
 def test_429_and_500_storms_still_give_exact_row_counts(sandbox_factory: Any) -> None:
-    server = sandbox_factory(scale="small", faults="429:0.05,500:0.05,reset:0.02")
+    server = sandbox_factory(scale="small", faults="429:0.05@200,500:0.05,reset:0.02")
     config = tap_config(server, include_streams=["tickets", "ticket_notes"],
                         metadata_source="catalog")
     out = run_tap(config)
