@@ -159,3 +159,12 @@ async def test_async_client_matches_the_sync_client(sandbox, make_client, all_ti
         assert [r["id"] for p in pages for r in p] == ids(all_tickets)
         assert (await client.tickets.info())["name"] == "Ticket"
         assert len(await client.tickets.fields()) > 10
+
+
+def test_item_null_variant_and_z_timestamps(sandbox_factory, make_client):
+    server = sandbox_factory(get_missing_as_null_item=True, datetime_format="z")
+    client = make_client(server)
+    assert client.tickets.get(999_999_999) is None
+    row = next(iter(client.tickets.query(fields=["lastActivityDate"])))
+    assert row["lastActivityDate"].endswith("Z")
+    assert parse_datetime(row["lastActivityDate"]).utcoffset().total_seconds() == 0
