@@ -34,6 +34,7 @@ import orjson
 
 from sdk_core.catalog import Catalog, EntityInfo, load_catalog
 
+from .attachments import AttachmentRules, is_attachment, register_recipes
 from .errors import (ApiError, bad_picklist, bad_reference, missing_required, no_matching_records,
                      unknown_field)
 from .rows import RowMaker
@@ -112,6 +113,8 @@ class Backend:
         self.datetime_z = datetime_z
         self.catalog = catalog or load_catalog()
         self.rows = RowMaker(self.catalog)
+        register_recipes(self.catalog)
+        self.attachment_rules = AttachmentRules()
         self.lock = threading.RLock()
         self._subscribers: list[Callable[[ChangeEvent], None]] = []
         if not self.path.exists():
@@ -139,6 +142,7 @@ class Backend:
             self.path.unlink(missing_ok=True)
             self._rebuild()
             self._open()
+            self.attachment_rules.reset()
 
     def close(self) -> None:
         with self.lock:
@@ -280,6 +284,8 @@ class Backend:
                     values[f.name] = person
                 elif f.name == "impersonatorCreatorResourceID" and impersonating:
                     values[f.name] = person
+            if is_attachment(info):
+                self.attachment_rules.prepare(info, values, parent, stamp, person)
             self._check_required(info, values)
             self._validate(info, values)
             self._defaults(info, values, now)

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from sdk_core.catalog import Catalog, load_catalog
 
 from . import tenant_data as words
+from .attachments import register_recipes
 from .rows import NO_GENERIC_ROWS, RowMaker, ts
 from .storage import create_schema, item_expression, quote
 
@@ -68,7 +69,8 @@ def version_key() -> str:
     """Changes whenever the generator's code or the catalog changes (used by tenant caches)."""
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    for name in ("generator.py", "rows.py", "tenant_data.py", "storage.py", "values.py"):
+    for name in ("generator.py", "rows.py", "attachments.py", "tenant_data.py", "storage.py",
+                 "values.py"):
         digest.update((here / name).read_bytes())
     digest.update(json_catalog_bytes())
     return digest.hexdigest()[:16]
@@ -196,7 +198,9 @@ def build_tenant(path: str | Path, scale: str = "tiny", seed: int = 1,
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-200000")
     try:
-        builder = Builder(conn, load_catalog(), random.Random(seed))
+        catalog = load_catalog()
+        register_recipes(catalog)
+        builder = Builder(conn, catalog, random.Random(seed))
         conn.execute("BEGIN")
         _populate(builder, SCALES[scale], seed, scale, progress or (lambda *_: None))
         builder.flush()

@@ -65,6 +65,7 @@ class Table:
     has_udfs: bool
     bool_columns: list[str] = field(default_factory=list)
     datetime_columns: list[str] = field(default_factory=list)
+    by_id_only: list[str] = field(default_factory=list)  # null in query results (attachment data)
 
     @property
     def name(self) -> str:
@@ -91,6 +92,7 @@ def table_for(entity: EntityInfo) -> Table:
         entity=entity, columns=columns, types=types, has_udfs=entity.has_udfs,
         bool_columns=[c for c in columns if types[c] == "boolean"],
         datetime_columns=[c for c in columns if types[c] == "datetime"],
+        by_id_only=["data"] if entity.name.endswith("Attachments") and "data" in types else [],
     )
 
 
@@ -126,7 +128,9 @@ def item_expression(table: Table, udf_names: Sequence[str], fields: Sequence[str
     for name in names:
         kind = table.types[name]
         column = quote(name)
-        if kind == "boolean":
+        if name in table.by_id_only:
+            value = "NULL"
+        elif kind == "boolean":
             value = (f"json(CASE WHEN {column} IS NULL THEN 'null' WHEN {column} THEN 'true' "
                      "ELSE 'false' END)")
         elif kind == "datetime" and datetime_z:
@@ -416,9 +420,14 @@ class Storage:
 
     def get_item(self, table: Table, id_: int) -> dict[str, Any] | None:
         item, params = self.item_sql(table)
-        row = self.conn.execute(f'SELECT {item} FROM {quote(table.name)} WHERE "id" = ?',
+        extra = "".join(f", {quote(c)}" for c in table.by_id_only)
+        row = self.conn.execute(f'SELECT {item}{extra} FROM {quote(table.name)} WHERE "id" = ?',
                                 (*params, id_)).fetchone()
-        return orjson.loads(row[0]) if row else None
+        if not row:
+            return None
+        found = orjson.loads(row[0])
+        found.update(zip(table.by_id_only, row[1:]))
+        return found
 
     def get_row(self, table: Table, id_: int) -> tuple[Any, ...] | None:
         """The stored columns of a row (storage form)."""

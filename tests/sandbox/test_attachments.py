@@ -1,0 +1,76 @@
+"""Attachments over raw HTTP: generated rows with plausible metadata, `data` only from GET by
+id (never in query results), creates through the parent route with the vendor sample's body,
+the per-file size limit and parent-scoped delete."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Iterator
+
+import pytest
+
+from autotask_sandbox.attachments import MAX_FILE_BYTES
+from autotask_sandbox.testing import SandboxServer
+
+SAMPLE = {"id": 0, "attachDate": "2020-10-05T10:59:57.537", "attachedByContactID": None,
+          "attachedByResourceID": None, "attachmentType": "FILE_ATTACHMENT",
+          "fullPath": "TestText.txt", "publish": 1, "title": "Test text to a ticket",
+          "data": "VGVzdCB0ZXh0IGZpbGUgdG8gYXR0YWNoLg0KTGluZSAyDQo="}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandboxServer]:
+    with SandboxServer(scale="tiny", seed=7) as sb:
+        yield sb
+
+
+@pytest.fixture
+def w(server: SandboxServer, api_for: Any) -> Any:
+    return api_for(server)
+
+
+@pytest.mark.parametrize("entity,parent_field", [("TicketAttachments", "ticketID"),
+                                                 ("ProjectAttachments", "projectID"),
+                                                 ("CompanyAttachments", "companyID")])
+def test_generated_attachments_have_metadata_and_data_only_by_id(api: Any, entity: str,
+                                                                 parent_field: str) -> None:
+    items = api.query(entity, [{"op": "exist", "field": "id"}]).json()["items"]
+    assert items, f"the tenant has no {entity}"
+    for item in items:
+        assert item["data"] is None  # never in query results
+        assert item["fullPath"] and item["title"] and item["contentType"]
+        assert item["attachDate"] and item[parent_field] == item["parentID"]
+    full = api.get(f"{entity}/{items[0]['id']}").json()["item"]
+    content = base64.b64decode(full["data"])
+    assert full["fileSize"] == len(content) and content.startswith(full["title"].encode())
+    with_data = api.query(entity, [{"op": "eq", "field": "id", "value": items[0]["id"]}],
+                          IncludeFields=["id", "data"]).json()["items"]
+    assert with_data == [{"id": items[0]["id"], "data": None}]
+
+
+def test_create_ticket_attachment_like_the_vendor_sample(w: Any) -> None:
+    ticket = w.ids("Tickets", [{"op": "exist", "field": "id"}], MaxRecords=1)[0]
+    r = w.post(f"Tickets/{ticket}/Attachments", SAMPLE)
+    assert r.status_code == 200, r.text
+    new_id = r.json()["itemId"]
+    item = w.get(f"Tickets/{ticket}/Attachments/{new_id}").json()["item"]
+    assert item["ticketID"] == ticket and item["parentID"] == ticket
+    assert item["data"] == SAMPLE["data"]
+    assert item["fileSize"] == len(base64.b64decode(SAMPLE["data"])) == 35
+    assert item["contentType"] == "text/plain" and item["attachedByResourceID"] is not None
+    listed = w.get(f"Tickets/{ticket}/Attachments").json()["items"]
+    assert [i["data"] for i in listed if i["id"] == new_id] == [None]
+    assert w.delete(f"Tickets/{ticket}/Attachments/{new_id}").json() == {"itemId": new_id}
+    assert w.get(f"TicketAttachments/{new_id}").status_code == 404
+
+
+def test_attachment_over_the_size_limit_or_not_base64_is_refused(w: Any) -> None:
+    ticket = w.ids("Tickets", [{"op": "exist", "field": "id"}], MaxRecords=1)[0]
+    flt = [{"op": "eq", "field": "ticketID", "value": ticket}]
+    before = w.query("TicketAttachments", flt).json()["items"]
+    big = base64.b64encode(b"x" * (MAX_FILE_BYTES + 1)).decode()
+    msg = w.error(w.post(f"Tickets/{ticket}/Attachments", {**SAMPLE, "data": big}))
+    assert f"{MAX_FILE_BYTES + 1:,} bytes" in msg and "up to" in msg
+    assert "base64" in w.error(w.post(f"Tickets/{ticket}/Attachments", {**SAMPLE, "data": "not base64!"}))
+    assert "data" in w.error(w.post(f"Tickets/{ticket}/Attachments", {**SAMPLE, "data": None}))
+    assert w.query("TicketAttachments", flt).json()["items"] == before
