@@ -117,6 +117,7 @@ class Backend:
         self.attachment_rules = AttachmentRules()
         self.lock = threading.RLock()
         self._subscribers: list[Callable[[ChangeEvent], None]] = []
+        self._reset_hooks: list[Callable[[], None]] = []
         if not self.path.exists():
             self._rebuild()
         self._open()
@@ -134,7 +135,7 @@ class Backend:
             build_tenant(self.path, self.scale, self.seed)
 
     def reset(self) -> None:
-        """Back to the freshly generated tenant (subscribers stay)."""
+        """Back to the freshly generated tenant (subscribers and reset hooks stay)."""
         with self.lock:
             self.storage.close()
             for suffix in ("-wal", "-shm"):
@@ -143,6 +144,12 @@ class Backend:
             self._rebuild()
             self._open()
             self.attachment_rules.reset()
+            for hook in list(self._reset_hooks):  # under the lock: no request sees a half reset
+                hook()
+
+    def on_reset(self, hook: Callable[[], None]) -> None:
+        """Call `hook()` after every `reset()`, e.g. to re-register data kept outside the tenant."""
+        self._reset_hooks.append(hook)
 
     def close(self) -> None:
         with self.lock:

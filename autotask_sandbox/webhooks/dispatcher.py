@@ -14,7 +14,7 @@ import threading
 import uuid
 import weakref
 from collections import deque
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +27,8 @@ from .delivery import Delivery, DeliveryQueues, WebhookSettings, encode
 from .matching import WATCHED_ENTITIES, Webhook, build_payload, field_ids
 
 log = logging.getLogger(__name__)
+ERROR_LOG_RETENTION = timedelta(days=30)  # reference 11.5: the Webhook Error Log keeps 30 days
+PURGE_EVERY_SECONDS = 3600.0
 
 
 def _config_entities(catalog: Catalog) -> dict[str, str]:
@@ -37,6 +39,12 @@ def _config_entities(catalog: Catalog) -> dict[str, str]:
             if route.parent in WATCHED_ENTITIES:
                 out[info.name] = route.parent
     return out
+
+
+def _callout_key(url: str) -> str:
+    """A webhook URL as compared for duplicates: scheme and host are case-insensitive."""
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
 
 
 def _public_url(url: str) -> str:
@@ -71,10 +79,14 @@ class WebhookDispatcher:
         self._http = httpx.Client(follow_redirects=False)
         self._queues = DeliveryQueues(self.settings, self._post, self._on_result)
         self._storage = backend.storage
+        self._stopping = threading.Event()
         self._ensure_field_picklists()
+        self.purge_error_logs()
         self._unsubscribe = backend.subscribe(self._on_change)
+        backend.on_reset(self._after_reset)
         self._thread = threading.Thread(target=self._fan_out, name="webhook-fan-out", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._purge_loop, name="webhook-error-log-purge", daemon=True).start()
 
     # -- status for the admin route ---------------------------------------------------------
     def pending(self) -> int:
@@ -86,6 +98,7 @@ class WebhookDispatcher:
             return list(self._attempts)
 
     def close(self) -> None:
+        self._stopping.set()
         self._unsubscribe()
         self._queues.close()
         self._events.put(None)
@@ -94,8 +107,7 @@ class WebhookDispatcher:
 
     # -- change callback (committing thread) ------------------------------------------------
     def _on_change(self, event: Any) -> None:
-        if self.backend.storage is not self._storage:
-            self._after_reset()
+        self._after_reset()
         root = self._config_of.get(event.entity)
         if root is not None:
             self._sync_config(root, event)
@@ -104,7 +116,10 @@ class WebhookDispatcher:
             self._events.put(event)
 
     def _after_reset(self) -> None:
-        """The backend went back to its pristine tenant: forget every webhook we knew."""
+        """The backend went back to its pristine tenant: forget every webhook we knew and serve
+        the fieldID picklists again (called by the backend's reset, under its lock)."""
+        if self.backend.storage is self._storage:
+            return
         self._storage = self.backend.storage
         self._queues.discard()
         self._events.put(_RESET)
@@ -212,7 +227,10 @@ class WebhookDispatcher:
                 self._events.task_done()
 
     def _dispatch(self, event: Any) -> None:
+        """Queue one callout per firing webhook; a webhook whose URL already got this event
+        for this callout type is a duplicate and suppressed (reference 11.5)."""
         current = current_udfs = None
+        sent_to: set[str] = set()
         for hook in self._config().get(event.entity, []):
             with self._lock:
                 if (hook.entity, hook.id) in self._deactivated:
@@ -220,6 +238,11 @@ class WebhookDispatcher:
             if not hook.fires_on(event.action, event.changed_fields, event.udf_changes,
                                  event.person_id):
                 continue
+            target = _callout_key(hook.url)
+            if target in sent_to:
+                self._record_suppressed(hook, event)
+                continue
+            sent_to.add(target)
             if event.action == "Update" and current is None:
                 current = self.backend.get(event.entity, event.id) or {}
                 current_udfs = {u["name"]: u["value"] for u in current.pop("userDefinedFields", [])}
@@ -327,6 +350,38 @@ class WebhookDispatcher:
         if deactivate:
             self._deactivate(hook)
 
+    def _record_suppressed(self, hook: Webhook, event: Any) -> None:
+        with self._lock:
+            self._attempts.append({
+                "kind": "suppressed", "webhookEntity": hook.entity, "webhookID": hook.id,
+                "url": _public_url(hook.url), "action": event.action,
+                "entityType": self.backend.catalog.get(event.entity).internal_name, "id": event.id,
+                "sequenceNumber": None, "attempt": 0, "ok": None,
+                "error": "duplicate callout (same entity, URL and callout type) suppressed",
+                "final": True, "at": format_datetime(datetime.now(UTC))})
+
+    def purge_error_logs(self, now: datetime | None = None) -> int:
+        """Delete `WebhookEventErrorLogs` rows older than the 30-day retention; returns how many."""
+        cutoff = format_datetime((now or datetime.now(UTC)) - ERROR_LOG_RETENTION)
+        old = self.backend.query("WebhookEventErrorLogs",
+                                 [{"op": "lt", "field": "createDateTime", "value": cutoff}])
+        removed = 0
+        while old.ids:
+            for id_ in old.ids:
+                removed += bool(self.backend.delete("WebhookEventErrorLogs", id_))
+            if not old.has_more:
+                break
+            old = self.backend.query("WebhookEventErrorLogs",
+                                     [{"op": "lt", "field": "createDateTime", "value": cutoff}])
+        return removed
+
+    def _purge_loop(self) -> None:
+        while not self._stopping.wait(PURGE_EVERY_SECONDS):
+            try:
+                self.purge_error_logs()
+            except Exception:
+                log.exception("could not purge old WebhookEventErrorLogs rows")
+
     def _log_error(self, delivery: Delivery, error: str) -> None:
         hook = delivery.webhook
         row: dict[str, Any] = {
@@ -340,6 +395,7 @@ class WebhookDispatcher:
         if column:
             row[column] = hook.id
         try:
+            self.purge_error_logs()
             self.backend.create("WebhookEventErrorLogs", row)
         except Exception:
             log.exception("could not write WebhookEventErrorLogs for %s %s", hook.entity, hook.id)

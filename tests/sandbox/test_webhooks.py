@@ -542,3 +542,62 @@ def test_payload_fields_show_changed_subscribed_and_display_always_fields() -> N
     assert create == {"status": 1, "ticketNumber": "T2"}  # no unsubscribed title
     assert list(create) == ["status", "ticketNumber"]  # catalog order
     assert hook().payload_fields("Delete", {}, {}, None, None) == {}
+
+
+def test_field_picklist_is_served_right_after_a_reset(server: SandboxServer) -> None:
+    with rest_client(server) as client:
+        before = field_numbers(client)
+        server.admin.reset()  # no change happens between the reset and the metadata call
+        after = field_numbers(client)
+        assert after == before and after["Title"] and len(after) > 50
+        assert field_numbers(client, "CompanyWebhookFields")
+
+
+def test_duplicate_callouts_to_one_url_are_suppressed(server: SandboxServer,
+                                                      receiver: Receiver) -> None:
+    with rest_client(server) as client:
+        first = register(client, receiver.url + "/same", fields={"Title": (True, False)})
+        upper = receiver.url.replace("http://127.0.0.1", "HTTP://127.0.0.1")
+        twin = register(client, upper + "/same", fields={"Title": (True, False)})
+        other = register(client, receiver.url + "/other", fields={"Title": (True, False)})
+        ticket = a_ticket(client)
+        patch(client, "Tickets", ticket["id"], title="dup check")
+        log = settle(server)
+        (got,) = receiver.wait_for("/same", 1)
+        assert got.json["Guid"] == first["webhookGUID"]
+        assert [r.json["Guid"] for r in receiver.on("/other")] == [other["webhookGUID"]]
+        suppressed = [d for d in log if d["kind"] == "suppressed"]
+        assert [(d["webhookID"], d["action"]) for d in suppressed] == [(twin["id"], "Update")]
+
+
+def test_error_log_rows_older_than_30_days_are_purged(tmp_path: Any) -> None:
+    import shutil
+    from datetime import UTC, datetime, timedelta
+
+    from autotask_sandbox.backend import Backend
+    from autotask_sandbox.cache import cached_tenant
+    from autotask_sandbox.values import format_datetime
+    from autotask_sandbox.webhooks import WebhookDispatcher
+
+    db = tmp_path / "tenant.sqlite"
+    shutil.copyfile(cached_tenant("tiny", 1), db)
+    backend = Backend(db)
+    table = backend.table("WebhookEventErrorLogs")
+    ids = {age: backend.create("WebhookEventErrorLogs", {"errorMessage": f"{age} days old",
+                                                         "payload": "{}", "sequenceNumber": 1})
+           for age in (45, 31, 29, 0)}
+    with backend.lock:
+        for age, id_ in ids.items():
+            stamp = format_datetime(datetime.now(UTC) - timedelta(days=age))
+            backend.storage.update(table, id_, {"createDateTime": stamp}, None)
+    dispatcher = WebhookDispatcher(backend)  # a server starting on an old tenant file purges
+    try:
+        left = backend.query("WebhookEventErrorLogs", [{"op": "exist", "field": "id"}]).items
+        assert sorted(r["errorMessage"] for r in left) == ["0 days old", "29 days old"]
+        later = datetime.now(UTC) + timedelta(days=2)
+        assert dispatcher.purge_error_logs(now=later) == 1
+        assert [r["errorMessage"] for r in backend.query(
+            "WebhookEventErrorLogs", [{"op": "exist", "field": "id"}]).items] == ["0 days old"]
+    finally:
+        dispatcher.close()
+        backend.close()
