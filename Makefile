@@ -26,8 +26,10 @@ services:
 catalog: $(STAMP)
 	$(BIN)/python scripts/generate_catalog.py --swagger $(SHARED)/reference/autotask-rest-swagger-v1.json
 
+# Performance figures (not pass/fail). Each prints ratios against a baseline of the same run.
+BENCHES := sandbox_bench client_bench tap_bench target_bench target_files_bench
 bench: $(STAMP) services
-	$(BIN)/python benchmarks/sandbox_bench.py
+	@for b in $(BENCHES); do echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 lock:
 	uv pip compile pyproject.toml --extra dev -o requirements.lock --no-header --python-version 3.11

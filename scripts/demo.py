@@ -53,7 +53,7 @@ def free_port() -> int:
 def sandbox(port: int) -> Iterator[str]:
     """The sandbox as a user would run it: its own command, until it says it is serving."""
     cmd = [str(BIN / "autotask-sandbox"), "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--scale", SCALE, "--seed", "1", "--db", str(OUT / f"sandbox-{SCALE}-1.sqlite")]
+           "--scale", SCALE, "--seed", "1"]  # a fresh working copy each run: repeatable
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None
