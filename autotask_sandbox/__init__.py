@@ -9,6 +9,10 @@ Modules (moto's shape: routing table, small handlers, a backend that owns state)
   generator  the deterministic tenant per (scale, seed); `rows` makes plausible rows
   backend    state and business rules; raises `errors.ApiError` with Autotask's messages
   routing    URL map and verb matrix (404/405); `app` the ASGI app and handlers
+  actions    non-CRUD operations (invoice PDF/markup, invoiceSettings, Authenticate, time off
+             balances/approval, stock moves, contract adjustments, checklist libraries);
+             `invoice_render` draws the invoice documents
+  attachments  generated attachment files, `data` only by id, upload size limits
   limits     hourly threshold, latency bands, thread limit; `faults` injected faults
   admin      the `/_sandbox/` control path; `cli` the command; `cache` tenant files
 
@@ -22,9 +26,11 @@ Hooks for other modules (activity simulator, webhooks):
     `delete(entity, id)` (tickets too: writes `DeletedTicketLogs`), `get(entity, id)`,
     `query(entity, filter, include_fields, max_records)`, `random_id(entity, rng, **match)`,
     `make_row(entity, rng, fixed=None)` (a plausible new row honouring references).
+  * `Backend.on_reset(hook)`: `hook()` after every reset (under the backend lock), for data a
+    module keeps in the tenant outside the generator (the webhooks' fieldID picklists).
   * Extra admin routes: `autotask_sandbox.admin.register_admin_route(path, endpoint,
-    methods)` at import time of `autotask_sandbox.activity` / `autotask_sandbox.webhooks` (the
-    app imports both when they exist). Endpoints get the running `Sandbox` as
+    methods)` at import time of `autotask_sandbox.activity` / `autotask_sandbox.webhooks` (a
+    package; the app imports both when they exist). Endpoints get the running `Sandbox` as
     `request.app.state.sandbox` and the backend as `request.app.state.backend`.
   * `autotask-sandbox serve --activity-per-minute N` calls
     `autotask_sandbox.activity.start_background(backend, per_minute, seed)`.

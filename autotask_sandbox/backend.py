@@ -15,7 +15,7 @@ Public surface (used by the HTTP handlers, the activity simulator and the webhoo
 - `random_id(entity, rng, **match)`: a random existing id, deterministic for a given
   `random.Random` state and database; `make_row(entity, rng, fixed=None)`: a plausible new row
   (references respected) ready for `create`.
-- `reset()`: back to the freshly generated tenant.
+- `reset()`: back to the freshly generated tenant; `on_reset(hook)` runs `hook()` after each.
 All methods are thread-safe (one lock around the single SQLite connection).
 """
 

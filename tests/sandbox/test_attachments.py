@@ -74,3 +74,14 @@ def test_attachment_over_the_size_limit_or_not_base64_is_refused(w: Any) -> None
     assert "base64" in w.error(w.post(f"Tickets/{ticket}/Attachments", {**SAMPLE, "data": "not base64!"}))
     assert "data" in w.error(w.post(f"Tickets/{ticket}/Attachments", {**SAMPLE, "data": None}))
     assert w.query("TicketAttachments", flt).json()["items"] == before
+
+
+def test_more_than_10_mb_in_5_minutes_is_refused(sandbox_factory: Any, api_for: Any) -> None:
+    fresh = api_for(sandbox_factory(seed=7))
+    ticket = fresh.ids("Tickets", [{"op": "exist", "field": "id"}], MaxRecords=1)[0]
+    six_mb = base64.b64encode(b"y" * 6_000_000).decode()
+    first = fresh.post(f"Tickets/{ticket}/Attachments", {**SAMPLE, "data": six_mb})
+    assert first.status_code == 200, first.text[:300]
+    msg = fresh.error(fresh.post(f"Tickets/{ticket}/Attachments", {**SAMPLE, "data": six_mb}))
+    assert "upload limit" in msg and "last 5 minutes" in msg and "Retry in" in msg
+    assert fresh.post(f"Tickets/{ticket}/Attachments", SAMPLE).status_code == 200  # small fits
