@@ -139,8 +139,14 @@ def _int_field(fields: dict[str, Any], name: str, *, positive: bool = False) -> 
 
 
 def _rows(backend: Backend, entity: str, **eq: Any) -> list[dict[str, Any]]:
+    """Every matching row (paged by id), ascending id."""
     flt = [{"op": "eq", "field": k, "value": v} for k, v in eq.items()]
-    return backend.query(entity, flt).items
+    page = backend.query(entity, flt)
+    rows = page.items
+    while page.has_more:
+        page = backend.query(entity, flt, after_id=page.ids[-1])
+        rows += page.items
+    return rows
 
 
 # -- Authenticate ---------------------------------------------------------------------------

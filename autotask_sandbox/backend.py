@@ -269,6 +269,8 @@ class Backend:
         for f in info.fields:
             if f.name.lower() in (singular, parent_info.name.lower().rstrip("s") + "id"):
                 return f.name
+        if is_attachment(info):  # e.g. TicketNoteAttachments: the note's id is in parentID
+            return "parentID"
         return None
 
     # -- writes -----------------------------------------------------------------------------

@@ -85,3 +85,16 @@ def test_more_than_10_mb_in_5_minutes_is_refused(sandbox_factory: Any, api_for: 
     msg = fresh.error(fresh.post(f"Tickets/{ticket}/Attachments", {**SAMPLE, "data": six_mb}))
     assert "upload limit" in msg and "last 5 minutes" in msg and "Retry in" in msg
     assert fresh.post(f"Tickets/{ticket}/Attachments", SAMPLE).status_code == 200  # small fits
+
+
+def test_note_attachments_are_scoped_by_their_note(w: Any) -> None:
+    notes = w.query("TicketNotes", [{"op": "exist", "field": "id"}], MaxRecords=2).json()["items"]
+    mine, other = notes[0]["id"], notes[1]["id"]
+    new_id = w.post(f"TicketNotes/{mine}/Attachments", SAMPLE).json()["itemId"]
+    item = w.get(f"TicketNotes/{mine}/Attachments/{new_id}").json()["item"]
+    assert item["parentID"] == mine and item["data"] == SAMPLE["data"]
+    assert new_id in [i["id"] for i in w.get(f"TicketNotes/{mine}/Attachments").json()["items"]]
+    assert new_id not in [i["id"] for i in w.get(f"TicketNotes/{other}/Attachments").json()["items"]]
+    assert w.get(f"TicketNotes/{other}/Attachments/{new_id}").status_code == 404
+    assert w.delete(f"TicketNotes/{other}/Attachments/{new_id}").status_code == 500
+    assert w.delete(f"TicketNotes/{mine}/Attachments/{new_id}").json() == {"itemId": new_id}
