@@ -127,10 +127,13 @@ class AsyncAutotaskClient(BaseClient):
             return await self._transmit(request)
         governor = self.governor
         if request.endpoint != "ThresholdInformation":
-            await self._refresh_threshold_if_due()
             waited = 0.0
-            while (wait := governor.reserve()) > 0:
-                waited = self._check_budget_wait(waited, wait)
+            while True:
+                await self._refresh_threshold_if_due()
+                wait, why = governor.decide()
+                if wait <= 0:
+                    break
+                waited = self._check_budget_wait(waited, wait, why)
                 await asyncio.sleep(wait)
         else:
             governor.note_sent_unbudgeted()

@@ -98,16 +98,14 @@ class BaseClient:
         with self._lock:
             self._request_count += 1
 
-    def _check_budget_wait(self, waited: float, wait: float) -> float:
-        """Refuse to wait past `max_budget_wait` for the hourly budget (None: wait as needed)."""
+    def _check_budget_wait(self, waited: float, wait: float, why: str = "") -> float:
+        """Refuse to wait past `max_budget_wait` for the budget (None: wait as needed)."""
         limit = self.settings.max_budget_wait
         if limit is not None and waited + wait > limit:
-            gov = self.governor
             raise RateLimitedError(
-                f"This client's share of the tenant's API threshold is used up ({gov.budget} "
-                f"requests per {gov.stats()['timeframe_minutes']:.0f} min, {self.settings.max_api_share:.0%} "
-                f"of {gov.stats()['limit']}); the next request may go in {wait:.0f}s. Raise "
-                "max_api_share or max_budget_wait, or run later.", retry_after=wait)
+                f"The governor holds requests back: {why or 'budget used up'}; the next request "
+                f"may go in {wait:.0f}s. Raise max_api_share or max_budget_wait, or run later.",
+                retry_after=wait)
         return waited + wait
 
     def _entity_info(self, name: str) -> EntityInfo:

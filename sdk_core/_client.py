@@ -139,10 +139,13 @@ class AutotaskClient(BaseClient):
             return self._transmit(request)
         governor = self.governor
         if request.endpoint != "ThresholdInformation":
-            self._refresh_threshold_if_due()
             waited = 0.0
-            while (wait := governor.reserve()) > 0:
-                waited = self._check_budget_wait(waited, wait)
+            while True:
+                self._refresh_threshold_if_due()
+                wait, why = governor.decide()
+                if wait <= 0:
+                    break
+                waited = self._check_budget_wait(waited, wait, why)
                 time.sleep(wait)
         else:
             governor.note_sent_unbudgeted()

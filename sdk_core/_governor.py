@@ -6,9 +6,11 @@ Three rules, shared by every client of one tenant in the process:
   across threads and asyncio tasks (and across processes through Redis leases that expire,
   so a crashed process cannot hold a slot for longer than a lease);
 * budget: our requests in the rolling timeframe stay under `max_api_share` of the tenant's
-  threshold (read from ThresholdInformation);
-* pacing: once the tenant's estimated usage reaches the first latency band (50 %), requests
-  are spread evenly over the timeframe instead of bursting further into the bands.
+  threshold AND the tenant as a whole (other integrations included, read from
+  ThresholdInformation) stays `margin` requests short of the first latency band (50 %);
+* pacing: from `PACING_START` of the threshold on, the requests left before the band are
+  spread evenly over the timeframe, so the tenant slows down before it reaches the band rather
+  than bursting into it. ThresholdInformation is re-read more often as the band nears.
 
 Rate-limit answers (429, the thread-threshold error) are counted here and waited out by the
 request flow. Every decision is counted (`stats()`) and logged.
@@ -32,6 +34,9 @@ __all__ = ["Governor", "EndpointSlots", "get_governor", "Lease"]
 log = logging.getLogger("sdk_core.governor")
 
 LATENCY_BAND = 0.5
+PACING_START = 0.4  # of the threshold: pacing begins this far below the first band
+BAND_MARGIN = 0.01  # of the threshold: requests kept in reserve below the band
+HEADROOM_RECHECK_SECONDS = 60.0  # with no headroom left, re-read the tenant's usage this often
 DEFAULT_LIMIT = 10_000
 DEFAULT_TIMEFRAME_MINUTES = 60
 THRESHOLD_REFRESH_SECONDS = 300.0
@@ -130,6 +135,21 @@ class _Budget:
     sent_since_refresh: int = 0
     window: deque[float] = field(default_factory=deque)
     last_send: float = 0.0
+    stale: bool = False
+
+    @property
+    def tenant_estimate(self) -> int:
+        """The tenant's usage at the last read plus what this process sent since."""
+        return self.tenant_used + self.sent_since_refresh
+
+    @property
+    def headroom(self) -> int:
+        """Requests the whole tenant may still send before the first latency band (less a margin)."""
+        return int(self.limit * LATENCY_BAND - self.tenant_estimate - self.limit * BAND_MARGIN)
+
+    @property
+    def pacing(self) -> bool:
+        return self.tenant_estimate >= self.limit * PACING_START
 
 
 _RESERVE_LUA = """
@@ -186,7 +206,7 @@ class Governor:
         self._counters: dict[str, float] = {
             "requests": 0, "concurrency_waits": 0, "budget_waits": 0, "pacing_waits": 0,
             "wait_seconds": 0.0, "rate_limited": 0, "thread_limited": 0, "retries": 0,
-            "threshold_reads": 0,
+            "threshold_reads": 0, "headroom_waits": 0,
         }
         self._redis = None
         self._prefix = f"{redis_prefix}:{tenant}"
@@ -275,9 +295,13 @@ class Governor:
                                "timeframe_minutes": int(b.timeframe // 60)})
 
     def needs_threshold(self) -> bool:
+        """Due after 300 s or 500 requests, sooner as the band nears (a quarter of the headroom)."""
         b = self._budget
-        return (b.refreshed_at is None or self.clock() - b.refreshed_at > THRESHOLD_REFRESH_SECONDS
-                or b.sent_since_refresh >= THRESHOLD_REFRESH_REQUESTS)
+        if b.refreshed_at is None or b.stale:
+            return True
+        seconds = HEADROOM_RECHECK_SECONDS if b.pacing else THRESHOLD_REFRESH_SECONDS
+        requests = min(THRESHOLD_REFRESH_REQUESTS, max(10, b.headroom // 4))
+        return self.clock() - b.refreshed_at > seconds or b.sent_since_refresh >= requests
 
     def claim_threshold_refresh(self) -> bool:
         """True for the one caller that should read ThresholdInformation now (then `done_...`)."""
@@ -294,16 +318,32 @@ class Governor:
             b.tenant_used = threshold["used"]
             b.refreshed_at = self.clock()
             b.sent_since_refresh = 0
+            b.stale = False
             self._counters["threshold_reads"] += 1
         log.debug("threshold %s/%s used, budget %s requests per %s min", threshold["used"],
                   threshold["limit"], self.budget, threshold["timeframe_minutes"])
 
     def reserve(self) -> float:
         """Claim one request of the budget now (0.0), or say how long to wait before asking again."""
+        return self.decide()[0]
+
+    def decide(self) -> tuple[float, str]:
+        """`(0.0, "")` when one request may go now, else `(seconds to wait, why)`."""
         now = self.clock()
         b = self._budget
-        pacing = b.tenant_used + b.sent_since_refresh >= b.limit * LATENCY_BAND
-        interval = b.timeframe / self.budget if pacing else 0.0
+        with self._lock:
+            headroom, pacing, estimate = b.headroom, b.pacing, b.tenant_estimate
+        band = int(b.limit * LATENCY_BAND)
+        if headroom <= 0:
+            with self._lock:
+                b.stale = True  # re-read the tenant's usage before the next try
+            wait = min(HEADROOM_RECHECK_SECONDS, b.timeframe)
+            why = (f"the tenant is at an estimated {estimate} of {b.limit} requests, at the first "
+                   f"latency band ({band}) less a margin; other integrations share it. Waiting "
+                   f"{wait:.0f}s, then re-reading ThresholdInformation")
+            return self._waiting(wait, "headroom_waits", why)
+        allowance = min(self.budget, headroom)
+        interval = b.timeframe / allowance if pacing else 0.0
         if self._redis is not None:
             wait = float(self._reserve(keys=[self._key("budget"), self._key("last")],
                                        args=[now, b.timeframe, self.budget, interval, uuid.uuid4().hex]))
@@ -321,15 +361,23 @@ class Governor:
                     b.last_send = now
                     wait = 0.0
         if wait > 0:
-            self.count(kind)
-            self.count("wait_seconds", wait)
-            log.info("governor: %s waits %.2fs (%s of budget %s, tenant est. %s/%s)", self.tenant,
-                     wait, kind, self.budget, b.tenant_used + b.sent_since_refresh, b.limit)
-            return wait
+            if kind == "budget_waits":
+                why = (f"this client's share is used up ({self.budget} requests per "
+                       f"{b.timeframe / 60:.0f} min, {self.max_api_share:.0%} of {b.limit})")
+            else:
+                why = (f"pacing: the tenant is at an estimated {estimate} of {b.limit}; the {allowance} "
+                       f"requests left before the latency band ({band}) are spread one per {interval:.2f}s")
+            return self._waiting(wait, kind, why)
         with self._lock:
             b.sent_since_refresh += 1
             self._counters["requests"] += 1
-        return 0.0
+        return 0.0, ""
+
+    def _waiting(self, wait: float, kind: str, why: str) -> tuple[float, str]:
+        self.count(kind)
+        self.count("wait_seconds", wait)
+        log.info("governor %s: waiting %.2fs: %s", self.tenant, wait, why)
+        return wait, why
 
     def note_sent_unbudgeted(self) -> None:
         """A request that skipped `reserve` (the threshold read itself) still counts."""
@@ -348,7 +396,7 @@ class Governor:
             out: dict[str, Any] = dict(self._counters)
             b = self._budget
             out.update(budget=self.budget, limit=b.limit, timeframe_minutes=b.timeframe / 60,
-                       tenant_used_estimate=b.tenant_used + b.sent_since_refresh,
+                       tenant_used_estimate=b.tenant_estimate, headroom=b.headroom,
                        max_concurrency=self.max_concurrency,
                        in_flight={k: s.in_use for k, s in self._slots.items() if s.in_use},
                        peak_in_flight={k: s.peak for k, s in self._slots.items()},

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis
 
-from sdk_core._governor import LEASE_SECONDS, EndpointSlots, Governor
+from sdk_core._governor import BAND_MARGIN, LATENCY_BAND, LEASE_SECONDS, EndpointSlots, Governor
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -65,9 +65,14 @@ def test_threads_and_asyncio_tasks_share_one_limit():
 def test_endpoints_have_independent_slots():
     gov = Governor("t-" + uuid.uuid4().hex, max_concurrency=1)
     a = gov.acquire("Tickets")
-    b = gov.acquire("Companies")  # would block forever if the buckets were shared
+    got = []
+    t = threading.Thread(target=lambda: got.append(gov.acquire("Companies")), daemon=True)
+    t.start()
+    t.join(2)  # a shared bucket would block here; the bounded wait turns that into a failure
+    assert len(got) == 1, "Companies waited for the Tickets slot"
+    assert gov.stats()["in_flight"] == {"tickets": 1, "companies": 1}
     gov.release(a)
-    gov.release(b)
+    gov.release(got[0])
 
 
 async def test_a_cancelled_waiter_does_not_leak_a_slot():
@@ -86,34 +91,72 @@ async def test_a_cancelled_waiter_does_not_leak_a_slot():
 
 def test_budget_is_the_share_of_the_threshold():
     clock = Clock()
-    gov = Governor("t-" + uuid.uuid4().hex, max_api_share=0.5, clock=clock)
-    gov.update_threshold({"limit": 20, "timeframe_minutes": 60, "used": 0})
+    gov = Governor("t-" + uuid.uuid4().hex, max_api_share=0.01, clock=clock)
+    gov.update_threshold({"limit": 1000, "timeframe_minutes": 60, "used": 0})
     assert gov.budget == 10
-    waits = [gov.reserve() for _ in range(10)]
-    assert waits[:5] == [0.0] * 5  # under the latency band: no pacing
-    clock.now += 3600
-    gov.update_threshold({"limit": 20, "timeframe_minutes": 60, "used": 0})
-    for _ in range(10):
-        while gov.reserve() > 0:
-            clock.now += 1
+    assert [gov.reserve() for _ in range(10)] == [0.0] * 10  # far below the band: no pacing
     wait = gov.reserve()
-    assert wait > 0
-    assert gov.stats()["budget_waits"] >= 1
+    assert wait == pytest.approx(3600)  # until the first of the ten leaves the window
+    assert gov.stats()["budget_waits"] == 1
+    clock.now += wait
+    gov.update_threshold({"limit": 1000, "timeframe_minutes": 60, "used": 10})
+    assert gov.reserve() == 0.0
 
 
-def test_pacing_spreads_requests_once_the_tenant_reaches_the_first_latency_band():
+def test_other_integrations_usage_caps_our_budget():
+    """At 9,990 of 10,000 the tenant is past the band: nothing is sent, however long we try."""
     clock = Clock()
     gov = Governor("t-" + uuid.uuid4().hex, max_api_share=0.5, clock=clock)
-    gov.update_threshold({"limit": 10000, "timeframe_minutes": 60, "used": 4000})
-    assert gov.reserve() == 0.0  # 4000 of 10000: below 50 %, no pacing
-    gov.update_threshold({"limit": 10000, "timeframe_minutes": 60, "used": 5000})
+    gov.update_threshold({"limit": 10000, "timeframe_minutes": 60, "used": 9990})
+    sent = 0
+    for _ in range(200):
+        wait, why = gov.decide()
+        if wait == 0:
+            sent += 1
+        else:
+            assert "9990 of 10000" in why and "latency band (5000)" in why
+            clock.now += wait
+    assert sent == 0
+    assert gov.needs_threshold()  # re-read the tenant's usage before trying again
+    gov.update_threshold({"limit": 10000, "timeframe_minutes": 60, "used": 100})
+    assert gov.reserve() == 0.0
+
+
+def test_pacing_starts_before_the_first_latency_band_and_stops_short_of_it():
+    clock = Clock()
+    gov = Governor("t-" + uuid.uuid4().hex, max_api_share=0.5, clock=clock)
+    gov.update_threshold({"limit": 10000, "timeframe_minutes": 60, "used": 3000})
+    assert [gov.reserve() for _ in range(3)] == [0.0] * 3  # 30 %: no pacing
+    gov.update_threshold({"limit": 10000, "timeframe_minutes": 60, "used": 4500})
     clock.now += 10
     assert gov.reserve() == 0.0
-    interval = 3600 / 5000
+    headroom = int(10000 * LATENCY_BAND - 4501 - 10000 * BAND_MARGIN)
+    interval = 3600 / headroom  # the requests left before the band, spread over the timeframe
     assert gov.reserve() == pytest.approx(interval)
-    clock.now += interval
-    assert gov.reserve() == 0.0
     assert gov.stats()["pacing_waits"] == 1
+    sent = 1
+    for _ in range(5000):  # an eager caller, with no threshold re-read: stays short of the band
+        wait = gov.reserve()
+        if wait:
+            clock.now += wait
+        else:
+            sent += 1
+    assert 4500 + sent <= 10000 * (LATENCY_BAND - BAND_MARGIN)
+    assert gov.stats()["headroom_waits"] >= 1
+
+
+def test_threshold_is_read_more_often_near_the_band():
+    clock = Clock()
+    gov = Governor("t-" + uuid.uuid4().hex, clock=clock)
+    gov.update_threshold({"limit": 10000, "timeframe_minutes": 60, "used": 0})
+    for _ in range(100):
+        gov.reserve()
+    assert not gov.needs_threshold()  # far from the band: every 500 requests or 300 s
+    gov.update_threshold({"limit": 10000, "timeframe_minutes": 60, "used": 4800})
+    for _ in range(25):
+        while gov.reserve():
+            clock.now += 1
+    assert gov.needs_threshold()  # 100 requests of headroom: re-read after a quarter of them
 
 
 def test_redis_shares_the_thread_limit_across_processes_and_leases_expire():
