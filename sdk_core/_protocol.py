@@ -68,6 +68,7 @@ class Request:
     endpoint: str | None = None
     idempotent: bool = True
     authenticated: bool = True
+    read: bool = False  # a GET, query or count: any 5xx that is not a business rule is transient
 
     @property
     def info(self) -> RequestInfo:
@@ -118,6 +119,8 @@ def read_zone(request: Request, response: Response) -> str:
     """The REST root of the user's zone; an unknown user becomes a ZoneError."""
     if response.status_code != 200:
         err = error_from_response(request, response)
+        if isinstance(err, (AuthenticationError, ZoneError)):
+            raise err
         raise ZoneError(
             f"Autotask could not find the zone of this username ({'; '.join(err.messages) or response.status_code}). "
             "Check AUTOTASK_USERNAME (the API user's login), or set api_url to your zone's REST root.",
@@ -141,7 +144,7 @@ def query_request(root: str, credentials: Credentials, entity: str, filter: list
     if max_records != MAX_PAGE_SIZE:
         body["maxRecords"] = max_records
     return Request("POST", _url(root, f"{entity}/query"), {**credentials.headers(), **_JSON_HEADERS},
-                   _json(body), endpoint=entity)
+                   _json(body), endpoint=entity, read=True)
 
 
 def read_query(response: Response) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -156,7 +159,7 @@ def count_request(root: str, credentials: Credentials, entity: str,
                   filter: list[dict[str, Any]]) -> Request:
     body = {"filter": filter or [{"op": "exist", "field": "id"}]}
     return Request("POST", _url(root, f"{entity}/query/count"),
-                   {**credentials.headers(), **_JSON_HEADERS}, _json(body), endpoint=entity)
+                   {**credentials.headers(), **_JSON_HEADERS}, _json(body), endpoint=entity, read=True)
 
 
 def read_count(response: Response) -> int:
@@ -170,7 +173,7 @@ def read_count(response: Response) -> int:
 
 def get_request(root: str, credentials: Credentials, entity: str, path: str) -> Request:
     return Request("GET", _url(root, path), {**credentials.headers(), "Accept": "application/json"},
-                   endpoint=entity)
+                   endpoint=entity, read=True)
 
 
 def read_item(response: Response) -> dict[str, Any] | None:
@@ -248,7 +251,16 @@ _THREAD_LIMIT = re.compile(r"thread threshold|itgenatr005", re.I)
 _HOURLY_LIMIT = re.compile(r"request threshold|rate limit|threshold.*exceeded|exceeded.*threshold", re.I)
 _PERMISSION = re.compile(r"adequate permissions|not have (the )?permission|not authorized", re.I)
 _NOT_FOUND = re.compile(r"no matching records found|was not found|does not exist\.?$", re.I)
-_SERVER = re.compile(r"internal (server )?error|unexpected error|timeout|timed out|try again", re.I)
+_INTEGRATION_CODE = re.compile(r"integration ?code is invalid", re.I)
+_ZONE = re.compile(r"zone information could not be determined", re.I)
+# Autotask's business-rule rejections (HTTP 500): repeating the request cannot help.
+_BUSINESS_RULE = re.compile(
+    r"unable to find \S+ in the|reference value|does not exist or is invalid|missing required field"
+    r"|is a required field|picklist value|invalid query syntax|only query by one user-defined field"
+    r"|maxrecords|includefields|does not reference an existing entity|already exists", re.I)
+# Transient server faults worth a retry even on a write that may be repeated (PUT, PATCH, DELETE).
+_SERVER = re.compile(r"internal (server )?error|unexpected error|timeout|timed out|try again|deadlock|an error has occurred"
+                     r"|object reference not set|rerun the transaction", re.I)
 
 
 def messages_of(response: Response) -> tuple[str, ...]:
@@ -304,6 +316,15 @@ def error_from_response(request: Request, response: Response) -> APIStatusError:
     if status == 429 or (status >= 500 and _HOURLY_LIMIT.search(text)):
         return RateLimitedError(f"Autotask's request threshold was exceeded: {text}",
                                 retry_after=retry_after_seconds(response), **kwargs)
+    if _INTEGRATION_CODE.search(text):
+        return AuthenticationError(
+            f"Autotask does not accept the integration code ({text}) for {where}. Check "
+            "AUTOTASK_INTEGRATION_CODE (the API tracking identifier of the API user, under Admin > "
+            "Resources > API user > Security) and that it was copied without spaces.", **kwargs)
+    if _ZONE.search(text):
+        return ZoneError(
+            f"Autotask could not determine the zone ({text}) for {where}. Check AUTOTASK_USERNAME "
+            "(the API user's login), or set api_url to your zone's REST root.", **kwargs)
     if status == 401:
         return AuthenticationError(
             f"Autotask refused the credentials ({text}) for {where}. Check the username, secret "
@@ -316,12 +337,27 @@ def error_from_response(request: Request, response: Response) -> APIStatusError:
         return NotFoundError(f"Not found: {text} ({where})", **kwargs)
     if status in (400, 405, 409, 413, 415, 422):
         return ValidationError(f"Autotask rejected the request: {text} ({where})", **kwargs)
-    if status == 500 and messages and not _SERVER.search(text):
-        # Autotask answers business-rule rejections with 500 and its message: not transient.
+    if status >= 500 and _is_json(response) and messages and _is_business_rule(request, text):
         return ValidationError(f"Autotask rejected the request: {text} ({where})", **kwargs)
     if status >= 500:
         return ServerError(f"Autotask failed with HTTP {status}: {text} ({where})", **kwargs)
     return APIStatusError(f"Unexpected HTTP {status}: {text} ({where})", **kwargs)
+
+
+def _is_business_rule(request: Request, text: str) -> bool:
+    """A 500 that states a rule. Reads: only the known texts (anything else may pass, e.g. a
+    deadlock). Writes: any message except known server faults (their rules are too many to list)."""
+    if _BUSINESS_RULE.search(text):
+        return True
+    return not request.read and not _SERVER.search(text)
+
+
+def _is_json(response: Response) -> bool:
+    try:
+        response.json()
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def _header(response: Response, name: str) -> str | None:

@@ -137,3 +137,65 @@ def test_thread_limit_is_recognised_whatever_the_status():
 def test_retry_after_as_http_date():
     r = response(429, {}, {"retry-after": "Thu, 01 Jan 2026 00:00:10 GMT"})
     assert proto.retry_after_seconds(r, now=1767225600.0) == 10.0
+
+
+QUERY = proto.query_request(ROOT, CREDS, "Tickets", [])
+COUNT = proto.count_request(ROOT, CREDS, "Tickets", [])
+PATCH = proto.write_request(ROOT, CREDS, "Tickets", "PATCH", "Tickets", {"id": 1})
+DEADLOCK = ("Transaction (Process ID 61) was deadlocked on lock resources with another process and "
+            "has been chosen as the deadlock victim. Rerun the transaction.")
+NULL_REF = "Object reference not set to an instance of an object."
+HTML_502 = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+            b"</h1></center><hr><center>Microsoft-Azure-Application-Gateway/v2</center></body></html>")
+
+
+@pytest.mark.parametrize("request_", [QUERY, COUNT, GET, PATCH, DELETE], ids=lambda r: r.method + r.url[-12:])
+@pytest.mark.parametrize("status, body, raw", [
+    (500, {"errors": [DEADLOCK]}, None),
+    (500, {"errors": [NULL_REF]}, None),
+    (500, {"Message": "An error has occurred."}, None),
+    (502, None, HTML_502),
+    (500, None, b"<!DOCTYPE html><html><body>Runtime Error</body></html>"),
+])
+def test_transient_server_faults_are_retriable_server_errors(request_, status, body, raw):
+    err = proto.error_from_response(request_, response(status, body, raw=raw))
+    assert type(err) is ServerError
+
+
+@pytest.mark.parametrize("text", [
+    "Unable to find stauts in the Ticket Entity.",
+    "Reference value on field: contactID of type: Contact does not exist or is invalid.",
+    "contactID: Value 12345 does not exist or is invalid",
+    "Missing Required Field: title. ; on record number [1].",
+    "Picklist value [3] does not exist for noteType. ; on record number [1].",
+    "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions.",
+    "You can only query by one user-defined field at a time",
+    "MaxRecords must be between 1 and 500.",
+    "IncludeFields must contain id when the query returns more than one page.",
+])
+def test_business_rule_texts_are_validation_errors_on_reads_and_writes(text):
+    for request_ in (QUERY, GET, POST, PATCH):
+        err = proto.error_from_response(request_, response(500, {"errors": [text]}))
+        assert type(err) is ValidationError, (request_.method, text)
+
+
+def test_an_unlisted_500_message_is_a_business_rule_on_a_write_only():
+    body = {"errors": ["The Task \"Kickoff\" has an invalid Resource and Role combination."]}
+    assert type(proto.error_from_response(POST, response(500, body))) is ValidationError
+    assert type(proto.error_from_response(QUERY, response(500, body))) is ServerError
+
+
+def test_invalid_integration_code_is_an_authentication_error_saying_what_to_check():
+    body = {"errors": ["IntegrationCode is invalid."]}
+    for request_ in (QUERY, POST, proto.zone_request(proto.DEFAULT_ZONE_LOOKUP_URL, "api@example.com")):
+        err = proto.error_from_response(request_, response(500, body))
+        assert type(err) is AuthenticationError
+        assert "AUTOTASK_INTEGRATION_CODE" in str(err) and "IntegrationCode is invalid" in str(err)
+    zone_req = proto.zone_request(proto.DEFAULT_ZONE_LOOKUP_URL, "api@example.com")
+    with pytest.raises(AuthenticationError, match="AUTOTASK_INTEGRATION_CODE"):
+        proto.read_zone(zone_req, response(500, body))
+
+
+def test_zone_text_is_a_zone_error_saying_what_to_check():
+    err = proto.error_from_response(QUERY, response(500, {"errors": ["Zone information could not be determined"]}))
+    assert type(err) is ZoneError and "AUTOTASK_USERNAME" in str(err) and "api_url" in str(err)
