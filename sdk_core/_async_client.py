@@ -211,8 +211,7 @@ class AsyncEntity(EntityCore):
 
     async def delete(self, id: int, parent_id: int | None = None) -> int:
         response = await self._client._run(request_flow(self._client, self._delete_builder(id, parent_id)))
-        assert response is not None
-        return proto.read_item_id(response)
+        return id if response is None else proto.read_item_id(response)
 
     async def fields(self) -> list[dict[str, Any]]:
         return await self._metadata("fields")

@@ -225,8 +225,7 @@ class Entity(EntityCore):
 
     def delete(self, id: int, parent_id: int | None = None) -> int:
         response = self._client._run(request_flow(self._client, self._delete_builder(id, parent_id)))
-        assert response is not None
-        return proto.read_item_id(response)
+        return id if response is None else proto.read_item_id(response)
 
     def fields(self) -> list[dict[str, Any]]:
         """Raw `entityInformation/fields` items (picklists included), cached in memory and on disk."""

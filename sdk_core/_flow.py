@@ -111,7 +111,11 @@ def zone_flow(ctx: FlowContext, *, use_cache: bool = True) -> Generator[Action, 
 
 def request_flow(ctx: FlowContext, build: Callable[[str], Request], *,
                  not_found_ok: bool = False) -> Flow:
-    """Send one logical call until it succeeds, is absent (`None`), or fails for good."""
+    """Send one logical call until it succeeds, is absent (`None`), or fails for good.
+
+    A DELETE repeated after a lost answer that then finds nothing also returns `None`: the
+    first attempt most likely deleted the record.
+    """
     if ctx.root is None:
         yield from zone_flow(ctx)
     policy = ctx.policy
@@ -145,6 +149,15 @@ def request_flow(ctx: FlowContext, build: Callable[[str], Request], *,
         error = error_from_response(request, outcome)
         if isinstance(error, NotFoundError) and not_found_ok:
             return None
+        if isinstance(error, NotFoundError) and request.method == "DELETE" and attempts:
+            log.warning("%s %s: not found on retry %d after a lost or failed answer; the earlier "
+                        "attempt deleted it, counted as success", request.method, request.url, attempts)
+            return None
+        if not request.idempotent and outcome.status_code in (502, 503, 504):
+            raise UnknownOutcomeError(
+                f"{request.method} {request.url} got HTTP {outcome.status_code} from a gateway: "
+                "Autotask may or may not have created the record. Look for it before creating "
+                "it again.", request.info)
         if isinstance(error, AuthenticationError) and ctx.zone_detected and not redetected:
             redetected = True
             log.warning("401 from %s; detecting the zone again", ctx.root)

@@ -188,3 +188,44 @@ def test_every_httpx_transport_error_is_mapped(exc):
     assert failure is not None
     assert failure.maybe_sent is not issubclass(exc, (httpx.ConnectError, httpx.ConnectTimeout,
                                                       httpx.PoolTimeout))
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_create_answered_by_a_gateway_error_is_an_unknown_outcome_sent_once(tmp_path, status):
+    script = Script(Response(status, {"Content-Type": "text/html"}, b"<html>Bad Gateway</html>"),
+                    ok({"itemId": 7}))
+    client = make(script, tmp_path)
+    with pytest.raises(UnknownOutcomeError, match=f"HTTP {status}.*may or may not have created"):
+        client.tickets.create({"title": "x"})
+    assert len(script.seen) == 1
+
+
+NO_MATCH = ok({"errors": ["No message. No matching records found. The logged in Resource may not "
+                          "have the required permissions to delete the data."]}, 500)
+
+
+@pytest.mark.parametrize("first", [requests.exceptions.ReadTimeout("read timed out"),
+                                   ok({"errors": ["Internal error"]}, 500)], ids=["timeout", "500"])
+def test_a_delete_retried_after_a_lost_answer_that_finds_nothing_succeeds(tmp_path, caplog, first):
+    script = Script(first, NO_MATCH)
+    client = make(script, tmp_path)
+    caplog.set_level(logging.WARNING, logger="sdk_core.flow")
+    assert client.time_entries.delete(77) == 77
+    assert [r.method for r in script.seen] == ["DELETE", "DELETE"]
+    assert "earlier attempt deleted it" in caplog.text
+
+
+def test_a_first_delete_that_finds_nothing_is_still_not_found(tmp_path):
+    from sdk_core.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="No matching records found"):
+        make(Script(NO_MATCH), tmp_path).time_entries.delete(77)
+
+
+async def test_async_delete_retried_after_a_reset_succeeds(tmp_path):
+    async def handler(request):
+        return Script.__call__(script, request)
+    script = Script(httpx.ReadError("reset"), NO_MATCH)
+    client = make(handler, tmp_path, cls=AsyncAutotaskClient)
+    assert await client.time_entries.delete(77) == 77
+    await client.close()
