@@ -153,15 +153,21 @@ def bench_postgres(rows: int, mltp_rows: int) -> list[Run]:
          " DROP SCHEMA IF EXISTS bench_mltp CASCADE; DROP SCHEMA IF EXISTS bench_ours_nometa CASCADE;"
          " CREATE SCHEMA bench_raw")
     psql("-f", str(ddl))
+    # Every load starts from a checkpoint, so none pays for the WAL of the one before.
+    psql("-c", "CHECKPOINT")
     started = time.perf_counter()
     psql("-c", f"\\copy bench_raw.tickets FROM '{csv_path}' WITH (FORMAT csv, HEADER true)")
     runs = [Run("raw COPY (psql \\copy)", rows, time.perf_counter() - started)]
+    psql("-c", "CHECKPOINT")
     runs.append(target_sql("target-sql, new table", rows, singer, PG_URL, "bench_ours"))
+    psql("-c", "CHECKPOINT")
     runs.append(target_sql("target-sql, same file again (upsert)", rows, singer, PG_URL,
                            "bench_ours"))
+    psql("-c", "CHECKPOINT")
     # Without the 7 _sdc_* columns the rows are exactly the baseline's 76 columns.
     runs.append(target_sql("target-sql, new table, add_record_metadata off", rows, singer,
                            PG_URL, "bench_ours_nometa", add_record_metadata=False))
+    psql("-c", "CHECKPOINT")
     if mltp_rows:
         runs.append(bench_meltanolabs(singer, min(mltp_rows, rows)))
     psql("-c", "DROP SCHEMA IF EXISTS bench_raw CASCADE; DROP SCHEMA IF EXISTS bench_ours CASCADE;"

@@ -8,6 +8,9 @@ values, so the per-field converters need no NUL test at all.
 from __future__ import annotations
 
 import typing as t
+from collections import Counter
+
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_adapters.common.reader import FastSingerReader
 
@@ -35,3 +38,39 @@ class SQLSingerReader(FastSingerReader):
         if self.strip_nul and escape in line:  # type: ignore[operator]
             return t.cast(dict, without_nul(message))
         return message
+
+    def process_lines(
+        self,
+        file_input: t.IO[t.Any] | None,
+        callbacks: dict[str, t.Callable[[dict], None]],
+    ) -> t.Counter[str]:
+        """The SDK's loop with the per-line bookkeeping cut to what RECORD lines need.
+
+        Same contract: every message needs a ``type``; unknown types are refused.
+        """
+        counts: Counter[str] = Counter()
+        parse = self.deserialize_json
+        by_type = {getattr(k, "value", k): v for k, v in callbacks.items()}
+        on_record = by_type.get("RECORD")
+        records = 0
+        for line in file_input or self.default_input:
+            message = parse(line)
+            kind = message.get("type") if isinstance(message, dict) else None
+            if kind == "RECORD" and on_record is not None:
+                on_record(message)
+                records += 1
+                continue
+            if kind is None:
+                msg = (
+                    f"Line has no 'type' key, so it is not a Singer message: {str(line)[:200]}. "
+                    "Each line must be a SCHEMA, RECORD, STATE or ACTIVATE_VERSION message."
+                )
+                raise InvalidInputLine(msg)
+            callback = by_type.get(kind)
+            if callback is None:
+                self._process_unknown_message(message)
+            else:
+                callback(message)
+            counts[kind] += 1
+        counts["RECORD"] += records
+        return counts
