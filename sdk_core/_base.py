@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 from . import _protocol as proto
 from ._cache import DiskCache
-from ._config import Settings
+from ._config import Settings, mask_url
 from ._flow import RetryPolicy
 from ._governor import Governor, get_governor
 from ._query import FilterLike, compile_filter
@@ -146,7 +146,7 @@ class BaseClient:
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} user={self.username!r} "
-                f"api_url={self.root or '(zone lookup)'!r}>")
+                f"api_url={mask_url(self.root) or '(zone lookup)'!r}>")
 
 
 class EntityCore:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from ._protocol import DEFAULT_ZONE_LOOKUP_URL, Credentials, normalize_root
 from .errors import ConfigurationError
 
-__all__ = ["Settings", "ENV_VARS", "settings_from_env"]
+__all__ = ["Settings", "ENV_VARS", "settings_from_env", "mask_url"]
 
 ENV_VARS = {
     "username": "AUTOTASK_USERNAME",
@@ -26,6 +27,21 @@ ENV_VARS = {
     "cache_dir": "AUTOTASK_CACHE_DIR",
 }
 _SECRET_FIELDS = {"secret", "integration_code"}
+_URL_FIELDS = {"api_url", "zone_lookup_url", "redis_url"}
+
+
+def mask_url(url: str | None) -> str | None:
+    """The URL with any user name and password replaced by `****` (safe for reprs and logs)."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "****"
+    if parts.username is None and parts.password is None and "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"****@{host}"))
 
 
 @dataclass(frozen=True)
@@ -38,7 +54,7 @@ class Settings:
     zone_lookup_url: str | None = None
     max_api_share: float = 0.5
     max_concurrency: int = 3
-    redis_url: str | None = None
+    redis_url: str | None = field(default=None, repr=False)
     timeout: float = 60.0
     max_retries: int = 5
     cache_dir: str | None = None
@@ -79,11 +95,14 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in _SECRET_FIELDS and value:
                 value = "****" + (value[-2:] if f.name == "integration_code" and len(value) > 8 else "")
-            if f.name == "redis_url" and value and "@" in value:
-                scheme, rest = value.split("://", 1)
-                value = f"{scheme}://****@{rest.split('@', 1)[1]}"
+            if f.name in _URL_FIELDS:
+                value = mask_url(value)
             out[f.name] = value
         return out
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.masked().items())
+        return f"Settings({shown})"
 
 
 def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

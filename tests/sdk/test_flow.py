@@ -229,3 +229,32 @@ async def test_async_delete_retried_after_a_reset_succeeds(tmp_path):
     client = make(handler, tmp_path, cls=AsyncAutotaskClient)
     assert await client.time_entries.delete(77) == 77
     await client.close()
+
+
+def test_no_repr_log_or_exception_shows_the_secret_or_the_redis_password(tmp_path, caplog):
+    import redis
+
+    from sdk_core._config import settings_from_env
+
+    password = "Redis-Pa55-never-shown"
+    redis_url = f"redis://:{password}@127.0.0.1:6379/0"
+    denied = ok({"Message": "Authorization has been denied for this request."}, 401)
+    client = make(Script(denied), tmp_path, redis_url=redis_url)
+    caplog.set_level(logging.DEBUG)
+    try:
+        with pytest.raises(AuthenticationError) as info:
+            client.tickets.count()
+        settings = settings_from_env({"AUTOTASK_USERNAME": "u", "AUTOTASK_SECRET": SECRET,
+                                      "AUTOTASK_INTEGRATION_CODE": "CODE-123",
+                                      "AUTOTASK_REDIS_URL": redis_url})
+        texts = [repr(client), str(client), repr(client.settings), str(client.settings),
+                 repr(settings), str(settings.masked()), repr(client.governor),
+                 str(client.governor.stats()), caplog.text, str(info.value), repr(info.value),
+                 str(vars(info.value))]
+        assert "127.0.0.1:6379" in repr(settings)  # the host stays visible, only the password goes
+        for text in texts:
+            assert SECRET not in text and password not in text and "CODE-123" not in text
+    finally:
+        r = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        for key in r.scan_iter(f"autotask-liberator:{client.root.split('/ATServices')[0]}*"):
+            r.delete(key)
