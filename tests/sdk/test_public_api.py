@@ -45,3 +45,24 @@ def test_client_signatures_the_tap_codes_against():
         for name in ("pages", "count", "get", "create", "update", "replace", "delete", "fields",
                      "udfs", "info_live"):
             assert callable(getattr(cls, name)), name
+
+
+def test_the_catalog_and_the_sandbox_load_no_client_module():
+    import subprocess
+    import sys
+
+    code = ("import sys, sdk_core.catalog, autotask_sandbox.app\n"
+            "heavy = {'sdk_core._client', 'sdk_core._async_client', 'sdk_core._governor', "
+            "'sdk_core._base', 'sdk_core._flow'}\n"
+            "print(sorted(heavy & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_exported_name_resolves_lazily_and_unknown_names_fail():
+    import pytest
+
+    assert set(sdk_core.__all__) <= set(dir(sdk_core))
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        sdk_core.Nope
