@@ -13,7 +13,9 @@ Routes (matched case-insensitively; `#` is an integer path segment):
        add units (ContractServiceUnits / ContractServiceBundleUnits) from the effective date
   POST Tickets/#/ChecklistLibraries, Documents/#/ChecklistLibraries (and the root POSTs)
        copy the library's checklist items onto the ticket / document
-Each performer runs under the backend's lock and validates before it writes, so a refused
+Balances: annual + additional hours of the resource's `ResourceTimeOffAdditional` row (the
+sandbox's defaults for other years) minus approved hours (used when past, planned when future);
+pending hours show as waiting approval. Each performer runs under the backend's lock and validates before it writes, so a refused
 action changes nothing. Time off request status values (not given by the reference) follow the
 sandbox's convention: 1 waiting approval, 2 approved, 3 rejected.
 """
@@ -290,6 +292,20 @@ def resource_recipient_delete(backend: Backend, ids: list[int], body: Any, perso
 
 
 # -- time off -------------------------------------------------------------------------------
+def _allowances(backend: Backend, resource_id: int, year: int) -> dict[str, float]:
+    """Annual plus additional hours per kind from the resource's `ResourceTimeOffAdditional`
+    row when it covers the year, else the sandbox's defaults."""
+    allowance = dict(ALLOWANCE_HOURS)
+    for row in _rows(backend, "ResourceTimeOffAdditional", resourceID=resource_id)[:1]:
+        for prefix in ("currentYear", "nextYear"):
+            if row.get(prefix) == year:
+                for kind in allowance:
+                    cap = kind[0].upper() + kind[1:]
+                    allowance[kind] = float((row.get(f"{prefix}Annual{cap}") or 0)
+                                            + (row.get(f"{prefix}Additional{cap}") or 0))
+    return allowance
+
+
 def _balance(backend: Backend, resource_id: int, year: int) -> dict[str, Any]:
     item: dict[str, Any] = {"id": resource_id * 10000 + year, "resourceID": resource_id}
     sums = {kind: {"Used": 0.0, "Planned": 0.0, "WaitingApproval": 0.0} for kind in ALLOWANCE_HOURS}
@@ -304,7 +320,7 @@ def _balance(backend: Backend, resource_id: int, year: int) -> dict[str, Any]:
             sums[kind]["WaitingApproval"] += hours
         elif req.get("status") == APPROVED:
             sums[kind]["Used" if start[:10] <= today else "Planned"] += hours
-    for kind, allowance in ALLOWANCE_HOURS.items():
+    for kind, allowance in _allowances(backend, resource_id, year).items():
         s = sums[kind]
         item[f"{kind}AnnualAllowance"] = allowance
         item[f"{kind}Used"] = round(s["Used"], 2)

@@ -247,6 +247,8 @@ def _populate(b: Builder, s: Scale, seed: int, scale: str,
     for i in range(s.resources - 1):
         # the last two are former employees (inactive), e.g. for impersonation checks
         b.add("Resources", anywhen(), {"isActive": False} if i >= s.resources - 3 else None)
+    for resource in list(b.src.ids["Resources"]):
+        b.put("ResourceTimeOffAdditional", _time_off_allowance(rng, resource))
     for entity in ("BillingCodes", "Services", "Products", "ConfigurationItemTypes"):
         for _ in range(max(4, s.generic_rows * 2)):
             b.add(entity, anywhen())
@@ -346,6 +348,18 @@ def _tickets(b: Builder, s: Scale, at: Callable[[float], datetime],
         for entity, when in events:
             b.add(entity, when, {"ticketID": tid}, track="none")
     progress("tickets", s.tickets, s.tickets)
+
+
+def _time_off_allowance(rng: random.Random, resource: int) -> dict[str, Any]:
+    """A resource's time off allowance (hours) for the anchor year and the next one."""
+    row: dict[str, Any] = {"resourceID": resource}
+    for prefix, year in (("currentYear", ANCHOR.year), ("nextYear", ANCHOR.year + 1)):
+        row[prefix] = year
+        for kind, annual in (("VacationTime", rng.choice([80.0, 120.0, 160.0])),
+                             ("PersonalTime", 24.0), ("SickTime", 40.0), ("FloatingHoliday", 16.0)):
+            row[f"{prefix}Annual{kind}"] = annual
+            row[f"{prefix}Additional{kind}"] = rng.choice([0.0, 0.0, 8.0, 16.0])
+    return row
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

@@ -221,3 +221,18 @@ def test_ticket_checklist_library_copies_its_items(w: Any) -> None:
     assert all(i["isCompleted"] is False for i in added)
     assert "checklistLibraryID" in w.error(
         w.post(f"Tickets/{ticket}/ChecklistLibraries", {"checklistLibraryID": 1}))
+
+
+def test_time_off_allowance_comes_from_time_off_additional(w: Any) -> None:
+    resource = first_id(w, "Resources", {"op": "eq", "field": "isActive", "value": True})
+    (row,) = w.get(f"Resources/{resource}/TimeOffAdditional").json()["items"]
+    year = row["nextYear"]
+    before = w.get(f"Resources/{resource}/TimeOffBalances/{year}").json()["item"]
+    assert before["vacationTimeAnnualAllowance"] == (row["nextYearAnnualVacationTime"]
+                                                     + row["nextYearAdditionalVacationTime"])
+    r = w.patch(f"Resources/{resource}/TimeOffAdditional",
+                {"id": row["id"], "nextYearAdditionalVacationTime": row["nextYearAdditionalVacationTime"] + 24})
+    assert r.status_code == 200, r.text
+    after = w.get(f"Resources/{resource}/TimeOffBalances/{year}").json()["item"]
+    assert after["vacationTimeAnnualAllowance"] == before["vacationTimeAnnualAllowance"] + 24
+    assert after["vacationTimeBalance"] == before["vacationTimeBalance"] + 24
