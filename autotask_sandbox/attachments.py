@@ -7,7 +7,9 @@ parent route (`POST /Tickets/{id}/Attachments`, body as in the vendor's Postman 
 refused when one file is over `MAX_FILE_BYTES` (reference 6.1: "6-7 MB via API") or when the
 bytes attached in the last 5 minutes would exceed `MAX_WINDOW_BYTES` (10,000,000).
 `parentType` numbers the parent kinds in catalog order (a sandbox convention; the reference
-gives no values).
+gives no values). As in Autotask, attachment ids are global: every attachment entity draws
+from one id sequence and each attachment has its `AttachmentInfo` row with the same id (the
+sample's `GET AttachmentInfo/90` then `DELETE Tickets/{id}/Attachments/91`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,31 @@ def is_attachment(info: EntityInfo) -> bool:
 
 
 _ALL_PARENTS: list[str] = []  # parent URL names of attachment entities, sorted
+
+
+# AttachmentInfo column naming a parent whose internal name does not give it directly.
+INFO_PARENT_COLUMNS = {"KnowledgeBaseArticles": "articleID"}
+
+
+def info_row(info: EntityInfo, values: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """The `AttachmentInfo` row of an attachment (no file data; the parent's id in its column)."""
+    columns = {f.name for f in catalog.get("AttachmentInfo").fields}
+    row = {k: v for k, v in values.items() if k in columns and k != "id"}
+    parent = catalog.get(info.parents[0].parent) if info.parents else None
+    if parent is not None:
+        internal = parent.internal_name or parent.name
+        column = INFO_PARENT_COLUMNS.get(parent.name, internal[0].lower() + internal[1:] + "ID")
+        if column in columns and values.get("parentID") is not None:
+            row[column] = values["parentID"]
+    return row
+
+
+def next_attachment_id(conn: Any, catalog: Catalog) -> int:
+    """One past the highest id of any attachment entity (the global attachment sequence)."""
+    tables = [e.name for e in catalog if is_attachment(e)]
+    union = " UNION ALL ".join(f'SELECT max("id") AS m FROM "{name}"' for name in tables)
+    top = conn.execute(f"SELECT max(m) FROM ({union})").fetchone()[0]
+    return int(top or 0) + 1
 
 
 def content_type(path: str) -> str:

@@ -34,7 +34,8 @@ import orjson
 
 from sdk_core.catalog import Catalog, EntityInfo, load_catalog
 
-from .attachments import AttachmentRules, is_attachment, register_recipes
+from .attachments import (AttachmentRules, info_row, is_attachment, next_attachment_id,
+                          register_recipes)
 from .errors import (ApiError, bad_picklist, bad_reference, missing_required, no_matching_records,
                      unknown_field)
 from .rows import RowMaker
@@ -295,6 +296,7 @@ class Backend:
                     values[f.name] = person
             if is_attachment(info):
                 self.attachment_rules.prepare(info, values, parent, stamp, person)
+                values["id"] = next_attachment_id(self.storage.conn, self.catalog)
             self._check_required(info, values)
             self._validate(info, values)
             self._defaults(info, values, now)
@@ -305,6 +307,9 @@ class Backend:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 new_id = self.storage.insert(table, values, all_udfs)
+                if is_attachment(info):
+                    self.storage.insert(self.table("AttachmentInfo"),
+                                        {"id": new_id, **info_row(info, values, self.catalog)}, None)
                 events = [self._event("Create", info, new_id, None, person, now)]
                 events += self._bump_parent_activity(info, values, stamp, person, now)
                 conn.execute("COMMIT")
@@ -389,6 +394,8 @@ class Backend:
                 elif info.name in ACTIVITY_LOG_TYPES:
                     self._log_activity_deletion(info, dict(zip(table.columns, row)), person, now)
                 self.storage.delete(table, id)
+                if is_attachment(info):
+                    self.storage.delete(self.table("AttachmentInfo"), id)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from sdk_core.catalog import Catalog, load_catalog
 
 from . import tenant_data as words
-from .attachments import register_recipes
+from .attachments import info_row, is_attachment, register_recipes
 from .rows import NO_GENERIC_ROWS, RowMaker, ts
 from .storage import create_schema, item_expression, quote
 
@@ -308,13 +308,28 @@ def _populate(b: Builder, s: Scale, seed: int, scale: str,
             "ConfigurationItemTypes", "Companies", "CompanyLocations", "Contacts", "Contracts",
             "ContractServices", "ContractBlocks", "ConfigurationItems", "Opportunities", "Quotes",
             "Projects", "Phases", "Tasks", "TimeEntries", "Tickets", "TicketNotes", "Invoices",
-            "BillingItems", "DeletedTicketLogs", "UserDefinedFieldDefinitions"}
+            "BillingItems", "DeletedTicketLogs", "UserDefinedFieldDefinitions", "AttachmentInfo"}
     for entity in b.catalog:
-        if (not entity.queryable or entity.name in done or not entity.fields
+        if (not entity.queryable or entity.name in done or not entity.fields or is_attachment(entity)
                 or any(word in entity.name for word in NO_GENERIC_ROWS)):
             continue
         for _ in range(s.generic_rows):
             b.add(entity.name, anywhen())
+    _attachments(b, s, anywhen)
+
+
+def _attachments(b: Builder, s: Scale, anywhen: Callable[[], datetime]) -> None:
+    """Attachments of every kind after their parents exist, ids from one global sequence, each
+    with its AttachmentInfo row."""
+    next_id = ID_BASE
+    for info in b.catalog:
+        if not is_attachment(info) or not info.parents:
+            continue
+        for _ in range(s.generic_rows):
+            values, udfs = b.rows.make(info.name, b.rng, b.src, anywhen())
+            b.put(info.name, values, udfs, id_=next_id)
+            b.put("AttachmentInfo", info_row(info, values, b.catalog), id_=next_id)
+            next_id += 1
 
 
 def _tickets(b: Builder, s: Scale, at: Callable[[float], datetime],

@@ -98,3 +98,34 @@ def test_note_attachments_are_scoped_by_their_note(w: Any) -> None:
     assert w.get(f"TicketNotes/{other}/Attachments/{new_id}").status_code == 404
     assert w.delete(f"TicketNotes/{other}/Attachments/{new_id}").status_code == 500
     assert w.delete(f"TicketNotes/{mine}/Attachments/{new_id}").json() == {"itemId": new_id}
+
+
+def test_attachment_ids_are_global_and_mirrored_in_attachment_info(api: Any) -> None:
+    info = {i["id"]: i for i in api.all_items("AttachmentInfo")}
+    seen: dict[int, str] = {}
+    for entity in ("TicketAttachments", "ProjectAttachments", "CompanyAttachments",
+                   "DocumentAttachments", "TicketNoteAttachments"):
+        for item in api.all_items(entity):
+            assert item["id"] not in seen, f"{entity} {item['id']} also in {seen.get(item['id'])}"
+            seen[item["id"]] = entity
+            mirror = info[item["id"]]
+            assert (mirror["fullPath"], mirror["fileSize"], mirror["title"]) == (
+                item["fullPath"], item["fileSize"], item["title"])
+    ticket_rows = [i for i in info.values() if i["ticketID"] is not None and i["ticketNoteID"] is None]
+    assert ticket_rows and "data" not in ticket_rows[0]
+
+
+def test_created_attachment_has_its_attachment_info_until_deleted(w: Any) -> None:
+    ticket = w.ids("Tickets", [{"op": "exist", "field": "id"}], MaxRecords=1)[0]
+    top = max(i["id"] for i in w.all_items("AttachmentInfo"))
+    new_id = w.post(f"Tickets/{ticket}/Attachments", SAMPLE).json()["itemId"]
+    assert new_id == top + 1
+    mirror = w.get(f"AttachmentInfo/{new_id}").json()["item"]
+    assert mirror["ticketID"] == ticket and mirror["fullPath"] == "TestText.txt"
+    assert mirror["parentID"] == ticket and mirror["fileSize"] == 35
+    note = w.ids("TicketNotes", [{"op": "exist", "field": "id"}], MaxRecords=1)[0]
+    note_att = w.post(f"TicketNotes/{note}/Attachments", SAMPLE).json()["itemId"]
+    assert note_att == new_id + 1
+    assert w.get(f"AttachmentInfo/{note_att}").json()["item"]["ticketNoteID"] == note
+    w.delete(f"Tickets/{ticket}/Attachments/{new_id}")
+    assert w.get(f"AttachmentInfo/{new_id}").status_code == 404
