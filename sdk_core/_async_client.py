@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
-import time
-import uuid
-from typing import Any, AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
 
 import httpx
 
 from . import _protocol as proto
-from ._base import BaseClient, EntityCore
-from ._config import Settings, settings_from_env
-from ._flow import Failure, Flow, Send, Sleep, request_flow
+from ._base import BaseClient, Call, EntityCore
+from ._flow import Failure, Send, Sleep
 from ._query import FilterLike
-from ._scan import check_page, plan_ranges
-from .catalog import Catalog
-from .errors import QueryError
+from ._scan import plan_ranges
 
 __all__ = ["AsyncAutotaskClient", "AsyncEntity", "AsyncTransport"]
-
-log = logging.getLogger("sdk_core.client")
 
 
 class AsyncTransport:
@@ -54,46 +46,21 @@ class AsyncTransport:
 class AsyncAutotaskClient(BaseClient):
     """The async twin of `AutotaskClient`: the same surface, awaited."""
 
-    def __init__(self, username: str, secret: str, integration_code: str, api_url: str | None = None,
-                 impersonation_resource_id: int | None = None, zone_lookup_url: str | None = None,
-                 max_api_share: float = 0.5, max_concurrency: int = 3, redis_url: str | None = None,
-                 timeout: float = 60.0, max_retries: int = 5, *, cache_dir: str | None = None,
-                 max_rate_wait: float = 900.0, max_budget_wait: float | None = None,
-                 catalog: Catalog | None = None,
-                 transport: Any = None):
-        settings = Settings(username=username, secret=secret, integration_code=integration_code,
-                            api_url=api_url, impersonation_resource_id=impersonation_resource_id,
-                            zone_lookup_url=zone_lookup_url, max_api_share=max_api_share,
-                            max_concurrency=max_concurrency, redis_url=redis_url, timeout=timeout,
-                            max_retries=max_retries, cache_dir=cache_dir, max_rate_wait=max_rate_wait,
-                            max_budget_wait=max_budget_wait)
-        super().__init__(settings, catalog)
-        self.transport = transport or AsyncTransport(timeout)
-        self._entities: dict[str, AsyncEntity] = {}
+    _entity_class: type["AsyncEntity"]
 
-    @classmethod
-    def from_env(cls, **overrides: Any) -> "AsyncAutotaskClient":
-        s = settings_from_env(**overrides)
-        return cls(s.username, s.secret, s.integration_code, s.api_url, s.impersonation_resource_id,
-                   s.zone_lookup_url, s.max_api_share, s.max_concurrency, s.redis_url, s.timeout,
-                   s.max_retries, cache_dir=s.cache_dir)
+    @staticmethod
+    def _default_transport(timeout: float) -> AsyncTransport:
+        return AsyncTransport(timeout)
 
-    def entity(self, name: str) -> "AsyncEntity":
-        info = self._entity_info(name)
-        found = self._entities.get(info.name)
-        if found is None:
-            found = self._entities[info.name] = AsyncEntity(self, info)
-        return found
-
-    def __getattr__(self, name: str) -> "AsyncEntity":
-        return self.entity(self._attribute_entity(name).name)
+    if TYPE_CHECKING:
+        @classmethod
+        def from_env(cls, **overrides: Any) -> "AsyncAutotaskClient": ...
+        def entity(self, name: str) -> "AsyncEntity": ...
+        def __getattr__(self, name: str) -> "AsyncEntity": ...
 
     async def threshold(self) -> dict[str, int]:
-        response = await self._run(request_flow(self, lambda root: proto.threshold_request(root, self.credentials)))
-        assert response is not None
-        value = proto.read_threshold(response)
-        self.governor.update_threshold(value)
-        return value
+        """`{"limit", "timeframe", "used"}` (+ `timeframe_minutes`) from ThresholdInformation."""
+        return await self._run(self._threshold_flow())
 
     async def close(self) -> None:
         result = self.transport.close()
@@ -107,7 +74,7 @@ class AsyncAutotaskClient(BaseClient):
         await self.close()
 
     # driver ------------------------------------------------------------------------------
-    async def _run(self, flow: Flow) -> proto.Response | None:
+    async def _run(self, flow: Call) -> Any:
         outcome: Any = None
         try:
             action = next(flow)
@@ -125,52 +92,21 @@ class AsyncAutotaskClient(BaseClient):
         request = action.request
         if not request.authenticated:
             return await self._transmit(request)
-        governor = self.governor
-        if request.endpoint != "ThresholdInformation":
-            waited = 0.0
-            while True:
-                await self._refresh_threshold_if_due()
-                wait, why = governor.decide()
-                if wait <= 0:
-                    break
-                waited = self._check_budget_wait(waited, wait, why)
-                await asyncio.sleep(wait)
-        else:
-            governor.note_sent_unbudgeted()
-        lease = await governor.acquire_async(request.endpoint or "")
+        await self._run(self._admission_flow(request))
+        lease = await self.governor.acquire_async(request.endpoint or "")
         try:
             return await self._transmit(request)
         finally:
-            governor.release(lease)
+            self.governor.release(lease)
 
     async def _transmit(self, request: proto.Request) -> proto.Response | Failure:
-        self._sent()
-        rid = uuid.uuid4().hex[:8]
-        started = time.perf_counter()
+        rid, started = self._sending(request)
         try:
             result = self.transport.send(request)
             response = await result if inspect.isawaitable(result) else result
         except Exception as exc:
-            failure = self.transport.failure(exc)
-            if failure is None:
-                raise
-            log.debug("request %s %s %s failed: %r", rid, request.method, request.url, exc)
-            return failure
-        log.debug("request %s %s %s -> %s in %.0f ms", rid, request.method, request.url,
-                  response.status_code, (time.perf_counter() - started) * 1000)
-        return response
-
-    async def _refresh_threshold_if_due(self) -> None:
-        governor = self.governor
-        if not governor.claim_threshold_refresh():
-            return
-        try:
-            await self.threshold()
-        except Exception as exc:
-            log.warning("could not read ThresholdInformation (%s); keeping the known limit", exc)
-            governor.keep_threshold_defaults()
-        finally:
-            governor.done_threshold_refresh()
+            return self._failed(request, rid, exc)
+        return self._received(request, rid, started, response)
 
 
 class AsyncEntity(EntityCore):
@@ -190,75 +126,40 @@ class AsyncEntity(EntityCore):
         return self._pages(filter, fields, after_id, page_size, 1)
 
     async def count(self, filter: FilterLike = None) -> int:
-        self._require_query()
-        response = await self._client._run(request_flow(self._client, self._count_builder(self._filter(filter))))
-        assert response is not None
-        return proto.read_count(response)
+        return await self._client._run(self._count_flow(filter))
 
     async def get(self, id: int, parent_id: int | None = None) -> dict[str, Any] | None:
-        response = await self._client._run(request_flow(self._client, self._get_builder(id, parent_id),
-                                                        not_found_ok=True))
-        return None if response is None else proto.read_item(response)
+        return await self._client._run(self._get_flow(id, parent_id))
 
     async def create(self, data: Mapping[str, Any], parent_id: int | None = None) -> int:
-        return await self._write("create", "POST", data, parent_id)
+        return await self._client._run(self._write_flow("create", "POST", data, parent_id))
 
     async def update(self, data: Mapping[str, Any], parent_id: int | None = None) -> int:
-        return await self._write("patch", "PATCH", data, parent_id)
+        return await self._client._run(self._write_flow("patch", "PATCH", data, parent_id))
 
     async def replace(self, data: Mapping[str, Any], parent_id: int | None = None) -> int:
-        return await self._write("update", "PUT", data, parent_id)
+        return await self._client._run(self._write_flow("update", "PUT", data, parent_id))
 
     async def delete(self, id: int, parent_id: int | None = None) -> int:
-        response = await self._client._run(request_flow(self._client, self._delete_builder(id, parent_id)))
-        return id if response is None else proto.read_item_id(response)
+        return await self._client._run(self._delete_flow(id, parent_id))
 
     async def fields(self) -> list[dict[str, Any]]:
-        return await self._metadata("fields")
+        return await self._client._run(self._metadata_flow("fields"))
 
     async def udfs(self) -> list[dict[str, Any]]:
-        if not self._info.has_udf_endpoint:
-            return []
-        return await self._metadata("udfs")
+        return await self._client._run(self._metadata_flow("udfs"))
 
     async def info_live(self) -> dict[str, Any]:  # type: ignore[override]
-        return await self._metadata("info")
+        return await self._client._run(self._metadata_flow("info"))
 
     # internals ---------------------------------------------------------------------------
-    async def _write(self, verb: str, method: str, data: Mapping[str, Any], parent_id: int | None) -> int:
-        response = await self._client._run(
-            request_flow(self._client, self._write_builder(verb, method, data, parent_id)))
-        assert response is not None
-        return proto.read_item_id(response)
-
-    async def _metadata(self, kind: str) -> Any:
-        client = self._client
-        cached = client._cached_metadata(self.name, kind)
-        if cached is not None:
-            return cached
-        response = await client._run(request_flow(client, self._metadata_builder(kind)))
-        assert response is not None
-        value = proto.read_metadata(response, kind)
-        client._store_metadata(self.name, kind, value)
-        return value
-
     async def _fetch(self, compiled: list[dict[str, Any]], include: list[str] | None,
                      after_id: int | None, upper: int | None, page_size: int) -> list[dict[str, Any]]:
-        response = await self._client._run(
-            request_flow(self._client, self._query_builder(compiled, include, after_id, upper, page_size)))
-        assert response is not None
-        items, _ = proto.read_query(response)
-        check_page(self.name, items, after_id)
-        return items
+        return await self._client._run(self._fetch_flow(compiled, include, after_id, upper, page_size))
 
     async def _pages(self, filter: FilterLike, fields: list[str] | None, after_id: int | None,
                      page_size: int, parallel: int) -> AsyncIterator[list[dict[str, Any]]]:
-        self._require_query()
-        compiled, include = self._filter(filter), self._include(fields)
-        page_size = self._page_size(page_size)
-        if not isinstance(parallel, int) or not 1 <= parallel <= self._client.settings.max_concurrency:
-            raise QueryError(f"parallel must be between 1 and max_concurrency "
-                             f"({self._client.settings.max_concurrency}), not {parallel!r}")
+        compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
         if parallel == 1:
             async for page in self._scan(compiled, include, after_id, None, page_size, True):
                 yield page
@@ -330,3 +231,6 @@ class AsyncEntity(EntityCore):
         finally:
             for t in tasks:
                 t.cancel()
+
+
+AsyncAutotaskClient._entity_class = AsyncEntity

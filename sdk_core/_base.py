@@ -1,25 +1,35 @@
-"""What the sync and async clients share: settings, zone state, caches, routes and request builders.
+"""What the sync and async clients share: settings, zone state, caches, routes, and every
+multi-step call written once as a flow (see `_flow`).
 
-Nothing here does I/O except the disk cache; the two clients add only their drivers.
+Nothing here does I/O except the disk cache; the two clients add only their drivers (how to
+send, sleep and run a flow), as httpx's BaseClient does for its Client and AsyncClient.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
-from typing import Any, Callable, Mapping
+import time
+import uuid
+from typing import Any, Callable, Generator, Mapping
 
 from . import _protocol as proto
 from ._cache import DiskCache
-from ._config import Settings, mask_url
-from ._flow import RetryPolicy
+from ._config import Settings, mask_url, settings_from_env
+from ._flow import Failure, RetryPolicy, Send, Sleep, request_flow
 from ._governor import Governor, get_governor
 from ._query import FilterLike, compile_filter
+from ._scan import check_page
 from .catalog import Catalog, EntityInfo, UnknownEntityError as _CatalogUnknown, load_catalog
 from .errors import QueryError, RateLimitedError, UnknownEntityError, UnsupportedOperationError
 
-__all__ = ["BaseClient", "EntityCore", "LiveEntityInfo"]
+__all__ = ["BaseClient", "EntityCore", "LiveEntityInfo", "Call"]
+
+log = logging.getLogger("sdk_core.client")
+
+Call = Generator[Any, Any, Any]  # a flow that returns the call's value (see `_flow.Flow`)
 
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -43,7 +53,20 @@ def _live_info(info: EntityInfo, live: Callable[[], Any]) -> LiveEntityInfo:
 class BaseClient:
     """Zone state, governor, caches and counters; the `FlowContext` of every request flow."""
 
-    def __init__(self, settings: Settings, catalog: Catalog | None = None):
+    _entity_class: type["EntityCore"]
+
+    def __init__(self, username: str, secret: str, integration_code: str, api_url: str | None = None,
+                 impersonation_resource_id: int | None = None, zone_lookup_url: str | None = None,
+                 max_api_share: float = 0.5, max_concurrency: int = 3, redis_url: str | None = None,
+                 timeout: float = 60.0, max_retries: int = 5, *, cache_dir: str | None = None,
+                 max_rate_wait: float = 900.0, max_budget_wait: float | None = None,
+                 catalog: Catalog | None = None, transport: Any = None):
+        settings = Settings(username=username, secret=secret, integration_code=integration_code,
+                            api_url=api_url, impersonation_resource_id=impersonation_resource_id,
+                            zone_lookup_url=zone_lookup_url, max_api_share=max_api_share,
+                            max_concurrency=max_concurrency, redis_url=redis_url, timeout=timeout,
+                            max_retries=max_retries, cache_dir=cache_dir, max_rate_wait=max_rate_wait,
+                            max_budget_wait=max_budget_wait)
         self.settings = settings
         self.catalog = catalog or load_catalog()
         self.credentials = settings.credentials
@@ -58,6 +81,86 @@ class BaseClient:
         self._request_count = 0
         self._governor: Governor | None = None
         self._code_hash = hashlib.sha256(settings.integration_code.encode()).hexdigest()[:16]
+        self._entities: dict[str, Any] = {}
+        self.transport = transport or self._default_transport(settings.timeout)
+
+    @staticmethod
+    def _default_transport(timeout: float) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Any:
+        """From AUTOTASK_USERNAME, AUTOTASK_SECRET, AUTOTASK_INTEGRATION_CODE (+ optional ones)."""
+        catalog, transport = overrides.pop("catalog", None), overrides.pop("transport", None)
+        s = settings_from_env(**overrides)
+        return cls(s.username, s.secret, s.integration_code, s.api_url, s.impersonation_resource_id,
+                   s.zone_lookup_url, s.max_api_share, s.max_concurrency, s.redis_url, s.timeout,
+                   s.max_retries, cache_dir=s.cache_dir, max_rate_wait=s.max_rate_wait,
+                   max_budget_wait=s.max_budget_wait, catalog=catalog, transport=transport)
+
+    def entity(self, name: str) -> Any:
+        """The entity by URL name (`Tickets`), snake name (`ticket_notes`) or internal name."""
+        info = self._entity_info(name)
+        found = self._entities.get(info.name)
+        if found is None:
+            found = self._entities[info.name] = self._entity_class(self, info)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return self.entity(self._attribute_entity(name).name)
+
+    # flows shared by both drivers ----------------------------------------------------------
+    def _threshold_flow(self) -> Call:
+        response = yield from request_flow(self, lambda root: proto.threshold_request(root, self.credentials))
+        value = proto.read_threshold(response)
+        self.governor.update_threshold(value)
+        return {"limit": value["limit"], "timeframe": value["timeframe_minutes"], **value}
+
+    def _refresh_threshold_flow(self) -> Call:
+        """Re-read ThresholdInformation when due (one caller at a time); failures keep the known values."""
+        governor = self.governor
+        if not governor.claim_threshold_refresh():
+            return None
+        try:
+            yield from self._threshold_flow()
+        except Exception as exc:  # the governor keeps what it knew; the call proceeds
+            log.warning("could not read ThresholdInformation (%s); keeping the known limit", exc)
+            governor.keep_threshold_defaults()
+        finally:
+            governor.done_threshold_refresh()
+        return None
+
+    def _admission_flow(self, request: proto.Request) -> Call:
+        """Wait (Sleep actions) until the governor's budget and pacing let `request` go."""
+        governor = self.governor
+        if request.endpoint == "ThresholdInformation":
+            governor.note_sent_unbudgeted()
+            return None
+        waited = 0.0
+        while True:
+            yield from self._refresh_threshold_flow()
+            wait, why = governor.decide()
+            if wait <= 0:
+                return None
+            waited = self._check_budget_wait(waited, wait, why)
+            yield Sleep(wait, why)
+
+    def _sending(self, request: proto.Request) -> tuple[str, float]:
+        self._sent()
+        return uuid.uuid4().hex[:8], time.perf_counter()
+
+    def _failed(self, request: proto.Request, rid: str, exc: Exception) -> Failure:
+        failure = self.transport.failure(exc)
+        if failure is None:
+            raise exc
+        log.debug("request %s %s %s failed: %r", rid, request.method, request.url, exc)
+        return failure
+
+    def _received(self, request: proto.Request, rid: str, started: float,
+                  response: proto.Response) -> proto.Response:
+        log.debug("request %s %s %s -> %s in %.0f ms", rid, request.method, request.url,
+                  response.status_code, (time.perf_counter() - started) * 1000)
+        return response
 
     # FlowContext -------------------------------------------------------------------------
     def _zone_key(self) -> tuple[str, ...]:
@@ -201,6 +304,54 @@ class EntityCore:
             raise QueryError(f"page_size must be between 1 and {proto.MAX_PAGE_SIZE}, not {page_size}")
         return page_size
 
+    def _scan_args(self, filter: FilterLike, fields: list[str] | None, page_size: int,
+                   parallel: int) -> tuple[list[dict[str, Any]], list[str] | None, int]:
+        self._require_query()
+        compiled, include = self._filter(filter), self._include(fields)
+        page_size = self._page_size(page_size)
+        limit = self._client.settings.max_concurrency
+        if isinstance(parallel, bool) or not isinstance(parallel, int) or not 1 <= parallel <= limit:
+            raise QueryError(f"parallel must be between 1 and max_concurrency ({limit}), not {parallel!r}")
+        return compiled, include, page_size
+
+    # flows shared by both drivers ----------------------------------------------------------
+    def _count_flow(self, filter: FilterLike) -> Call:
+        self._require_query()
+        response = yield from request_flow(self._client, self._count_builder(self._filter(filter)))
+        return proto.read_count(response)
+
+    def _get_flow(self, id: int, parent_id: int | None) -> Call:
+        response = yield from request_flow(self._client, self._get_builder(id, parent_id), not_found_ok=True)
+        return None if response is None else proto.read_item(response)
+
+    def _write_flow(self, verb: str, method: str, data: Mapping[str, Any], parent_id: int | None) -> Call:
+        response = yield from request_flow(self._client, self._write_builder(verb, method, data, parent_id))
+        return proto.read_item_id(response)
+
+    def _delete_flow(self, id: int, parent_id: int | None) -> Call:
+        response = yield from request_flow(self._client, self._delete_builder(id, parent_id))
+        return id if response is None else proto.read_item_id(response)
+
+    def _metadata_flow(self, kind: str) -> Call:
+        client = self._client
+        if kind == "udfs" and not self._info.has_udf_endpoint:
+            return []
+        cached = client._cached_metadata(self.name, kind)
+        if cached is not None:
+            return cached
+        response = yield from request_flow(client, self._metadata_builder(kind))
+        value = proto.read_metadata(response, kind)
+        client._store_metadata(self.name, kind, value)
+        return value
+
+    def _fetch_flow(self, compiled: list[dict[str, Any]], include: list[str] | None,
+                    after_id: int | None, upper: int | None, page_size: int) -> Call:
+        builder = self._query_builder(compiled, include, after_id, upper, page_size)
+        response = yield from request_flow(self._client, builder)
+        items, _ = proto.read_query(response)
+        check_page(self.name, items, after_id)
+        return items
+
     # builders ----------------------------------------------------------------------------
     def _query_builder(self, compiled: list[dict[str, Any]], include: list[str] | None,
                        after_id: int | None, upper: int | None, page_size: int) -> Callable[[str], proto.Request]:
@@ -217,14 +368,16 @@ class EntityCore:
         return lambda root: proto.count_request(root, creds, self.name, compiled)
 
     def _get_builder(self, id: int, parent_id: int | None = None) -> Callable[[str], proto.Request]:
-        _check_id(id)
-        if self._info.can("get") and parent_id is None:
-            path = f"{self.name}/{id}"
-        else:
-            route = self._route("get", parent_id)
-            path = f"{route.path.format(parentId=parent_id).lstrip('/')}/{id}"
-        creds = self._client.credentials
+        path, creds = self._item_path("get", id, parent_id), self._client.credentials
         return lambda root: proto.get_request(root, creds, self.name, path)
+
+    def _item_path(self, verb: str, id: int, parent_id: int | None) -> str:
+        """`Tickets/5`, or under the parent route (`Tickets/1/Notes/5`) when the entity needs one."""
+        _check_id(id)
+        if parent_id is None and self._info.can(verb):
+            return f"{self.name}/{id}"
+        route = self._route(verb, parent_id)
+        return f"{route.path.format(parentId=parent_id).lstrip('/')}/{id}"
 
     def _write_builder(self, verb: str, method: str, data: Mapping[str, Any],
                        parent_id: int | None) -> Callable[[str], proto.Request]:
@@ -240,13 +393,7 @@ class EntityCore:
         return lambda root: proto.write_request(root, creds, self.name, method, path, data)
 
     def _delete_builder(self, id: int, parent_id: int | None) -> Callable[[str], proto.Request]:
-        _check_id(id)
-        if parent_id is None and self._info.can("delete"):
-            path = f"{self.name}/{id}"
-        else:
-            route = self._route("delete", parent_id)
-            path = f"{route.path.format(parentId=parent_id).lstrip('/')}/{id}"
-        creds = self._client.credentials
+        path, creds = self._item_path("delete", id, parent_id), self._client.credentials
         return lambda root: proto.delete_request(root, creds, self.name, path)
 
     def _metadata_builder(self, kind: str) -> Callable[[str], proto.Request]:

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 import time
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
 from . import _protocol as proto
-from ._base import BaseClient, EntityCore
-from ._config import Settings, settings_from_env
-from ._flow import Failure, Flow, Send, Sleep, request_flow
+from ._base import BaseClient, Call, EntityCore
+from ._flow import Failure, Send, Sleep
 from ._query import FilterLike
-from ._scan import check_page, plan_ranges
-from .catalog import Catalog
-from .errors import QueryError
+from ._scan import plan_ranges
 
 __all__ = ["AutotaskClient", "Entity", "SyncTransport"]
-
-log = logging.getLogger("sdk_core.client")
 
 
 class SyncTransport:
@@ -66,48 +59,21 @@ class SyncTransport:
 class AutotaskClient(BaseClient):
     """Autotask REST client. Entities: `client.entity("Tickets")`, `client.tickets`, `client.ticket_notes`."""
 
-    def __init__(self, username: str, secret: str, integration_code: str, api_url: str | None = None,
-                 impersonation_resource_id: int | None = None, zone_lookup_url: str | None = None,
-                 max_api_share: float = 0.5, max_concurrency: int = 3, redis_url: str | None = None,
-                 timeout: float = 60.0, max_retries: int = 5, *, cache_dir: str | None = None,
-                 max_rate_wait: float = 900.0, max_budget_wait: float | None = None,
-                 catalog: Catalog | None = None,
-                 transport: Any = None):
-        settings = Settings(username=username, secret=secret, integration_code=integration_code,
-                            api_url=api_url, impersonation_resource_id=impersonation_resource_id,
-                            zone_lookup_url=zone_lookup_url, max_api_share=max_api_share,
-                            max_concurrency=max_concurrency, redis_url=redis_url, timeout=timeout,
-                            max_retries=max_retries, cache_dir=cache_dir, max_rate_wait=max_rate_wait,
-                            max_budget_wait=max_budget_wait)
-        super().__init__(settings, catalog)
-        self.transport = transport or SyncTransport(timeout)
-        self._entities: dict[str, Entity] = {}
+    _entity_class: type["Entity"]
 
-    @classmethod
-    def from_env(cls, **overrides: Any) -> "AutotaskClient":
-        """From AUTOTASK_USERNAME, AUTOTASK_SECRET, AUTOTASK_INTEGRATION_CODE (+ optional ones)."""
-        s = settings_from_env(**overrides)
-        return cls(s.username, s.secret, s.integration_code, s.api_url, s.impersonation_resource_id,
-                   s.zone_lookup_url, s.max_api_share, s.max_concurrency, s.redis_url, s.timeout,
-                   s.max_retries, cache_dir=s.cache_dir)
+    @staticmethod
+    def _default_transport(timeout: float) -> SyncTransport:
+        return SyncTransport(timeout)
 
-    def entity(self, name: str) -> "Entity":
-        info = self._entity_info(name)
-        found = self._entities.get(info.name)
-        if found is None:
-            found = self._entities[info.name] = Entity(self, info)
-        return found
-
-    def __getattr__(self, name: str) -> "Entity":
-        return self.entity(self._attribute_entity(name).name)
+    if TYPE_CHECKING:
+        @classmethod
+        def from_env(cls, **overrides: Any) -> "AutotaskClient": ...
+        def entity(self, name: str) -> "Entity": ...
+        def __getattr__(self, name: str) -> "Entity": ...
 
     def threshold(self) -> dict[str, int]:
-        """`{"limit", "timeframe_minutes", "used"}` from ThresholdInformation (one request)."""
-        response = self._run(request_flow(self, lambda root: proto.threshold_request(root, self.credentials)))
-        assert response is not None
-        value = proto.read_threshold(response)
-        self.governor.update_threshold(value)
-        return value
+        """`{"limit", "timeframe", "used"}` (+ `timeframe_minutes`) from ThresholdInformation."""
+        return self._run(self._threshold_flow())
 
     def close(self) -> None:
         self.transport.close()
@@ -119,7 +85,7 @@ class AutotaskClient(BaseClient):
         self.close()
 
     # driver ------------------------------------------------------------------------------
-    def _run(self, flow: Flow) -> proto.Response | None:
+    def _run(self, flow: Call) -> Any:
         outcome: Any = None
         try:
             action = next(flow)
@@ -137,51 +103,20 @@ class AutotaskClient(BaseClient):
         request = action.request
         if not request.authenticated:
             return self._transmit(request)
-        governor = self.governor
-        if request.endpoint != "ThresholdInformation":
-            waited = 0.0
-            while True:
-                self._refresh_threshold_if_due()
-                wait, why = governor.decide()
-                if wait <= 0:
-                    break
-                waited = self._check_budget_wait(waited, wait, why)
-                time.sleep(wait)
-        else:
-            governor.note_sent_unbudgeted()
-        lease = governor.acquire(request.endpoint or "")
+        self._run(self._admission_flow(request))
+        lease = self.governor.acquire(request.endpoint or "")
         try:
             return self._transmit(request)
         finally:
-            governor.release(lease)
+            self.governor.release(lease)
 
     def _transmit(self, request: proto.Request) -> proto.Response | Failure:
-        self._sent()
-        rid = uuid.uuid4().hex[:8]
-        started = time.perf_counter()
+        rid, started = self._sending(request)
         try:
             response = self.transport.send(request)
         except Exception as exc:
-            failure = self.transport.failure(exc)
-            if failure is None:
-                raise
-            log.debug("request %s %s %s failed: %r", rid, request.method, request.url, exc)
-            return failure
-        log.debug("request %s %s %s -> %s in %.0f ms", rid, request.method, request.url,
-                  response.status_code, (time.perf_counter() - started) * 1000)
-        return response
-
-    def _refresh_threshold_if_due(self) -> None:
-        governor = self.governor
-        if not governor.claim_threshold_refresh():
-            return
-        try:
-            self.threshold()
-        except Exception as exc:  # the governor keeps what it knew; the call proceeds
-            log.warning("could not read ThresholdInformation (%s); keeping the known limit", exc)
-            governor.keep_threshold_defaults()
-        finally:
-            governor.done_threshold_refresh()
+            return self._failed(request, rid, exc)
+        return self._received(request, rid, started, response)
 
 
 class Entity(EntityCore):
@@ -202,80 +137,45 @@ class Entity(EntityCore):
         return self._pages(filter, fields, after_id, page_size, 1)
 
     def count(self, filter: FilterLike = None) -> int:
-        self._require_query()
-        response = self._client._run(request_flow(self._client, self._count_builder(self._filter(filter))))
-        assert response is not None
-        return proto.read_count(response)
+        return self._client._run(self._count_flow(filter))
 
     def get(self, id: int, parent_id: int | None = None) -> dict[str, Any] | None:
-        response = self._client._run(request_flow(self._client, self._get_builder(id, parent_id),
-                                                  not_found_ok=True))
-        return None if response is None else proto.read_item(response)
+        return self._client._run(self._get_flow(id, parent_id))
 
     def create(self, data: Mapping[str, Any], parent_id: int | None = None) -> int:
-        return self._write("create", "POST", data, parent_id)
+        return self._client._run(self._write_flow("create", "POST", data, parent_id))
 
     def update(self, data: Mapping[str, Any], parent_id: int | None = None) -> int:
         """PATCH: only the fields in `data` change (`id` required)."""
-        return self._write("patch", "PATCH", data, parent_id)
+        return self._client._run(self._write_flow("patch", "PATCH", data, parent_id))
 
     def replace(self, data: Mapping[str, Any], parent_id: int | None = None) -> int:
         """PUT: writable fields left out of `data` become null."""
-        return self._write("update", "PUT", data, parent_id)
+        return self._client._run(self._write_flow("update", "PUT", data, parent_id))
 
     def delete(self, id: int, parent_id: int | None = None) -> int:
-        response = self._client._run(request_flow(self._client, self._delete_builder(id, parent_id)))
-        return id if response is None else proto.read_item_id(response)
+        return self._client._run(self._delete_flow(id, parent_id))
 
     def fields(self) -> list[dict[str, Any]]:
         """Raw `entityInformation/fields` items (picklists included), cached in memory and on disk."""
-        return self._metadata("fields")
+        return self._client._run(self._metadata_flow("fields"))
 
     def udfs(self) -> list[dict[str, Any]]:
         """Raw `entityInformation/userDefinedFields` items, cached ([] when the entity has none)."""
-        if not self._info.has_udf_endpoint:
-            return []
-        return self._metadata("udfs")
+        return self._client._run(self._metadata_flow("udfs"))
 
     def info_live(self) -> dict[str, Any]:
         """Raw `entityInformation` "info", cached."""
-        return self._metadata("info")
+        return self._client._run(self._metadata_flow("info"))
 
     # internals ---------------------------------------------------------------------------
-    def _write(self, verb: str, method: str, data: Mapping[str, Any], parent_id: int | None) -> int:
-        response = self._client._run(request_flow(self._client, self._write_builder(verb, method, data, parent_id)))
-        assert response is not None
-        return proto.read_item_id(response)
-
-    def _metadata(self, kind: str) -> Any:
-        client = self._client
-        cached = client._cached_metadata(self.name, kind)
-        if cached is not None:
-            return cached
-        builder = self._metadata_builder(kind)
-        response = client._run(request_flow(client, builder))
-        assert response is not None
-        value = proto.read_metadata(response, kind)
-        client._store_metadata(self.name, kind, value)
-        return value
-
     def _fetch(self, compiled: list[dict[str, Any]], include: list[str] | None, after_id: int | None,
                upper: int | None, page_size: int) -> list[dict[str, Any]]:
-        builder = self._query_builder(compiled, include, after_id, upper, page_size)
-        response = self._client._run(request_flow(self._client, builder))
-        assert response is not None
-        items, _ = proto.read_query(response)
-        check_page(self.name, items, after_id)
-        return items
+        return self._client._run(self._fetch_flow(compiled, include, after_id, upper, page_size))
 
     def _pages(self, filter: FilterLike, fields: list[str] | None, after_id: int | None,
                page_size: int, parallel: int) -> Iterator[list[dict[str, Any]]]:
-        self._require_query()
-        compiled, include = self._filter(filter), self._include(fields)
-        page_size = self._page_size(page_size)
-        if not isinstance(parallel, int) or not 1 <= parallel <= self._client.settings.max_concurrency:
-            raise QueryError(f"parallel must be between 1 and max_concurrency "
-                             f"({self._client.settings.max_concurrency}), not {parallel!r}")
+        compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
         if parallel == 1:
             return self._scan(compiled, include, after_id, None, page_size, prefetch=True)
         return self._parallel_scan(compiled, include, after_id, page_size, parallel)
@@ -368,3 +268,6 @@ class Entity(EntityCore):
                 except queue.Empty:
                     break
 
+
+
+AutotaskClient._entity_class = Entity

@@ -25,6 +25,8 @@ ENV_VARS = {
     "timeout": "AUTOTASK_TIMEOUT",
     "max_retries": "AUTOTASK_MAX_RETRIES",
     "cache_dir": "AUTOTASK_CACHE_DIR",
+    "max_rate_wait": "AUTOTASK_MAX_RATE_WAIT",
+    "max_budget_wait": "AUTOTASK_MAX_BUDGET_WAIT",
 }
 _SECRET_FIELDS = {"secret", "integration_code"}
 _URL_FIELDS = {"api_url", "zone_lookup_url", "redis_url"}
@@ -109,7 +111,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     casts = {"impersonation_resource_id": int, "max_api_share": float, "max_concurrency": int,
-             "timeout": float, "max_retries": int}
+             "timeout": float, "max_retries": int, "max_rate_wait": float, "max_budget_wait": float}
     for name, var in ENV_VARS.items():
         raw = env.get(var)
         if raw in (None, ""):

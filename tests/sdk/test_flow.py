@@ -258,3 +258,19 @@ def test_no_repr_log_or_exception_shows_the_secret_or_the_redis_password(tmp_pat
         r = redis.Redis.from_url("redis://127.0.0.1:6379/0")
         for key in r.scan_iter(f"autotask-liberator:{client.root.split('/ATServices')[0]}*"):
             r.delete(key)
+
+
+@pytest.mark.parametrize("cls", [AutotaskClient, AsyncAutotaskClient])
+def test_from_env_keeps_the_wait_limits(monkeypatch, tmp_path, cls):
+    for name, value in {"AUTOTASK_USERNAME": "api@example.com", "AUTOTASK_SECRET": SECRET,
+                        "AUTOTASK_INTEGRATION_CODE": "CODE-123", "AUTOTASK_API_URL": "http://x.test/ATServicesRest/",
+                        "AUTOTASK_CACHE_DIR": str(tmp_path), "AUTOTASK_MAX_RATE_WAIT": "12"}.items():
+        monkeypatch.setenv(name, value)
+    client = cls.from_env(max_budget_wait=5, transport=FunctionTransport(Script()))
+    assert client.settings.max_budget_wait == 5 and client.settings.max_rate_wait == 12
+    assert client.policy.max_rate_wait == 12
+
+
+def test_threshold_has_the_documented_keys(tmp_path):
+    client = make(Script(), tmp_path)
+    assert client.threshold() == {"limit": 10000, "timeframe": 60, "timeframe_minutes": 60, "used": 0}
