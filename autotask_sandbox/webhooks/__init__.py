@@ -20,6 +20,8 @@ section 11 describes:
   `deactivate_after` (25) consecutive dropped payloads of one webhook set its `isActive` to
   false, drop what it still had queued and POST a signed `{"Action": "Deactivated", ...}` to its
   `deactivationUrl` (that payload's shape is undocumented; this one is the sandbox's guess).
+* deactivating a webhook's owner resource (`ownerResourceID`) deactivates the webhook the
+  same way, deactivationUrl included;
 * one event reaches one URL once per callout type: another firing webhook of the same entity
   with the same `webhookUrl` (scheme and host compared case-insensitively) is a duplicate and
   suppressed (listed as `kind: "suppressed"` in the deliveries route), as section 11.5 says;

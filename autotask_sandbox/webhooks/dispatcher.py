@@ -112,7 +112,7 @@ class WebhookDispatcher:
         if root is not None:
             self._sync_config(root, event)
             self._events.put(event)
-        elif event.entity in _WATCHED_BY:
+        elif event.entity in _WATCHED_BY or _owner_left(event):
             self._events.put(event)
 
     def _after_reset(self) -> None:
@@ -229,6 +229,9 @@ class WebhookDispatcher:
     def _dispatch(self, event: Any) -> None:
         """Queue one callout per firing webhook; a webhook whose URL already got this event
         for this callout type is a duplicate and suppressed (reference 11.5)."""
+        if _owner_left(event):
+            self._deactivate_owned_by(event.id)
+            return
         current = current_udfs = None
         sent_to: set[str] = set()
         for hook in self._config().get(event.entity, []):
@@ -298,6 +301,7 @@ class WebhookDispatcher:
                     display_always_udfs=frozenset(udf_names[u["udfFieldID"]] for u in udfs
                                                   if u.get("isDisplayAlwaysField")
                                                   and u["udfFieldID"] in udf_names),
+                    owner=row.get("ownerResourceID"),
                     excluded_resources=frozenset(r["resourceID"] for r in
                                                  children.get("ExcludedResources", [])
                                                  if r.get("resourceID") is not None),
@@ -400,8 +404,20 @@ class WebhookDispatcher:
         except Exception:
             log.exception("could not write WebhookEventErrorLogs for %s %s", hook.entity, hook.id)
 
+    def _deactivate_owned_by(self, resource_id: int) -> None:
+        """The owner resource was deactivated: so are its active webhooks (reference 11.2)."""
+        for hooks in self._config().values():
+            for hook in hooks:
+                if hook.active and hook.owner == resource_id:
+                    with self._lock:
+                        if (hook.entity, hook.id) in self._deactivated:
+                            continue
+                        self._deactivated.add((hook.entity, hook.id))
+                    self._deactivate(hook)
+
     def _deactivate(self, hook: Webhook) -> None:
-        """After too many dropped payloads: isActive false, queue emptied, deactivationUrl told."""
+        """After too many dropped payloads or when its owner leaves: isActive false, queue
+        emptied, deactivationUrl told."""
         self._queues.discard(hook.entity, hook.id)
         try:
             self.backend.update(hook.entity, hook.id, {"isActive": False})
@@ -420,6 +436,12 @@ class WebhookDispatcher:
 
 
 _WATCHED_BY = frozenset(WATCHED_ENTITIES.values())
+
+
+def _owner_left(event: Any) -> bool:
+    """A resource was deactivated (its webhooks go with it)."""
+    return (event.entity == "Resources" and event.action == "Update"
+            and event.changed_fields.get("isActive") is False)
 _RESET = object()  # fan-out marker: the backend was reset
 
 

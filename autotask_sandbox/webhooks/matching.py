@@ -50,6 +50,7 @@ class Webhook:
     subscribed_udfs: frozenset[str] = frozenset()  # UDF names
     display_always_udfs: frozenset[str] = frozenset()
     excluded_resources: frozenset[int] = frozenset()
+    owner: int | None = None  # ownerResourceID: deactivating that resource deactivates the hook
 
     @property
     def watched(self) -> str:

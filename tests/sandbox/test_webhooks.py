@@ -601,3 +601,29 @@ def test_error_log_rows_older_than_30_days_are_purged(tmp_path: Any) -> None:
     finally:
         dispatcher.close()
         backend.close()
+
+
+def test_deactivating_the_owner_resource_deactivates_its_webhooks(
+        server: SandboxServer, receiver: Receiver) -> None:
+    with rest_client(server) as client:
+        resources = ok(client.post("Resources/query", json={"filter": [
+            {"op": "eq", "field": "isActive", "value": True}], "MaxRecords": 3}))["items"]
+        owner, other = resources[1]["id"], resources[2]["id"]
+        client.headers["ImpersonationResourceId"] = str(owner)
+        owned = register(client, receiver.url + "/owned", fields={"Title": (True, False)},
+                         deactivation_url=receiver.url + "/owned-deactivated")
+        client.headers["ImpersonationResourceId"] = str(other)
+        kept = register(client, receiver.url + "/kept", fields={"Title": (True, False)},
+                        deactivation_url=receiver.url + "/kept-deactivated")
+        del client.headers["ImpersonationResourceId"]
+        assert (owned["ownerResourceID"], kept["ownerResourceID"]) == (owner, other)
+        patch(client, "Resources", owner, isActive=False)
+        (notice,) = receiver.wait_for("/owned-deactivated", 1)
+        assert notice.json["Action"] == "Deactivated" and notice.json["Guid"] == owned["webhookGUID"]
+        settle(server)
+        assert ok(client.get(f"TicketWebhooks/{owned['id']}"))["item"]["isActive"] is False
+        assert ok(client.get(f"TicketWebhooks/{kept['id']}"))["item"]["isActive"] is True
+        patch(client, "Tickets", a_ticket(client)["id"], title="owner gone")
+        receiver.wait_for("/kept", 1)
+        settle(server)
+        assert receiver.on("/owned") == [] and receiver.on("/kept-deactivated") == []
