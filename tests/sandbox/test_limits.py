@@ -76,3 +76,16 @@ def test_latency_band_from_half_the_threshold(sandbox_factory: Any) -> None:
     sb.admin.configure(latency_bands=False)
     with httpx.Client(headers=sb.headers) as http:
         assert http.get(sb.api_url + "V1.0/Version").status_code == 200
+
+
+def test_latency_band_from_three_quarters_of_the_threshold(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(threshold=8)
+    with httpx.Client(headers=sb.headers) as http:
+        url = sb.api_url + "V1.0/Version"
+        for _ in range(6):  # 6 of 8 counted once these are done: the 75 % band applies next
+            http.get(url)
+        started = time.perf_counter()
+        assert http.get(url).status_code == 200
+        assert time.perf_counter() - started >= 0.95
+        info = http.get(sb.api_url + "V1.0/ThresholdInformation").json()
+        assert info["currentTimeframeRequestCount"] == 8
