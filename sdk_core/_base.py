@@ -7,6 +7,7 @@ send, sleep and run a flow), as httpx's BaseClient does for its Client and Async
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
 import re
@@ -20,7 +21,7 @@ from ._cache import DiskCache
 from ._config import Settings, mask_url, settings_from_env
 from ._flow import Failure, RetryPolicy, Send, Sleep, request_flow
 from ._governor import Governor, get_governor
-from ._query import FilterLike, compile_filter
+from ._query import FilterLike, Q, compile_filter
 from ._scan import check_page
 from .catalog import Catalog, EntityInfo, UnknownEntityError as _CatalogUnknown, load_catalog
 from .errors import QueryError, RateLimitedError, UnknownEntityError, UnsupportedOperationError
@@ -274,25 +275,42 @@ class EntityCore:
     def _filter(self, filter: FilterLike) -> list[dict[str, Any]]:
         return compile_filter(filter, self._info)
 
-    def _include(self, fields: list[str] | tuple[str, ...] | None) -> list[str] | None:
+    def _include(self, fields: list[Any] | tuple[Any, ...] | None) -> list[str] | None:
+        """IncludeFields, checked against the catalog; a user-defined field must be named as
+        `Q("name", udf=True)` or be among the entity's UDFs already read with `.udfs()`."""
         if fields is None:
             return None
         if isinstance(fields, str):
             raise QueryError(f"fields must be a list of names, e.g. [{fields!r}], not a string")
         out, seen = ["id"], {"id"}
-        for name in fields:
-            known = self._info.field(name)
-            if known is None and not self._info.has_udfs:
-                import difflib
-
-                close = difflib.get_close_matches(name, self._info.field_names, n=1)
-                hint = f' Did you mean "{close[0]}"?' if close else ""
-                raise QueryError(f"{self.name} has no field {name!r}.{hint}")
-            canonical = known.name if known else name
-            if canonical.lower() not in seen:
-                seen.add(canonical.lower())
-                out.append(canonical)
+        for item in fields:
+            udf = isinstance(item, Q) and item.udf
+            name = item.field if isinstance(item, Q) else item
+            if not isinstance(name, str) or not name:
+                raise QueryError(f"fields must hold field names (or Q(name, udf=True)), not {item!r}")
+            known = None if udf else self._info.field(name)
+            if known is not None:
+                name = known.name
+            elif not (udf or name.lower() in self._known_udfs()):
+                raise QueryError(self._unknown_field(name))
+            elif not self._info.has_udfs:
+                raise QueryError(f"{self.name} has no user-defined fields, so fields cannot name {name!r}.")
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                out.append(name)
         return out
+
+    def _known_udfs(self) -> set[str]:
+        """UDF names from the metadata cache (no request is made to find them)."""
+        cached = self._client._cached_metadata(self.name, "udfs") if self._info.has_udf_endpoint else None
+        return {str(u.get("name", "")).lower() for u in cached or () if isinstance(u, dict)}
+
+    def _unknown_field(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self._info.field_names, n=1)
+        hint = f' Did you mean "{close[0]}"?' if close else ""
+        udf = (f' For a user-defined field, pass Q({name!r}, udf=True) in fields.'
+               if self._info.has_udfs else "")
+        return f"{self.name} has no field {name!r}.{hint}{udf}"
 
     def _require_query(self) -> None:
         if not self._info.queryable:

@@ -10,7 +10,7 @@ import difflib
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Sequence, Union
 
-from ._datetime import format_datetime
+from ._datetime import format_datetime, parse_datetime
 from .catalog import EntityInfo
 from .errors import QueryError
 
@@ -207,12 +207,13 @@ def _check(item: Any, entity: EntityInfo | None, path: str) -> dict[str, Any]:
                          f'{{"op": "eq", "field": "id", "value": 1}}, got {item!r}')
     raw_op = item.get("op")
     op = _CANONICAL.get(str(raw_op).lower()) if raw_op is not None else None
-    if op is None:
+    if op is None:  # aliases only name the valid operator; they are never sent
         alias = _ALIASES.get(str(raw_op).lower())
-        close = [alias] if alias else difflib.get_close_matches(str(raw_op), list(_CANONICAL.values()), n=1)
-        hint = f' Did you mean "{close[0]}"?' if close else ""
-        raise QueryError(f"{path}: unknown operator {raw_op!r}. Autotask supports "
-                         f"{', '.join(OPERATORS + GROUPING)}.{hint}")
+        close = difflib.get_close_matches(str(raw_op), list(_CANONICAL.values()), n=1)
+        hint = (f' Autotask has no {raw_op!r}: use "{alias}".' if alias
+                else f' Did you mean "{close[0]}"?' if close else "")
+        raise QueryError(f"{path}: unknown operator {raw_op!r}.{hint} Autotask supports "
+                         f"{', '.join(OPERATORS + GROUPING)}.")
     if op in GROUPING:
         sub = item.get("items")
         if not isinstance(sub, (list, tuple)) or not sub:
@@ -223,13 +224,18 @@ def _check(item: Any, entity: EntityInfo | None, path: str) -> dict[str, Any]:
     if not isinstance(field, str) or not field:
         raise QueryError(f'{path}: operator "{op}" needs a "field"')
     udf = bool(item.get("udf"))
+    is_datetime = False
     if entity is not None and not udf:
         field = _known_field(entity, field, path)
+        known = entity.field(field)
+        is_datetime = known is not None and known.data_type == "datetime"
     out: dict[str, Any] = {"op": op, "field": field}
     if op not in EXISTENCE:
         if "value" not in item:
             raise QueryError(f'{path}: operator "{op}" on {field!r} needs a "value"')
         out["value"] = _scalar(op, field, item["value"])
+        if is_datetime:
+            _check_timestamps(op, field, out["value"], path)
     if udf:
         out["udf"] = True
     return out
@@ -243,6 +249,22 @@ def _known_field(entity: EntityInfo, field: str, path: str) -> str:
     hint = f' Did you mean "{close[0]}"?' if close else ""
     raise QueryError(f"{path}: {entity.name} has no field {field!r}.{hint} "
                      "(For a user-defined field, pass udf=True.)")
+
+
+def _check_timestamps(op: str, field: str, value: Any, path: str) -> None:
+    """A datetime field compared with text that is no timestamp would fail (or match nothing) remotely."""
+    if op in STRING:
+        raise QueryError(f'{path}: "{op}" does not apply to the datetime field {field!r}; '
+                         "compare it with gt/gte/lt/lte and a timestamp")
+    for one in value if isinstance(value, list) else [value]:
+        if isinstance(one, bool) or not isinstance(one, str):
+            raise QueryError(f"{path}: {field!r} is a datetime field; compare it with a datetime or "
+                             f'a timestamp such as "2026-01-31T15:04:05Z", not {one!r}')
+        try:
+            parse_datetime(one)
+        except ValueError:
+            raise QueryError(f"{path}: {field!r} is a datetime field and {one!r} is not a timestamp; "
+                             'use a datetime or text such as "2026-01-31T15:04:05Z"') from None
 
 
 def _scalar(op: str, field: str, value: Any) -> Any:

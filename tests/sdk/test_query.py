@@ -71,7 +71,7 @@ def test_datetime_values_are_sent_as_utc_text():
     "bad, message",
     [
         ([{"op": "equals", "field": "id", "value": 1}], "unknown operator 'equals'"),
-        ([{"op": "startsWith", "field": "title", "value": "a"}], 'Did you mean "beginsWith"'),
+        ([{"op": "startsWith", "field": "title", "value": "a"}], 'use "beginsWith"'),
         ([{"op": "eq", "field": "id"}], 'needs a "value"'),
         ([{"op": "eq", "value": 1}], 'needs a "field"'),
         ([{"op": "or", "items": []}], "non-empty"),
@@ -97,3 +97,26 @@ def test_python_and_or_keywords_are_refused():
         (Q("status") == 1) and (Q("priority") == 2)
     with pytest.raises(QueryError):
         (Q("status") == 1) & "priority = 2"
+
+
+@pytest.mark.parametrize("value", ["not a date", "2026-13-45", 20260101, True])
+def test_datetime_fields_refuse_values_that_are_no_timestamps(value):
+    with pytest.raises(QueryError, match="'lastActivityDate' is a datetime field"):
+        compile_filter(Q("lastActivityDate") >= value, TICKETS)
+    with pytest.raises(QueryError, match="datetime field"):
+        compile_filter([{"op": "in", "field": "createDate", "value": ["2026-01-01", value]}], TICKETS)
+
+
+def test_datetime_fields_accept_both_timestamp_forms_and_datetimes():
+    for value in ("2026-01-01T00:00:00", "2026-01-01T00:00:00.1234567Z", "2026-01-01",
+                  datetime(2026, 1, 1, tzinfo=timezone.utc)):
+        assert compile_filter(Q("lastActivityDate") >= value, TICKETS)[0]["field"] == "lastActivityDate"
+    with pytest.raises(QueryError, match='"contains" does not apply'):
+        compile_filter(Q("lastActivityDate").contains("2026"), TICKETS)
+
+
+@pytest.mark.parametrize("alias, valid", [("startswith", "beginsWith"), ("ne", "noteq"),
+                                          ("like", "contains"), ("isnull", "notExist")])
+def test_invented_operators_are_refused_naming_the_valid_one(alias, valid):
+    with pytest.raises(QueryError, match=f"Autotask has no '{alias}': use \"{valid}\""):
+        compile_filter([{"op": alias, "field": "title", "value": "a"}], TICKETS)

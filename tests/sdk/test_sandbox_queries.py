@@ -168,3 +168,21 @@ def test_item_null_variant_and_z_timestamps(sandbox_factory, make_client):
     row = next(iter(client.tickets.query(fields=["lastActivityDate"])))
     assert row["lastActivityDate"].endswith("Z")
     assert parse_datetime(row["lastActivityDate"]).utcoffset().total_seconds() == 0
+
+
+def test_fields_are_checked_against_the_catalog_and_known_udfs_before_any_request(sandbox, make_client):
+    client = make_client(sandbox)
+    client.threshold()
+    sent = client.request_count
+    with pytest.raises(QueryError, match=r"Tickets has no field 'Root Cause'.*Q\('Root Cause', udf=True\)"):
+        next(client.tickets.query(fields=["title", "Root Cause"]))
+    with pytest.raises(QueryError, match="Did you mean \"title\""):
+        next(client.tickets.query(fields=["titel"]))
+    with pytest.raises(QueryError, match="'lastActivityDate' is a datetime field"):
+        client.tickets.count(Q("lastActivityDate") >= "not a date")
+    assert client.request_count == sent  # nothing was sent
+    row = next(client.tickets.query(fields=["title", Q("Root Cause", udf=True)]))
+    assert set(row) >= {"id", "title"} and "status" not in row
+    assert any(u["name"] == "Root Cause" for u in row["userDefinedFields"])
+    client.tickets.udfs()  # now known: the plain name is accepted
+    assert next(client.tickets.query(fields=["title", "root cause"]))["id"] == row["id"]
