@@ -15,9 +15,9 @@ Routes (matched case-insensitively; `#` is an integer path segment):
        copy the library's checklist items onto the ticket / document
 Balances: annual + additional hours of the resource's `ResourceTimeOffAdditional` row (the
 sandbox's defaults for other years) minus approved hours (used when past, planned when future);
-pending hours show as waiting approval. Each performer runs under the backend's lock and validates before it writes, so a refused
-action changes nothing. Time off request status values (not given by the reference) follow the
-sandbox's convention: 1 waiting approval, 2 approved, 3 rejected.
+pending hours show as waiting approval. Each performer runs in one `Backend.atomic()`
+transaction, so a refused action changes nothing. Time off request status values (not given by
+the reference) follow the sandbox's convention: 1 waiting approval, 2 approved, 3 rejected.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def resolve(method: str, parts: list[str]) -> tuple[str, str, list[int]] | None:
 
 
 def perform(action: str, backend: Backend, ids: list[int], body: Any, person: int | None) -> dict[str, Any]:
-    with backend.lock:
+    """Run an action as one transaction: a refused action leaves no partial writes."""
+    with backend.atomic():
         return PERFORMERS[action](backend, ids, body, person)
 
 

@@ -12,6 +12,8 @@ Public surface (used by the HTTP handlers, the activity simulator and the webhoo
   maintained; creating a ticket note or time entry bumps the ticket's `lastActivityDate`;
   deleting a ticket (not allowed over the API, allowed here) writes a `DeletedTicketLogs` row.
 - `subscribe(callback) -> unsubscribe`: `callback(ChangeEvent)` after every committed change.
+- `atomic()`: a context in which several writes commit together (events after the commit) or
+  roll back together.
 - `random_id(entity, rng, **match)`: a random existing id, deterministic for a given
   `random.Random` state and database; `make_row(entity, rng, fixed=None)`: a plausible new row
   (references respected) ready for `create`.
@@ -25,10 +27,11 @@ import logging
 import random
 import shutil
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import orjson
 
@@ -119,6 +122,8 @@ class Backend:
         self.lock = threading.RLock()
         self._subscribers: list[Callable[[ChangeEvent], None]] = []
         self._reset_hooks: list[Callable[[], None]] = []
+        self._atomic_owner: int | None = None  # thread inside atomic()
+        self._deferred: list[ChangeEvent] = []
         if not self.path.exists():
             self._rebuild()
         self._open()
@@ -162,12 +167,51 @@ class Backend:
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
     def _emit(self, events: list[ChangeEvent]) -> None:
+        if self._atomic_owner == threading.get_ident():
+            self._deferred.extend(events)  # emitted when atomic() commits
+            return
         for event in events:
             for callback in list(self._subscribers):
                 try:
                     callback(event)
                 except Exception:  # a subscriber's bug must not break the API call
                     log.exception("change subscriber failed for %s %s", event.entity, event.id)
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Several writes as one: all committed and their events emitted after, or none
+        (the multi-row actions: stock moves, contract adjustments, checklist libraries)."""
+        with self.lock:
+            if self._atomic_owner == threading.get_ident():
+                yield
+                return
+            conn = self.storage.conn
+            conn.execute("BEGIN IMMEDIATE")
+            self._atomic_owner, self._deferred = threading.get_ident(), []
+            try:
+                yield
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            finally:
+                events, self._atomic_owner, self._deferred = self._deferred, None, []
+        self._emit(events)
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write's transaction, or a savepoint of the enclosing `atomic()`."""
+        conn = self.storage.conn
+        nested = self._atomic_owner == threading.get_ident()
+        conn.execute("SAVEPOINT one_write" if nested else "BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO one_write" if nested else "ROLLBACK")
+            if nested:
+                conn.execute("RELEASE one_write")
+            raise
+        conn.execute("RELEASE one_write" if nested else "COMMIT")
 
     # -- helpers ----------------------------------------------------------------------------
     def entity(self, name: str) -> EntityInfo:
@@ -303,19 +347,13 @@ class Backend:
             self._completion(info, values, person, stamp)
             all_udfs = {d.name: None for d in self.storage.udf_defs(info.name).values()}
             all_udfs.update(udfs)
-            conn = self.storage.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._write():
                 new_id = self.storage.insert(table, values, all_udfs)
                 if is_attachment(info):
                     self.storage.insert(self.table("AttachmentInfo"),
                                         {"id": new_id, **info_row(info, values, self.catalog)}, None)
                 events = [self._event("Create", info, new_id, None, person, now)]
                 events += self._bump_parent_activity(info, values, stamp, person, now)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         self._emit(events)
         return new_id
 
@@ -362,14 +400,8 @@ class Backend:
                 new_udfs = dict(stored_udfs) if sparse else {k: None for k in stored_udfs}
                 new_udfs.update(udfs)
             old_item = self.storage.get_item(table, id) or {}
-            conn = self.storage.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._write():
                 self.storage.update(table, id, values, new_udfs)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             event = self._event("Update", info, id, old_item, person, now)
         if event.changed_fields or event.udf_changes:
             self._emit([event])
@@ -386,9 +418,7 @@ class Backend:
             row = self.storage.get_row(table, id)
             if row is None or not self._belongs(info, id, parent):
                 raise no_matching_records()
-            conn = self.storage.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._write():
                 if info.name == "Tickets":
                     self._log_ticket_deletion(table, row, person, now)
                 elif info.name in ACTIVITY_LOG_TYPES:
@@ -396,10 +426,6 @@ class Backend:
                 self.storage.delete(table, id)
                 if is_attachment(info):
                     self.storage.delete(self.table("AttachmentInfo"), id)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         self._emit([ChangeEvent("Delete", info.name, id, {}, {}, person, now)])
         return id
 

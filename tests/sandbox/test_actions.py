@@ -236,3 +236,4 @@ def test_time_off_allowance_comes_from_time_off_additional(w: Any) -> None:
     after = w.get(f"Resources/{resource}/TimeOffBalances/{year}").json()["item"]
     assert after["vacationTimeAnnualAllowance"] == before["vacationTimeAnnualAllowance"] + 24
     assert after["vacationTimeBalance"] == before["vacationTimeBalance"] + 24
+

@@ -98,3 +98,29 @@ def test_reset_restores_the_generated_tenant(backend: Backend) -> None:
     backend.update("Tickets", tid, {"title": "temporary"})
     backend.reset()
     assert backend.get("Tickets", tid) == original
+
+
+def test_atomic_writes_commit_together_or_not_at_all(backend: Backend) -> None:
+    events: list[ChangeEvent] = []
+    backend.subscribe(events.append)
+    rng = random.Random(9)
+    ticket = backend.random_id("Tickets", rng)
+    before = backend.count("TicketNotes", [{"op": "eq", "field": "ticketID", "value": ticket}])
+    with pytest.raises(ApiError):
+        with backend.atomic():
+            backend.create("TicketNotes", backend.make_row("TicketNotes", rng, {"ticketID": ticket}))
+            backend.update("Tickets", ticket, {"title": "inside a failed batch"})
+            assert events == []  # nothing is announced before the commit
+            backend.update("Tickets", ticket, {"noSuchField": 1})
+    assert events == []
+    assert backend.count("TicketNotes", [{"op": "eq", "field": "ticketID", "value": ticket}]) == before
+    assert backend.get("Tickets", ticket)["title"] != "inside a failed batch"
+    with backend.atomic():
+        note = backend.create("TicketNotes", backend.make_row("TicketNotes", rng, {"ticketID": ticket}))
+        with pytest.raises(ApiError):  # a refused write inside rolls back only itself
+            backend.update("Tickets", ticket, {"noSuchField": 1})
+        backend.update("Tickets", ticket, {"title": "batch committed"})
+    assert backend.get("TicketNotes", note) is not None
+    assert backend.get("Tickets", ticket)["title"] == "batch committed"
+    assert [(e.action, e.entity) for e in events] == [
+        ("Create", "TicketNotes"), ("Update", "Tickets"), ("Update", "Tickets")]
