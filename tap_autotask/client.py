@@ -54,6 +54,7 @@ class AutotaskStream(Stream):
         self._shaper: RecordShaper | None = None
         self._effective: tuple[dict, dict] | None = None
         self._deselected: tuple[str, ...] | None = None
+        self._extracted: datetime | None = None
         super().__init__(tap, schema=None, name=entity.stream_name)
         self.replication_key = plan.replication_key
 
@@ -143,6 +144,13 @@ class AutotaskStream(Stream):
         self.state_manager.is_flushed = False
 
     @override
+    def generate_child_contexts(
+        self, record: types.Record, context: types.Context | None
+    ) -> Iterable[types.Context | None]:
+        """No child streams: nothing to hand down (saves singer-sdk's copy per record)."""
+        return ()
+
+    @override
     def _increment_stream_state(
         self, latest_record: types.Record, *, context: types.Context | None = None
     ) -> None:
@@ -166,7 +174,7 @@ class AutotaskStream(Stream):
             )
         for name in self._deselected:
             record.pop(name, None)
-        extracted = datetime.now(timezone.utc)
+        extracted = self._extracted or datetime.now(timezone.utc)
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
             if mapped is not None:
@@ -192,9 +200,11 @@ class AutotaskStream(Stream):
         for page in pages:  # sdk_core fetches the next page while this one is emitted
             if not page:
                 continue
+            self._extracted = datetime.now(timezone.utc)  # one time_extracted per page
             newest = None
             candidates = []
             floor = window.overlap_floor()
+            skip = window.skip
             for item in page:
                 if key is not None:
                     stamp = item.get(key)
@@ -204,7 +214,7 @@ class AutotaskStream(Stream):
                             newest = moment
                         if floor is None or moment >= floor:
                             candidates.append((item["id"], stamp, moment))
-                    if window.is_repeat(item["id"], stamp):
+                    if skip is not None and window.is_repeat(item["id"], stamp):
                         continue  # emitted last run, unchanged since
                 yield shape(item)
             window.advance(int(page[-1]["id"]), newest, candidates)

@@ -92,9 +92,16 @@ def with_annotations(schema: dict[str, Any], annotated: dict[str, Any]) -> dict[
 
 def utc_text(value: Any) -> Any:
     """Autotask may omit the zone; its times are UTC, so say so (RFC 3339 needs it)."""
-    if isinstance(value, str) and value and value[-1] != "Z" and "+" not in value[10:]:
+    if isinstance(value, str) and value and not _has_zone(value):
         return value + "Z"
     return value
+
+
+def _has_zone(value: str) -> bool:
+    if value[-1] == "Z":
+        return True
+    clock = value.find("T")
+    return clock > 0 and (value.find("+", clock) > 0 or value.find("-", clock) > 0)
 
 
 def _udf_value(value: Any, kind: str) -> Any:
@@ -137,17 +144,18 @@ class RecordShaper:
         )
 
     def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
+        get = item.get
         udfs = item.pop("userDefinedFields", None)
         for name in self._binary:
             item.pop(name, None)
         for name in self._strings:
-            value = item.get(name)
-            if value is not None and type(value) is not str:
+            value = get(name)
+            if value is not None and value.__class__ is not str:
                 item[name] = value if isinstance(value, (dict, list)) else str(value)
         for name in self._datetimes:
-            value = item.get(name)
-            if value:
-                item[name] = utc_text(value)
+            value = get(name)
+            if value and value.__class__ is str and not _has_zone(value):
+                item[name] = value + "Z"
         if self._udfs:
             for column, _ in self._udfs.values():
                 item[column] = None

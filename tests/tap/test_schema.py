@@ -186,3 +186,17 @@ def test_live_metadata_falls_back_to_the_catalog_for_a_forbidden_entity() -> Non
     live = LiveMetadata(Client())
     assert [f.name for f in live.fields(tickets)] == tickets.field_names
     assert live.udfs(tickets) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2026-01-31T15:04:05", "2026-01-31T15:04:05Z"),
+     ("2026-01-31T15:04:05.3070000", "2026-01-31T15:04:05.3070000Z"),
+     ("2026-01-31T15:04:05Z", "2026-01-31T15:04:05Z"),
+     ("2026-01-31T15:04:05+02:00", "2026-01-31T15:04:05+02:00"),
+     ("2026-01-31T15:04:05-05:00", "2026-01-31T15:04:05-05:00")],
+)
+def test_zone_marks_are_added_only_where_missing(value: str, expected: str) -> None:
+    from tap_autotask.schema import utc_text
+
+    assert utc_text(value) == expected
