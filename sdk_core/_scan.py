@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import ServerError
 
-__all__ = ["check_page", "plan_ranges"]
+__all__ = ["check_page", "plan_windows"]
+
+SPARSE_FILL = 0.9
 
 
 def check_page(entity: str, items: list[dict[str, Any]], after_id: int | None) -> None:
@@ -23,22 +25,23 @@ def check_page(entity: str, items: list[dict[str, Any]], after_id: int | None) -
             f"(first {first}, last {last}); paging by id cannot continue safely")
 
 
-def plan_ranges(first_page: list[dict[str, Any]], total: int, parallel: int) -> list[tuple[int, int | None]]:
-    """Split the ids after the first page into `parallel` ranges `(lower_exclusive, upper_inclusive)`.
+def plan_windows(first_page: list[dict[str, Any]], total: int,
+                 page_size: int) -> Iterator[tuple[int, int | None]]:
+    """Id windows `(lower_exclusive, upper_inclusive)` after the first page, each expected to
+    hold one page, then one open-ended window so a wrong estimate costs requests, never rows.
 
-    The span is estimated from the first page's id density and the total count; the last range
-    is open-ended, so a wrong estimate costs balance, never rows.
+    The width comes from the first page's id density: with contiguous ids a window is exactly
+    one full page, and a page whose last id is the window's bound needs no follow-up request;
+    with gaps, windows aim at 90% of a page so that local density changes rarely overflow one.
+    Windows are independent, so `parallel` of them are always in flight (no serial chain of
+    pages per range, no short trailing page per range).
     """
     first_id, last_id = first_page[0]["id"], first_page[-1]["id"]
     density = max(1.0, (last_id - first_id + 1) / len(first_page))
-    remaining = max(0, total - len(first_page))
-    span = int(remaining * density) + 1
-    step = max(1, span // parallel)
-    bounds: list[tuple[int, int | None]] = []
+    width = max(1, int(page_size * (density if density == 1.0 else density * SPARSE_FILL)))
+    end = last_id + int(max(0, total - len(first_page)) * density)
     lower = last_id
-    for i in range(parallel):
-        upper = None if i == parallel - 1 else lower + step
-        bounds.append((lower, upper))
-        if upper is not None:
-            lower = upper
-    return bounds
+    while lower < end:
+        yield lower, lower + width
+        lower += width
+    yield lower, None
