@@ -1,6 +1,6 @@
 """Attachments: plausible generated files and the API's rules for attaching new ones.
 
-The 24 `*Attachments` entities share one model (`attachDate`, `fullPath`, `contentType`,
+The 19 `*Attachments` entities share one model (`attachDate`, `fullPath`, `contentType`,
 `fileSize`, `title`, `data`...). Their file content (`data`, base64) is returned only by GET by
 id (root or parent-scoped), never in query results, where it is null. Creates go through the
 parent route (`POST /Tickets/{id}/Attachments`, body as in the vendor's Postman sample) and are
