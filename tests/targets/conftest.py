@@ -6,6 +6,7 @@ Each target keeps its fixtures in its own block below.
 from __future__ import annotations
 
 # --- target-sql fixtures (owner: target-sql) -------------------------------------------
+import os
 import typing as t
 import uuid
 from dataclasses import dataclass, field
@@ -15,8 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 SQL_URLS = {
-    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",
+    "postgresql": os.environ.get(
+        "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    ),
+    "mysql": os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
 }
 SQL_DIALECTS = ["sqlite", "postgresql", "mysql"]
 

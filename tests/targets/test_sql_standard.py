@@ -11,6 +11,10 @@ test_sql_lifecycle.py) and TargetRecordMissingRequiredProperty.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import pytest
 from singer_sdk.testing import get_target_test_class
 from singer_sdk.testing.runners import TargetTestRunner
@@ -37,3 +41,18 @@ TestStandardSqlite = _suite("sqlite")
 TestStandardPostgresql = _suite("postgresql")
 TestStandardMysql = _suite("mysql")
 
+
+
+def test_database_urls_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_POSTGRES_URL", "postgresql+psycopg://someone@db.example:6543/other")
+    monkeypatch.setenv("TEST_MYSQL_URL", "mysql+pymysql://someone@db.example:3307/other")
+    path = Path(__file__).with_name("conftest.py")
+    spec = importlib.util.spec_from_file_location("_fresh_targets_conftest", path)
+    assert spec is not None and spec.loader is not None
+    fresh = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, fresh)  # dataclasses look their module up
+    spec.loader.exec_module(fresh)
+    assert fresh.SQL_URLS == {
+        "postgresql": "postgresql+psycopg://someone@db.example:6543/other",
+        "mysql": "mysql+pymysql://someone@db.example:3307/other",
+    }
