@@ -2,9 +2,10 @@
 
 Records take a short path when no stream maps are configured: parsed by orjson,
 handed straight to the stream's sink, which validates and converts them with a
-function compiled for the schema. When a sink is full, every sink's buffered
-rows go to the writer thread as batches, followed by the latest STATE message,
-so a state is written to stdout only after everything before it is committed.
+function compiled for the schema. When a sink is full, at the next record every
+sink's buffered rows go to the writer thread as batches, followed by the latest
+STATE message, so a state is written to stdout only after everything before it
+is committed, and the STATEs right after a full batch are not held back.
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ class TargetSQL(SQLTarget):
         )
         self.max_parallelism = 1
         self._records_seen = 0
+        self._checkpoint_due = False
         self._pipeline = BatchPipeline(depth=1)
         url = str(self.config.get("sqlalchemy_url", ""))
         t.cast(SQLSingerReader, self.message_reader).strip_nul = url.startswith("postgresql")
@@ -126,15 +128,22 @@ class TargetSQL(SQLTarget):
         )
 
     def _process_record_message(self, message_dict: dict) -> None:
-        """Hand the record to its sink; checkpoint when the sink is full."""
+        """Hand the record to its sink; a full sink checkpoints before the next record.
+
+        Waiting for the next record lets the STATE messages that follow the record
+        that filled the batch travel with it, so the state emitted after a commit is
+        the newest one those rows justify.
+        """
         try:
+            if self._checkpoint_due:
+                self._checkpoint()
             sink = self._sinks_active.get(message_dict.get("stream", "")) if self._fast_path else None
             record = message_dict.get("record")
             if sink is None or not isinstance(record, dict):
                 super()._process_record_message(message_dict)
                 return
             if t.cast(SQLTargetSink, sink).accept(record, message_dict):
-                self._checkpoint()
+                self._checkpoint_due = True
         except BaseException:
             self._pipeline.settle()
             raise
@@ -144,6 +153,7 @@ class TargetSQL(SQLTarget):
 
     def _checkpoint(self) -> None:
         """Hand every sink's batch, then the latest state, to the writer thread as one job."""
+        self._checkpoint_due = False
         batches = []
         for sink in list(self._sinks_active.values()):
             if sink.current_size:
@@ -162,6 +172,7 @@ class TargetSQL(SQLTarget):
     def _flush(self) -> None:
         """Commit everything buffered and emit the latest state, on this thread."""
         self._pipeline.wait()
+        self._checkpoint_due = False
         self.drain_all()
 
     def _process_schema_message(self, message_dict: dict) -> None:

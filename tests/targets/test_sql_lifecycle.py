@@ -142,6 +142,24 @@ def test_bad_record_fails_its_batch_and_no_state_passes_it(
     assert [r[0] for r in sql_destination.rows("tickets", "id")] == [1, 2, 3, 4]
 
 
+def test_state_after_a_full_batch_is_emitted_before_a_bad_record_fails(
+    sql_destination: SQLDestination, capsys: pytest.CaptureFixture
+) -> None:
+    messages = [
+        SCHEMA,
+        record(1, title="t1"),
+        state(1),
+        record(2, title="t2"),  # fills the batch of 2; state 2 below covers it
+        state(2),
+        record(3, title="bad", hours="not a number"),
+    ]
+    states: list[dict] = []
+    with pytest.raises(RecordRejected, match=r"stream 'tickets', record #3: field 'hours'"):
+        run(sql_destination, messages, capsys, states, batch_size_rows=2)
+    assert [r[0] for r in sql_destination.rows("tickets", "id")] == [1, 2]
+    assert states == [state(2)["value"]]
+
+
 @pytest.mark.parametrize("sql_destination", ["postgresql"], indirect=True)
 def test_value_refused_by_the_database_names_the_record(sql_destination: SQLDestination) -> None:
     messages = [SCHEMA, record(1, createDate="2024-01-01T00:00:00Z"), record(2, createDate="2024-13-45")]
