@@ -36,6 +36,15 @@ class Batch:
     # Whether the table may already hold rows with this batch's keys; False lets
     # PostgreSQL COPY straight into the table (retried as a merge on a conflict).
     may_have_rows: bool = True
+    # Columns a conflicting row updates; None: every column but the keys.
+    update_columns: list[str] | None = None
+
+    @property
+    def updated(self) -> list[str]:
+        """Columns set on a key conflict."""
+        if self.update_columns is not None:
+            return self.update_columns
+        return [c for c in self.columns if c not in self.keys]
 
 
 class RowRefused(Exception):
@@ -91,7 +100,7 @@ class ExecutemanyWriter:
     def _statement(self, batch: Batch) -> Insert:
         table = _table(batch)
         values = _bound_values(batch)
-        non_keys = [c for c in batch.columns if c not in batch.keys]
+        non_keys = batch.updated
         if self._dialect_name == "mysql":
             stmt = mysql.insert(table).values(values)
             if batch.upsert and batch.keys:
@@ -175,7 +184,7 @@ class PostgresCopyWriter:
         stmt = postgresql.insert(target).from_select(
             batch.columns, sa.select(*(source.c[c] for c in batch.columns))
         )
-        non_keys = [c for c in batch.columns if c not in batch.keys]
+        non_keys = batch.updated
         if non_keys:
             stmt = stmt.on_conflict_do_update(
                 index_elements=batch.keys, set_={c: stmt.excluded[c] for c in non_keys}

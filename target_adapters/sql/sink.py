@@ -106,6 +106,14 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
         self._writer = writer_for(self.connector.dialect_name)
         self._keyed_rows: dict[t.Any, tuple] = {}
         self._plain_rows: list[tuple] = []
+        # Soft-delete mode: deletion records only mark their row (see _accept_deletion).
+        self._marked_rows: dict[t.Any, tuple] = {}
+        self._marks_only = (
+            self._deleted_index is not None
+            and self.upsert
+            and not self.config.get("hard_delete")
+        )
+        self._metadata_index = [i for i, c in enumerate(self._columns) if c.startswith("_sdc_")]
         # _sdc_sequence: microseconds since the epoch at set-up, then +1 a record, so it
         # grows across batches, schema changes and runs.
         self._sequence = time.time_ns() // 1000
@@ -126,13 +134,34 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
             row = self._build(record)
         except BadField as exc:
             self._refuse(record, exc)
-        if self._upsert:
-            self._keyed_rows[self._key_of(row)] = row  # type: ignore[misc]
+        if self._marks_only and row[self._deleted_index] is not None:  # type: ignore[index]
+            self._accept_deletion(row)
+        elif self._upsert:
+            key = self._key_of(row)  # type: ignore[misc]
+            self._keyed_rows[key] = row
+            if self._marked_rows:
+                self._marked_rows.pop(key, None)
         else:
             self._plain_rows.append(row)
         self._batch_records_read += 1
         self._total_records_read += 1
         return self._batch_records_read >= self._max_rows
+
+    def _accept_deletion(self, row: tuple) -> None:
+        """A deletion record carries only the key and a few fields, not the full row.
+
+        Its ``_sdc_*`` values are applied to the row this batch already holds, or
+        else written as a mark that leaves the stored row's other columns alone.
+        """
+        key = self._key_of(row)  # type: ignore[misc]
+        full = self._keyed_rows.get(key)
+        if full is None:
+            self._marked_rows[key] = row
+            return
+        merged = list(full)
+        for i in self._metadata_index:
+            merged[i] = row[i]
+        self._keyed_rows[key] = tuple(merged)
 
     def _stamp(self, record: dict, message: dict) -> None:
         self._sequence += 1
@@ -162,9 +191,13 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
 
     def start_drain(self) -> dict:
         """Hand the buffered rows to a batch and start a new buffer."""
-        context = {"keyed": self._keyed_rows, "plain": self._plain_rows}
+        context = {
+            "keyed": self._keyed_rows,
+            "plain": self._plain_rows,
+            "marked": list(self._marked_rows.values()),
+        }
         self.record_counter_metric.increment(self._batch_records_read)
-        self._keyed_rows, self._plain_rows = {}, []
+        self._keyed_rows, self._plain_rows, self._marked_rows = {}, [], {}
         self._batch_stamp = dt.datetime.now(dt.timezone.utc).isoformat()
         return context
 
@@ -185,21 +218,34 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
             upsert=self.upsert,
             may_have_rows=self._may_have_rows,
         )
+        marked = Batch(
+            table=self.full_table_name,
+            columns=self._columns,
+            keys=list(self.key_properties),
+            rows=context.get("marked", []),
+            update_columns=[self._columns[i] for i in self._metadata_index],
+        )
         started = time.perf_counter()
-        try:
-            with self.connector.engine.begin() as conn:
-                direct = self._writer.write(conn, batch)
-        except RowRefused as exc:
-            raise self._rejected(batch, exc) from exc
-        if batch.rows and self.upsert and not direct:
+        with self.connector.engine.begin() as conn:
+            direct = self._write(conn, batch)
+            if marked.rows:
+                self._write(conn, marked)
+        if (batch.rows and self.upsert and not direct) or marked.rows:
             self._may_have_rows = True
         self.logger.info(
-            "Wrote %d rows%s to %s in %.2fs",
+            "Wrote %d rows%s%s to %s in %.2fs",
             len(batch.rows),
+            f", marked {len(marked.rows)} deleted" if marked.rows else "",
             f" and deleted {len(deleted)}" if deleted else "",
             self.full_table_name,
             time.perf_counter() - started,
         )
+
+    def _write(self, conn: sa.Connection, batch: Batch) -> bool:
+        try:
+            return self._writer.write(conn, batch)
+        except RowRefused as exc:
+            raise self._rejected(batch, exc) from exc
 
     def activate_version(self, new_version: int) -> None:
         """Retire rows of older versions: mark them deleted, or delete them if hard_delete."""

@@ -187,6 +187,41 @@ def test_soft_delete_marks_and_hard_delete_removes(sql_destination: SQLDestinati
     assert [r[0] for r in sql_destination.rows("tickets", "id")] == [2]
 
 
+def test_soft_deletion_record_keeps_the_other_columns(sql_destination: SQLDestination) -> None:
+    schema = {
+        **SCHEMA,
+        "schema": {
+            "properties": {
+                "id": {"type": "integer"},
+                "title": {"type": ["string", "null"]},
+                "status": {"type": ["integer", "null"]},
+                "companyID": {"type": ["integer", "null"]},
+            }
+        },
+    }
+    deleted = "2026-01-01T00:00:00Z"
+    run(sql_destination, [schema, record(1, title="t", status=5, companyID=9)])
+    run(
+        sql_destination,
+        [
+            schema,
+            record(1, _sdc_deleted_at=deleted, title="t"),  # row stored by an earlier run
+            record(2, title="u", status=1, companyID=3),
+            record(2, _sdc_deleted_at=deleted, title="u"),  # row buffered in this batch
+            record(3, _sdc_deleted_at=deleted, title="v"),  # key never seen: inserted as is
+        ],
+    )
+    rows = sql_destination.rows("tickets", "id", "title", "status", "companyID", "_sdc_deleted_at")
+    assert [r[:4] for r in rows] == [(1, "t", 5, 9), (2, "u", 1, 3), (3, "v", None, None)]
+    assert all(r[4] is not None for r in rows)
+    run(sql_destination, [schema, record(1, title="back", status=6, companyID=9)])
+    assert sql_destination.rows("tickets", "id", "title", "status", "_sdc_deleted_at")[0] == (
+        1, "back", 6, None,
+    )
+    run(sql_destination, [schema, record(1, _sdc_deleted_at=deleted)], hard_delete=True)
+    assert [r[0] for r in sql_destination.rows("tickets", "id")] == [2, 3]
+
+
 def test_activate_version_retires_rows_of_older_versions(sql_destination: SQLDestination) -> None:
     def versioned(id_: int, version: int) -> dict:
         return {**record(id_, title="v"), "version": version}
