@@ -98,10 +98,8 @@ def utc_text(value: Any) -> Any:
 
 
 def _has_zone(value: str) -> bool:
-    if value[-1] == "Z":
-        return True
-    clock = value.find("T")
-    return clock > 0 and (value.find("+", clock) > 0 or value.find("-", clock) > 0)
+    """`Z` or a `+hh:mm`/`-hh:mm` suffix (a date-only value counts as zoned: left alone)."""
+    return len(value) < 6 or value[-1] == "Z" or value[-6] in "+-"
 
 
 def _udf_value(value: Any, kind: str) -> Any:
@@ -154,8 +152,9 @@ class RecordShaper:
                 item[name] = value if isinstance(value, (dict, list)) else str(value)
         for name in self._datetimes:
             value = get(name)
-            if value and value.__class__ is str and not _has_zone(value):
-                item[name] = value + "Z"
+            if value.__class__ is str and len(value) > 5 and value[-1] != "Z" \
+                    and value[-6] not in "+-":
+                item[name] = value + "Z"  # _has_zone, inlined: this runs ~15 times a row
         if self._udfs:
             for column, _ in self._udfs.values():
                 item[column] = None
