@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections import deque
 from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
 
 import httpx
@@ -13,7 +12,7 @@ from . import _protocol as proto
 from ._base import BaseClient, Call, EntityCore
 from ._flow import Failure, Send, Sleep
 from ._query import FilterLike
-from ._scan import plan_windows
+from ._scan import plan_ranges
 
 __all__ = ["AsyncAutotaskClient", "AsyncEntity", "AsyncTransport"]
 
@@ -162,24 +161,33 @@ class AsyncEntity(EntityCore):
                      page_size: int, parallel: int) -> AsyncIterator[list[dict[str, Any]]]:
         compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
         if parallel == 1:
-            async for page in self._scan(compiled, include, after_id, page_size):
+            async for page in self._scan(compiled, include, after_id, None, page_size, True):
                 yield page
             return
         async for page in self._parallel_scan(compiled, include, after_id, page_size, parallel):
             yield page
 
     async def _scan(self, compiled: list[dict[str, Any]], include: list[str] | None,
-                    after_id: int | None, page_size: int) -> AsyncIterator[list[dict[str, Any]]]:
-        """Id-cursor paging; the next page is fetched (a task) while this one is consumed."""
+                    after_id: int | None, upper: int | None, page_size: int,
+                    prefetch: bool) -> AsyncIterator[list[dict[str, Any]]]:
+        if not prefetch:
+            cursor = after_id
+            while True:
+                items = await self._fetch(compiled, include, cursor, upper, page_size)
+                if items:
+                    yield items
+                if len(items) < page_size or (upper is not None and items[-1]["id"] >= upper):
+                    return  # a full page ending on the range's bound: nothing is left in it
+                cursor = items[-1]["id"]
         pending: asyncio.Task[list[dict[str, Any]]] | None = asyncio.ensure_future(
-            self._fetch(compiled, include, after_id, None, page_size))
+            self._fetch(compiled, include, after_id, upper, page_size))
         try:
             while pending is not None:
                 items = await pending
                 pending = None
                 if len(items) >= page_size:
                     pending = asyncio.ensure_future(
-                        self._fetch(compiled, include, items[-1]["id"], None, page_size))
+                        self._fetch(compiled, include, items[-1]["id"], upper, page_size))
                 if items:
                     yield items
         finally:
@@ -189,38 +197,40 @@ class AsyncEntity(EntityCore):
     async def _parallel_scan(self, compiled: list[dict[str, Any]], include: list[str] | None,
                              after_id: int | None, page_size: int,
                              parallel: int) -> AsyncIterator[list[dict[str, Any]]]:
-        """See the sync client: one-page id windows, `parallel` in flight, yielded in id order."""
+        """See the sync client: one count plus at most one short page per extra range."""
+        count_filter = compiled + ([{"op": "gt", "field": "id", "value": after_id}]
+                                   if after_id is not None else [])
         total, first = await asyncio.gather(  # the count overlaps the first page
-            self.count(self._count_after(compiled, after_id)),
-            self._fetch(compiled, include, after_id, None, page_size))
+            self.count(count_filter), self._fetch(compiled, include, after_id, None, page_size))
         if first:
             yield first
         if len(first) < page_size:
             return
-        windows = plan_windows(first, total, page_size)
-        pending: deque[asyncio.Task[Any]] = deque()
-        running = asyncio.Semaphore(parallel)
+        results: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * parallel)
+        done = object()
 
-        async def fetch(lower: int, upper: int | None) -> list[list[dict[str, Any]]]:
-            async with running:
-                return await self._client._run(self._window_flow(compiled, include, lower, upper, page_size))
+        async def work(lower: int, upper: int | None) -> None:
+            try:
+                async for page in self._scan(compiled, include, lower, upper, page_size, False):
+                    await results.put(page)
+                await results.put(done)
+            except Exception as exc:
+                await results.put(exc)
 
-        def submit() -> None:
-            window = next(windows, None)
-            if window is not None:
-                pending.append(asyncio.ensure_future(fetch(*window)))
-
+        tasks = [asyncio.ensure_future(work(lo, hi)) for lo, hi in plan_ranges(first, total, parallel, page_size)]
+        finished = 0
         try:
-            for _ in range(2 * parallel):
-                submit()
-            while pending:
-                pages = await pending.popleft()
-                submit()
-                for page in pages:
-                    yield page
+            while finished < len(tasks):
+                item = await results.get()
+                if item is done:
+                    finished += 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
         finally:
-            for task in pending:
-                task.cancel()
+            for t in tasks:
+                t.cancel()
 
 
 AsyncAutotaskClient._entity_class = AsyncEntity

@@ -370,21 +370,6 @@ class EntityCore:
         check_page(self.name, items, after_id)
         return items
 
-    def _window_flow(self, compiled: list[dict[str, Any]], include: list[str] | None, lower: int,
-                     upper: int | None, page_size: int) -> Call:
-        """Every page of one id window `(lower, upper]`; a page ending on `upper` ends it."""
-        pages, cursor = [], lower
-        while True:
-            items = yield from self._fetch_flow(compiled, include, cursor, upper, page_size)
-            if items:
-                pages.append(items)
-            if len(items) < page_size or items[-1]["id"] == upper:
-                return pages
-            cursor = items[-1]["id"]
-
-    def _count_after(self, compiled: list[dict[str, Any]], after_id: int | None) -> list[dict[str, Any]]:
-        return compiled + ([{"op": "gt", "field": "id", "value": after_id}] if after_id is not None else [])
-
     # builders ----------------------------------------------------------------------------
     def _query_builder(self, compiled: list[dict[str, Any]], include: list[str] | None,
                        after_id: int | None, upper: int | None, page_size: int) -> Callable[[str], proto.Request]:

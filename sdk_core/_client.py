@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
@@ -15,7 +16,7 @@ from . import _protocol as proto
 from ._base import BaseClient, Call, EntityCore
 from ._flow import Failure, Send, Sleep
 from ._query import FilterLike
-from ._scan import plan_windows
+from ._scan import plan_ranges
 
 __all__ = ["AutotaskClient", "Entity", "SyncTransport"]
 
@@ -176,14 +177,25 @@ class Entity(EntityCore):
                page_size: int, parallel: int) -> Iterator[list[dict[str, Any]]]:
         compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
         if parallel == 1:
-            return self._scan(compiled, include, after_id, page_size)
+            return self._scan(compiled, include, after_id, None, page_size, prefetch=True)
         return self._parallel_scan(compiled, include, after_id, page_size, parallel)
 
     def _scan(self, compiled: list[dict[str, Any]], include: list[str] | None, after_id: int | None,
-              page_size: int) -> Iterator[list[dict[str, Any]]]:
-        """Id-cursor paging; the next page is fetched while this one is consumed."""
+              upper: int | None, page_size: int, prefetch: bool,
+              stop: threading.Event | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Id-cursor paging; with `prefetch`, the next page is fetched while this one is consumed."""
         fetch: Callable[[int | None], list[dict[str, Any]]] = (
-            lambda cursor: self._fetch(compiled, include, cursor, None, page_size))
+            lambda cursor: self._fetch(compiled, include, cursor, upper, page_size))
+        if not prefetch:
+            cursor = after_id
+            while stop is None or not stop.is_set():
+                items = fetch(cursor)
+                if items:
+                    yield items
+                if len(items) < page_size or (upper is not None and items[-1]["id"] >= upper):
+                    return  # a full page ending on the range's bound: nothing is left in it
+                cursor = items[-1]["id"]
+            return
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"autotask-{self.name}")
         pending: Future[list[dict[str, Any]]] | None = executor.submit(fetch, after_id)
         try:
@@ -201,39 +213,61 @@ class Entity(EntityCore):
 
     def _parallel_scan(self, compiled: list[dict[str, Any]], include: list[str] | None,
                        after_id: int | None, page_size: int, parallel: int) -> Iterator[list[dict[str, Any]]]:
-        """Fetch one-page id windows (`plan_windows`) `parallel` at a time, yielded in id order.
+        """Split the id range into `parallel` ranges fetched concurrently.
 
-        Costs one count (sent beside the first page) and one open-ended window at the end.
+        Costs one extra request (a count) plus at most one short page per extra range.
+        Pages arrive as they complete: ids ascend within a range, not across ranges.
         """
-        with ThreadPoolExecutor(max_workers=1) as probe:
-            counting = probe.submit(self.count, self._count_after(compiled, after_id))
+        count_filter = compiled + ([{"op": "gt", "field": "id", "value": after_id}]
+                                   if after_id is not None else [])
+        with ThreadPoolExecutor(max_workers=1) as probe:  # the count overlaps the first page
+            counting = probe.submit(self.count, count_filter)
             first = self._fetch(compiled, include, after_id, None, page_size)
             total = counting.result()
         if first:
             yield first
         if len(first) < page_size:
             return
-        windows = plan_windows(first, total, page_size)
-        executor = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix=f"autotask-{self.name}")
-        pending: deque[Future[list[list[dict[str, Any]]]]] = deque()
+        ranges = plan_ranges(first, total, parallel, page_size)
+        results: queue.Queue[Any] = queue.Queue(maxsize=2 * parallel)
+        stop = threading.Event()
+        done = object()
 
-        def submit() -> None:
-            window = next(windows, None)
-            if window is not None:
-                flow = self._window_flow(compiled, include, window[0], window[1], page_size)
-                pending.append(executor.submit(self._client._run, flow))
+        def work(lower: int, upper: int | None) -> None:
+            try:
+                for page in self._scan(compiled, include, lower, upper, page_size, False, stop):
+                    while not stop.is_set():
+                        try:
+                            results.put(page, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                results.put(done)
+            except BaseException as exc:  # handed to the consumer, raised there
+                results.put(exc)
 
+        threads = [threading.Thread(target=work, args=r, daemon=True,
+                                    name=f"autotask-{self.name}-range{i}") for i, r in enumerate(ranges)]
+        for t in threads:
+            t.start()
+        finished = 0
         try:
-            for _ in range(2 * parallel):  # queued beyond `parallel` so a slow window idles no slot
-                submit()
-            while pending:
-                pages = pending.popleft().result()
-                submit()
-                yield from pages
+            while finished < len(threads):
+                item = results.get()
+                if item is done:
+                    finished += 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
         finally:
-            for future in pending:
-                future.cancel()
-            executor.shutdown(wait=False, cancel_futures=True)
+            stop.set()
+            while True:  # unblock workers waiting on a full queue
+                try:
+                    results.get_nowait()
+                except queue.Empty:
+                    break
+
 
 
 AutotaskClient._entity_class = Entity

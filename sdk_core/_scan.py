@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import math
+from typing import Any
 
 from .errors import ServerError
 
-__all__ = ["check_page", "plan_windows"]
-
-SPARSE_FILL = 0.9
+__all__ = ["check_page", "plan_ranges"]
 
 
 def check_page(entity: str, items: list[dict[str, Any]], after_id: int | None) -> None:
@@ -25,23 +24,28 @@ def check_page(entity: str, items: list[dict[str, Any]], after_id: int | None) -
             f"(first {first}, last {last}); paging by id cannot continue safely")
 
 
-def plan_windows(first_page: list[dict[str, Any]], total: int,
-                 page_size: int) -> Iterator[tuple[int, int | None]]:
-    """Id windows `(lower_exclusive, upper_inclusive)` after the first page, each expected to
-    hold one page, then one open-ended window so a wrong estimate costs requests, never rows.
+def plan_ranges(first_page: list[dict[str, Any]], total: int, parallel: int,
+                page_size: int | None = None) -> list[tuple[int, int | None]]:
+    """Split the ids after the first page into `parallel` ranges `(lower_exclusive, upper_inclusive)`.
 
-    The width comes from the first page's id density: with contiguous ids a window is exactly
-    one full page, and a page whose last id is the window's bound needs no follow-up request;
-    with gaps, windows aim at 90% of a page so that local density changes rarely overflow one.
-    Windows are independent, so `parallel` of them are always in flight (no serial chain of
-    pages per range, no short trailing page per range).
+    The span is estimated from the first page's id density and the total count; the last range
+    is open-ended, so a wrong estimate costs balance, never rows. With `page_size`, a range is a
+    whole number of pages' worth of ids, so with contiguous ids it ends on a full page and needs
+    no short trailing request.
     """
     first_id, last_id = first_page[0]["id"], first_page[-1]["id"]
     density = max(1.0, (last_id - first_id + 1) / len(first_page))
-    width = max(1, int(page_size * (density if density == 1.0 else density * SPARSE_FILL)))
-    end = last_id + int(max(0, total - len(first_page)) * density)
+    remaining = max(0, total - len(first_page))
+    span = int(remaining * density) + 1
+    step = max(1, span // parallel)
+    if page_size:
+        per_page = page_size * density
+        step = max(1, int(math.ceil(step / per_page) * per_page))
+    bounds: list[tuple[int, int | None]] = []
     lower = last_id
-    while lower < end:
-        yield lower, lower + width
-        lower += width
-    yield lower, None
+    for i in range(parallel):
+        upper = None if i == parallel - 1 else lower + step
+        bounds.append((lower, upper))
+        if upper is not None:
+            lower = upper
+    return bounds

@@ -199,20 +199,13 @@ def test_invalid_integration_code_is_an_authentication_error_saying_what_to_chec
 def test_zone_text_is_a_zone_error_saying_what_to_check():
     err = proto.error_from_response(QUERY, response(500, {"errors": ["Zone information could not be determined"]}))
     assert type(err) is ZoneError and "AUTOTASK_USERNAME" in str(err) and "api_url" in str(err)
+def test_parallel_ranges_tile_the_ids_after_the_first_page_to_an_open_end():
+    from sdk_core._scan import plan_ranges
 
-
-def _tile(first_page, total, page_size):
-    from sdk_core._scan import plan_windows
-
-    return list(plan_windows(first_page, total, page_size))
-
-
-def test_parallel_windows_are_one_page_wide_and_tile_the_ids_to_an_open_end():
-    contiguous = [{"id": i} for i in range(1, 501)]
-    windows = _tile(contiguous, 3500, 500)
-    assert windows == [(500, 1000), (1000, 1500), (1500, 2000), (2000, 2500), (2500, 3000),
-                       (3000, 3500), (3500, None)]
-    sparse = [{"id": i} for i in range(10, 1010, 2)]  # every other id: windows twice as wide
-    windows = _tile(sparse, 1500, 500)
-    assert windows[0] == (1008, 1008 + int(500 * 1.998 * 0.9)) and windows[-1][1] is None
-    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:]))  # no id falls between windows
+    first = [{"id": i} for i in range(1, 501)]
+    ranges = plan_ranges(first, 3500, 3)
+    assert ranges[0][0] == 500 and ranges[-1][1] is None and len(ranges) == 3
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))  # no id falls between ranges
+    assert ranges[0][1] - ranges[0][0] == 1000  # 3,000 ids left, a third each
+    aligned = plan_ranges(first, 3200, 3, page_size=500)  # 2,700 left: 900 rounds up to 2 pages
+    assert [hi - lo for lo, hi in aligned[:-1]] == [1000, 1000]

@@ -36,15 +36,15 @@ def test_after_id_resumes_strictly_after_the_given_id(sandbox, make_client, all_
     assert ids(client.tickets.query(after_id=cut, page_size=50)) == [i for i in ids(all_tickets) if i > cut]
 
 
-def test_parallel_scan_returns_the_same_rows_in_id_order_without_wasted_calls(sandbox, make_client, all_tickets):
+def test_parallel_scan_returns_the_same_rows_without_wasted_calls(sandbox, make_client, all_tickets):
     client = make_client(sandbox)
     client.threshold()
     before = client.request_count
     got = ids(client.tickets.query(page_size=25, parallel=3))
-    assert got == ids(all_tickets)
+    assert sorted(got) == ids(all_tickets) and len(set(got)) == len(got)
     pages = math.ceil(len(all_tickets) / 25)
-    # the count, one request per page, the open-ended last window; a few more if ids are sparse
-    assert pages + 2 <= client.request_count - before <= pages * 1.1 + 2
+    # the count, one request per page, at most one short or empty page per range
+    assert pages + 1 <= client.request_count - before <= pages + 1 + 3
     with pytest.raises(QueryError, match="parallel must be between 1 and max_concurrency"):
         list(client.tickets.query(parallel=4))
 
@@ -157,7 +157,7 @@ async def test_async_client_matches_the_sync_client(sandbox, make_client, all_ti
         assert rows == [r for r in all_tickets if r["status"] in (1, 5)]
         assert await client.tickets.count(Q("status").in_([1, 5])) == len(rows)
         parallel = [r["id"] async for r in client.tickets.query(page_size=30, parallel=3)]
-        assert parallel == ids(all_tickets)
+        assert sorted(parallel) == ids(all_tickets)
         assert await client.tickets.get(all_tickets[0]["id"]) == all_tickets[0]
         assert await client.tickets.get(999_999_999) is None
         pages = [p async for p in client.tickets.pages(page_size=100)]
