@@ -274,3 +274,18 @@ def test_from_env_keeps_the_wait_limits(monkeypatch, tmp_path, cls):
 def test_threshold_has_the_documented_keys(tmp_path):
     client = make(Script(), tmp_path)
     assert client.threshold() == {"limit": 10000, "timeframe": 60, "timeframe_minutes": 60, "used": 0}
+
+
+def test_a_tenant_past_the_band_stops_the_client_with_the_reason(tmp_path, caplog):
+    busy = {**THRESHOLD, "currentTimeframeRequestCount": 9990}
+
+    def answer(request):
+        return ok(busy) if request.url.endswith("ThresholdInformation") else ok({"queryCount": 1})
+
+    client = make(answer, tmp_path, max_budget_wait=0)
+    caplog.set_level(logging.INFO, logger="sdk_core.governor")
+    with pytest.raises(RateLimitedError, match=r"estimated 9990 of 10000 .*latency band \(5000\)") as info:
+        client.tickets.count()
+    assert info.value.retry_after == 60
+    assert "waiting 60.00s: the tenant is at an estimated 9990" in caplog.text
+    assert client.request_count == 1  # only the threshold read went out
