@@ -3,8 +3,11 @@
 Request flow for an Autotask route: zone check (401) -> ZoneInformation (no auth) -> auth
 headers (401 / 500 for a wrong integration code) -> route (404/405) -> hourly threshold (429)
 -> thread limit per (integration code, entity) (429, Itgenatr005) -> injected faults ->
-latency (`latency_ms`, threshold bands) -> handler. Handlers are small functions named after
-the API's operations; the backend owns state and raises the API's errors.
+latency (`latency_ms`, threshold bands; always `asyncio.sleep`) -> handler. Handlers are small
+functions named after the API's operations; the backend owns state and raises the API's errors.
+Backend calls leave the event loop: reads run in a pool of `READ_THREADS` threads (one read-only
+SQLite connection each, concurrent under WAL), writes and actions in one writer thread (and the
+backend's lock), so slow or concurrent requests never serialise on the loop.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import json
 import logging
 import urllib.parse
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from dataclasses import asdict, dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -36,6 +41,7 @@ ZONE_NAMES = {"webservices14": "America East 2", "webservices2": "Pre Release",
 DEFAULT_USERNAME = "sandbox-api@example.com"
 DEFAULT_SECRET = "sandbox-secret"
 DEFAULT_INTEGRATION_CODE = "SANDBOX-INTEGRATION"
+READ_THREADS = 4
 
 
 @dataclass
@@ -97,6 +103,16 @@ class Sandbox:
         self.limiter = ThreadLimiter(settings.thread_limit)
         self.fault_plan = FaultPlan(settings.faults, settings.seed)
         self.stats = Stats()
+        self.readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="sandbox-read")
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="sandbox-write")
+
+    async def read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)` on a reader thread (the backend's read-only connections)."""
+        return await asyncio.get_running_loop().run_in_executor(self.readers, partial(fn, *args, **kwargs))
+
+    async def write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)` on the writer thread: writes stay serialised, the loop free."""
+        return await asyncio.get_running_loop().run_in_executor(self.writer, partial(fn, *args, **kwargs))
 
     def set_faults(self, spec: Any) -> None:
         self.fault_plan = FaultPlan(spec, self.settings.seed)
@@ -220,8 +236,8 @@ async def query(call: Call) -> Response:
         search = call.request.query_params.get("search")
         if search is None:
             raise ApiError(500, "The 'search' query parameter is required for GET queries.")
-        return page_response(call, search, search)
-    return page_response(call, await read_json(call), None)
+        return await call.sandbox.read(page_response, call, search, search)
+    return await call.sandbox.read(page_response, call, await read_json(call), None)
 
 
 @operation("query_next")
@@ -240,23 +256,24 @@ async def query_next(call: Call) -> Response:
     else:
         raw = await read_json(call) if search is None else search
     next_ids, prev_ids = paging.get("nextids") or [], paging.get("previousids") or []
+    cursor: dict[str, int] = {}
     if next_ids:
-        return page_response(call, raw, search, after_id=int(next_ids[-1]), page_size=size)
-    if prev_ids:
-        return page_response(call, raw, search, before_id=int(prev_ids[0]), page_size=size)
-    return page_response(call, raw, search, page_size=size)
+        cursor["after_id"] = int(next_ids[-1])
+    elif prev_ids:
+        cursor["before_id"] = int(prev_ids[0])
+    return await call.sandbox.read(page_response, call, raw, search, page_size=size, **cursor)
 
 
 @operation("count")
 async def count(call: Call) -> Response:
     raw = call.request.query_params.get("search") if call.request.method == "GET" else await read_json(call)
     flt, _, _ = query_model(raw)
-    return json_response({"queryCount": call.backend.count(call.entity.name, flt)})
+    return json_response({"queryCount": await call.sandbox.read(call.backend.count, call.entity.name, flt)})
 
 
 @operation("get")
 async def get(call: Call) -> Response:
-    item = call.backend.get(call.entity.name, call.match.ids["id"])
+    item = await call.sandbox.read(call.backend.get, call.entity.name, call.match.ids["id"])
     return item_response(call, item)
 
 
@@ -270,14 +287,15 @@ def item_response(call: Call, item: dict[str, Any] | None) -> Response:
 
 @operation("child_list")
 async def child_list(call: Call) -> Response:
-    items = call.backend.children(call.entity.name, call.match.parent.name, call.match.ids["parent_id"])
+    items = await call.sandbox.read(call.backend.children, call.entity.name, call.match.parent.name,
+                                    call.match.ids["parent_id"])
     return json_response({"items": items, "pageDetails": {
         "count": len(items), "requestCount": MAX_PAGE, "prevPageUrl": None, "nextPageUrl": None}})
 
 
 @operation("child_get")
 async def child_get(call: Call) -> Response:
-    item = call.backend.get(call.entity.name, call.match.ids["id"])
+    item = await call.sandbox.read(call.backend.get, call.entity.name, call.match.ids["id"])
     fk = call.backend.parent_field(call.entity, call.match.parent.name)
     if item is not None and fk and item.get(fk) != call.match.ids["parent_id"]:
         item = None
@@ -293,8 +311,9 @@ def parent_of(call: Call) -> tuple[str, int] | None:
 @operation("child_create")
 async def create(call: Call) -> Response:
     body = await read_json(call) if call.request.method != "GET" else {}
-    new_id = call.backend.create(call.entity.name, body or {}, parent=parent_of(call),
-                                 person_id=call.person_id, impersonating=call.impersonating)
+    new_id = await call.sandbox.write(call.backend.create, call.entity.name, body or {},
+                                      parent=parent_of(call), person_id=call.person_id,
+                                      impersonating=call.impersonating)
     return json_response({"itemId": new_id})
 
 
@@ -309,8 +328,8 @@ async def _update(call: Call, sparse: bool) -> Response:
         id_ = int(id_)
     except (TypeError, ValueError):
         raise ApiError(500, f"The id {id_!r} is not a valid record id.")
-    call.backend.update(call.entity.name, id_, body, sparse=sparse, parent=parent_of(call),
-                        person_id=call.person_id)
+    await call.sandbox.write(call.backend.update, call.entity.name, id_, body, sparse=sparse,
+                             parent=parent_of(call), person_id=call.person_id)
     return json_response({"itemId": id_})
 
 
@@ -329,8 +348,8 @@ async def patch(call: Call) -> Response:
 @operation("delete")
 @operation("child_delete")
 async def delete(call: Call) -> Response:
-    deleted = call.backend.delete(call.entity.name, call.match.ids["id"], parent=parent_of(call),
-                                  person_id=call.person_id)
+    deleted = await call.sandbox.write(call.backend.delete, call.entity.name, call.match.ids["id"],
+                                       parent=parent_of(call), person_id=call.person_id)
     return json_response({"itemId": deleted})
 
 
@@ -377,8 +396,9 @@ async def modules(call: Call) -> Response:
 async def run_action(call: Call) -> Response:
     """The non-CRUD operations of `actions` (one handler; the match names the action)."""
     body = await read_json(call) if call.request.method in ("POST", "PUT") else None
-    return json_response(actions.perform(call.match.operation, call.backend,
-                                         call.match.ids["path"], body, call.person_id))
+    return json_response(await call.sandbox.write(actions.perform, call.match.operation,
+                                                  call.backend, call.match.ids["path"], body,
+                                                  call.person_id))
 
 
 for _action in actions.PERFORMERS:

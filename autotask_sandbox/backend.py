@@ -18,7 +18,10 @@ Public surface (used by the HTTP handlers, the activity simulator and the webhoo
   `random.Random` state and database; `make_row(entity, rng, fixed=None)`: a plausible new row
   (references respected) ready for `create`.
 - `reset()`: back to the freshly generated tenant; `on_reset(hook)` runs `hook()` after each.
-All methods are thread-safe (one lock around the single SQLite connection).
+All methods are thread-safe. Writes are serialised by `lock` on one writable connection;
+reads (`query`, `count`, `get`, `children`, `is_active_resource`) run on a read-only connection of
+the calling thread (WAL: concurrent readers see every committed write), except inside a write or
+`atomic()` of the same thread, where they read the writable connection (its uncommitted rows).
 """
 
 from __future__ import annotations
@@ -105,6 +108,34 @@ def is_modification_field(name: str) -> bool:
     return any(k in low for k in ("lastmodified", "lastactivitydate", "lasttracked")) or low == "lastactivity"
 
 
+class WriteLock:
+    """A re-entrant lock that knows whether the calling thread holds it (reads made while it
+    does must use the writable connection, to see the write's own uncommitted rows)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._depth = threading.local()
+
+    def held(self) -> bool:
+        return getattr(self._depth, "n", 0) > 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        got = self._lock.acquire(blocking, timeout)
+        if got:
+            self._depth.n = getattr(self._depth, "n", 0) + 1
+        return got
+
+    def release(self) -> None:
+        self._depth.n -= 1
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
 class Backend:
     """Owns the SQLite tenant; every operation of the emulated API goes through here."""
 
@@ -119,7 +150,10 @@ class Backend:
         self.rows = RowMaker(self.catalog)
         register_recipes(self.catalog)
         self.attachment_rules = AttachmentRules()
-        self.lock = threading.RLock()
+        self.lock = WriteLock()
+        self._readers = threading.local()
+        self._generation = 0  # bumped by reset(): readers reopen the new file
+        self._swap = threading.Lock()  # held while reset() replaces the file; readers open under it
         self._subscribers: list[Callable[[ChangeEvent], None]] = []
         self._reset_hooks: list[Callable[[], None]] = []
         self._atomic_owner: int | None = None  # thread inside atomic()
@@ -143,12 +177,14 @@ class Backend:
     def reset(self) -> None:
         """Back to the freshly generated tenant (subscribers and reset hooks stay)."""
         with self.lock:
-            self.storage.close()
-            for suffix in ("-wal", "-shm"):
-                Path(str(self.path) + suffix).unlink(missing_ok=True)
-            self.path.unlink(missing_ok=True)
-            self._rebuild()
-            self._open()
+            with self._swap:
+                self.storage.close()
+                for suffix in ("-wal", "-shm"):
+                    Path(str(self.path) + suffix).unlink(missing_ok=True)
+                self.path.unlink(missing_ok=True)
+                self._rebuild()
+                self._open()
+                self._generation += 1
             self.attachment_rules.reset()
             for hook in list(self._reset_hooks):  # under the lock: no request sees a half reset
                 hook()
@@ -213,6 +249,24 @@ class Backend:
             raise
         conn.execute("RELEASE one_write" if nested else "COMMIT")
 
+    @contextmanager
+    def reading(self) -> Iterator[Storage]:
+        """The storage a read uses: this thread's read-only connection, or the writable one
+        (under the lock) when this thread is inside a write or `atomic()`."""
+        if self.lock.held():
+            with self.lock:
+                yield self.storage
+            return
+        mine = getattr(self._readers, "storage", None)
+        if mine is None or self._readers.generation != self._generation:
+            if mine is not None:
+                mine.close()
+            with self._swap:  # not while reset() replaces the file
+                generation = self._generation
+                mine = Storage(self.path, self.catalog, datetime_z=self.datetime_z, readonly=True)
+            self._readers.storage, self._readers.generation = mine, generation
+        yield mine
+
     # -- helpers ----------------------------------------------------------------------------
     def entity(self, name: str) -> EntityInfo:
         return self.catalog.get(name)
@@ -229,8 +283,8 @@ class Backend:
         return info.internal_name or info.name
 
     def is_active_resource(self, resource_id: int) -> bool:
-        with self.lock:
-            row = self.storage.conn.execute(
+        with self.reading() as storage:
+            row = storage.conn.execute(
                 'SELECT "isActive" FROM "Resources" WHERE "id" = ?', (resource_id,)).fetchone()
         return bool(row and row[0])
 
@@ -243,17 +297,17 @@ class Backend:
         valid = isinstance(max_records, int) and not isinstance(max_records, bool)
         if not valid or not 1 <= max_records <= MAX_PAGE:
             raise ApiError(500, "maxCountOfRecordsToReturn must be between 1 and 500")
-        with self.lock:
-            table = self.table(info.name)
-            where, params, bounds = self.storage.plan(table, filter)
-            projection = self._projection(info, include_fields)
+        with self.reading() as storage:
+            table = storage.table(info.name)
+            where, params, bounds = storage.plan(table, filter)
+            projection = self._projection(info, include_fields, storage)
             fields, udfs = projection if projection is not None else (None, None)
             if projection is not None and fields and "id" not in fields:
                 fields = ["id", *fields]  # the cursor needs ids; dropped again below
-            rows = self.storage.select(table, where, params, after_id=after_id, before_id=before_id,
-                                       limit=max_records + 1, fields=fields,
-                                       udfs=sorted(udfs) if udfs is not None else None,
-                                       bounds=bounds)
+            rows = storage.select(table, where, params, after_id=after_id, before_id=before_id,
+                                  limit=max_records + 1, fields=fields,
+                                  udfs=sorted(udfs) if udfs is not None else None,
+                                  bounds=bounds)
         has_more = len(rows) > max_records  # more rows in the direction of travel
         rows = rows[-max_records:] if before_id is not None else rows[:max_records]
         raw = [row[1] for row in rows]
@@ -264,12 +318,13 @@ class Backend:
             raw = [_drop_id(text) for text in raw]
         return QueryPage(raw, has_more, [row[0] for row in rows])
 
-    def _projection(self, info: EntityInfo, include: list[str] | None) -> tuple[list[str], set[str]] | None:
+    def _projection(self, info: EntityInfo, include: list[str] | None,
+                    storage: Storage) -> tuple[list[str], set[str]] | None:
         if not include:
             return None
         if not isinstance(include, list):
             raise ApiError(500, "IncludeFields must be a list of field names.")
-        udf_defs = self.storage.udf_defs(info.name)
+        udf_defs = storage.udf_defs(info.name)
         fields: list[str] = []
         udfs: set[str] = set()
         for name in include:
@@ -287,15 +342,15 @@ class Backend:
 
     def count(self, entity: str, filter: Any) -> int:
         info = self.entity(entity)
-        with self.lock:
-            table = self.table(info.name)
-            where, params = self.storage.where(table, filter)
-            return self.storage.count(table, where, params)
+        with self.reading() as storage:
+            table = storage.table(info.name)
+            where, params = storage.where(table, filter)
+            return storage.count(table, where, params)
 
     def get(self, entity: str, id: int) -> dict[str, Any] | None:
         info = self.entity(entity)
-        with self.lock:
-            return self.storage.get_item(self.table(info.name), int(id))
+        with self.reading() as storage:
+            return storage.get_item(storage.table(info.name), int(id))
 
     def children(self, child: str, parent: str, parent_id: int) -> list[dict[str, Any]]:
         """Items of a child collection (`GET /Tickets/{id}/Notes`), ascending id."""

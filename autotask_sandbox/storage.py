@@ -96,6 +96,11 @@ def table_for(entity: EntityInfo) -> Table:
     )
 
 
+def tables_for(catalog: Catalog) -> dict[str, Table]:
+    """Every entity's table description by lower-case URL name (no SQL run)."""
+    return {entity.name.lower(): table_for(entity) for entity in catalog}
+
+
 def create_schema(conn: sqlite3.Connection, catalog: Catalog) -> dict[str, Table]:
     """Create every entity table (idempotent) and return them by lower-case URL name."""
     conn.executescript(META_SCHEMA)
@@ -271,19 +276,29 @@ class FilterCompiler:
 
 
 class Storage:
-    """One SQLite connection over a tenant file; used from a single thread (the event loop)."""
+    """One SQLite connection over a tenant file.
 
-    def __init__(self, path: str | Path, catalog: Catalog, *, datetime_z: bool = False):
+    The backend keeps one writable Storage (writes serialised by its lock) and one `readonly`
+    Storage per reading thread: WAL lets those read concurrently with each other and the writer.
+    """
+
+    def __init__(self, path: str | Path, catalog: Catalog, *, datetime_z: bool = False,
+                 readonly: bool = False):
         self.path = Path(path)
         self.catalog = catalog
         self.datetime_z = datetime_z
-        self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        # An emulator needs no durability: no fsync, which can stall for seconds on a busy disk.
-        self.conn.execute("PRAGMA synchronous=OFF")
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA cache_size=-32768")
+        if readonly:
+            self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                        isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA query_only=1")
+        else:
+            self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            # An emulator needs no durability: no fsync, which can stall for seconds on a busy disk.
+            self.conn.execute("PRAGMA synchronous=OFF")
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute(f"PRAGMA cache_size={-8192 if readonly else -32768}")
         self.conn.execute("PRAGMA mmap_size=0")  # file pages must not count as server RSS
-        self.tables = create_schema(self.conn, catalog)
+        self.tables = tables_for(catalog) if readonly else create_schema(self.conn, catalog)
         self._udf_cache: dict[str, dict[str, UdfDef]] = {}
         self._item_sql: dict[Any, tuple[str, list[Any]]] = {}
         self.indexes: dict[str, dict[str, str]] = {}
