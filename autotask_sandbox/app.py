@@ -488,10 +488,19 @@ class AutotaskApi:
                            headers={"Retry-After": str(retry)})
         if fault is not None and fault.kind == "500":
             raise ApiError(500, "An unexpected error occurred (injected by the sandbox).")
-        if match.operation == "VersionInformation":
-            return json_response({"apiVersions": ["1.0"]})
-        handler = HANDLERS[match.operation]
-        return await handler(Call(request, sb, match, api_root, person_id, impersonating))
+        try:
+            if match.operation == "VersionInformation":
+                response = json_response({"apiVersions": ["1.0"]})
+            else:
+                handler = HANDLERS[match.operation]
+                response = await handler(Call(request, sb, match, api_root, person_id, impersonating))
+        except (ApiError, FrameworkError):
+            if fault is not None and fault.kind == "reset-after":
+                raise _Reset() from None  # the error answer is lost too
+            raise
+        if fault is not None and fault.kind == "reset-after":
+            raise _Reset()  # processed and committed; the answer never reaches the client
+        return response
 
     def authenticate(self, request: Request) -> tuple[int | None, bool]:
         settings, headers = self.sandbox.settings, request.headers  # case-insensitive names

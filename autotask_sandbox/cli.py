@@ -17,8 +17,10 @@ from .faults import FaultSpecError, parse_spec
 from .generator import SCALES, build_tenant
 
 FAULTS_HELP = ("Inject faults into Autotask routes: comma-separated KIND:PROBABILITY[@MS] with KIND "
-               "429 (Retry-After MS/1000 s), 500, reset (connection aborted) or slow (delayed MS, "
-               "default 2000); e.g. '429:0.02,500:0.01,reset:0.005,slow:0.01@2000'. Seeded by --seed.")
+               "429 (Retry-After MS/1000 s), 500, reset (connection aborted before the request is "
+               "processed), reset-after (request processed and any write committed, then the "
+               "connection aborted: the response is lost) or slow (delayed MS, default 2000); e.g. "
+               "'429:0.02,500:0.01,reset:0.005,reset-after:0.005,slow:0.01@2000'. Seeded by --seed.")
 
 
 @click.group(name="sandbox", help="Run an emulated Autotask REST API with a generated MSP tenant.")

@@ -4,7 +4,9 @@ Spec (CLI `--faults`, or `PUT /_sandbox/faults` as `{"spec": "..."}` or `{"429":
 comma-separated `KIND:PROBABILITY[@MILLISECONDS]` with KIND one of
   429    rate-limit answer with `Retry-After` (seconds, default 1: `429:0.1@3000` -> 3 s)
   500    server error with an `{"errors": [...]}` body
-  reset  the connection is aborted without any response
+  reset  the connection is aborted without any response, before the request is processed
+  reset-after  the request is processed (a write is committed), then the connection is
+         aborted: "committed, but the response was lost"
   slow   the answer is delayed by MILLISECONDS (default 2000)
 e.g. `429:0.02,500:0.01,reset:0.005,slow:0.01@2000`. Draws come from a `random.Random(seed)`,
 so a given seed and request order give the same faults.
@@ -16,8 +18,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("429", "500", "reset", "slow")
-DEFAULT_MS = {"429": 1000, "500": 0, "reset": 0, "slow": 2000}
+KINDS = ("429", "500", "reset", "reset-after", "slow")
+DEFAULT_MS = {"429": 1000, "500": 0, "reset": 0, "reset-after": 0, "slow": 2000}
 
 
 @dataclass(frozen=True)

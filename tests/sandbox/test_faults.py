@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -58,3 +59,29 @@ def test_bad_specs_are_explained(spec: str) -> None:
 def test_admin_rejects_a_bad_spec(sandbox: Any) -> None:
     r = httpx.put(sandbox.admin_url + "faults", json={"spec": "boom:1"})
     assert r.status_code == 400 and "boom" in r.json()["error"]
+
+
+def test_reset_after_commits_the_write_but_loses_the_answer(sandbox_factory: Any) -> None:
+    sb = sandbox_factory()
+    title = "reset-after: committed, answer lost"
+    with httpx.Client(headers=sb.headers) as http:
+        ticket = http.get(sb.api_url + "V1.0/Tickets/query", params={"search": json.dumps(
+            {"filter": [{"op": "gt", "field": "id", "value": 0}], "MaxRecords": 1})}).json()["items"][0]
+        body = {k: ticket[k] for k in ("companyID", "status", "priority")} | {"title": title}
+        sb.admin.set_faults("reset-after:1.0")
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            http.post(sb.api_url + "V1.0/Tickets", json=body)
+        sb.admin.set_faults(None)
+        found = http.post(sb.api_url + "V1.0/Tickets/query", json={
+            "filter": [{"op": "eq", "field": "title", "value": title}]}).json()["items"]
+    assert len(found) == 1 and found[0]["companyID"] == body["companyID"]
+    assert sb.admin.stats()["faults"] == {"reset-after": 1}
+
+
+def test_reset_after_is_in_the_cli_help() -> None:
+    from click.testing import CliRunner
+
+    from autotask_sandbox.cli import sandbox_group
+
+    out = CliRunner().invoke(sandbox_group, ["serve", "--help"], terminal_width=200).output
+    assert "reset-after" in " ".join(out.split())
