@@ -10,6 +10,8 @@ from __future__ import annotations
 import typing as t
 from collections import Counter
 
+import orjson
+
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_adapters.common.reader import FastSingerReader
@@ -50,12 +52,21 @@ class SQLSingerReader(FastSingerReader):
         """
         counts: Counter[str] = Counter()
         parse = self.deserialize_json
+        loads = orjson.loads
+        strip_nul = self.strip_nul
         by_type = {getattr(k, "value", k): v for k, v in callbacks.items()}
         on_record = by_type.get("RECORD")
         records = 0
         for line in file_input or self.default_input:
-            message = parse(line)
-            kind = message.get("type") if isinstance(message, dict) else None
+            # The common line goes straight to orjson; anything unusual (bad JSON, an
+            # escaped NUL for PostgreSQL) takes deserialize_json's full path.
+            try:
+                if strip_nul and (b"\\u0000" if line.__class__ is bytes else "\\u0000") in line:
+                    raise ValueError
+                message = loads(line)
+            except ValueError:
+                message = parse(line)
+            kind = message.get("type") if message.__class__ is dict else None
             if kind == "RECORD" and on_record is not None:
                 on_record(message)
                 records += 1

@@ -121,7 +121,16 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
         self._upsert = self.upsert
         self._with_metadata = self.include_sdc_metadata_properties
         self._max_rows = self.max_size
-        self._batch_stamp = dt.datetime.now(dt.timezone.utc).isoformat()
+        self._new_batch_stamps()
+
+    def _new_batch_stamps(self) -> None:
+        """Metadata values shared by every record of a batch, set with one dict update."""
+        stamp = dt.datetime.now(dt.timezone.utc).isoformat()
+        self._batch_stamps = {
+            "_sdc_received_at": stamp,
+            "_sdc_batched_at": stamp,
+            "_sdc_sync_started_at": self.sync_started_at,
+        }
 
     def accept(self, record: dict, message: dict | None = None) -> bool:
         """Validate and buffer one record; True when the batch is full.
@@ -165,12 +174,10 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
 
     def _stamp(self, record: dict, message: dict) -> None:
         self._sequence += 1
+        record.update(self._batch_stamps)
         record["_sdc_extracted_at"] = message.get("time_extracted")
-        record["_sdc_received_at"] = self._batch_stamp
-        record["_sdc_batched_at"] = self._batch_stamp
         record["_sdc_sequence"] = self._sequence
         record["_sdc_table_version"] = message.get("version")
-        record["_sdc_sync_started_at"] = self.sync_started_at
         record.setdefault(DELETED_AT, None)
 
     def _refuse(self, record: dict, exc: BadField) -> t.NoReturn:
@@ -198,7 +205,7 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
         }
         self.record_counter_metric.increment(self._batch_records_read)
         self._keyed_rows, self._plain_rows, self._marked_rows = {}, [], {}
-        self._batch_stamp = dt.datetime.now(dt.timezone.utc).isoformat()
+        self._new_batch_stamps()
         return context
 
     def process_batch(self, context: dict) -> None:

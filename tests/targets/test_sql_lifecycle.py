@@ -289,6 +289,31 @@ def test_objects_arrays_and_dates_round_trip(sql_destination: SQLDestination) ->
     assert created.replace(tzinfo=None).isoformat() == "2024-02-29T21:59:58.123456"
 
 
+def test_awkward_text_round_trips(sql_destination: SQLDestination) -> None:
+    schema = json.loads(json.dumps(SCHEMA))
+    schema["schema"]["properties"]["extra"] = {"type": ["object", "null"]}
+    awkward = 'tab\there\nnew line\r\\N back\\slash "quoted" \\. é 漢字 😀'
+    nested = {"note": "a\tb\nc\\d", "list": [1, None, "x\u0000y"]}
+    messages = [
+        schema,
+        record(1, title=awkward, extra=nested, hours=None),
+        record(2, title="", extra=None, hours=1e-7),
+        record(3, title="nul\u0000inside", hours=2**53),
+    ]
+    run(sql_destination, messages)
+    rows = sql_destination.rows("tickets", "id", "title", "extra", "hours")
+    as_json = (lambda v: v) if sql_destination.dialect == "postgresql" else json.loads
+    assert rows[0][:2] == (1, awkward) and rows[0][3] is None
+    assert rows[1][:3] == (2, "", None) and float(rows[1][3]) == 1e-7
+    assert float(rows[2][3]) == 2**53
+    if sql_destination.dialect == "postgresql":  # text and jsonb cannot hold U+0000
+        assert as_json(rows[0][2]) == {"note": "a\tb\nc\\d", "list": [1, None, "xy"]}
+        assert rows[2][1] == "nulinside"
+    else:
+        assert as_json(rows[0][2]) == nested
+        assert rows[2][1] == "nul\u0000inside"
+
+
 def test_unsupported_database_url_is_explained(tmp_path) -> None:  # noqa: ANN001
     target = TargetSQL(config={"sqlalchemy_url": "oracle://scott@localhost/db"})
     with pytest.raises(ValueError, match="postgresql\\+psycopg://"):
