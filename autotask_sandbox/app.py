@@ -329,7 +329,8 @@ async def _update(call: Call, sparse: bool) -> Response:
     except (TypeError, ValueError):
         raise ApiError(500, f"The id {id_!r} is not a valid record id.")
     await call.sandbox.write(call.backend.update, call.entity.name, id_, body, sparse=sparse,
-                             parent=parent_of(call), person_id=call.person_id)
+                             parent=parent_of(call), person_id=call.person_id,
+                             impersonating=call.impersonating)
     return json_response({"itemId": id_})
 
 

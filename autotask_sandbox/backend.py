@@ -391,8 +391,10 @@ class Backend:
                     values[f.name] = stamp
                 elif f.name in CREATOR_FIELDS + ACTOR_FIELDS and values.get(f.name) is None:
                     values[f.name] = person
-                elif f.name == "impersonatorCreatorResourceID" and impersonating:
-                    values[f.name] = person
+                elif f.name == "impersonatorCreatorResourceID":
+                    # The acting API user's resource when it writes on behalf of `person`
+                    # (creatorResourceID above); null otherwise.
+                    values[f.name] = self.api_resource_id if impersonating else None
             if is_attachment(info):
                 self.attachment_rules.prepare(info, values, parent, stamp, person)
                 values["id"] = next_attachment_id(self.storage.conn, self.catalog)
@@ -413,7 +415,8 @@ class Backend:
         return new_id
 
     def update(self, entity: str, id: int, data: dict[str, Any], sparse: bool = True,
-               parent: tuple[str, int] | None = None, person_id: int | None = None) -> int:
+               parent: tuple[str, int] | None = None, person_id: int | None = None,
+               impersonating: bool = False) -> int:
         """PATCH (sparse) or PUT (omitted writable fields become null) of one row."""
         info = self.entity(entity)
         person = person_id if person_id is not None else self.api_resource_id
@@ -444,6 +447,9 @@ class Backend:
                     values[f.name] = stamp
                 elif f.name in ACTOR_FIELDS:
                     values[f.name] = person
+                elif f.name == "impersonatorUpdaterResourceID":
+                    # INFERRED: describes the last update, so cleared by a non-impersonated one.
+                    values[f.name] = self.api_resource_id if impersonating else None
             if not sparse:
                 self._check_required(info, values)
             current = dict(zip(table.columns, before))
@@ -632,10 +638,21 @@ class Backend:
         ticket = values.get("ticketID") if info.name in ("TicketNotes", "TimeEntries") else None
         if ticket is None:
             return []
-        self.storage.update(self.table("Tickets"), int(ticket), {"lastActivityDate": stamp}, None)
+        tickets = self.table("Tickets")
+        before = self.storage.conn.execute(
+            'SELECT "lastActivityResourceID", "lastActivityPersonType" FROM "Tickets" WHERE "id" = ?',
+            (int(ticket),)).fetchone()
         shown = stamp + "Z" if self.datetime_z else stamp
-        return [ChangeEvent("Update", "Tickets", int(ticket), {"lastActivityDate": shown}, {},
-                            person, now)]
+        changes: dict[str, Any] = {"lastActivityDate": stamp}
+        shown_changes: dict[str, Any] = {"lastActivityDate": shown}
+        if person is not None:  # the (impersonated) resource who added the note / time entry
+            for name, value, old in zip(("lastActivityResourceID", "lastActivityPersonType"),
+                                        (person, 1), before or (None, None)):
+                changes[name] = value
+                if old != value:
+                    shown_changes[name] = value
+        self.storage.update(tickets, int(ticket), changes, None)
+        return [ChangeEvent("Update", "Tickets", int(ticket), shown_changes, {}, person, now)]
 
     def _event(self, action: str, info: EntityInfo, id: int, old: dict[str, Any] | None,
                person: int | None, now: datetime) -> ChangeEvent:

@@ -46,7 +46,8 @@ def test_events_for_create_update_delete(backend: Backend) -> None:
     assert updated.person_id == actor
     note = backend.create("TicketNotes", backend.make_row("TicketNotes", rng, {"ticketID": tid}))
     assert [(e.action, e.entity) for e in events[-2:]] == [("Create", "TicketNotes"), ("Update", "Tickets")]
-    assert events[-1].changed_fields.keys() == {"lastActivityDate"}
+    assert events[-1].changed_fields.keys() == {"lastActivityDate", "lastActivityResourceID"}
+    assert events[-1].changed_fields["lastActivityResourceID"] == backend.api_resource_id
     backend.delete("Tickets", tid)
     assert (events[-1].action, events[-1].id) == ("Delete", tid)
     assert backend.get("Tickets", tid) is None and backend.get("TicketNotes", note) is None

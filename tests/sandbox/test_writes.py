@@ -183,13 +183,18 @@ def test_impersonation(w: Any, server: SandboxServer) -> None:
     active = w.ids("Resources", [{"op": "eq", "field": "isActive", "value": True},
                                  {"op": "noteq", "field": "email", "value": server.username}])[0]
     inactive = some_id(w, "Resources", isActive=False)
+    api_user = some_id(w, "Resources", email=server.username)
     body = {"companyID": 0, "title": "as someone", "status": 1, "priority": 1}
-    r = w.http.post(w.url("Tickets"), json=body, headers={"ImpersonationResourceId": str(active)})
-    item = w.get(f"Tickets/{r.json()['itemId']}").json()["item"]
-    assert item["creatorResourceID"] == active and item["impersonatorCreatorResourceID"] == active
+    on_behalf = {"ImpersonationResourceId": str(active)}
+    r = w.http.post(w.url("Tickets"), json=body, headers=on_behalf)
+    ticket = r.json()["itemId"]
+    item = w.get(f"Tickets/{ticket}").json()["item"]
+    # creator = the impersonated resource; impersonator = the API user's own resource
+    assert item["creatorResourceID"] == active and item["impersonatorCreatorResourceID"] == api_user
+    plain = w.get(f"Tickets/{w.post('Tickets', body).json()['itemId']}").json()["item"]
+    assert plain["creatorResourceID"] == api_user and plain["impersonatorCreatorResourceID"] is None
     r = w.http.post(w.url("Tickets"), json=body, headers={"impersonationresourceid": str(inactive)})
     assert r.status_code == 500 and "not an active resource" in r.json()["errors"][0]
-    api_user = some_id(w, "Resources", email=server.username)
     r = w.http.post(w.url("Tickets"), json=body, headers={"ImpersonationResourceId": str(api_user)})
     assert r.status_code == 500 and "cannot be impersonated" in r.json()["errors"][0]
 
@@ -197,3 +202,30 @@ def test_impersonation(w: Any, server: SandboxServer) -> None:
 def test_update_needs_an_existing_id(w: Any) -> None:
     assert "id" in w.error(w.patch("Tickets", {"title": "no id"}))
     assert "no matching record" in w.error(w.patch("Tickets", {"id": 1, "title": "x"}))
+
+
+def test_impersonated_note_and_time_entry_move_the_tickets_last_activity(w: Any, server: SandboxServer) -> None:
+    api_user = some_id(w, "Resources", email=server.username)
+    people = w.ids("Resources", [{"op": "eq", "field": "isActive", "value": True},
+                                 {"op": "noteq", "field": "email", "value": server.username}])
+    ticket = new_ticket(w)
+    assert w.get(f"Tickets/{ticket}").json()["item"]["lastActivityResourceID"] == api_user
+    note = {"description": "on behalf", "noteType": 1, "publish": 1, "title": "impersonated"}
+    r = w.http.post(w.url(f"Tickets/{ticket}/Notes"), json=note,
+                    headers={"ImpersonationResourceId": str(people[0])})
+    assert r.status_code == 200, r.text
+    saved = w.get(f"TicketNotes/{r.json()['itemId']}").json()["item"]
+    assert (saved["creatorResourceID"], saved["impersonatorCreatorResourceID"]) == (people[0], api_user)
+    item = w.get(f"Tickets/{ticket}").json()["item"]
+    assert (item["lastActivityResourceID"], item["lastActivityPersonType"]) == (people[0], 1)
+    entry = {"ticketID": ticket, "resourceID": people[1], "dateWorked": "2026-01-05T00:00:00",
+             "hoursWorked": 1}
+    r = w.http.post(w.url("TimeEntries"), json=entry, headers={"ImpersonationResourceId": str(people[1])})
+    assert r.status_code == 200, r.text
+    assert w.get(f"Tickets/{ticket}").json()["item"]["lastActivityResourceID"] == people[1]
+    r = w.http.patch(w.url(f"Tickets/{ticket}/Notes"), json={"id": saved["id"], "title": "edited"},
+                     headers={"ImpersonationResourceId": str(people[1])})
+    assert r.status_code == 200, r.text
+    assert w.get(f"TicketNotes/{saved['id']}").json()["item"]["impersonatorUpdaterResourceID"] == api_user
+    assert w.patch(f"Tickets/{ticket}/Notes", {"id": saved["id"], "title": "again"}).status_code == 200
+    assert w.get(f"TicketNotes/{saved['id']}").json()["item"]["impersonatorUpdaterResourceID"] is None
