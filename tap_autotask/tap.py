@@ -18,6 +18,7 @@ from sdk_core.errors import AutotaskError, ConfigurationError
 
 from .metadata import CatalogMetadata, LiveMetadata, MetadataSource
 from .schema import with_annotations
+from .settings import accept_numeric_text, coerce_numeric, require_credentials
 from .streams import PicklistValuesStream, UdfDefinitionsStream, entity_streams
 from .writer import FastSingerWriter
 
@@ -30,7 +31,7 @@ class TapAutotask(Tap):
     name = "tap-autotask"
     message_writer_class = FastSingerWriter
 
-    config_jsonschema = th.PropertiesList(
+    config_jsonschema = accept_numeric_text(th.PropertiesList(
         th.Property("username", th.StringType, required=True, secret=True,
                     description="API user's username (an API-only resource's e-mail address)."),
         th.Property("secret", th.StringType, required=True, secret=True,
@@ -81,9 +82,15 @@ class TapAutotask(Tap):
         th.Property("emit_activate_version_messages", th.BooleanType, default=True,
                     description="Emit ACTIVATE_VERSION after each full scan so targets can "
                     "drop rows that no longer exist."),
-    ).to_dict()
+    ).to_dict())
 
     _client: Any = None
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Numeric text (Meltano's `kind: string`, env vars) becomes numbers before checking."""
+        coerce_numeric(self._config)
+        return super()._validate_config(raise_errors=raise_errors)
 
     @property
     def client(self) -> Any:

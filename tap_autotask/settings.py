@@ -1,0 +1,66 @@
+"""Settings that need more than JSON Schema: numbers given as text, and missing credentials.
+
+Meltano passes a `kind: string` setting (and any value from an environment variable) as text,
+and its `kind: decimal` cannot be used (Meltano 4.4 fails to serialise it), so the numeric
+settings accept numeric text, checked by a pattern and turned into numbers here, once, before
+validation. Everything else reads plain numbers from the config.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, MutableMapping
+
+from sdk_core.errors import ConfigurationError
+
+__all__ = [
+    "CREDENTIALS",
+    "NUMERIC_SETTINGS",
+    "NUMERIC_TEXT",
+    "accept_numeric_text",
+    "coerce_numeric",
+        "require_credentials",
+]
+
+NUMERIC_TEXT = r"^\s*[0-9]+(\.[0-9]+)?\s*$"
+NUMERIC_SETTINGS = ("lookback_minutes", "max_api_share", "reconcile_deletes_every")
+CREDENTIALS = ("username", "secret", "integration_code")
+
+_NUMERIC = re.compile(NUMERIC_TEXT)
+
+
+def accept_numeric_text(schema: dict[str, Any]) -> dict[str, Any]:
+    """The config schema with the numeric settings also taking numeric text (non-negative)."""
+    props = schema["properties"]
+    for name in NUMERIC_SETTINGS:
+        props[name] = {**props[name], "type": ["number", "string"], "pattern": NUMERIC_TEXT,
+                       "minimum": 0}
+    return schema
+
+
+def coerce_numeric(config: MutableMapping[str, Any]) -> None:
+    """Turn numeric text of the numeric settings into numbers, in place.
+
+    Text that is not a number is left as it is, so validation reports it against the pattern.
+    """
+    for name in NUMERIC_SETTINGS:
+        value = config.get(name)
+        if isinstance(value, str) and _NUMERIC.match(value):
+            number = float(value)
+            config[name] = int(number) if number.is_integer() else number
+
+
+def require_credentials(config: MutableMapping[str, Any]) -> None:
+    """Fail with one line naming the missing credentials and where they come from."""
+    missing = [name for name in CREDENTIALS if not config.get(name)]
+    if missing:
+        sources = ", ".join(
+            f"{name} (env TAP_AUTOTASK_{name.upper()}, or `meltano config tap-autotask set "
+            f"{name} ...`)"
+            for name in missing
+        )
+        raise ConfigurationError(
+            f"Missing Autotask credentials: {sources}. Put them in the --config file or the "
+            "environment (with --config=ENV); the Meltano environments read AUTOTASK_USERNAME, "
+            "AUTOTASK_SECRET and AUTOTASK_INTEGRATION_CODE."
+        )
