@@ -239,9 +239,14 @@ def compile_rows(
     converters = tuple(_converter(columns[n], style)[1] for n in converted)
     split = len(keys) + len(checked)
     names = tuple(order)
+    # One C call for the common record that has every property; a missing one is NULL.
+    pick = operator.itemgetter(*names) if len(names) > 1 else lambda r: (r[names[0]],)
 
     def build(record: dict) -> tuple:
-        row = tuple(map(record.get, names))
+        try:
+            row = pick(record)
+        except KeyError:
+            row = tuple(map(record.get, names))
         if not all(map(operator.contains, accepted, map(type, row))):
             return slow(record)
         if converters:
