@@ -9,7 +9,7 @@ validation. Everything else reads plain numbers from the config.
 from __future__ import annotations
 
 import re
-from typing import Any, MutableMapping
+from typing import Any, Mapping, MutableMapping
 
 from sdk_core.errors import ConfigurationError
 
@@ -50,17 +50,15 @@ def coerce_numeric(config: MutableMapping[str, Any]) -> None:
             config[name] = int(number) if number.is_integer() else number
 
 
-def require_credentials(config: MutableMapping[str, Any]) -> None:
+def require_credentials(config: Mapping[str, Any]) -> None:
     """Fail with one line naming the missing credentials and where they come from."""
     missing = [name for name in CREDENTIALS if not config.get(name)]
     if missing:
-        sources = ", ".join(
-            f"{name} (env TAP_AUTOTASK_{name.upper()}, or `meltano config tap-autotask set "
-            f"{name} ...`)"
-            for name in missing
-        )
+        env = ", ".join(f"TAP_AUTOTASK_{name.upper()}" for name in missing)
+        meltano_env = ", ".join(f"AUTOTASK_{name.upper()}" for name in missing)
         raise ConfigurationError(
-            f"Missing Autotask credentials: {sources}. Put them in the --config file or the "
-            "environment (with --config=ENV); the Meltano environments read AUTOTASK_USERNAME, "
-            "AUTOTASK_SECRET and AUTOTASK_INTEGRATION_CODE."
+            f"Missing Autotask credentials: {', '.join(missing)}. Put them in the --config "
+            f"file, or in the environment as {env} (with --config=ENV); with Meltano, "
+            f"`meltano config set tap-autotask <name> <value>` or, for the meltano.yml "
+            f"environments, {meltano_env}."
         )

@@ -97,6 +97,7 @@ class TapAutotask(Tap):
         """The sdk_core client shared by every stream, so one rate governor covers them all."""
         if self._client is None:
             cfg = self.config
+            require_credentials(cfg)  # discovery skips config validation
             self._client = AutotaskClient(
                 username=cfg["username"],
                 secret=cfg["secret"],

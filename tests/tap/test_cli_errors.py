@@ -1,0 +1,38 @@
+"""Configuration mistakes end the CLI with one clear line, not a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from tests.tap.singer_run import TAP
+
+
+def _run(tmp_path: Path, config: dict, *args: str) -> subprocess.CompletedProcess[str]:
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_AUTOTASK_")}
+    return subprocess.run([TAP, "--config", str(cfg), *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_discover_without_credentials_names_what_is_missing(tmp_path: Path) -> None:
+    done = _run(tmp_path, {"api_url": "http://127.0.0.1:9/unset/", "username": "u@example.com"},
+                "--discover")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and "KeyError" not in done.stderr, done.stderr
+    error = [line for line in done.stderr.splitlines() if "Missing Autotask credentials" in line]
+    assert len(error) == 1, done.stderr
+    assert "credentials: secret, integration_code." in error[0], "names exactly the missing"
+    assert "TAP_AUTOTASK_SECRET" in error[0] and "TAP_AUTOTASK_INTEGRATION_CODE" in error[0]
+    assert "AUTOTASK_USERNAME" not in error[0], "username was given"
+    assert done.stdout == "", "no catalog on failure"
+
+
+def test_offline_discover_needs_no_credentials(tmp_path: Path) -> None:
+    done = _run(tmp_path, {"metadata_source": "catalog", "include_streams": ["tickets"]},
+                "--discover")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [s["tap_stream_id"] for s in json.loads(done.stdout)["streams"]] == ["tickets"]
