@@ -79,6 +79,10 @@ class TapAutotask(Tap):
                     description="Only offer these streams (names or glob patterns such as "
                     "`ticket*`); default all. Unlike `select`, streams left out are not even "
                     "discovered, so their metadata is never read."),
+        th.Property("picklist_entities", th.ArrayType(th.StringType),
+                    description="Entities (e.g. `Tickets` or `time_entries`) whose picklist "
+                    "values and UDF definitions `picklist_values` and `udf_definitions` emit; "
+                    "default: the entity streams selected in the same run."),
         th.Property("emit_activate_version_messages", th.BooleanType, default=True,
                     description="Emit ACTIVATE_VERSION after each full scan so targets can "
                     "drop rows that no longer exist."),
