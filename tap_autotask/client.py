@@ -127,8 +127,14 @@ class AutotaskStream(Stream):
             try:
                 yield from self._scan(window)
             except PermissionDeniedError as exc:
-                # One entity the API user may not read must not stop the other 220.
-                self.logger.warning("Skipped %s: %s", self.name, " ".join(str(exc).split()))
+                # One entity the API user may not read must not stop the other 220; the tap
+                # fails at the end unless `skip_forbidden_streams` (see `TapAutotask.sync_all`).
+                reason = " ".join(str(exc).split())
+                if self.config.get("skip_forbidden_streams", False):
+                    self.logger.warning("Skipped %s: %s", self.name, reason)
+                else:
+                    self.logger.error("Could not read %s: %s", self.name, reason)
+                    self._tap.unreadable[self.name] = reason
                 return
             if window.activates:
                 self._activate(window.version)

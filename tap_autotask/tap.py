@@ -83,6 +83,10 @@ class TapAutotask(Tap):
                     description="Entities (e.g. `Tickets` or `time_entries`) whose picklist "
                     "values and UDF definitions `picklist_values` and `udf_definitions` emit; "
                     "default: the entity streams selected in the same run."),
+        th.Property("skip_forbidden_streams", th.BooleanType, default=False,
+                    description="When the API user may not read an entity, skip its stream "
+                    "with a warning and exit 0. By default the other streams are still read, "
+                    "then the run fails listing the streams it could not read."),
         th.Property("emit_activate_version_messages", th.BooleanType, default=True,
                     description="Emit ACTIVATE_VERSION after each full scan so targets can "
                     "drop rows that no longer exist."),
@@ -115,6 +119,25 @@ class TapAutotask(Tap):
             )
             atexit.register(self._client.close)
         return self._client
+
+    @property
+    def unreadable(self) -> dict[str, str]:
+        """Streams denied to the API user in this run, with the reason."""
+        if "_unreadable" not in self.__dict__:
+            self._unreadable: dict[str, str] = {}
+        return self._unreadable
+
+    @override
+    def sync_all(self) -> None:
+        """All selected streams; then fail if some could not be read (orchestrators must see it)."""
+        super().sync_all()
+        if self.unreadable:
+            raise UnreadableStreamsError(
+                f"{len(self.unreadable)} stream(s) could not be read, the others were: "
+                + "; ".join(f"{name}: {why}" for name, why in self.unreadable.items())
+                + ". Give the API user's security level access to them, deselect them, or set "
+                "skip_forbidden_streams to skip them with a warning."
+            )
 
     def metadata_source(self) -> MetadataSource:
         if self.config.get("metadata_source", "live") == "catalog":
@@ -186,6 +209,10 @@ class TapAutotask(Tap):
             super().cb_discover(ctx, param, value)
         except AutotaskError as exc:
             raise click.ClickException(_one_line(exc)) from None
+
+
+class UnreadableStreamsError(AutotaskError):
+    """Streams the API user was denied; raised after every other stream was synced."""
 
 
 def _one_line(exc: AutotaskError) -> str:
