@@ -42,8 +42,10 @@ from sdk_core.catalog import Catalog, EntityInfo, load_catalog
 
 from .attachments import (AttachmentRules, info_row, is_attachment, next_attachment_id,
                           register_recipes)
-from .errors import (ApiError, bad_picklist, bad_reference, missing_required, no_matching_records,
-                     unknown_field)
+from .errors import (ApiError, bad_picklist, bad_reference, duplicate_contact_group,
+                     missing_required, no_matching_records, too_long, unknown_field)
+from .field_rules import (ACTOR_FIELDS, CREATOR_FIELDS, REQUIRED, field_length,
+                          is_maintained_timestamp, is_read_only)
 from .rows import RowMaker
 from .storage import Storage, Table, coerce_udfs
 from .values import format_datetime, to_storage, udf_to_wire
@@ -51,24 +53,8 @@ from .values import format_datetime, to_storage, udf_to_wire
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 500
-CREATOR_FIELDS = ("creatorResourceID", "createdByResourceID", "createdByPersonID")
-ACTOR_FIELDS = ("lastActivityResourceID", "lastActivityPersonID", "lastModifiedByResourceID")
 # Deleting these leaves an activity log row; typeID: 1 = time entry, 2 = note.
 ACTIVITY_LOG_TYPES = {"TimeEntries": 1, "TicketNotes": 2, "TaskNotes": 2}
-# Fields a caller must send on create (also reported as isRequired by /fields).
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "Tickets": ("companyID", "title", "status", "priority"),
-    "TicketNotes": ("description", "noteType", "publish", "title"),
-    "Companies": ("companyName", "companyType", "phone"),
-    "Contacts": ("firstName", "lastName", "isActive"),
-    "CompanyLocations": ("name",),
-    "TimeEntries": ("resourceID", "dateWorked"),
-    "Projects": ("projectName", "companyID", "status", "projectType", "startDateTime", "endDateTime"),
-    "Tasks": ("title", "status", "taskType"),
-    "Contracts": ("contractName", "companyID", "contractType", "startDate", "endDate", "status"),
-    "ConfigurationItems": ("companyID", "productID", "isActive"),
-    "Opportunities": ("title", "companyID", "amount", "cost", "status", "stage"),
-}
 
 
 @dataclass(frozen=True)
@@ -101,11 +87,6 @@ def _drop_id(text: str) -> str:
     item = orjson.loads(text)
     item.pop("id", None)
     return orjson.dumps(item).decode()
-
-
-def is_modification_field(name: str) -> bool:
-    low = name.lower()
-    return any(k in low for k in ("lastmodified", "lastactivitydate", "lasttracked")) or low == "lastactivity"
 
 
 class WriteLock:
@@ -385,11 +366,10 @@ class Backend:
             self._apply_parent(info, values, parent)
             now = datetime.now(UTC)
             stamp = format_datetime(now)
-            for f in info.fields:
-                maintained = is_modification_field(f.name) and f.data_type == "datetime"
-                if f.name == info.creation_timestamp or maintained:
+            for f in info.fields:  # server-maintained: `_incoming` dropped what the caller sent
+                if is_maintained_timestamp(info, f):
                     values[f.name] = stamp
-                elif f.name in CREATOR_FIELDS + ACTOR_FIELDS and values.get(f.name) is None:
+                elif f.name in CREATOR_FIELDS + ACTOR_FIELDS:
                     values[f.name] = person
                 elif f.name == "impersonatorCreatorResourceID":
                     # The acting API user's resource when it writes on behalf of `person`
@@ -435,7 +415,7 @@ class Backend:
             stamp = format_datetime(now)
             if not sparse:
                 for f in info.fields:
-                    if f.name not in values and not f.read_only and f.name != "id":
+                    if f.name not in values and not is_read_only(info, f) and f.name != "id":
                         values[f.name] = None
                 fk = self.parent_field(info, parent[0]) if parent else None
                 if fk:
@@ -443,15 +423,14 @@ class Backend:
             for f in info.fields:
                 if f.name == info.creation_timestamp or f.name in CREATOR_FIELDS:
                     values.pop(f.name, None)
-                elif is_modification_field(f.name) and f.data_type == "datetime":
+                elif is_maintained_timestamp(info, f):
                     values[f.name] = stamp
                 elif f.name in ACTOR_FIELDS:
                     values[f.name] = person
                 elif f.name == "impersonatorUpdaterResourceID":
                     # INFERRED: describes the last update, so cleared by a non-impersonated one.
                     values[f.name] = self.api_resource_id if impersonating else None
-            if not sparse:
-                self._check_required(info, values)
+            self._check_required(info, values, only_sent=sparse)
             current = dict(zip(table.columns, before))
             self._validate(info, values, current)
             self._completion(info, values, person, stamp, current)
@@ -546,9 +525,12 @@ class Backend:
                 if str(key).lower() == "id":
                     continue
                 raise unknown_field(str(key), self.internal(info))
-            if f.read_only:
+            if is_read_only(info, f):
                 continue
             values[f.name] = to_storage(value, f.data_type, f.name)
+            limit = field_length(info.name, f.name, f.data_type)
+            if limit and isinstance(values[f.name], str) and len(values[f.name]) > limit:
+                raise too_long(f.name, limit)
         return values, udfs
 
     def _apply_parent(self, info: EntityInfo, values: dict[str, Any], parent: tuple[str, int] | None) -> None:
@@ -573,9 +555,10 @@ class Backend:
             f'SELECT "{fk}" FROM "{info.name}" WHERE "id" = ?', (id,)).fetchone()
         return bool(row) and row[0] == int(parent[1])
 
-    def _check_required(self, info: EntityInfo, values: dict[str, Any]) -> None:
+    def _check_required(self, info: EntityInfo, values: dict[str, Any], only_sent: bool = False) -> None:
+        """Every required field has a value (`only_sent`: a PATCH may not null one it sends)."""
         for name in REQUIRED.get(info.name, ()):
-            if values.get(name) is None:
+            if (name in values or not only_sent) and values.get(name) is None:
                 raise missing_required(name)
 
     def _validate(self, info: EntityInfo, values: dict[str, Any],
@@ -595,6 +578,8 @@ class Backend:
             if name in picklists and str(value) not in picklists[name]:
                 raise bad_picklist(value, f.name)
         row = {**(current or {}), **values}
+        if info.name == "ContactGroups" and values.get("name") is not None:
+            self._unique_contact_group(str(values["name"]), (current or {}).get("id"))
         parent, child = row.get("issueType"), row.get("subIssueType")
         touched = "issueType" in values or "subIssueType" in values
         if info.name == "Tickets" and touched and parent is not None and child is not None:
@@ -607,6 +592,14 @@ class Backend:
                 "assignedResourceID" in values or "assignedResourceRoleID" in values):
             raise ApiError(500, "Data violation: When assigning a Resource, you must assign both a "
                                 "assignedResourceID and assignedResourceRoleID.")
+
+    def _unique_contact_group(self, name: str, own_id: int | None) -> None:
+        # INFERRED: compared case-insensitively, as SQL Server's default collation does.
+        clash = self.storage.conn.execute(
+            'SELECT 1 FROM "ContactGroups" WHERE lower("name") = lower(?) AND "id" IS NOT ?',
+            (name, own_id)).fetchone()
+        if clash:
+            raise duplicate_contact_group(name)
 
     def _picklist_sets(self, entity: str) -> dict[str, set[str]]:
         return {f: {v["value"] for v in values} for f, values in self.storage.picklists(entity).items()}

@@ -50,7 +50,21 @@ def bad_picklist(value: Any, field: str) -> ApiError:
 
 
 def missing_required(field: str) -> ApiError:
+    # Verbatim from a live QuoteItems create (samples/errors-collected.json); using it for a
+    # PATCH that nulls a required field is INFERRED.
     return ApiError(500, f"Missing Required Field: {field}. ; on record number [1].")
+
+
+def too_long(field: str, length: int) -> ApiError:
+    # INFERRED wording (the reference quotes no length error); suffix as the verbatim ones.
+    return ApiError(500, f"The value of {field} exceeds the maximum length of {length} characters. "
+                         "; on record number [1].")
+
+
+def duplicate_contact_group(name: str) -> ApiError:
+    # Verbatim from section 9.3 [D-POST].
+    return ApiError(500, f"A ContactGroup already exists with Name [{name}]. ContactGroup names "
+                         "must be unique.")
 
 
 def no_matching_records() -> ApiError:

@@ -10,11 +10,11 @@ from typing import Any
 
 from sdk_core.catalog import EntityInfo
 
-from .backend import REQUIRED, Backend
+from .backend import Backend
+from .field_rules import REQUIRED, field_length, is_read_only
 
 WEBHOOK_ENTITIES = {"Companies", "Contacts", "ConfigurationItems", "Tickets", "TicketNotes"}
 PICKLIST_PARENTS = {("Tickets", "subIssueType"): "issueType"}
-LONG_TEXT = ("description", "note", "resolution", "summary", "comment", "content", "text")
 
 
 def entity_information(info: EntityInfo) -> dict[str, Any]:
@@ -36,12 +36,6 @@ def entity_information(info: EntityInfo) -> dict[str, Any]:
     }
 
 
-def _length(name: str, data_type: str) -> int:
-    if data_type != "string":
-        return 0
-    return 8000 if any(word in name.lower() for word in LONG_TEXT) else 100
-
-
 def fields(backend: Backend, info: EntityInfo) -> list[dict[str, Any]]:
     with backend.lock:
         picklists = backend.storage.picklists(info.name)
@@ -56,16 +50,16 @@ def fields(backend: Backend, info: EntityInfo) -> list[dict[str, Any]]:
         out.append({
             "name": f.label,
             "dataType": f.data_type,
-            "length": _length(f.name, f.data_type),
+            "length": field_length(info.name, f.name, f.data_type),
             "isRequired": f.name in required,
-            "isReadOnly": f.read_only,
+            "isReadOnly": is_read_only(info, f),
             "isQueryable": True,
             "isReference": reference is not None,
             "referenceEntityType": (reference.internal_name or reference.name) if reference else "",
             "isPickList": values is not None,
             "picklistValues": values,
             "picklistParentValueField": parent_label,
-            "isSupportedWebhookField": webhooks and not f.read_only,
+            "isSupportedWebhookField": webhooks and not is_read_only(info, f),
         })
     return out
 
