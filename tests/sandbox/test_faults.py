@@ -77,11 +77,3 @@ def test_reset_after_commits_the_write_but_loses_the_answer(sandbox_factory: Any
     assert len(found) == 1 and found[0]["companyID"] == body["companyID"]
     assert sb.admin.stats()["faults"] == {"reset-after": 1}
 
-
-def test_reset_after_is_in_the_cli_help() -> None:
-    from click.testing import CliRunner
-
-    from autotask_sandbox.cli import sandbox_group
-
-    out = CliRunner().invoke(sandbox_group, ["serve", "--help"], terminal_width=200).output
-    assert "reset-after" in " ".join(out.split())
