@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -149,29 +150,44 @@ class SandboxServer:
         self._stderr = open(tmp / "stderr.log", "w+")
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr,
                                         text=True, env=env)
-        ready = threading.Event()
+        settled = threading.Event()  # the server is ready, or its stdout ended (it exited)
+        self._stdout_tail: deque[str] = deque(maxlen=20)
 
         def read() -> None:
             assert self.process and self.process.stdout
             for line in self.process.stdout:
-                if line.startswith(READY) and not ready.is_set():
+                self._stdout_tail.append(line)
+                if line.startswith(READY) and not self.base_url:
                     root = line[len(READY):].strip()
                     self.base_url = root.split(f"/{self.zone}/")[0]
-                    ready.set()
+                    settled.set()
+            settled.set()
 
         threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(self.startup_timeout) or self.process.poll() is not None:
+        settled.wait(self.startup_timeout)
+        if not self.base_url or self.process.poll() is not None:
+            try:
+                self.process.wait(5 if self.base_url or settled.is_set() else 0.1)
+            except subprocess.TimeoutExpired:
+                pass
+            code = self.process.poll()
+            why = (f"the server exited with code {code}" if code is not None else
+                   f"the server did not answer within {self.startup_timeout:g} s")
+            output = self._output_tail()  # before stop() closes the stderr file
             self.stop()
-            raise SandboxError(f"sandbox server did not start: {self._stderr_tail()}")
+            raise SandboxError(f"sandbox server did not start ({why}); its last output:\n{output}")
         self.admin = Admin(self.admin_url)
         return self
 
-    def _stderr_tail(self) -> str:
+    def _output_tail(self) -> str:
         try:
+            self._stderr.flush()
             self._stderr.seek(0)
-            return self._stderr.read()[-3000:] or "(no output)"
+            err = self._stderr.read()[-3000:]
         except (OSError, ValueError):
-            return "(no output)"
+            err = ""
+        out = "".join(getattr(self, "_stdout_tail", ()))[-1000:]
+        return "\n".join(part for part in (err.strip(), out.strip()) if part) or "(no output)"
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
