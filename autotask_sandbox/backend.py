@@ -2,7 +2,8 @@
 
 Public surface (used by the HTTP handlers, the activity simulator and the webhooks module):
 
-- `Backend(db_path, pristine=..., scale=..., seed=...)`: opens a tenant file.
+- `Backend(db_path, pristine=..., scale=..., seed=...)`: opens a tenant file (raises
+  `tenant_file.StaleTenantError`, naming the rebuild command, if another generator built it).
 - `query(entity, filter, include_fields=None, max_records=500)` -> `QueryPage` (items, has_more);
   `count(entity, filter)`; `get(entity, id)` -> item dict or None.
 - `create(entity, data, parent=None, person_id=None) -> id`; `update(entity, id, data,
@@ -48,6 +49,7 @@ from .field_rules import (ACTOR_FIELDS, CREATOR_FIELDS, REQUIRED, field_length,
                           is_maintained_timestamp, is_read_only)
 from .rows import RowMaker
 from .storage import Storage, Table, coerce_udfs
+from .tenant_file import check_version
 from .values import format_datetime, to_storage, udf_to_wire
 
 log = logging.getLogger(__name__)
@@ -141,6 +143,9 @@ class Backend:
         self._deferred: list[ChangeEvent] = []
         if not self.path.exists():
             self._rebuild()
+        for tenant in (self.path, self.pristine):
+            if tenant is not None and tenant.exists():
+                check_version(tenant, scale, seed)
         self._open()
 
     # -- lifecycle --------------------------------------------------------------------------

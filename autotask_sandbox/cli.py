@@ -69,6 +69,7 @@ def serve(host: str, port: int, scale: str, seed: int, db: Path | None, reset_fr
 
     from .backend import Backend
     from .cache import working_copy
+    from .tenant_file import StaleTenantError
 
     workdir = None
     if db is None:
@@ -76,8 +77,11 @@ def serve(host: str, port: int, scale: str, seed: int, db: Path | None, reset_fr
         db, reset_from = working_copy(scale, seed, Path(workdir.name) / "tenant.sqlite")
     elif not db.exists():
         _build_with_progress(db, scale, seed)
-    backend = Backend(db, pristine=reset_from, scale=scale, seed=seed,
-                      datetime_z=datetime_format == "z")
+    try:
+        backend = Backend(db, pristine=reset_from, scale=scale, seed=seed,
+                          datetime_z=datetime_format == "z")
+    except StaleTenantError as exc:
+        raise click.ClickException(str(exc))
     settings = Settings(zone=zone, username=username, secret=secret,
                         integration_code=integration_code, latency_ms=latency_ms,
                         threshold=threshold, thread_limit=thread_limit,
