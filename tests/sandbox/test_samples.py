@@ -1,10 +1,12 @@
 """Answers shaped like the collected public samples (reference `samples/`): envelopes, item
 keys, field metadata, zone lookup, counts and errors; and every sample query request accepted.
-Skipped when the reference folder is not beside the project."""
+Skipped when the reference folder is not beside the project, except under CI (env `CI` set),
+which always has `../shared`: there a missing folder fails instead of silently skipping."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -20,10 +22,23 @@ FIXTURE_QUIRKS = {"lineofbusiness", "displaycolorrgb", "billtoaddress1", "billto
                   "businessdivisionsubdivisionid", "taskisbillable"}
 
 
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def samples_dir(folder: Path = SAMPLES) -> Path:
+    """The samples folder: skipped for a developer without it, a failure under CI."""
+    if not folder.exists():
+        message = f"reference samples not found at {folder}"
+        if in_ci():
+            pytest.fail(f"{message}; CI must check out the shared reference beside the project "
+                        "(../shared).", pytrace=False)
+        pytest.skip(message)
+    return folder
+
+
 def load(name: str) -> dict[str, Any]:
-    if not SAMPLES.exists():
-        pytest.skip(f"samples not found at {SAMPLES}")
-    return json.loads((SAMPLES / name).read_text())
+    return json.loads((samples_dir() / name).read_text())
 
 
 def entries(name: str) -> Iterator[dict[str, Any]]:
@@ -119,3 +134,15 @@ def test_error_bodies_match_the_quoted_shape(api: Any) -> None:
     quoted = [s for s in entries("errors-collected.json") if s.get("name") == "MaxRecords out of range"][0]
     assert r.status_code == quoted["http"]["status"]
     assert r.json() == {"errors": [quoted["body_text"]]}
+
+
+def test_missing_samples_skip_for_developers_but_fail_under_ci(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "shared" / "reference" / "samples"
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        samples_dir(missing)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must check out"):
+        samples_dir(missing)
+    assert samples_dir(tmp_path) == tmp_path
