@@ -229,7 +229,7 @@ class AutotaskStream(Stream):
     @property
     def shaper(self) -> RecordShaper:
         if self._shaper is None:
-            self._shaper = RecordShaper(self.schema, self.field_specs)
+            self._shaper = RecordShaper(self.schema, self.field_specs, self.name)
         return self._shaper
 
     def _deletion_record(self, item: dict) -> dict:

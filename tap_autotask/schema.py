@@ -8,6 +8,7 @@ which JSON Schema validators and targets that do not know them ignore.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Iterable
 
 from .metadata import FieldSpec
@@ -15,6 +16,8 @@ from .metadata import FieldSpec
 __all__ = ["DELETED_AT", "json_type", "build_schema", "RecordShaper", "utc_text", "with_annotations"]
 
 DELETED_AT = "_sdc_deleted_at"
+
+log = logging.getLogger("tap-autotask")
 
 _INTEGER = {"integer", "long", "short", "int", "int32", "int64", "byte"}
 _NUMBER = {"double", "decimal", "float", "number", "currency"}
@@ -102,6 +105,10 @@ def _has_zone(value: str) -> bool:
     return len(value) < 6 or value[-1] == "Z" or value[-6] in "+-"
 
 
+class _Unparseable(ValueError):
+    """A numeric UDF whose value is no number."""
+
+
 def _udf_value(value: Any, kind: str) -> Any:
     if value is None or value == "":
         return None
@@ -110,18 +117,33 @@ def _udf_value(value: Any, kind: str) -> Any:
             return int(float(value))
         if kind in _NUMBER:
             return float(value)
-    except (TypeError, ValueError):
-        return None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _Unparseable from exc
     if kind in _DATETIME:
         return utc_text(value)
     return value
 
 
+def _udf_pairs(udfs: Any) -> Iterable[tuple[Any, Any]]:
+    """(name, value) pairs from the shapes Autotask sends.
+
+    A list of `{name, value}` (query answers), a dict name -> value, or `{}`/`""`/None when
+    there are none (the samples of single-entity GETs and pages show the empty ones).
+    """
+    if isinstance(udfs, list):
+        return ((u.get("name"), u.get("value")) for u in udfs if isinstance(u, dict))
+    if isinstance(udfs, dict):
+        return udfs.items()
+    return ()
+
+
 class RecordShaper:
     """Turns an API item into a record of the stream's schema, cheaply (per-row hot path)."""
 
-    def __init__(self, schema: dict[str, Any], fields: Iterable[FieldSpec]):
+    def __init__(self, schema: dict[str, Any], fields: Iterable[FieldSpec], stream: str = ""):
         props = schema["properties"]
+        self._stream = stream
+        self._reported: set[str] = set()
         self._datetimes = tuple(
             name for name, p in props.items() if p.get("format") == "date-time"
             and "x-autotask-udf" not in p and name != DELETED_AT
@@ -158,8 +180,20 @@ class RecordShaper:
         if self._udfs:
             for column, _ in self._udfs.values():
                 item[column] = None
-            for udf in udfs or ():
-                target = self._udfs.get(udf.get("name"))
+            for name, value in _udf_pairs(udfs):
+                target = self._udfs.get(name)
                 if target:
-                    item[target[0]] = _udf_value(udf.get("value"), target[1])
+                    try:
+                        item[target[0]] = _udf_value(value, target[1])
+                    except _Unparseable:
+                        self._report(target[0], target[1], value)
         return item
+
+    def _report(self, column: str, kind: str, value: Any) -> None:
+        """Null the unparseable value, and say so once per column (type only: values may be
+        confidential)."""
+        if column not in self._reported:
+            self._reported.add(column)
+            log.warning("%s.%s: a %s UDF sent a %s value that is no number; sent as null "
+                        "(further ones in this column are not logged).",
+                        self._stream or "?", column, kind, type(value).__name__)

@@ -20,6 +20,7 @@ from .metadata import CatalogMetadata, LiveMetadata, MetadataSource
 from .schema import with_annotations
 from .settings import accept_numeric_text, coerce_numeric, require_credentials
 from .streams import PicklistValuesStream, UdfDefinitionsStream, entity_streams
+from .windows import OVERLAP_CAP
 from .writer import FastSingerWriter
 
 __all__ = ["TapAutotask"]
@@ -51,7 +52,10 @@ class TapAutotask(Tap):
         th.Property("lookback_minutes", th.NumberType, default=5,
                     description="Overlap, in minutes, re-read before each incremental bookmark "
                     "to absorb clock skew between this machine and Autotask. Rows in the "
-                    "overlap are emitted again (targets upsert on `id`)."),
+                    "overlap that the previous run emitted with the same timestamp are "
+                    f"skipped (the state remembers up to {OVERLAP_CAP:,} of them), so a run "
+                    "emits only "
+                    "rows that changed; fractions such as 2.5 are allowed."),
         th.Property("max_api_share", th.NumberType, default=0.5,
                     description="Largest share (0-1) of the tenant's hourly request threshold "
                     "this tap may use; the threshold is shared by every integration."),
@@ -68,7 +72,8 @@ class TapAutotask(Tap):
         th.Property("reconcile_deletes_every", th.NumberType, default=168,
                     description="Hours between full re-reads of incremental streams, which end "
                     "with ACTIVATE_VERSION so targets drop rows deleted in Autotask. A full "
-                    "read costs about one request per 500 rows. 0 turns it off."),
+                    "read costs about one request per 500 rows. Fractions such as 0.5 are "
+                    "allowed; 0 turns it off."),
         th.Property("metadata_source", th.StringType, default="live",
                     allowed_values=["live", "catalog"],
                     description="Where schemas come from: `live` reads entityInformation/fields "

@@ -36,3 +36,11 @@ def test_offline_discover_needs_no_credentials(tmp_path: Path) -> None:
                 "--discover")
     assert done.returncode == 0, done.stderr[-2000:]
     assert [s["tap_stream_id"] for s in json.loads(done.stdout)["streams"]] == ["tickets"]
+
+
+def test_about_describes_the_overlap_as_deduplicated(tmp_path: Path) -> None:
+    done = subprocess.run([TAP, "--about", "--format=json"], capture_output=True, text=True,
+                          timeout=120)
+    settings = json.loads(done.stdout)["settings"]["properties"]
+    text = settings["lookback_minutes"]["description"]
+    assert "emitted again" not in text and "skipped" in text, text

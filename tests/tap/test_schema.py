@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tap_autotask.metadata import FieldSpec, camel_name, udf_column
@@ -200,3 +202,38 @@ def test_zone_marks_are_added_only_where_missing(value: str, expected: str) -> N
     from tap_autotask.schema import utc_text
 
     assert utc_text(value) == expected
+
+
+@pytest.mark.parametrize("udfs", [
+    [{"name": "Rank", "value": "7"}, {"name": "Other", "value": "x"}],
+    {"Rank": "7", "Other": "x"},
+])
+def test_udfs_arrive_as_a_list_of_pairs_or_a_name_to_value_dict(udfs: object) -> None:
+    fields = [FieldSpec("id", "long"), FieldSpec("udf_rank", "integer", udf_name="Rank")]
+    shape = RecordShaper(build_schema(fields), fields)
+    assert shape({"id": 1, "userDefinedFields": udfs}) == {"id": 1, "udf_rank": 7}
+
+
+@pytest.mark.parametrize("udfs", [{}, "", None, []])
+def test_empty_udf_shapes_from_the_samples_give_null_columns(udfs: object) -> None:
+    fields = [FieldSpec("id", "long"), FieldSpec("udf_rank", "integer", udf_name="Rank")]
+    shape = RecordShaper(build_schema(fields), fields)
+    assert shape({"id": 1, "userDefinedFields": udfs}) == {"id": 1, "udf_rank": None}
+
+
+def test_unparseable_numeric_udf_is_logged_once_per_field_with_stream_and_type(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fields = [FieldSpec("id", "long"), FieldSpec("udf_n", "integer", udf_name="N"),
+              FieldSpec("udf_m", "double", udf_name="M")]
+    shape = RecordShaper(build_schema(fields), fields, stream="tickets")
+    with caplog.at_level(logging.WARNING, logger="tap-autotask"):
+        for i in range(3):
+            row = shape({"id": i, "userDefinedFields": [{"name": "N", "value": "many"},
+                                                        {"name": "M", "value": [1]}]})
+            assert row["udf_n"] is None and row["udf_m"] is None
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2, messages
+    assert any("tickets" in m and "udf_n" in m and "str" in m for m in messages), messages
+    assert any("tickets" in m and "udf_m" in m and "list" in m for m in messages), messages
+    assert not any("many" in m for m in messages), "values may be confidential: type only"
