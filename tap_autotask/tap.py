@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
 from fnmatch import fnmatch
 from typing import Any
 
@@ -27,7 +28,15 @@ __all__ = ["TapAutotask"]
 
 
 class TapAutotask(Tap):
-    """Singer tap for Autotask PSA (REST API)."""
+    """Singer tap for Autotask PSA (REST API).
+
+    Deleted tickets (from DeletedTicketLogs) arrive in the `tickets` stream as records that
+    carry only `id`, `_sdc_deleted_at` (when it was deleted, UTC), `ticketNumber` and
+    `title`. Every other column is absent, not null: targets should mark the row deleted
+    and keep what it had. All properties are nullable and only `id` is required, so these
+    records conform to the stream's schema. Deletions of other entities are found by the
+    full re-reads of `reconcile_deletes_every`, which end with ACTIVATE_VERSION.
+    """
 
     name = "tap-autotask"
     message_writer_class = FastSingerWriter
@@ -196,6 +205,13 @@ class TapAutotask(Tap):
             if stream is not None:
                 entry["schema"] = with_annotations(entry["schema"], stream.schema)
         return catalog
+
+    @classmethod
+    @override
+    def _get_about_info(cls) -> Any:
+        """The docstring as one paragraph: singer-sdk's markdown layout breaks on line breaks."""
+        info = super()._get_about_info()
+        return dataclasses.replace(info, description=" ".join((cls.__doc__ or "").split()))
 
     @classmethod
     @override

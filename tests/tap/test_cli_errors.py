@@ -44,3 +44,13 @@ def test_about_describes_the_overlap_as_deduplicated(tmp_path: Path) -> None:
     settings = json.loads(done.stdout)["settings"]["properties"]
     text = settings["lookback_minutes"]["description"]
     assert "emitted again" not in text and "skipped" in text, text
+
+
+def test_about_documents_the_shape_of_deletion_records() -> None:
+    done = subprocess.run([TAP, "--about", "--format=markdown"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("# `tap-autotask`"), done.stdout[:300]
+    text = " ".join(done.stdout.split())
+    assert "carry only `id`, `_sdc_deleted_at`" in text, text[:2000]
+    assert "absent, not null" in text
