@@ -2,6 +2,7 @@
 
 The sandbox cannot deny one entity, so the client's transport is the real HTTP transport to the
 sandbox except for `Roles` queries, which get the 403 Autotask answers for a missing permission.
+`test_sync.py` covers `skip_forbidden_streams` (the same denial as a warning).
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 from typing import Any
-
-import pytest
 
 from sdk_core import AutotaskClient
 from sdk_core._client import SyncTransport
@@ -60,12 +59,3 @@ def test_a_forbidden_stream_fails_the_run_after_the_others(sandbox: Any) -> None
     assert len(out.records["tickets"]) == sandbox.admin.health()["tickets"] > 0
     assert "lastActivityDate" in str(out.state["bookmarks"]["tickets"]), "tickets state saved"
     assert not out.records["roles"]
-
-
-def test_skip_forbidden_streams_keeps_the_skip_with_a_warning(sandbox: Any,
-                                                              caplog: pytest.LogCaptureFixture
-                                                              ) -> None:
-    out, error = _sync(sandbox, skip_forbidden_streams=True)
-    assert error is None
-    assert len(out.records["tickets"]) > 0 and not out.records["roles"]
-    assert any("roles" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)

@@ -3,8 +3,9 @@
 Run over a representative subset of streams (`include_streams`), because the attribute tests
 are parametrized per property: over all ~220 streams that is thousands of cases and minutes of
 run time. The subset covers incremental streams with and without UDFs, a child entity, a
-full-table entity; `test_sync.py` reads every stream once, and the metadata streams with live
-metadata (the catalog has no picklists, so they are empty here). The suite's tap is built when this module is imported, before any sandbox
+full-table entity; `test_sync.py` reads every stream once, and `test_standard_suite_live.py`
+runs the same singer-sdk test templates with live metadata (UDF and picklist columns, metadata
+streams; the catalog has no picklists, so they are empty here). The suite's tap is built when this module is imported, before any sandbox
 runs, so it discovers from the bundled catalog; the `sandbox` fixture then points the same
 config at the server before the suite's single sync runs.
 """

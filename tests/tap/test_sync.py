@@ -129,7 +129,7 @@ class _ForbidRoles:
         self._real.close()
 
 
-def test_an_entity_the_user_may_not_read_is_skipped_not_fatal(
+def test_an_entity_the_user_may_not_read_is_skipped_with_skip_forbidden_streams(
     sandbox: Any, caplog: pytest.LogCaptureFixture,
 ) -> None:
     import contextlib
@@ -138,7 +138,8 @@ def test_an_entity_the_user_may_not_read_is_skipped_not_fatal(
     from tap_autotask import TapAutotask
     from tests.tap.singer_run import Output
 
-    config = tap_config(sandbox, metadata_source="catalog", include_streams=["roles", "skills"])
+    config = tap_config(sandbox, metadata_source="catalog", include_streams=["roles", "skills"],
+                        skip_forbidden_streams=True)
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         tap = TapAutotask(config=config, parse_env_config=False)
