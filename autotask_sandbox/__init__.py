@@ -7,7 +7,11 @@ Run it: `autotask-sandbox serve --scale small --seed 1` (REST root
 Modules (moto's shape: routing table, small handlers, a backend that owns state):
   storage    SQLite schema (one table per catalog entity) and filter -> SQL translation
   generator  the deterministic tenant per (scale, seed); `rows` makes plausible rows
-  backend    state and business rules; raises `errors.ApiError` with Autotask's messages
+  backend    state and business rules; raises `errors.ApiError` with Autotask's messages;
+             writes serialised by its lock, reads on per-thread read-only connections (WAL)
+  field_rules  required fields, string lengths and server-maintained (read-only) fields,
+             shared by writes and `/fields`
+  tenant_file  refuses tenant files built by another generator version (rebuild command)
   routing    URL map and verb matrix (404/405); `app` the ASGI app and handlers
   actions    non-CRUD operations (invoice PDF/markup, invoiceSettings, Authenticate, time off
              balances/approval, stock moves, contract adjustments, checklist libraries);
