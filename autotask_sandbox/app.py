@@ -362,12 +362,12 @@ async def entity_information(call: Call) -> Response:
 
 @operation("fields")
 async def fields(call: Call) -> Response:
-    return json_response({"fields": metadata.fields(call.backend, call.entity)})
+    return json_response({"fields": await call.sandbox.read(metadata.fields, call.backend, call.entity)})
 
 
 @operation("user_defined_fields")
 async def user_defined_fields(call: Call) -> Response:
-    return json_response({"fields": metadata.user_defined_fields(call.backend, call.entity)})
+    return json_response({"fields": await call.sandbox.read(metadata.user_defined_fields, call.backend, call.entity)})
 
 
 @operation("ThresholdInformation")

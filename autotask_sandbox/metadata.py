@@ -37,8 +37,8 @@ def entity_information(info: EntityInfo) -> dict[str, Any]:
 
 
 def fields(backend: Backend, info: EntityInfo) -> list[dict[str, Any]]:
-    with backend.lock:
-        picklists = backend.storage.picklists(info.name)
+    with backend.reading() as storage:
+        picklists = storage.picklists(info.name)
     required = set(REQUIRED.get(info.name, ()))
     webhooks = info.name in WEBHOOK_ENTITIES
     out = []
@@ -67,9 +67,9 @@ def fields(backend: Backend, info: EntityInfo) -> list[dict[str, Any]]:
 def user_defined_fields(backend: Backend, info: EntityInfo) -> list[dict[str, Any]]:
     if not info.has_udfs:
         return []
-    with backend.lock:
-        defs = backend.storage.udf_defs(info.name)
-        picklists = backend.storage.picklists(info.name, udf=True)
+    with backend.reading() as storage:
+        defs = storage.udf_defs(info.name)
+        picklists = storage.picklists(info.name, udf=True)
     return [{
         "name": d.name, "label": d.label, "type": d.type, "length": d.length,
         "description": d.description, "isRequired": d.is_required, "isReadOnly": False,
