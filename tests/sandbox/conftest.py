@@ -1,15 +1,21 @@
 """Raw-HTTP access to sandbox servers for the conformance tests: the protocol as sent on the
 wire, with no SDK code in between. `api` talks to the shared read-only `sandbox`; `api_for(sb)`
-wraps any server (e.g. one from `sandbox_factory`)."""
+wraps any server (e.g. one from `sandbox_factory`). A module that writes sets `SERVER_SEED` and
+uses `server` (its own tiny sandbox) and `w` (raw HTTP to it); `backend` is a private tenant
+without HTTP."""
 
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
 
+from autotask_sandbox.backend import Backend
+from autotask_sandbox.cache import cached_tenant
 from autotask_sandbox.testing import SandboxServer
 
 
@@ -87,3 +93,26 @@ def api_for() -> Iterator[Callable[[SandboxServer], Api]]:
     yield make
     for client in made:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
+    """A tiny sandbox of the module's own (seed `SERVER_SEED`), for tests that write."""
+    with SandboxServer(scale="tiny", seed=getattr(request.module, "SERVER_SEED", 1)) as sb:
+        yield sb
+
+
+@pytest.fixture
+def w(server: SandboxServer, api_for: Callable[[SandboxServer], Api]) -> Api:
+    return api_for(server)
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[Backend]:
+    """A private copy of the tiny tenant behind a Backend, with no HTTP in between."""
+    pristine = cached_tenant("tiny", 1)
+    work = tmp_path / "t.sqlite"
+    shutil.copyfile(pristine, work)
+    b = Backend(work, pristine=pristine)
+    yield b
+    b.close()

@@ -7,22 +7,14 @@ from __future__ import annotations
 import base64
 import re
 import xml.etree.ElementTree as ET
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from autotask_sandbox.testing import SandboxServer
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer(scale="tiny", seed=5) as sb:
-        yield sb
-
-
-@pytest.fixture
-def w(server: SandboxServer, api_for: Any) -> Any:
-    return api_for(server)
+# The module's own tiny sandbox (`server` and `w` fixtures in conftest.py).
+SERVER_SEED = 5
 
 
 def first_id(api: Any, entity: str, *flt: dict[str, Any]) -> int:

@@ -5,12 +5,11 @@ the per-file size limit and parent-scoped delete."""
 from __future__ import annotations
 
 import base64
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from autotask_sandbox.attachments import MAX_FILE_BYTES
-from autotask_sandbox.testing import SandboxServer
 
 SAMPLE = {"id": 0, "attachDate": "2020-10-05T10:59:57.537", "attachedByContactID": None,
           "attachedByResourceID": None, "attachmentType": "FILE_ATTACHMENT",
@@ -18,15 +17,8 @@ SAMPLE = {"id": 0, "attachDate": "2020-10-05T10:59:57.537", "attachedByContactID
           "data": "VGVzdCB0ZXh0IGZpbGUgdG8gYXR0YWNoLg0KTGluZSAyDQo="}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer(scale="tiny", seed=7) as sb:
-        yield sb
-
-
-@pytest.fixture
-def w(server: SandboxServer, api_for: Any) -> Any:
-    return api_for(server)
+# The module's own tiny sandbox (`server` and `w` fixtures in conftest.py).
+SERVER_SEED = 7
 
 
 @pytest.mark.parametrize("entity,parent_field", [("TicketAttachments", "ticketID"),

@@ -4,25 +4,11 @@ events, direct writes, deterministic random ids, plausible new rows, ticket dele
 from __future__ import annotations
 
 import random
-import shutil
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from autotask_sandbox.backend import Backend, ChangeEvent
-from autotask_sandbox.cache import cached_tenant
 from autotask_sandbox.errors import ApiError
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> Any:
-    pristine = cached_tenant("tiny", 1)
-    work = tmp_path / "t.sqlite"
-    shutil.copyfile(pristine, work)
-    b = Backend(work, pristine=pristine)
-    yield b
-    b.close()
 
 
 def test_events_for_create_update_delete(backend: Backend) -> None:

@@ -4,28 +4,12 @@ thread, WAL), while writes stay serialised by the backend's lock."""
 from __future__ import annotations
 
 import random
-import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Iterator
-
-import pytest
 
 from autotask_sandbox.backend import Backend
-from autotask_sandbox.cache import cached_tenant
 
 WAIT = 30  # generous: a blocked read never finishes, a free one finishes at once
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> Iterator[Backend]:
-    pristine = cached_tenant("tiny", 1)
-    work = tmp_path / "t.sqlite"
-    shutil.copyfile(pristine, work)
-    b = Backend(work, pristine=pristine)
-    yield b
-    b.close()
 
 
 def test_reads_proceed_while_a_writer_holds_the_lock(backend: Backend) -> None:

@@ -4,11 +4,10 @@ stamps it (checklist item "maintain lastActivityDate/lastModified* on every writ
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from autotask_sandbox.testing import SandboxServer
 from sdk_core.catalog import EntityInfo, load_catalog
 
 CATALOG = load_catalog()
@@ -34,15 +33,8 @@ def writable_text_field(info: EntityInfo, picklist_fields: set[str]) -> str | No
 CASES = [e for e in CATALOG if e.modification_timestamp and e.queryable and patch_route(e)]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer(scale="tiny", seed=11) as sb:
-        yield sb
-
-
-@pytest.fixture
-def w(server: SandboxServer, api_for: Any) -> Any:
-    return api_for(server)
+# The module's own tiny sandbox (`server` and `w` fixtures in conftest.py).
+SERVER_SEED = 11
 
 
 def test_the_cases_cover_the_main_entities() -> None:

@@ -4,23 +4,14 @@ reported `isReadOnly` by `/fields` and ignored when written."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
-import pytest
+from typing import Any
 
 from autotask_sandbox.testing import SandboxServer
 from sdk_core.catalog import load_catalog
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer(scale="tiny", seed=4) as sb:
-        yield sb
-
-
-@pytest.fixture
-def w(server: SandboxServer, api_for: Any) -> Any:
-    return api_for(server)
+# The module's own tiny sandbox (`server` and `w` fixtures in conftest.py).
+SERVER_SEED = 4
 
 
 def fields_of(w: Any, entity: str) -> dict[str, dict[str, Any]]:

@@ -4,22 +4,13 @@ Autotask's messages, maintained timestamps, child routes and impersonation."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
-import pytest
+from typing import Any
 
 from autotask_sandbox.testing import SandboxServer
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer(scale="tiny", seed=3) as sb:
-        yield sb
-
-
-@pytest.fixture
-def w(server: SandboxServer, api_for: Any) -> Any:
-    return api_for(server)
+# The module's own tiny sandbox (`server` and `w` fixtures in conftest.py).
+SERVER_SEED = 3
 
 
 def some_id(w: Any, entity: str, **eq: Any) -> int:
