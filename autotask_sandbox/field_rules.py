@@ -1,6 +1,6 @@
 """Per-field rules shared by the writes (backend) and `/fields` (metadata), so both agree:
-which fields a caller must send, how long a string may be, and which fields the server
-maintains itself (read-only for callers whatever the catalog says)."""
+which fields a caller must send, how long a string may be, and which timestamps the server
+stamps on every write."""
 
 from __future__ import annotations
 
@@ -36,9 +36,11 @@ KNOWN_LENGTHS: dict[tuple[str, str], int] = {
        for name, length in WEBHOOK_LENGTHS.items()},
 }
 
+
+
+# Ids the backend stamps on writes (the catalog marks them read-only for callers).
 CREATOR_FIELDS = ("creatorResourceID", "createdByResourceID", "createdByPersonID")
 ACTOR_FIELDS = ("lastActivityResourceID", "lastActivityPersonID", "lastModifiedByResourceID")
-IMPERSONATOR_FIELDS = ("impersonatorCreatorResourceID", "impersonatorUpdaterResourceID")
 
 
 def field_length(entity: str, name: str, data_type: str) -> int:
@@ -65,10 +67,7 @@ def is_maintained_timestamp(info: EntityInfo, f: FieldInfo) -> bool:
         f.data_type == "datetime" and is_modification_field(f.name))
 
 
-def is_server_maintained(info: EntityInfo, f: FieldInfo) -> bool:
-    """Set by the server (timestamps, creator/actor and impersonator ids): read-only to callers."""
-    return is_maintained_timestamp(info, f) or f.name in CREATOR_FIELDS + ACTOR_FIELDS + IMPERSONATOR_FIELDS
-
-
 def is_read_only(info: EntityInfo, f: FieldInfo) -> bool:
-    return f.read_only or is_server_maintained(info, f)
+    """Read-only to callers: the catalog marks server-maintained fields (timestamps, creator,
+    actor and impersonator ids) as well as the swagger's read-only ones."""
+    return f.read_only

@@ -75,6 +75,13 @@ MODIFICATION_RE = re.compile(r"^(lastModified|lastActivity|lastTracked|lastUpdat
 # statusLastModifiedDate only moves when the status changes: not a safe incremental cursor.
 WEAK_CURSOR_RE = re.compile(r"^statusLastModified", re.I)
 CREATION_RE = re.compile(r"^(createDate|createDateTime|createdDateTime|createdTime)$")
+# Set by Autotask itself on every write, so read-only to callers though the swagger does not
+# say so: modification-style timestamps and the creator, actor and impersonator ids.
+SERVER_SET_TIMESTAMP_RE = re.compile(r"(lastmodified|lastactivitydate|lasttracked)|^lastactivity$",
+                                     re.I)
+SERVER_SET_IDS = {"creatorResourceID", "createdByResourceID", "createdByPersonID",
+                  "lastActivityResourceID", "lastActivityPersonID", "lastModifiedByResourceID",
+                  "impersonatorCreatorResourceID", "impersonatorUpdaterResourceID"}
 
 # Reference inference: a field named <stem>ID (or <stem>ResourceID, ...) points at an entity.
 # The swagger carries no reference metadata; /entityInformation/fields does on a real tenant.
@@ -306,6 +313,11 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
         ent["weak_timestamps"] = [f for f in dt if WEAK_CURSOR_RE.match(f)]
         created = [f for f in dt if CREATION_RE.match(f)]
         ent["creation_timestamp"] = created[0] if created else None
+        maintained = {ent["creation_timestamp"], ent["modification_timestamp"]}
+        for f in fields:
+            if f["name"] in maintained or f["name"] in SERVER_SET_IDS or (
+                    f["data_type"] == "datetime" and SERVER_SET_TIMESTAMP_RE.search(f["name"])):
+                f["read_only"] = True
         ent["stream_name"] = camel_to_snake(name)
 
     if unresolved:
