@@ -24,6 +24,7 @@ FAULTS_HELP = ("Inject faults into Autotask routes: comma-separated KIND:PROBABI
 
 
 @click.group(name="sandbox", help="Run an emulated Autotask REST API with a generated MSP tenant.")
+@click.version_option(package_name="autotask-liberator")
 def sandbox_group() -> None:
     pass
 
