@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 from click.shell_completion import CompletionItem, get_completion_class
 
@@ -45,6 +43,4 @@ def completion(shell: str) -> None:
     cls = get_completion_class(shell)
     if cls is None:  # click knows all three; this guards a future click without one
         raise click.UsageError(f"no completion for {shell}")
-    prog = os.path.basename(click.get_current_context().find_root().info_name or "autotask")
-    complete_var = "_" + prog.replace("-", "_").upper() + "_COMPLETE"
-    click.echo(cls(main, {}, prog, complete_var).source())
+    click.echo(cls(main, {}, "autotask", "_AUTOTASK_COMPLETE").source())
