@@ -99,6 +99,19 @@ class BaseClient:
                    s.max_retries, cache_dir=s.cache_dir, max_rate_wait=s.max_rate_wait,
                    max_budget_wait=s.max_budget_wait, catalog=catalog, transport=transport)
 
+    def exporter(self, **options: Any) -> Any:
+        """An export builder: `client.exporter().add("Tickets", since=...).include_related().to("x.xlsx")`.
+
+        It lives with the tap (`tap_autotask.commands.exporter`), found through the
+        `autotask.exporter` entry point so that sdk_core imports nothing of ours.
+        """
+        from importlib.metadata import entry_points
+
+        found = list(entry_points(group="autotask.exporter", name="default"))
+        if not found:
+            raise ConfigurationError("exports need the tap: pip install 'autotask-liberator[tap]'")
+        return found[0].load()(self, **options)
+
     def entity(self, name: str) -> Any:
         """The entity by URL name (`Tickets`), snake name (`ticket_notes`) or internal name."""
         info = self._entity_info(name)
