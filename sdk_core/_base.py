@@ -24,7 +24,7 @@ from ._governor import Governor, get_governor
 from ._query import FilterLike, Q, compile_filter
 from ._scan import check_page
 from .catalog import Catalog, EntityInfo, UnknownEntityError as _CatalogUnknown, load_catalog
-from .errors import QueryError, RateLimitedError, UnknownEntityError, UnsupportedOperationError
+from .errors import ConfigurationError, QueryError, RateLimitedError, UnknownEntityError, UnsupportedOperationError
 
 __all__ = ["BaseClient", "EntityCore", "LiveEntityInfo", "Call"]
 

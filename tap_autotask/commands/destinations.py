@@ -69,11 +69,12 @@ def for_export(out: Path, fmt: str) -> Destination:
     return Destination("target-files", settings, str(out), "files")
 
 
-def for_sync(to: str, fmt: str) -> Destination:
+def for_sync(to: str, fmt: str, schema: str | None = None) -> Destination:
     """The destination of `autotask sync --to TO`: a SQLAlchemy URL, or a folder of files."""
     if is_sql_url(to):
         from sqlalchemy.engine import make_url
 
-        return _sql(to, make_url(to).render_as_string(hide_password=True))
+        return _sql(to, make_url(to).render_as_string(hide_password=True),
+                    {"default_target_schema": schema} if schema else None)
     return Destination("target-files", {"format": fmt, "output_dir": str(Path(to).resolve())},
                        to, "files")

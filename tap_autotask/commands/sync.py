@@ -53,15 +53,16 @@ def _tap_env(client: Any, streams: list[str] | None) -> dict[str, str]:
 @click.option("--format", "fmt", type=click.Choice(FILE_FORMATS), default="parquet", show_default=True,
               help="File format when --to is a folder.")
 @click.option("--full-refresh", is_flag=True, help="Ignore the saved bookmarks and read everything again.")
+@click.option("--schema", default=None, help="Schema (PostgreSQL) or database (MySQL) to write into.")
 @click.option("--state-id", default=None, help="Name of the bookmark set [default: from tenant and streams].")
 @click.pass_context
 def sync(ctx: click.Context, to: str, streams: str | None, all_streams: bool, fmt: str,
-         full_refresh: bool, state_id: str | None) -> None:
+         full_refresh: bool, schema: str | None, state_id: str | None) -> None:
     """Copy Autotask into a database or folder; later runs read only what changed."""
     names = [s.strip() for s in streams.split(",") if s.strip()] if streams else None
     if not names and not all_streams:
         raise click.UsageError("say which streams (--streams tickets,companies) or --all-streams")
-    destination = for_sync(to, fmt)
+    destination = for_sync(to, fmt, schema)
     client = make_client(ctx)
     with client:
         tap_env = _tap_env(client, names)
