@@ -131,7 +131,7 @@ class WorkbookWriter:
         self._headers[stream_name] = header
 
     def _verify(self, staged: Path) -> None:
-        """Open the saved workbook and read each sheet's first row, as a reader would."""
+        """Open the saved workbook as a reader would (openpyxl parses every sheet's XML to size it)."""
         try:
             book = load_workbook(staged, read_only=True)
             try:
@@ -140,10 +140,11 @@ class WorkbookWriter:
             finally:
                 book.close()
         except Exception as exc:  # noqa: BLE001 - any failure to read back means do not publish
+            # What XML cannot hold in a title or a header points at the stream; otherwise name all.
             culprits = [
-                s for s in self.sheets
-                if XML_ILLEGAL.search(s) or any(XML_ILLEGAL.search(c) for c in self._headers.get(s, []))
-                or any(XML_ILLEGAL.search(title) for title in self.sheets[s])
+                stream for stream, titles in self.sheets.items()
+                if any(XML_ILLEGAL.search(text) for text in titles)
+                or any(XML_ILLEGAL.search(str(_text(c))) for c in self._headers.get(stream, []))
             ] or list(self.sheets)
             msg = (f"The Excel workbook {self.name} built from stream(s) {', '.join(map(repr, culprits))} "
                    f"does not open ({type(exc).__name__}: {exc}); it was not published and the "

@@ -151,3 +151,11 @@ def test_names_are_stable_and_safe(name):
     assert stem.isascii() and len(stem) <= 89 and stem == stem.strip("._")
     assert 0 < len(title) <= 31 and not names.XML_ILLEGAL.search(title)
     assert (stem == name) == (name == "tickets")
+
+
+def test_two_streams_of_one_run_that_map_to_one_file_are_refused(tmp_path, monkeypatch):
+    # What a hash collision would do within a run: the second stream is refused, not mixed in.
+    monkeypatch.setattr("target_adapters.files.output_dir.file_stem", lambda name: "same")
+    with pytest.raises(StreamNameClash, match=r"'a/b' and 'a_b' map to the same file name 'same'"):
+        run_target({"format": "jsonl", "output_dir": str(tmp_path)}, _stream("a/b", 1) + _stream("a_b", 2))
+    assert not list(tmp_path.iterdir())
