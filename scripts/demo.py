@@ -152,10 +152,9 @@ def main() -> int:
         env = {
             **os.environ,
             "MELTANO_ENVIRONMENT": "sandbox",
-            "TAP_AUTOTASK_API_URL": api_url,
+            # The documented override of the sandbox environment's port 8765 (meltano.yml).
             "AUTOTASK_API_URL": api_url,
             "TARGET_SQLITE_SQLALCHEMY_URL": f"sqlite:///{DB}",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
         subprocess.run([str(BIN / "meltano"), "state", "clear", "--force",
                         STATE_ID], cwd=ROOT, env=env,

@@ -39,6 +39,7 @@ class TapAutotask(Tap):
     """
 
     name = "tap-autotask"
+    package_name = "autotask-liberator"  # the distribution, for --version and --about
     message_writer_class = FastSingerWriter
 
     config_jsonschema = accept_numeric_text(th.PropertiesList(

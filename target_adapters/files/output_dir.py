@@ -8,12 +8,12 @@ a half-written file where a reader (or the previous run's complete file) would b
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+from target_adapters.files.manifest import MANIFEST_NAME, Manifest
+from target_adapters.files.names import file_stem
 
 
 class OutputDir:
@@ -26,21 +26,20 @@ class OutputDir:
         except OSError as exc:
             msg = f"Cannot create output_dir '{self.root}': {exc.strerror}. Choose a writable folder."
             raise ValueError(msg) from exc
+        self.manifest = Manifest(self.root)
         self.staging = Path(tempfile.mkdtemp(prefix=".target-files-", dir=self.root))
-        self._stems: dict[str, str] = {}
 
     def stem(self, stream_name: str) -> str:
-        """A file-system-safe, unique base name for a stream (``a:b`` -> ``a_b``)."""
-        if stream_name in self._stems:
-            return self._stems[stream_name]
-        base = _UNSAFE.sub("_", stream_name).strip("._") or "stream"
-        stem, n = base, 1
-        taken = {s.lower() for s in self._stems.values()}
-        while stem.lower() in taken:
-            n += 1
-            stem = f"{base}_{n}"
-        self._stems[stream_name] = stem
+        """A stream's file base name (names.py), refused if another stream holds it."""
+        stem = file_stem(stream_name)
+        self.manifest.claim(stream_name, stem)
         return stem
+
+    def publish_manifest(self, published: set[str]) -> Path:
+        """Write the manifest after the files it lists are in place."""
+        staged = self.staged(MANIFEST_NAME)
+        staged.write_bytes(self.manifest.render(self.root, published))
+        return self.publish(staged, MANIFEST_NAME)
 
     def staged(self, name: str) -> Path:
         """A path inside the staging folder."""

@@ -8,6 +8,7 @@ only tells the writer about the new schema.
 from __future__ import annotations
 
 import typing as t
+from collections import Counter
 from pathlib import Path
 
 from target_adapters.common import ColumnType
@@ -27,6 +28,8 @@ class WriterRegistry:
         self._out: OutputDir | None = None
         self._writers: dict[str, StreamWriter] = {}
         self._workbook: WorkbookWriter | None = None
+        # Records seen per stream across the stream's sinks, to name a bad record by number.
+        self.record_numbers: Counter[str] = Counter()
 
     @property
     def out(self) -> OutputDir:
@@ -71,14 +74,22 @@ class WriterRegistry:
     def close(self) -> list[Path]:
         """Finish every file, then publish them all and remove the staging folder."""
         finished: list[tuple[Path, str]] = []
-        for writer in self._writers.values():
-            finished += writer.close()
+        for stream_name, writer in self._writers.items():
+            files = writer.close()
+            for _, name in files:
+                self.out.manifest.add_file(stream_name, name)
+            finished += files
         if self._workbook is not None:
             finished += self._workbook.close()
-        # Publish only once every file is complete, so a failure publishes none.
+            self.out.manifest.set_workbook(self._workbook.name, self._workbook.sheets)
+        if not finished:
+            self.abort()
+            return []
+        # Publish only once every file is complete, so a failure publishes none;
+        # the manifest last, so it never names a file that is not in place.
         published = [self.out.publish(staged, name) for staged, name in finished]
-        if self._out is not None:
-            self._out.discard()
+        published.append(self.out.publish_manifest({name for _, name in finished}))
+        self.out.discard()
         return published
 
     def abort(self) -> None:

@@ -58,6 +58,22 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Rows per sheet, header included, before a stream continues on a new sheet "
         "(Excel's limit is 1,048,576).",
     ),
+    # Declared here rather than left to singer-sdk, whose defaults read as
+    # `TargetLoadMethods.APPEND_ONLY` and None in --about.
+    th.Property(
+        "load_method",
+        th.StringType,
+        default="append-only",
+        allowed_values=["append-only", "upsert", "overwrite"],
+        description="append-only (or upsert) adds the rows to the previous run's file; overwrite "
+        "replaces it. Excel workbooks are always written anew.",
+    ),
+    th.Property(
+        "add_record_metadata",
+        th.BooleanType,
+        default=False,
+        description="Add singer-sdk's _sdc_* columns (a tap's own _sdc_deleted_at is kept either way).",
+    ),
 ).to_dict()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import typing as t
 
+from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.sinks import Sink
 
 from target_adapters.common import CompiledValidator, column_types
@@ -43,6 +44,7 @@ class FileSink(Sink):
         )
         self._declared = frozenset(self.schema["properties"])
         self._keeps_undeclared = target.settings.format == "jsonl"
+        self._record_numbers = target.writers.record_numbers
 
     def _remove_sdc_metadata_from_schema(self) -> None:
         """Drop singer-sdk's metadata columns, but not a tap's own _sdc_deleted_at."""
@@ -68,6 +70,19 @@ class FileSink(Sink):
         self, record: dict, schema: dict, treatment: DatetimeErrorTreatmentEnum
     ) -> None:
         """Leave date-times as text: each writer converts them in the way its format needs."""
+
+    def _singer_validate_message(self, record: dict) -> None:
+        """Number the stream's records; refuse one without a key property, naming both."""
+        self._record_numbers[self.stream_name] += 1
+        missing = [k for k in self.key_properties if k not in record]
+        if missing:
+            number = self._record_numbers[self.stream_name]
+            msg = (f"Stream '{self.stream_name}', record {number}: key propert"
+                   f"{'y' if len(missing) == 1 else 'ies'} {', '.join(map(repr, missing))} missing "
+                   f"(key_properties {list(self.key_properties)}; the record has "
+                   f"{', '.join(map(repr, record)) or 'no fields'}). Every record must carry its "
+                   "stream's key properties: fix the tap, or its stream maps. Nothing was published.")
+            raise MissingKeyPropertiesError(msg)
 
     def process_record(self, record: dict, context: dict) -> None:
         """Write now; the writer buffers."""

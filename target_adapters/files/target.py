@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import sys
 import typing as t
 
@@ -10,6 +11,7 @@ import click
 from singer_sdk import Target
 
 from target_adapters.common import FastSingerReader
+from target_adapters.files import about
 from target_adapters.files.cli_process import configure_cli_process
 from target_adapters.files.registry import WriterRegistry
 from target_adapters.files.settings import CONFIG_SCHEMA, FileSettings
@@ -25,6 +27,7 @@ class TargetFiles(Target):
     """
 
     name = "target-files"
+    package_name = "autotask-liberator"  # the distribution, for --version and --about
     config_jsonschema = CONFIG_SCHEMA
     default_sink_class = FileSink
     message_reader_class = FastSingerReader
@@ -42,6 +45,19 @@ class TargetFiles(Target):
         """The command line, with its process set up for low memory (see cli_process.py)."""
         configure_cli_process()
         return super().get_singer_command()
+
+    @classmethod
+    def _get_about_info(cls) -> t.Any:  # noqa: ANN401
+        """A user's description, not the class docstring."""
+        return dataclasses.replace(super()._get_about_info(), description=about.DESCRIPTION)
+
+    @classmethod
+    def print_about(cls, output_format: str | None = None) -> None:
+        """Markdown with defaults as the README spells them (about.py)."""
+        if output_format != "markdown":
+            super().print_about(output_format)
+            return
+        print(about.markdown(cls._get_about_info()))  # noqa: T201
 
     def _write_state_message(self, state: dict) -> None:
         """Hold STATE until the files are published (see the class docstring)."""

@@ -7,6 +7,10 @@ A schema change that adds columns also continues on a new sheet, because a
 header already written cannot grow. Dates and date-times are real Excel dates
 (converted to UTC and stored without zone: Excel has none); objects and arrays
 are JSON text; characters that XML cannot hold are written as ``\\xNN``.
+
+Sheet titles come from names.py. The saved workbook is opened again with openpyxl
+before it may replace the previous one: a workbook Excel cannot open is never
+published.
 """
 
 from __future__ import annotations
@@ -18,14 +22,14 @@ import typing as t
 from pathlib import Path
 
 import orjson
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from target_adapters.common import ColumnType, Kind
+from target_adapters.files.names import EXCEL_MAX_TITLE, XML_ILLEGAL, sheet_title, workbook_file_name
 from target_adapters.files.output_dir import OutputDir
 
 EXCEL_MAX_CELL = 32_767
-_TITLE_UNSAFE = re.compile(r"[\[\]:*?/\\]+")
 logger = logging.getLogger(__name__)
 
 
@@ -81,20 +85,24 @@ class WorkbookWriter:
 
     def __init__(self, out: OutputDir, workbook_name: str, max_rows: int) -> None:
         self._out = out
-        self._name = out.stem(workbook_name) + ".xlsx"
+        self.name = workbook_file_name(workbook_name)
         self.max_rows = max_rows
         self.book = Workbook(write_only=True)
         self._titles: set[str] = set()
+        self.sheets: dict[str, list[str]] = {}
+        self._headers: dict[str, list[str]] = {}
+        self._saved = False
 
     def new_title(self, stream_name: str) -> str:
-        """Excel's rules: at most 31 characters, none of []:*?/\\, unique ignoring case."""
-        base = _TITLE_UNSAFE.sub("_", stream_name).strip("'") or "stream"
-        title, n = base[:31], 1
+        """The stream's title (names.py), then `` (2)``, `` (3)``: unique ignoring case."""
+        base = sheet_title(stream_name)
+        title, n = base, 1
         while title.lower() in self._titles:
             n += 1
             suffix = f" ({n})"
-            title = base[: 31 - len(suffix)] + suffix
+            title = base[: EXCEL_MAX_TITLE - len(suffix)] + suffix
         self._titles.add(title.lower())
+        self.sheets.setdefault(stream_name, []).append(title)
         return title
 
     def stream(self, stream_name: str) -> SheetWriter:
@@ -103,6 +111,8 @@ class WorkbookWriter:
 
     def abort(self) -> None:
         """Close the sheets' temporary files without saving."""
+        if self._saved:
+            return
         for sheet in self.book.worksheets:
             sheet.close()
 
@@ -110,9 +120,36 @@ class WorkbookWriter:
         """Save the workbook in staging (an empty run still gets a valid file)."""
         if not self._titles:
             self.book.create_sheet("empty")
-        staged = self._out.staged(self._name)
+        staged = self._out.staged(self.name)
+        self._saved = True
         self.book.save(staged)
-        return [(staged, self._name)]
+        self._verify(staged)
+        return [(staged, self.name)]
+
+    def note_header(self, stream_name: str, header: list[str]) -> None:
+        """Remember a stream's columns, to name the stream if the workbook fails to open."""
+        self._headers[stream_name] = header
+
+    def _verify(self, staged: Path) -> None:
+        """Open the saved workbook as a reader would (openpyxl parses every sheet's XML to size it)."""
+        try:
+            book = load_workbook(staged, read_only=True)
+            try:
+                for title in book.sheetnames:
+                    next(book[title].iter_rows(max_row=1, values_only=True), None)
+            finally:
+                book.close()
+        except Exception as exc:  # noqa: BLE001 - any failure to read back means do not publish
+            # What XML cannot hold in a title or a header points at the stream; otherwise name all.
+            culprits = [
+                stream for stream, titles in self.sheets.items()
+                if any(XML_ILLEGAL.search(text) for text in titles)
+                or any(XML_ILLEGAL.search(str(_text(c))) for c in self._headers.get(stream, []))
+            ] or list(self.sheets)
+            msg = (f"The Excel workbook {self.name} built from stream(s) {', '.join(map(repr, culprits))} "
+                   f"does not open ({type(exc).__name__}: {exc}); it was not published and the "
+                   f"previous {self.name} is kept. Use csv, jsonl or parquet for these streams.")
+            raise ValueError(msg) from exc
 
 
 class SheetWriter:
@@ -141,7 +178,8 @@ class SheetWriter:
     def _new_sheet(self) -> None:
         self._sheet = self._book.book.create_sheet(self._book.new_title(self._stream))
         self._append = self._sheet.append
-        self._append(self._header)
+        self._book.note_header(self._stream, self._header)
+        self._append([_text(name) for name in self._header])
         self._rows = 1
 
     def write(self, record: dict) -> None:

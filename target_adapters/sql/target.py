@@ -32,6 +32,7 @@ class TargetSQL(SQLTarget):
     """Singer target for PostgreSQL, MySQL/MariaDB and SQLite."""
 
     name = "target-sql"
+    package_name = "autotask-liberator"  # the distribution, for --version and --about
     default_sink_class = SQLTargetSink
     message_reader_class = SQLSingerReader
 

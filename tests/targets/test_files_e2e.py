@@ -15,6 +15,8 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
+from target_adapters.files.manifest import MANIFEST_NAME
+
 TAP = str(Path(sys.executable).with_name("tap-autotask"))
 TARGET = str(Path(sys.executable).with_name("target-files"))
 STREAMS = ["companies", "contacts", "tickets", "ticket_notes", "time_entries"]
@@ -66,8 +68,9 @@ def _rows_per_stream(folder: Path, fmt: str) -> dict[str, int]:
         book = openpyxl.load_workbook(folder / "singer_export.xlsx", read_only=True)
         return {name: sum(1 for _ in book[name].iter_rows(values_only=True)) - 1 for name in book.sheetnames}
     counts = {}
-    for path in folder.iterdir():
-        stream = path.name.split(".")[0]
+    manifest = json.loads((folder / MANIFEST_NAME).read_text())["streams"]
+    for stream, entry in manifest.items():
+        [path] = [folder / name for name in entry["files"]]
         if fmt == "parquet":
             counts[stream] = pq.ParquetFile(path).metadata.num_rows
         else:

@@ -130,10 +130,3 @@ def test_jsonl_records_as_sent(tmp_path, compression):
     with opener(path, "rt", encoding="utf-8") as fh:
         assert [json.loads(line) for line in fh] == ROWS
 
-
-def test_stream_names_become_safe_distinct_file_names(tmp_path):
-    messages = [schema("a:b", {"id": {"type": "integer"}}), record("a:b", {"id": 1}),
-                schema("a?b", {"id": {"type": "integer"}}), record("a?b", {"id": 2}),
-                schema("../up", {"id": {"type": "integer"}}), record("../up", {"id": 3})]
-    run_target({"format": "jsonl", "output_dir": str(tmp_path)}, messages)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_b.jsonl", "a_b_2.jsonl", "up.jsonl"]

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
 
+from target_adapters.files.manifest import MANIFEST_NAME
 from target_adapters.files.target import TargetFiles
 from tests.targets.test_files_helpers import record, run_target, schema, state
 
@@ -31,14 +32,14 @@ def _csv_rows(path):
 
 def test_csv_new_column_mid_stream_widens_the_header_of_one_file(tmp_path):
     run_target({"format": "csv", "output_dir": str(tmp_path)}, WIDENING)
-    assert [p.name for p in tmp_path.iterdir()] == ["s.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv", MANIFEST_NAME]
     assert _csv_rows(tmp_path / "s.csv") == [["id", "n", "note"], ["1", "10", ""], ["2", "", ""],
                                              ["3", "2.5", "new column"]]
 
 
 def test_parquet_new_column_mid_stream_merges_parts_with_widened_types(tmp_path):
     run_target({"format": "parquet", "output_dir": str(tmp_path), "parquet_row_group_rows": 1}, WIDENING)
-    assert [p.name for p in tmp_path.iterdir()] == ["s.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.parquet", MANIFEST_NAME]
     table = pq.read_table(tmp_path / "s.parquet")
     assert table.schema.field("n").type == pa.float64()
     assert table.to_pylist() == [{"id": 1, "n": 10.0, "note": None}, {"id": 2, "n": None, "note": None},
@@ -93,7 +94,7 @@ def test_bad_record_fails_naming_stream_and_field_and_keeps_earlier_output(tmp_p
     with pytest.raises(InvalidRecord, match=r"stream 's': field 'id' is 'three' \(str\)"):
         run_target(config, bad)
     assert (tmp_path / "s.csv").read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["s.csv"], "staging folder removed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv", MANIFEST_NAME], "staging folder removed"
 
 
 def test_state_is_emitted_once_after_the_files_are_published(tmp_path):
