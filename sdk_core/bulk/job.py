@@ -282,7 +282,9 @@ class Job:
         for p in preps:
             for name, target, rid in self.rules.references(p.body):
                 if target in existing and rid not in existing[target]:
-                    internal = self.client.catalog.get(target).internal_name or target
+                    meta = self.rules.fields.get(name.lower()) or {}
+                    internal = (meta.get("referenceEntityType")
+                                or self.client.catalog.get(target).internal_name or target)
                     p.problems.append(f"Reference value on field: {name} of type: {internal} "
                                       "does not exist or is invalid.")
 
@@ -362,7 +364,9 @@ class Job:
     def _reconcile_filter(self, p: Prepared) -> Any:
         assert self.rules is not None
         if self.marker is not None:
-            return Q(self.rules.name(self.marker), udf=self.rules.is_udf(self.marker)) == self.token(p.task.index)
+            if self.rules.is_udf(self.marker):
+                return Q(self.rules.udfs[self.marker.lower()]["name"], udf=True) == self.token(p.task.index)
+            return Q(self.rules.name(self.marker)) == self.token(p.task.index)
         expr = None
         for name in self.match:
             value = next((v for k, v in p.body.items() if k.lower() == name.lower()), None)
