@@ -11,6 +11,7 @@ as it is, and `BulkInterruptedError` says how to resume.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,6 +22,8 @@ from .ops import drive, drive_async
 from .result import BulkInterruptedError, BulkResult
 
 __all__ = ["run_bulk", "run_bulk_async"]
+
+log = logging.getLogger("sdk_core.bulk")
 
 
 def _workers(client: Any) -> int:
@@ -46,6 +49,7 @@ def run_bulk(entity: Any, operation: str, rows: Any, journal: Any, dry_run: bool
             except BaseException as exc:
                 wrapped = _interrupted(job, exc)
                 if wrapped is exc:
+                    _tell_resume(job, exc)
                     raise
                 raise wrapped from exc
             result = job.result()
@@ -109,6 +113,7 @@ async def run_bulk_async(entity: Any, operation: str, rows: Any, journal: Any, d
             except BaseException as exc:
                 wrapped = _interrupted(job, exc)
                 if wrapped is exc:
+                    _tell_resume(job, exc)
                     raise
                 raise wrapped from exc
             result = job.result()
@@ -151,6 +156,12 @@ async def _write_all_async(client: Any, job: Job) -> None:
             w.cancel()
     if failures:
         raise failures[0]
+
+
+def _tell_resume(job: Job, exc: BaseException) -> None:
+    if job.job_id and not job.dry_run and isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
+        log.warning("bulk %s of %s interrupted; nothing done is lost or repeated: resume with "
+                    "resume=%r (journal %s)", job.operation, job.name, job.job_id, job.journal_path)
 
 
 def _interrupted(job: Job, exc: BaseException) -> BaseException:
