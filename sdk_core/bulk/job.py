@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,12 +110,13 @@ class Job:
         self.progress_option = progress
         path = ":memory:" if self.dry_run else (journal or default_journal(client))
         self.journal = Journal(path)
-        self.journal_path = None if self.dry_run else str(Path(path).resolve())
+        self.journal_path = None if self.journal.path is None else str(self.journal.path.resolve())
         self.rules: FieldRules | None = None
         self.job_id = ""
         self.total = 0
         self.reconciled = 0
         self.conflicts: list[tuple[int, str]] = []
+        self._lock = threading.Lock()  # workers share the counters above
         self.started = time.perf_counter()
         self.requests_at_start = _request_count(client)
         self.error: BaseException | None = None
@@ -350,7 +352,8 @@ class Job:
                                              f"failed ({exc}); it was not sent again")
             return 0
         if len(rows) == 1:
-            self.reconciled += 1
+            with self._lock:
+                self.reconciled += 1
             log.info("%s row %d: the lost create happened (id %s)", self.name, p.task.index, rows[0]["id"])
             self._settle(p, "done", rows[0]["id"])
             return rows[0]["id"]
@@ -389,7 +392,8 @@ class Job:
                     return self._settle(p, "skipped", None, conflict + " (no base row with this id to merge from)")
                 body, kept = merge(body, base, p.current)
                 if kept:
-                    self.conflicts.append((p.task.index, "kept Autotask's value of " + ", ".join(kept)))
+                    with self._lock:
+                        self.conflicts.append((p.task.index, "kept Autotask's value of " + ", ".join(kept)))
                 if len(body) == 1:
                     return self._settle(p, "done", p.record_id)
         self.journal.sending(self.job_id, p.task.index)

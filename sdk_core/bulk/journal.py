@@ -64,9 +64,12 @@ class Journal:
     """Thread-safe; every state change is committed before the caller goes on."""
 
     def __init__(self, path: str | Path):
-        self.path = None if str(path) == ":memory:" else Path(path)
+        self.path = None if str(path) == ":memory:" else Path(path).expanduser()
         if self.path is not None:
+            if self.path.is_dir():
+                self.path = self.path / "journal.sqlite"
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            path = self.path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")

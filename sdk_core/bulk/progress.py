@@ -39,8 +39,8 @@ class Reporter:
         self.show_bar = progress is True or (progress is None and sys.stderr.isatty())
         self.total = total
         self.label = label
-        self.counts = {"done": already.get("done", 0), "failed": already.get("failed", 0) + already.get("unknown", 0),
-                       "skipped": already.get("skipped", 0)}
+        self.counts = {"done": already.get("done", 0), "failed": already.get("failed", 0),
+                       "skipped": already.get("skipped", 0)}  # unknown rows are looked at again
         self.finished = sum(self.counts.values())
         self.started = time.perf_counter()
         self._lock = threading.Lock()

@@ -147,20 +147,20 @@ def _plain(value: Any) -> Any:
     """numpy/pandas scalars and datetimes to JSON-ready Python values (missing -> None)."""
     if value is None or isinstance(value, (str, bool)):
         return value
-    if isinstance(value, (datetime, date)):
-        return format_datetime(value)
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    if isinstance(value, int):
-        return value
     module = type(value).__module__
-    if module.startswith(("numpy", "pandas")):
+    if module.startswith(("numpy", "pandas")):  # before datetime: NaT is a datetime too
         if _is_missing(value):
             return None
         if hasattr(value, "to_pydatetime"):
             return format_datetime(value.to_pydatetime())
         if hasattr(value, "item"):
             return _plain(value.item())
+    if isinstance(value, (datetime, date)):
+        return format_datetime(value)
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, int):
+        return value
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, Mapping):
