@@ -119,7 +119,6 @@ class Job:
         self._lock = threading.Lock()  # workers share the counters above
         self.started = time.perf_counter()
         self.requests_at_start = _request_count(client)
-        self.error: BaseException | None = None
         self.reporter: Reporter
 
     def _check_reconcile_options(self) -> None:

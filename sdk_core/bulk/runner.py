@@ -53,7 +53,7 @@ def run_bulk(entity: Any, operation: str, rows: Any, journal: Any, dry_run: bool
                     raise
                 raise wrapped from exc
             result = job.result()
-            job.reporter.summary(result.summary())
+        job.reporter.summary(result.summary())  # under the finished bar
         return result
     finally:
         job.close()
@@ -117,7 +117,7 @@ async def run_bulk_async(entity: Any, operation: str, rows: Any, journal: Any, d
                     raise
                 raise wrapped from exc
             result = job.result()
-            job.reporter.summary(result.summary())
+        job.reporter.summary(result.summary())  # under the finished bar
         return result
     finally:
         job.close()
