@@ -16,9 +16,8 @@ entity methods, which load the engine on first use).
 
 from __future__ import annotations
 
-from .methods import BULK_OPTIONS, AsyncBulkMethods, BulkMethods
+from .methods import AsyncBulkMethods, BulkMethods
 from .progress import BulkProgress
 from .result import BulkInterruptedError, BulkResult
 
-__all__ = ["BulkResult", "BulkInterruptedError", "BulkProgress", "BulkMethods", "AsyncBulkMethods",
-           "BULK_OPTIONS"]
+__all__ = ["BulkResult", "BulkInterruptedError", "BulkProgress", "BulkMethods", "AsyncBulkMethods"]

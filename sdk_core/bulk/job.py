@@ -85,7 +85,6 @@ class Job:
         self.info: EntityInfo = client.catalog.get(entity)
         self.name = self.info.name
         self.operation = operation
-        self.verb = VERBS[operation]
         self.route = plan_route(self.info, operation, client.catalog)
         self.dry_run = bool(dry_run)
         self.resume = resume
@@ -258,7 +257,7 @@ class Job:
         elif self.route.parent is not None and p.parent_id is None and not p.problems:
             p.problems.append(self.route.missing_parent(self.info))
         if self.operation != "delete" and (self.validate or self.dry_run):
-            p.problems += self.rules.check(p.body, self.verb if self.verb != "patch" else "update", p.current)
+            p.problems += self.rules.check(p.body, self.operation, p.current)
 
     def _read(self, entity: str, ids: list[int], fields: list[str] | None = None) -> Step:
         found: dict[int, dict[str, Any]] = {}

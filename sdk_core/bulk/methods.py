@@ -1,19 +1,8 @@
 """`bulk_create`, `bulk_update`, `bulk_replace` and `bulk_delete` on every entity.
 
 The mixins only forward to the engine, imported on first use, so `import sdk_core` does not
-load it. Options (keyword only) are described in `BULK_OPTIONS` and docs/sdk.md.
-"""
+load it. Arguments (all but the first three are keyword only; docs/sdk.md has examples):
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .result import BulkResult
-
-__all__ = ["BulkMethods", "AsyncBulkMethods", "BULK_OPTIONS"]
-
-BULK_OPTIONS = """
 rows: a list or iterator of dicts, a pandas DataFrame, or the path of a .csv or .parquet file
     (for deletes also bare ids). Parent routes (TicketNotes under /Tickets/{id}/Notes) are
     found from the row's reference to the parent (ticketID).
@@ -33,6 +22,15 @@ progress: a callable taking BulkProgress per finished row; True/False forces the
     on/off (default: a bar when stderr is a terminal).
 nulls: "omit" (empty cells of files and frames are left out, the default) or "send" (null).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .result import BulkResult
+
+__all__ = ["BulkMethods", "AsyncBulkMethods"]
 
 
 class BulkMethods:

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from autotask_sandbox.testing import SandboxServer
-from sdk_core import AutotaskClient, Q, UnsupportedOperationError
+from sdk_core import AutotaskClient, ConfigurationError, Q, UnsupportedOperationError
 from sdk_core._flow import RetryPolicy
 from sdk_core.bulk import BulkInterruptedError
 
@@ -324,3 +324,42 @@ def test_a_killed_process_resumes_without_repeating_a_create(sandbox_factory, tm
     assert result.ok and committed >= 6
     assert sorted(r["title"] for r in found) == [f"killed-{i:02d}" for i in range(30)]
     assert writes(server)["create"] - sent == 30 - committed  # only what had not happened was sent
+
+
+def test_bulk_replace_nulls_what_the_row_leaves_out_and_read_only_can_be_dropped(server, client, company, tmp_path):
+    ids = client.tickets.bulk_create([ticket(company, f"replace-{i}", description="keep?") for i in range(2)],
+                                     journal=tmp_path / "j.sqlite", progress=False).ids
+    rows = [{"id": i, **ticket(company, f"replaced-{n}"), "createDate": "2020-01-01T00:00:00"}
+            for n, i in enumerate(ids)]
+    refused = client.tickets.bulk_replace(rows, dry_run=True, progress=False)
+    assert [m.split(":")[0] for _, m in refused.errors] == ["createDate is read-only"] * 2
+    missing = client.tickets.bulk_replace([{"id": ids[0], "title": "no status"}], dry_run=True, progress=False)
+    assert "Missing Required Field: companyID." in missing.errors[0][1]
+    before = writes(server)["update"]
+    result = client.tickets.bulk_replace(rows, journal=tmp_path / "j.sqlite", progress=False, read_only="drop")
+    assert result.ok and writes(server)["update"] - before == 2
+    assert [client.tickets.get(i)["description"] for i in ids] == [None, None]  # PUT: left out -> null
+    assert client.tickets.get(ids[0])["createDate"] != "2020-01-01T00:00:00"
+
+
+def test_wrong_options_fail_before_anything_is_journaled_or_sent(server, client, tmp_path):
+    total = server.admin.stats()["total"]
+    with pytest.raises(ConfigurationError, match="needs base="):
+        client.tickets.bulk_update([{"id": 1}], journal=tmp_path / "j.sqlite", on_conflict="merge")
+    with pytest.raises(ConfigurationError, match="match: Tickets has no field 'titel'"):
+        client.tickets.bulk_create([{"title": "x"}], journal=tmp_path / "j.sqlite", match=["titel"])
+    with pytest.raises(ConfigurationError, match="is not in the journal"):
+        client.tickets.bulk_create(resume="nope", journal=tmp_path / "j.sqlite")
+    assert server.admin.stats()["total"] == total
+    assert not (tmp_path / "j.sqlite").exists() or not sqlite3.connect(tmp_path / "j.sqlite").execute(
+        "SELECT COUNT(*) FROM bulk_jobs").fetchone()[0]
+
+
+def test_progress_reaches_the_caller_and_the_bar_ends_with_the_summary(server, client, company, tmp_path, capsys):
+    seen = []
+    client.tickets.bulk_create([ticket(company, f"progress-{i}") for i in range(5)],
+                               journal=tmp_path / "j.sqlite", progress=seen.append)
+    assert [e.finished for e in seen] == [1, 2, 3, 4, 5] and seen[-1].done == 5 and seen[-1].total == 5
+    client.tickets.bulk_create([ticket(company, "bar")], journal=tmp_path / "j.sqlite", progress=True)
+    err = capsys.readouterr().err
+    assert "Tickets create" in err and "1 of 1 rows written" in err

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
 import pytest
 
 from autotask_sandbox.testing import SandboxServer
@@ -110,3 +113,24 @@ async def test_async_update_conflict_is_skipped(server, client, company, tmp_pat
     assert [i for i, _ in result.errors] == [0] and result.ids == [None, ids[1]]
     assert (await client.tickets.get(ids[0]))["priority"] == 1
     assert (await client.tickets.get(ids[1]))["priority"] == 2
+
+
+async def test_a_cancelled_async_job_resumes_without_repeating(sandbox_factory, tmp_path):
+    slow = sandbox_factory(latency_ms=100)
+    journal = tmp_path / "j.sqlite"
+    async with AsyncAutotaskClient(**slow.credentials, cache_dir=str(tmp_path / "cache")) as c:
+        company = (await anext(c.tickets.pages(page_size=1)))[0]["companyID"]
+        rows = [ticket(company, f"cancelled-{i:02d}") for i in range(24)]
+        with pytest.raises((asyncio.TimeoutError, TimeoutError)):
+            await asyncio.wait_for(c.tickets.bulk_create(rows, journal=journal, progress=False,
+                                                         match=["title"]), timeout=0.6)
+        await asyncio.sleep(0.3)  # requests cut off in flight reach the sandbox (or not)
+        committed = len(await titled(c, "cancelled-"))
+        sent = creates(slow)
+        assert 0 < committed < 24
+        with sqlite3.connect(journal) as db:
+            job = db.execute("SELECT job_id FROM bulk_jobs").fetchone()[0]
+        result = await c.tickets.bulk_create(resume=job, journal=journal, progress=False, match=["title"])
+        found = await titled(c, "cancelled-")
+    assert result.ok and sorted(r["title"] for r in found) == [r["title"] for r in rows]
+    assert creates(slow) - sent == 24 - committed
