@@ -363,3 +363,23 @@ def test_progress_reaches_the_caller_and_the_bar_ends_with_the_summary(server, c
     client.tickets.bulk_create([ticket(company, "bar")], journal=tmp_path / "j.sqlite", progress=True)
     err = capsys.readouterr().err
     assert "Tickets create" in err and "1 of 1 rows written" in err
+
+
+def test_an_exhausted_budget_share_stops_the_job_resumably(sandbox_factory, tmp_path):
+    server = sandbox_factory(threshold=200)
+    journal = tmp_path / "j.sqlite"
+    rows = [{"title": f"budget-{i:02d}", "companyID": 29680002, "priority": 1, "status": 1} for i in range(30)]
+    with AutotaskClient(**server.credentials, cache_dir=str(tmp_path / "cache"), max_api_share=0.1,
+                        max_budget_wait=0) as tight:
+        with pytest.raises(BulkInterruptedError, match="share is used up") as caught:
+            tight.tickets.bulk_create(rows, journal=journal, progress=False, match=["title"])
+    assert 0 < caught.value.result.done < 30
+    stats = server.admin.stats()
+    reads = stats["endpoints"]["ThresholdInformation"]["ThresholdInformation"]
+    assert stats["total"] - reads <= 20  # 10 % of 200: the share held
+    with AutotaskClient(**server.credentials, cache_dir=str(tmp_path / "cache"), max_api_share=0.5) as wider:
+        result = wider.tickets.bulk_create(resume=caught.value.job_id, journal=journal, progress=False,
+                                           match=["title"])
+        assert sorted(r["title"] for r in titled(wider, "budget-")) == [r["title"] for r in rows]
+    assert result.ok and writes(server)["create"] == 30
+    assert server.admin.stats()["rejected"]["threshold"] == 0
