@@ -13,6 +13,7 @@ from ._base import BaseClient, Call, EntityCore
 from ._flow import Failure, Send, Sleep
 from ._query import FilterLike
 from ._scan import plan_ranges
+from .bulk.methods import AsyncBulkMethods
 
 __all__ = ["AsyncAutotaskClient", "AsyncEntity", "AsyncTransport"]
 
@@ -109,7 +110,7 @@ class AsyncAutotaskClient(BaseClient):
         return self._received(request, rid, started, response)
 
 
-class AsyncEntity(EntityCore):
+class AsyncEntity(AsyncBulkMethods, EntityCore):
     """One Autotask entity, awaited."""
 
     _client: AsyncAutotaskClient

@@ -17,6 +17,7 @@ from ._base import BaseClient, Call, EntityCore
 from ._flow import Failure, Send, Sleep
 from ._query import FilterLike
 from ._scan import plan_ranges
+from .bulk.methods import BulkMethods
 
 __all__ = ["AutotaskClient", "Entity", "SyncTransport"]
 
@@ -119,7 +120,7 @@ class AutotaskClient(BaseClient):
         return self._received(request, rid, started, response)
 
 
-class Entity(EntityCore):
+class Entity(BulkMethods, EntityCore):
     """One Autotask entity: queries, counts, reads, writes and metadata."""
 
     _client: AutotaskClient
