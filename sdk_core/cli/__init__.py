@@ -5,7 +5,7 @@ Each command group lives in its own module; importing them registers them on `ma
 
 from __future__ import annotations
 
-from . import completion, config_commands, explore, health, read_commands, report  # noqa: F401  (registers the commands)
+from . import bulk, completion, config_commands, explore, health, read_commands, report  # noqa: F401  (registers the commands)
 from .app import main
 
 __all__ = ["main"]
