@@ -69,7 +69,7 @@ def read_table(path: Path, sheet: str | None = None) -> tuple[list[str], Iterato
 
 
 class ColumnMap:
-    """Header cells to fields (by name or label, any case), with each field's type and picklist."""
+    """Header cells to fields (by name or label, any case and spacing), with type and picklist."""
 
     def __init__(self, header: list[str], fields: list[dict[str, Any]], udfs: list[dict[str, Any]],
                  entity: str):
@@ -77,16 +77,22 @@ class ColumnMap:
 
         info = load_catalog().get(entity)
         by_key: dict[str, tuple[str, dict[str, Any], bool]] = {}
+        loose: dict[str, list[tuple[str, dict[str, Any], bool]]] = {}
         for raw, udf in [*((f, False) for f in fields), *((u, True) for u in udfs)]:
             known = None if udf else info.field(raw["name"])
             name = raw["name"] if udf else (known.name if known else raw["name"][:1].lower() + raw["name"][1:])
             for key in (raw["name"], raw.get("label") or "", *((f"udf.{raw['name']}",) if udf else ())):
                 if key:
-                    by_key.setdefault(key.strip().lower(), (name, raw, udf))
+                    by_key.setdefault(_key(key), (name, raw, udf))
+            if not udf and _key(name).endswith("id") and len(name) > 2:
+                loose.setdefault(_key(name)[:-2], []).append((name, raw, udf))
+        for key, found in loose.items():  # "Company" for companyID, when only one field fits
+            if len(found) == 1 and key not in by_key:
+                by_key[key] = found[0]
         self.columns: list[tuple[str, dict[str, Any], bool] | None] = []
         unknown = []
         for cell in header:
-            found = by_key.get(cell.strip().lower())
+            found = by_key.get(_key(cell))
             if found is None and cell.strip():
                 unknown.append(cell)
             self.columns.append(found)
@@ -129,6 +135,14 @@ class ColumnMap:
         if udfs:
             out["userDefinedFields"] = udfs
         return out
+
+
+def _key(header: str) -> str:
+    """Headers match case-insensitively, ignoring spaces, punctuation and underscores:
+    `Company ID`, `company_id` and `companyID` are one key."""
+    text = header.strip().lower()
+    prefix = "udf." if text.startswith("udf.") else ""
+    return prefix + "".join(ch for ch in text[len(prefix):] if ch.isalnum())
 
 
 def _convert(value: Any, raw: dict[str, Any], name: str, number: int) -> Any:
@@ -219,7 +233,8 @@ def bulk(ctx: click.Context, operation: str, entity: str, path: Path, sheet: str
     counts = {"rows": len(rows), **result.counts, "requests": result.requests}
     if result.journal:
         counts.update(job=result.job_id, journal=result.journal)
-    click.echo(render_table(counts), nl=False, err=True)
+    click.echo(render_table(counts, (f"{handle.name} {operation}" + (" (dry run)" if dry_run else ""), "")),
+               nl=False, err=True)
     if result.errors:
         target = errors_path or path.with_name(path.name + ".errors.csv")
         with target.open("w", newline="", encoding="utf-8") as handle_out:

@@ -109,14 +109,14 @@ def _chain(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[di
     yield from rest
 
 
-def render_table(data: dict[str, Any] | list[dict[str, Any]]) -> str:
+def render_table(data: dict[str, Any] | list[dict[str, Any]], header: tuple[str, str] = ("setting", "value")) -> str:
     """A small result (settings, a report) as a table, for tests and non-streamed output."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=120)
     if isinstance(data, list):
         _table(iter(data), None, buffer)
     else:
-        table = Table("setting", "value")
+        table = Table(*header)
         for key, value in data.items():
             table.add_row(key, cell(value))
         console.print(table)
