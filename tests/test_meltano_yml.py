@@ -93,6 +93,18 @@ def test_inherited_loaders_name_a_declared_parent():
             assert plugin["inherit_from"] in PLUGINS and not plugin.get("settings"), name
 
 
+def test_server_databases_have_a_url_only_in_the_sandbox_environment():
+    spec = _spec()
+    assert spec["ff.strict_env_var_mode"] is True, "an unset $VAR must stop the command"
+    loaders = {p["name"]: p for p in spec["plugins"]["loaders"]}
+    sandbox = {p["name"]: p["config"] for e in spec["environments"] if e["name"] == "sandbox"
+               for p in e["config"]["plugins"]["loaders"]}
+    for name in ("target-postgres", "target-mysql"):
+        variable = name.upper().replace("-", "_") + "_SQLALCHEMY_URL"
+        assert loaders[name]["config"]["sqlalchemy_url"] == f"${variable}"
+        assert "127.0.0.1" in sandbox[name]["sqlalchemy_url"]
+
+
 def _project(tmp: Path) -> Path:
     spec = _spec()
     for kind in ("extractors", "loaders"):

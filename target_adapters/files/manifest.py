@@ -14,6 +14,8 @@ import json
 import typing as t
 from pathlib import Path
 
+from target_adapters.files.errors import RefusedInput
+
 MANIFEST_NAME = "target-files-manifest.json"
 _ABOUT = (
     "Written by target-files: the files holding each Singer stream's rows (streams), and the "
@@ -22,7 +24,7 @@ _ABOUT = (
 )
 
 
-class StreamNameClash(ValueError):
+class StreamNameClash(RefusedInput):
     """Two different stream names would share one file."""
 
 

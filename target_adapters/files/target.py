@@ -9,10 +9,12 @@ import typing as t
 
 import click
 from singer_sdk import Target
+from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
 
 from target_adapters.common import FastSingerReader
 from target_adapters.files import about
 from target_adapters.files.cli_process import configure_cli_process
+from target_adapters.files.errors import RefusedInput
 from target_adapters.files.registry import WriterRegistry
 from target_adapters.files.settings import CONFIG_SCHEMA, FileSettings
 from target_adapters.files.sink import FileSink
@@ -45,6 +47,14 @@ class TargetFiles(Target):
         """The command line, with its process set up for low memory (see cli_process.py)."""
         configure_cli_process()
         return super().get_singer_command()
+
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Refused input ends with its one-line reason (stream, record, rule), not a traceback."""
+        try:
+            super().invoke(*args, **kwargs)
+        except (RefusedInput, InvalidRecord, MissingKeyPropertiesError) as exc:
+            raise click.ClickException(" ".join(str(exc).split())) from None
 
     @classmethod
     def _get_about_info(cls) -> t.Any:  # noqa: ANN401

@@ -26,6 +26,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from target_adapters.common import ColumnType, Kind
+from target_adapters.files.errors import RefusedInput
 from target_adapters.files.names import EXCEL_MAX_TITLE, XML_ILLEGAL, sheet_title, workbook_file_name
 from target_adapters.files.output_dir import OutputDir
 
@@ -149,7 +150,7 @@ class WorkbookWriter:
             msg = (f"The Excel workbook {self.name} built from stream(s) {', '.join(map(repr, culprits))} "
                    f"does not open ({type(exc).__name__}: {exc}); it was not published and the "
                    f"previous {self.name} is kept. Use csv, jsonl or parquet for these streams.")
-            raise ValueError(msg) from exc
+            raise RefusedInput(msg) from exc
 
 
 class SheetWriter:
