@@ -33,7 +33,7 @@ from ..errors import (
     UnknownOutcomeError,
     ZoneError,
 )
-from .conflicts import Conflict, already_applied, changed_since, check_policy, merge
+from .conflicts import already_applied, changed_since, check_policy, merge
 from .journal import Journal, RowTask
 from .ops import Op, Step
 from .planner import VERBS, plan_route
@@ -198,9 +198,9 @@ class Job:
         preps = [self._shape(task) for task in chunk]
         wanted = [p for p in preps if p.record_id is not None and self._needs_current(p)]
         if wanted and self.info.queryable:
-            current = yield from self._read(self.name, [p.record_id for p in wanted])  # type: ignore[misc]
+            current = yield from self._read(self.name, [p.record_id for p in wanted if p.record_id is not None])
             for p in wanted:
-                p.current = current.get(p.record_id)  # type: ignore[arg-type]
+                p.current = current.get(p.record_id) if p.record_id is not None else None
                 if p.parent_id is None and self.route.parent_field and p.current is not None:
                     p.parent_id = p.current.get(self.route.parent_field)
         for p in preps:
@@ -234,10 +234,12 @@ class Job:
         assert self.rules is not None and self.marker is not None
         token = self.token(p.task.index)
         if self.rules.is_udf(self.marker):
-            udfs = [u for u in p.body.get("userDefinedFields", []) if str(u.get("name", "")).lower() != self.marker.lower()]
-            if len(udfs) != len(p.body.get("userDefinedFields", [])):
+            given = p.body.get("userDefinedFields", [])
+            udfs = [u for u in given if str(u.get("name", "")).lower() != self.marker.lower()]
+            if len(udfs) != len(given):
                 p.problems.append(f"the row sets {self.marker}, which marker= reserves for the engine")
-            p.body["userDefinedFields"] = udfs + [{"name": self.rules.udfs[self.marker.lower()]["name"], "value": token}]
+            name = self.rules.udfs[self.marker.lower()]["name"]
+            p.body["userDefinedFields"] = [*udfs, {"name": name, "value": token}]
         else:
             if any(k.lower() == self.marker.lower() for k in p.body):
                 p.problems.append(f"the row sets {self.marker}, which marker= reserves for the engine")
