@@ -146,16 +146,21 @@ class Job:
                     raise ConfigurationError(
                         f"bulk job {self.resume} was interrupted while its rows were being read; "
                         "pass the same rows again with resume=")
-                source = itertools.islice(iter_rows(rows, self.info, nulls=self.nulls), found.total, None)
-                self.total = self.journal.load(self.job_id, source, start=found.total)
+                rest = itertools.islice(iter_rows(rows, self.info, nulls=self.nulls), found.total, None)
+                self.total = self.journal.load(self.job_id, rest, start=found.total)
             else:
                 self.total = found.total
         else:
             if rows is None:
                 raise ConfigurationError("bulk: no rows given (pass rows, or resume=<job id>)")
             source = iter_rows(rows, self.info, nulls=self.nulls)
-            self.job_id = self.journal.new_job(self.name, self.operation, describe_source(rows))
-            self.total = self.journal.load(self.job_id, source)
+            job_id = self.journal.new_job(self.name, self.operation, describe_source(rows))
+            try:
+                self.total = self.journal.load(job_id, source)
+            except BaseException:
+                self.journal.drop(job_id)  # nothing was sent: the job never existed
+                raise
+            self.job_id = job_id
         if self._base_source is not None:
             for row in iter_rows(self._base_source, self.info, nulls=self.nulls):
                 if isinstance(row.get("id"), int):

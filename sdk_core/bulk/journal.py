@@ -129,6 +129,11 @@ class Journal:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def drop(self, job_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM bulk_rows WHERE job_id = ?", (job_id,))
+            self._db.execute("DELETE FROM bulk_jobs WHERE job_id = ?", (job_id,))
+
     def finish(self, job_id: str) -> None:
         with self._lock:
             self._db.execute("UPDATE bulk_jobs SET finished_at = ? WHERE job_id = ?", (time.time(), job_id))

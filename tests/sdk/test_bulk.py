@@ -383,3 +383,16 @@ def test_an_exhausted_budget_share_stops_the_job_resumably(sandbox_factory, tmp_
         assert sorted(r["title"] for r in titled(wider, "budget-")) == [r["title"] for r in rows]
     assert result.ok and writes(server)["create"] == 30
     assert server.admin.stats()["rejected"]["threshold"] == 0
+
+
+def test_a_source_that_breaks_while_being_read_sends_nothing_and_leaves_no_job(server, client, company, tmp_path):
+    def rows():
+        yield ticket(company, "never-sent-1")
+        raise OSError("the export file went away")
+
+    before = writes(server)["create"]
+    with pytest.raises(OSError, match="went away"):
+        client.tickets.bulk_create(rows(), journal=tmp_path / "j.sqlite", progress=False)
+    assert writes(server)["create"] == before
+    with sqlite3.connect(tmp_path / "j.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM bulk_jobs").fetchone()[0] == 0
