@@ -87,6 +87,8 @@ class Job:
         self.operation = operation
         self.route = plan_route(self.info, operation, client.catalog)
         self.dry_run = bool(dry_run)
+        if self.dry_run and resume:
+            raise ConfigurationError("a dry run checks rows and journals nothing, so it cannot resume a job")
         self.resume = resume
         if isinstance(match, str):
             match = [match]
@@ -141,6 +143,7 @@ class Job:
                     f"bulk job {self.resume} is a {found.operation} of {found.entity}, not a "
                     f"{self.operation} of {self.name}; resume it with that call")
             self.job_id = found.job_id
+            self.journal.claim(self.job_id)
             if not found.loaded:
                 if rows is None:
                     raise ConfigurationError(
@@ -155,6 +158,7 @@ class Job:
                 raise ConfigurationError("bulk: no rows given (pass rows, or resume=<job id>)")
             source = iter_rows(rows, self.info, nulls=self.nulls)
             job_id = self.journal.new_job(self.name, self.operation, describe_source(rows))
+            self.journal.claim(job_id)
             try:
                 self.total = self.journal.load(job_id, source)
             except BaseException:
@@ -462,6 +466,8 @@ class Job:
                           time.perf_counter() - self.started)
 
     def close(self) -> None:
+        if self.job_id:
+            self.journal.release(self.job_id)
         self.journal.close()
 
 
