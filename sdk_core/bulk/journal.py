@@ -73,6 +73,8 @@ class Journal:
             if self.path.is_dir():
                 self.path = self.path / "journal.sqlite"
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():  # it holds the rows' data: readable by its owner only
+                self.path.touch(mode=0o600)
             path = self.path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
