@@ -8,14 +8,13 @@ keep Autotask's value and are reported).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
 from .._datetime import parse_datetime
 from ..errors import ConfigurationError
 
-__all__ = ["POLICIES", "Conflict", "changed_since", "merge", "same_value", "already_applied", "check_policy"]
+__all__ = ["POLICIES", "changed_since", "merge", "same_value", "already_applied", "check_policy"]
 
 POLICIES = ("skip", "overwrite", "merge")
 
@@ -27,16 +26,6 @@ def check_policy(policy: str, base: Any) -> None:
         raise ConfigurationError(
             "on_conflict='merge' needs base=: the rows as you read them (same sources as rows, "
             "matched by id), to tell the fields you changed from those changed in Autotask since")
-
-
-@dataclass
-class Conflict:
-    """What a merge kept from Autotask because both sides changed it."""
-
-    record_id: int
-    read_at: str
-    changed_at: str
-    kept_theirs: list[str] = field(default_factory=list)
 
 
 def changed_since(read_at: Any, current_at: Any) -> bool:
@@ -94,7 +83,8 @@ def already_applied(body: Mapping[str, Any], current: Mapping[str, Any]) -> bool
     return True
 
 
-def merge(body: Mapping[str, Any], base: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def merge(body: Mapping[str, Any], base: Mapping[str, Any],
+          current: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The body to send after a conflict, and the fields where Autotask's value was kept."""
     out: dict[str, Any] = {"id": body["id"]}
     kept: list[str] = []

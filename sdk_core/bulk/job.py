@@ -33,7 +33,7 @@ from ..errors import (
     UnknownOutcomeError,
     ZoneError,
 )
-from .conflicts import Conflict, already_applied, changed_since, check_policy, merge
+from .conflicts import already_applied, changed_since, check_policy, merge
 from .journal import Journal, RowTask
 from .ops import Op, Step
 from .planner import VERBS, plan_route
@@ -87,6 +87,8 @@ class Job:
         self.operation = operation
         self.route = plan_route(self.info, operation, client.catalog)
         self.dry_run = bool(dry_run)
+        if self.dry_run and resume:
+            raise ConfigurationError("a dry run checks rows and journals nothing, so it cannot resume a job")
         self.resume = resume
         if isinstance(match, str):
             match = [match]
@@ -141,21 +143,28 @@ class Job:
                     f"bulk job {self.resume} is a {found.operation} of {found.entity}, not a "
                     f"{self.operation} of {self.name}; resume it with that call")
             self.job_id = found.job_id
+            self.journal.claim(self.job_id)
             if not found.loaded:
                 if rows is None:
                     raise ConfigurationError(
                         f"bulk job {self.resume} was interrupted while its rows were being read; "
                         "pass the same rows again with resume=")
-                source = itertools.islice(iter_rows(rows, self.info, nulls=self.nulls), found.total, None)
-                self.total = self.journal.load(self.job_id, source, start=found.total)
+                rest = itertools.islice(iter_rows(rows, self.info, nulls=self.nulls), found.total, None)
+                self.total = self.journal.load(self.job_id, rest, start=found.total)
             else:
                 self.total = found.total
         else:
             if rows is None:
                 raise ConfigurationError("bulk: no rows given (pass rows, or resume=<job id>)")
             source = iter_rows(rows, self.info, nulls=self.nulls)
-            self.job_id = self.journal.new_job(self.name, self.operation, describe_source(rows))
-            self.total = self.journal.load(self.job_id, source)
+            job_id = self.journal.new_job(self.name, self.operation, describe_source(rows))
+            self.journal.claim(job_id)
+            try:
+                self.total = self.journal.load(job_id, source)
+            except BaseException:
+                self.journal.drop(job_id)  # nothing was sent: the job never existed
+                raise
+            self.job_id = job_id
         if self._base_source is not None:
             for row in iter_rows(self._base_source, self.info, nulls=self.nulls):
                 if isinstance(row.get("id"), int):
@@ -198,9 +207,9 @@ class Job:
         preps = [self._shape(task) for task in chunk]
         wanted = [p for p in preps if p.record_id is not None and self._needs_current(p)]
         if wanted and self.info.queryable:
-            current = yield from self._read(self.name, [p.record_id for p in wanted])  # type: ignore[misc]
+            current = yield from self._read(self.name, [p.record_id for p in wanted if p.record_id is not None])
             for p in wanted:
-                p.current = current.get(p.record_id)  # type: ignore[arg-type]
+                p.current = current.get(p.record_id) if p.record_id is not None else None
                 if p.parent_id is None and self.route.parent_field and p.current is not None:
                     p.parent_id = p.current.get(self.route.parent_field)
         for p in preps:
@@ -234,10 +243,12 @@ class Job:
         assert self.rules is not None and self.marker is not None
         token = self.token(p.task.index)
         if self.rules.is_udf(self.marker):
-            udfs = [u for u in p.body.get("userDefinedFields", []) if str(u.get("name", "")).lower() != self.marker.lower()]
-            if len(udfs) != len(p.body.get("userDefinedFields", [])):
+            given = p.body.get("userDefinedFields", [])
+            udfs = [u for u in given if str(u.get("name", "")).lower() != self.marker.lower()]
+            if len(udfs) != len(given):
                 p.problems.append(f"the row sets {self.marker}, which marker= reserves for the engine")
-            p.body["userDefinedFields"] = udfs + [{"name": self.rules.udfs[self.marker.lower()]["name"], "value": token}]
+            name = self.rules.udfs[self.marker.lower()]["name"]
+            p.body["userDefinedFields"] = [*udfs, {"name": name, "value": token}]
         else:
             if any(k.lower() == self.marker.lower() for k in p.body):
                 p.problems.append(f"the row sets {self.marker}, which marker= reserves for the engine")
@@ -455,6 +466,8 @@ class Job:
                           time.perf_counter() - self.started)
 
     def close(self) -> None:
+        if self.job_id:
+            self.journal.release(self.job_id)
         self.journal.close()
 
 

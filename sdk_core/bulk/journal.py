@@ -10,6 +10,8 @@ first. One file holds any number of jobs; rows are stored as JSON, never credent
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -25,12 +27,14 @@ from ..errors import ConfigurationError
 __all__ = ["Journal", "JobInfo", "RowTask", "OPEN_STATES"]
 
 OPEN_STATES = ("pending", "sending", "unknown")
+STALE_SECONDS = 120.0  # a job whose runner (on another host) has not stirred for this long is free
+HEARTBEAT_SECONDS = 10.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bulk_jobs (
     job_id TEXT PRIMARY KEY, entity TEXT NOT NULL, operation TEXT NOT NULL,
     created_at REAL NOT NULL, loaded INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0,
-    source TEXT, finished_at REAL
+    source TEXT, finished_at REAL, owner TEXT, heartbeat REAL
 );
 CREATE TABLE IF NOT EXISTS bulk_rows (
     job_id TEXT NOT NULL, idx INTEGER NOT NULL, status TEXT NOT NULL, payload BLOB NOT NULL,
@@ -69,6 +73,8 @@ class Journal:
             if self.path.is_dir():
                 self.path = self.path / "journal.sqlite"
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():  # it holds the rows' data: readable by its owner only
+                self.path.touch(mode=0o600)
             path = self.path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -76,6 +82,7 @@ class Journal:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=30000")
         self._db.executescript(_SCHEMA)
+        self._beat = time.monotonic()
 
     def close(self) -> None:
         with self._lock:
@@ -129,6 +136,42 @@ class Journal:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def drop(self, job_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM bulk_rows WHERE job_id = ?", (job_id,))
+            self._db.execute("DELETE FROM bulk_jobs WHERE job_id = ?", (job_id,))
+
+    def claim(self, job_id: str) -> None:
+        """Take the job for this process, or refuse while another live process runs it
+        (two runners of one job could send a row twice)."""
+        me = f"{socket.gethostname()}:{os.getpid()}"
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                owner, beat = self._db.execute(
+                    "SELECT owner, heartbeat FROM bulk_jobs WHERE job_id = ?", (job_id,)).fetchone()
+                if owner and owner != me and _alive(owner, beat):
+                    raise ConfigurationError(
+                        f"bulk job {job_id} is being run by another process ({owner}, last seen "
+                        f"{time.time() - (beat or 0):.0f} s ago); wait for it to end before resuming")
+                self._db.execute("UPDATE bulk_jobs SET owner = ?, heartbeat = ? WHERE job_id = ?",
+                                 (me, time.time(), job_id))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        self._beat = time.monotonic()
+
+    def release(self, job_id: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE bulk_jobs SET owner = NULL WHERE job_id = ?", (job_id,))
+
+    def _heartbeat(self, job_id: str) -> None:
+        """Called with the lock held, after a row settles."""
+        if time.monotonic() - self._beat > HEARTBEAT_SECONDS:
+            self._beat = time.monotonic()
+            self._db.execute("UPDATE bulk_jobs SET heartbeat = ? WHERE job_id = ?", (time.time(), job_id))
+
     def finish(self, job_id: str) -> None:
         with self._lock:
             self._db.execute("UPDATE bulk_jobs SET finished_at = ? WHERE job_id = ?", (time.time(), job_id))
@@ -159,6 +202,7 @@ class Journal:
             self._db.execute(
                 "UPDATE bulk_rows SET status = ?, record_id = ?, message = ?, updated_at = ? "
                 "WHERE job_id = ? AND idx = ?", (status, record_id, message, time.time(), job_id, index))
+            self._heartbeat(job_id)
 
     def outcomes(self, job_id: str) -> list[tuple[int, str, int | None, str | None]]:
         with self._lock:
@@ -170,3 +214,17 @@ class Journal:
         with self._lock:
             return dict(self._db.execute(
                 "SELECT status, COUNT(*) FROM bulk_rows WHERE job_id = ? GROUP BY status", (job_id,)).fetchall())
+
+
+def _alive(owner: str, heartbeat: float | None) -> bool:
+    """On this host: whether the process lives. Elsewhere: whether it stirred lately."""
+    host, _, pid = owner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return heartbeat is not None and time.time() - heartbeat < STALE_SECONDS

@@ -31,7 +31,8 @@ def _workers(client: Any) -> int:
     return int(getattr(settings, "max_concurrency", 3) or 3) + 1
 
 
-def run_bulk(entity: Any, operation: str, rows: Any, journal: Any, dry_run: bool, options: dict[str, Any]) -> BulkResult:
+def run_bulk(entity: Any, operation: str, rows: Any, journal: Any, dry_run: bool,
+             options: dict[str, Any]) -> BulkResult:
     """The sync engine behind `Entity.bulk_*`."""
     client = entity._client
     job = Job(client, entity.name, operation, journal=journal, dry_run=dry_run, **options)

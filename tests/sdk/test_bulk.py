@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -350,9 +351,25 @@ def test_wrong_options_fail_before_anything_is_journaled_or_sent(server, client,
         client.tickets.bulk_create([{"title": "x"}], journal=tmp_path / "j.sqlite", match=["titel"])
     with pytest.raises(ConfigurationError, match="is not in the journal"):
         client.tickets.bulk_create(resume="nope", journal=tmp_path / "j.sqlite")
+    with pytest.raises(ConfigurationError, match="cannot resume"):
+        client.tickets.bulk_create(resume="nope", dry_run=True)
     assert server.admin.stats()["total"] == total
     assert not (tmp_path / "j.sqlite").exists() or not sqlite3.connect(tmp_path / "j.sqlite").execute(
         "SELECT COUNT(*) FROM bulk_jobs").fetchone()[0]
+
+
+def test_a_job_runs_in_one_process_at_a_time(server, client, company, tmp_path):
+    journal = tmp_path / "j.sqlite"
+    job = client.tickets.bulk_create([ticket(company, "claimed", priority=999)], journal=journal,
+                                     progress=False).job_id
+    with sqlite3.connect(journal) as db:  # as if the parent process (alive) were running it now
+        db.execute("UPDATE bulk_jobs SET owner = ?, heartbeat = ?", (f"{socket.gethostname()}:{os.getppid()}",
+                                                                     time.time()))
+    with pytest.raises(ConfigurationError, match="being run by another process"):
+        client.tickets.bulk_create(resume=job, journal=journal, progress=False)
+    with sqlite3.connect(journal) as db:  # a runner that died (no such process) holds nothing
+        db.execute("UPDATE bulk_jobs SET owner = ?", (f"{socket.gethostname()}:999999999",))
+    assert client.tickets.bulk_create(resume=job, journal=journal, progress=False).job_id == job
 
 
 def test_progress_reaches_the_caller_and_the_bar_ends_with_the_summary(server, client, company, tmp_path, capsys):
@@ -383,3 +400,16 @@ def test_an_exhausted_budget_share_stops_the_job_resumably(sandbox_factory, tmp_
         assert sorted(r["title"] for r in titled(wider, "budget-")) == [r["title"] for r in rows]
     assert result.ok and writes(server)["create"] == 30
     assert server.admin.stats()["rejected"]["threshold"] == 0
+
+
+def test_a_source_that_breaks_while_being_read_sends_nothing_and_leaves_no_job(server, client, company, tmp_path):
+    def rows():
+        yield ticket(company, "never-sent-1")
+        raise OSError("the export file went away")
+
+    before = writes(server)["create"]
+    with pytest.raises(OSError, match="went away"):
+        client.tickets.bulk_create(rows(), journal=tmp_path / "j.sqlite", progress=False)
+    assert writes(server)["create"] == before
+    with sqlite3.connect(tmp_path / "j.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM bulk_jobs").fetchone()[0] == 0

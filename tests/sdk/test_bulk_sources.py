@@ -61,3 +61,16 @@ def test_wrong_sources_say_what_to_give(source, words, tmp_path, monkeypatch):
 def test_a_row_that_is_not_a_dict_is_named():
     with pytest.raises(ConfigurationError, match="bulk row 1: str is not a dict"):
         list(iter_rows([{"id": 1}, "oops"], TICKETS))
+
+
+def test_pandas_and_pyarrow_load_only_for_frames_and_parquet():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom sdk_core import AutotaskClient, load_catalog\n"
+            "from sdk_core.bulk.runner import run_bulk\nfrom sdk_core.bulk.sources import iter_rows\n"
+            "rows = list(iter_rows([{'id': 1}, 2], load_catalog().get('Tickets')))\n"
+            "print(rows, sorted({'pandas', 'pyarrow', 'numpy'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[{'id': 1}, {'id': 2}] []"
