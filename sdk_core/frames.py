@@ -1,0 +1,264 @@
+"""Autotask rows as a pandas DataFrame: typed columns, picklist labels beside values, UDF columns.
+
+Column types come from live field metadata (`entityInformation/fields`, cached): integers as
+nullable ``Int64``, doubles as ``float64``, booleans as nullable ``boolean``, timestamps as
+aware UTC datetimes, text as ``string``. A picklist column ``status`` gets ``status_label``
+beside it (dependent picklists such as ``subIssueType`` are labelled through their parent's
+value). User-defined fields become columns of their own, typed by their definitions.
+
+The frame is built a chunk of pages at a time: the JSON of at most ``chunk_rows`` rows is
+held at once, never the whole result. pandas is imported only here, when first used.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ._datetime import parse_datetime
+from .errors import ConfigurationError, QueryError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["to_dataframe", "entity_frame", "entity_frame_async", "FramePlan"]
+
+log = logging.getLogger("sdk_core.frames")
+
+CHUNK_ROWS = 5000
+_DATETIME = "datetime64[us, UTC]"  # one resolution for every chunk, whatever a chunk's values infer
+UDF_MODES = ("columns", "list", "none")
+_KINDS = {"integer": "int", "long": "int", "short": "int", "byte": "int", "double": "float",
+          "decimal": "float", "float": "float", "boolean": "bool", "datetime": "datetime",
+          "date": "datetime"}
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError("to_dataframe needs pandas: pip install 'autotask-liberator[pandas]'") from None
+    return pandas
+
+
+@dataclass
+class _Column:
+    name: str  # the DataFrame column
+    key: str  # the row key (or the UDF's name)
+    kind: str  # int, float, bool, datetime, string, object
+    udf: bool = False
+    labels: dict[Any, str] | None = None
+    pair_labels: dict[tuple[str, str], str] | None = None
+    parent: str | None = None  # row key of the field a dependent picklist hangs on
+
+
+def _picklist(meta: dict[str, Any]) -> tuple[dict[Any, str], dict[tuple[str, str], str]] | None:
+    values = meta.get("picklistValues") if meta.get("isPickList") else None
+    if not values:
+        return None
+    by_value: dict[Any, str] = {}
+    by_pair: dict[tuple[str, str], str] = {}
+    for item in values:
+        raw, label = str(item.get("value")), item.get("label")
+        by_value.setdefault(raw, label)
+        if raw.lstrip("-").isdigit():
+            by_value.setdefault(int(raw), label)
+        by_pair[(str(item.get("parentValue") or ""), raw)] = label
+    return by_value, by_pair
+
+
+@dataclass
+class FramePlan:
+    """Which columns a frame has and how each is typed; `build(rows)` makes one chunk."""
+
+    columns: list[_Column]
+    labels: bool = True
+    udfs: str = "columns"
+    _has_udf_columns: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self._has_udf_columns = any(c.udf for c in self.columns)
+
+    @classmethod
+    def from_metadata(cls, info: Any, fields_meta: list[dict[str, Any]], udfs_meta: list[dict[str, Any]],
+                      wanted: list[str] | None, *, labels: bool = True, udfs: str = "columns") -> "FramePlan":
+        """Columns from live metadata; `wanted` (names, any case) narrows them to those + id."""
+        keys: dict[str, str] = {}
+        for meta in fields_meta:
+            name = str(meta.get("name", ""))
+            known = info.field(name)
+            keys[name.lower()] = known.name if known is not None else name[:1].lower() + name[1:]
+        udf_by_lower = {str(u.get("name", "")).lower(): u for u in udfs_meta}
+        want = None if wanted is None else {"id", *(w.lower() for w in wanted)}
+        columns: list[_Column] = []
+        parents: dict[str, str] = {}
+        for meta in fields_meta:
+            low = str(meta.get("name", "")).lower()
+            if want is not None and low not in want:
+                continue
+            key = keys[low]
+            column = _Column(key, key, _KINDS.get(str(meta.get("dataType", "")).lower(), "string"))
+            found = _picklist(meta)
+            if found:
+                column.labels, column.pair_labels = found
+                parent = str(meta.get("picklistParentValueField") or "").lower()
+                if parent:
+                    parents[key] = keys.get(parent, parent)
+            columns.append(column)
+        for column in columns:
+            column.parent = parents.get(column.key)
+        if udfs == "columns":
+            taken = {c.name.lower() for c in columns}
+            for low, meta in udf_by_lower.items():
+                if want is not None and low not in want:
+                    continue
+                name = str(meta["name"])
+                col = _Column(f"udf_{name}" if low in taken else name, name,
+                              _KINDS.get(str(meta.get("type", "")).lower(), "string"), udf=True)
+                found = _picklist(meta)
+                if found:
+                    col.kind = "string"  # a picklist UDF holds the value's text; its label sits beside it
+                    col.labels, col.pair_labels = found
+                columns.append(col)
+        elif udfs == "list" and (want is None or "userdefinedfields" in want):
+            columns.append(_Column("userDefinedFields", "userDefinedFields", "object"))
+        return cls(columns, labels, udfs)
+
+    def build(self, rows: list[dict[str, Any]]) -> "pd.DataFrame":
+        pd = _pandas()
+        udf_rows = None
+        if self._has_udf_columns:
+            udf_rows = [{u.get("name"): u.get("value") for u in (r.get("userDefinedFields") or ())}
+                        for r in rows]
+        data: dict[str, Any] = {}
+        for col in self.columns:
+            source = udf_rows if col.udf else rows
+            values = [r.get(col.key) for r in source]  # type: ignore[union-attr]
+            data[col.name] = _convert(pd, values, col.kind, udf=col.udf, name=col.name)
+            if self.labels and col.labels is not None:
+                data[f"{col.name}_label"] = pd.array(self._labels(col, values, rows), dtype="string")
+        return pd.DataFrame(data, copy=False)
+
+    @staticmethod
+    def _labels(col: _Column, values: list[Any], rows: list[dict[str, Any]]) -> list[str | None]:
+        by_value = col.labels or {}
+        if col.parent is None or not col.pair_labels:
+            return [by_value.get(v) for v in values]
+        pairs = col.pair_labels
+        return [None if v is None else pairs.get((str(r.get(col.parent) or ""), str(v)), by_value.get(v))
+                for v, r in zip(values, rows)]
+
+
+def _convert(pd: Any, values: list[Any], kind: str, *, udf: bool, name: str) -> Any:
+    if kind == "object":
+        return pd.array(values, dtype=object)
+    if kind == "datetime":
+        return _datetimes(pd, values, name)
+    if udf and kind in ("int", "float"):  # UDF values arrive as text
+        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+        return numbers.astype("Int64" if kind == "int" else "float64").array
+    try:
+        if kind == "int":
+            return pd.array(values, dtype="Int64")
+        if kind == "float":
+            return pd.array(values, dtype="float64")
+        if kind == "bool":
+            return pd.array(values, dtype="boolean")
+        return pd.array([v if v is None or isinstance(v, str) else str(v) for v in values]
+                        if kind == "string" else values, dtype="string")
+    except (TypeError, ValueError) as exc:  # metadata is not always truthful: keep the values as sent
+        log.warning("column %s is not %s as its metadata says (%s); kept as sent", name, kind, exc)
+        return pd.array(values, dtype=object)
+
+
+def _datetimes(pd: Any, values: list[Any], name: str) -> Any:
+    series = pd.Series(values, dtype=object)
+    try:
+        return pd.to_datetime(series, format="ISO8601", utc=True).astype(_DATETIME).array
+    except (TypeError, ValueError):
+        parsed = []
+        for value in values:
+            try:
+                parsed.append(parse_datetime(value) if value is not None else None)
+            except ValueError:
+                log.warning("column %s: %r is not a timestamp; left empty", name, value)
+                parsed.append(None)
+        return pd.to_datetime(pd.Series(parsed, dtype=object), utc=True).astype(_DATETIME).array
+
+
+def _check(fields: Any, udfs: str, chunk_rows: int) -> list[str] | None:
+    if udfs not in UDF_MODES:
+        raise QueryError(f"udfs must be one of {', '.join(UDF_MODES)}, not {udfs!r}")
+    if chunk_rows < 1:
+        raise QueryError(f"chunk_rows must be at least 1, not {chunk_rows}")
+    if fields is None:
+        return None
+    if isinstance(fields, str):
+        raise QueryError(f"fields must be a list of names, e.g. [{fields!r}], not a string")
+    return [getattr(f, "field", f) for f in fields]
+
+
+def _assemble(pd: Any, plan: FramePlan, chunks: list[Any]) -> "pd.DataFrame":
+    if not chunks:
+        return plan.build([])
+    if len(chunks) == 1:
+        return chunks[0]
+    return pd.concat(chunks, ignore_index=True)
+
+
+def _chunks(plan: FramePlan, pages: Iterable[list[dict[str, Any]]], chunk_rows: int) -> list[Any]:
+    out, pending = [], []
+    for page in pages:
+        pending.extend(page)
+        if len(pending) >= chunk_rows:
+            out.append(plan.build(pending))
+            pending = []
+    if pending:
+        out.append(plan.build(pending))
+    return out
+
+
+def entity_frame(entity: Any, where: Any = None, fields: Any = None, *, labels: bool = True,
+                 udfs: str = "columns", chunk_rows: int = CHUNK_ROWS, page_size: int = 500) -> "pd.DataFrame":
+    """The DataFrame of a sync `Entity`'s rows matching `where` (see the module docstring)."""
+    pd = _pandas()
+    names = _check(fields, udfs, chunk_rows)
+    udf_meta = entity.udfs() if udfs == "columns" and entity._info.has_udf_endpoint else []
+    plan = FramePlan.from_metadata(entity._info, entity.fields(), udf_meta, names, labels=labels, udfs=udfs)
+    return _assemble(pd, plan, _chunks(plan, entity.pages(where, fields, page_size=page_size), chunk_rows))
+
+
+async def entity_frame_async(entity: Any, where: Any = None, fields: Any = None, *, labels: bool = True,
+                             udfs: str = "columns", chunk_rows: int = CHUNK_ROWS,
+                             page_size: int = 500) -> "pd.DataFrame":
+    """`entity_frame` for an `AsyncEntity`."""
+    pd = _pandas()
+    names = _check(fields, udfs, chunk_rows)
+    udf_meta = await entity.udfs() if udfs == "columns" and entity._info.has_udf_endpoint else []
+    plan = FramePlan.from_metadata(entity._info, await entity.fields(), udf_meta, names,
+                                   labels=labels, udfs=udfs)
+    out, pending = [], []
+    async for page in entity.pages(where, fields, page_size=page_size):
+        pending.extend(page)
+        if len(pending) >= chunk_rows:
+            out.append(plan.build(pending))
+            pending = []
+    if pending:
+        out.append(plan.build(pending))
+    return _assemble(pd, plan, out)
+
+
+def to_dataframe(entity: str, where: Any = None, fields: Any = None, *, labels: bool = True,
+                 udfs: str = "columns", client: Any = None, chunk_rows: int = CHUNK_ROWS) -> "pd.DataFrame":
+    """`sdk_core.to_dataframe("Tickets", Q("status") == 1)`: with `client`, else one from the environment."""
+    if not isinstance(entity, str):
+        raise ConfigurationError(f"to_dataframe takes an entity name such as 'Tickets', not {entity!r}")
+    if client is not None:
+        return entity_frame(client.entity(entity), where, fields, labels=labels, udfs=udfs,
+                            chunk_rows=chunk_rows)
+    from ._client import AutotaskClient
+
+    with AutotaskClient.from_env() as own:
+        return entity_frame(own.entity(entity), where, fields, labels=labels, udfs=udfs,
+                            chunk_rows=chunk_rows)
