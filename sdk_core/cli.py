@@ -163,11 +163,16 @@ def get(ctx: click.Context, entity: str, id: int, as_json: bool) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--html", "html_path", type=click.Path(dir_okay=False),
+              help="Also write the full report (every check, latency and budget charts) as one HTML page.")
 @click.pass_context
-def health(ctx: click.Context, as_json: bool) -> None:
+def health(ctx: click.Context, as_json: bool, html_path: str | None) -> None:
     """Zone, authentication, threshold usage and latency."""
     def go() -> None:
         with _client(ctx) as client:
+            if html_path:
+                from .health.cli import write_html_report
+                write_html_report(client, html_path)
             started = time.perf_counter()
             threshold = client.threshold()
             latency = (time.perf_counter() - started) * 1000
