@@ -9,11 +9,11 @@ from importlib import import_module
 from typing import Any
 
 __all__ = ["HealthMonitor", "HealthReport", "Check", "Thresholds", "Alert", "LogChannel",
-           "WebhookChannel", "SMTPChannel"]
+           "WebhookChannel", "SMTPChannel", "sql_freshness"]
 
 _WHERE = {"HealthMonitor": ".monitor", "HealthReport": ".report", "Check": ".report",
           "Thresholds": ".monitor", "Alert": ".alerts", "LogChannel": ".alerts",
-          "WebhookChannel": ".alerts", "SMTPChannel": ".alerts"}
+          "WebhookChannel": ".alerts", "SMTPChannel": ".alerts", "sql_freshness": ".monitor"}
 
 
 def __getattr__(name: str) -> Any:
