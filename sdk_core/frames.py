@@ -127,64 +127,113 @@ class FramePlan:
 
     def build(self, rows: list[dict[str, Any]]) -> "pd.DataFrame":
         pd = _pandas()
+        import numpy as np
+
+        fields = [c for c in self.columns if not c.udf]
+        matrix = _pivot(pd, np, rows, [c.key for c in fields])
+        parents = {c.parent for c in fields if c.parent}
+        by_key = {c.key: matrix[:, i] for i, c in enumerate(fields) if c.key in parents}
         udf_rows = None
         if self._has_udf_columns:
             udf_rows = [{u.get("name"): u.get("value") for u in (r.get("userDefinedFields") or ())}
                         for r in rows]
         data: dict[str, Any] = {}
+        index = 0
         for col in self.columns:
-            source = udf_rows if col.udf else rows
-            values = [r.get(col.key) for r in source]  # type: ignore[union-attr]
-            data[col.name] = _convert(pd, values, col.kind, udf=col.udf, name=col.name)
+            if col.udf:
+                values = np.array([r.get(col.key) for r in udf_rows or ()], dtype=object)
+            else:
+                values, index = matrix[:, index], index + 1
+            data[col.name] = _convert(pd, np, values, col.kind, udf=col.udf, name=col.name)
             if self.labels and col.labels is not None:
-                data[f"{col.name}_label"] = pd.array(self._labels(col, values, rows), dtype="string")
+                labels = self._labels(col, values, by_key.get(col.parent) if col.parent else None)
+                data[f"{col.name}_label"] = pd.array(np.array(labels, dtype=object), dtype="string")
         return pd.DataFrame(data, copy=False)
 
     @staticmethod
-    def _labels(col: _Column, values: list[Any], rows: list[dict[str, Any]]) -> list[str | None]:
+    def _labels(col: _Column, values: Any, parents: Any) -> list[str | None]:
         by_value = col.labels or {}
-        if col.parent is None or not col.pair_labels:
-            return [by_value.get(v) for v in values]
+        if parents is None or not col.pair_labels:
+            return list(map(by_value.get, values))
         pairs = col.pair_labels
-        return [None if v is None else pairs.get((str(r.get(col.parent) or ""), str(v)), by_value.get(v))
-                for v, r in zip(values, rows)]
+        return [None if v is None else pairs.get((str(p if p is not None else ""), str(v)), by_value.get(v))
+                for v, p in zip(values, parents)]
 
 
-def _convert(pd: Any, values: list[Any], kind: str, *, udf: bool, name: str) -> Any:
+def _pivot(pd: Any, np: Any, rows: list[dict[str, Any]], keys: list[str]) -> Any:
+    """Rows of dicts to a 2-D object array, one column per key (the costliest step: in C when we can)."""
+    if not rows:
+        return np.empty((0, len(keys)), dtype=object)
+    to_array = getattr(getattr(pd, "_libs", None), "lib", None)
+    to_array = getattr(to_array, "dicts_to_array", None)  # pandas' own, used by DataFrame(list of dicts)
+    if to_array is not None:
+        try:
+            return to_array(rows, keys)
+        except Exception:  # a pandas whose private helper changed: the portable way below
+            pass
+    matrix = np.empty((len(rows), len(keys)), dtype=object)
+    for i, key in enumerate(keys):
+        matrix[:, i] = [r.get(key) for r in rows]
+    return matrix
+
+
+def _convert(pd: Any, np: Any, values: Any, kind: str, *, udf: bool, name: str) -> Any:
+    """One column from an object array to its type; values that break the type stay as sent."""
     if kind == "object":
         return pd.array(values, dtype=object)
     if kind == "datetime":
-        return _datetimes(pd, values, name)
+        return _datetimes(pd, np, values, name)
     if udf and kind in ("int", "float"):  # UDF values arrive as text
         numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
         return numbers.astype("Int64" if kind == "int" else "float64").array
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    missing = np.equal(values, None)
     try:
-        if kind == "int":
-            return pd.array(values, dtype="Int64")
-        if kind == "float":
-            return pd.array(values, dtype="float64")
-        if kind == "bool":
-            return pd.array(values, dtype="boolean")
-        return pd.array([v if v is None or isinstance(v, str) else str(v) for v in values]
-                        if kind == "string" else values, dtype="string")
+        if kind == "int" and inferred in ("integer", "empty"):
+            data = values.copy()
+            data[missing] = 0
+            return pd.arrays.IntegerArray(data.astype(np.int64), missing)
+        if kind == "float" and inferred in ("integer", "floating", "mixed-integer-float", "empty"):
+            data = values.copy()
+            data[missing] = np.nan
+            return data.astype(np.float64)
+        if kind == "bool" and inferred in ("boolean", "empty"):
+            data = values.copy()
+            data[missing] = False
+            return pd.arrays.BooleanArray(data.astype(bool), missing)
+        if kind == "string":
+            if inferred not in ("string", "empty"):
+                values = np.array([v if v is None or isinstance(v, str) else str(v) for v in values], dtype=object)
+            return pd.array(values, dtype="string")
+        dtype = {"int": "Int64", "float": "float64", "bool": "boolean"}[kind]
+        return pd.array(values, dtype=dtype)  # e.g. integers sent as "12": pandas decides
     except (TypeError, ValueError) as exc:  # metadata is not always truthful: keep the values as sent
         log.warning("column %s is not %s as its metadata says (%s); kept as sent", name, kind, exc)
         return pd.array(values, dtype=object)
 
 
-def _datetimes(pd: Any, values: list[Any], name: str) -> Any:
+def _datetimes(pd: Any, np: Any, values: Any, name: str) -> Any:
+    import warnings
+
+    try:  # zone-less ISO text (what Autotask sends) parses in numpy's C code
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            parsed = values.astype("datetime64[us]")
+        return pd.DatetimeIndex(parsed).tz_localize("UTC").array
+    except (TypeError, ValueError, Warning):
+        pass
     series = pd.Series(values, dtype=object)
     try:
         return pd.to_datetime(series, format="ISO8601", utc=True).astype(_DATETIME).array
     except (TypeError, ValueError):
-        parsed = []
+        found = []
         for value in values:
             try:
-                parsed.append(parse_datetime(value) if value is not None else None)
+                found.append(parse_datetime(value) if value is not None else None)
             except ValueError:
                 log.warning("column %s: %r is not a timestamp; left empty", name, value)
-                parsed.append(None)
-        return pd.to_datetime(pd.Series(parsed, dtype=object), utc=True).astype(_DATETIME).array
+                found.append(None)
+        return pd.to_datetime(pd.Series(found, dtype=object), utc=True).astype(_DATETIME).array
 
 
 def _check(fields: Any, udfs: str, chunk_rows: int) -> list[str] | None:
