@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from autotask_sandbox import generator  # noqa: E402
 from autotask_sandbox.testing import SandboxServer  # noqa: E402
 from sdk_core import AutotaskClient, Q  # noqa: E402
+from sdk_core.frames import entity_frame  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
 SCALE = generator.Scale(400, 60, 100_000, 0.2, 0.2, 20, 4, 50, 500, 50, 30, 100, 200, 3)
@@ -54,9 +55,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="tickets to read (first N by id)")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each (median kept)")
+    parser.add_argument("--chunk-rows", type=int, default=None, help="rows per built chunk (default: the SDK's)")
+    parser.add_argument("--latency-ms", type=int, default=0, help="sandbox latency per request")
     args = parser.parse_args()
     db = tenant()
-    with SandboxServer(db=db, threshold=1_000_000_000, latency_bands=False) as server:
+    with SandboxServer(db=db, threshold=1_000_000_000, latency_bands=False, latency_ms=args.latency_ms) as server:
         with AutotaskClient(**server.credentials, cache_dir=str(CACHE / "meta")) as client:
             first = next(iter(client.tickets.pages(page_size=1)))[0]["id"]
             where = Q("id") < first + args.rows
@@ -74,13 +77,14 @@ def main() -> None:
                 rows = None
                 gc.collect()
                 started = time.perf_counter()
-                frame = client.tickets.to_dataframe(where)
+                frame = (client.tickets.to_dataframe(where) if args.chunk_rows is None else
+                         entity_frame(client.tickets, where, chunk_rows=args.chunk_rows))
                 frame_times.append(time.perf_counter() - started)
                 assert len(frame) == n, (len(frame), n)
                 frame = None if _ < args.repeat - 1 else frame
     scan, built = statistics.median(scan_times), statistics.median(frame_times)
     ratio = (n / built) / (n / scan)
-    print(f"\ntickets: {n:,} ({len(frame.columns)} columns in the frame)")
+    print(f"\ntickets: {n:,} ({len(frame.columns)} columns in the frame), sandbox latency {args.latency_ms} ms")
     print(f"plain scan    list(query())   {n / scan:>9,.0f} rows/s  (median of {args.repeat}: {scan:.1f} s)")
     print(f"to_dataframe  typed, labels   {n / built:>9,.0f} rows/s  (median of {args.repeat}: {built:.1f} s)")
     print(f"ratio to_dataframe / scan: {ratio:.2f}  (target >= 0.80)  {'PASS' if ratio >= 0.8 else 'MISS'}")

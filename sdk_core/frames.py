@@ -13,8 +13,10 @@ held at once, never the whole result. pandas is imported only here, when first u
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ._datetime import parse_datetime
 from .errors import ConfigurationError, QueryError
@@ -26,7 +28,8 @@ __all__ = ["to_dataframe", "entity_frame", "entity_frame_async", "FramePlan"]
 
 log = logging.getLogger("sdk_core.frames")
 
-CHUNK_ROWS = 5000
+CHUNK_ROWS = 1000  # small enough that building one never holds the GIL long from the page reader
+READ_AHEAD_PAGES = 8  # pages read while chunks are built
 _DATETIME = "datetime64[us, UTC]"  # one resolution for every chunk, whatever a chunk's values infer
 UDF_MODES = ("columns", "list", "none")
 _KINDS = {"integer": "int", "long": "int", "short": "int", "byte": "int", "double": "float",
@@ -76,9 +79,12 @@ class FramePlan:
     labels: bool = True
     udfs: str = "columns"
     _has_udf_columns: bool = field(init=False, default=False)
+    _text: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self._has_udf_columns = any(c.udf for c in self.columns)
+        self._text = {c.name for c in self.columns if c.kind == "string"}
+        self._text |= {f"{c.name}_label" for c in self.columns if c.labels is not None}
 
     @classmethod
     def from_metadata(cls, info: Any, fields_meta: list[dict[str, Any]], udfs_meta: list[dict[str, Any]],
@@ -125,29 +131,47 @@ class FramePlan:
             columns.append(_Column("userDefinedFields", "userDefinedFields", "object"))
         return cls(columns, labels, udfs)
 
-    def build(self, rows: list[dict[str, Any]]) -> "pd.DataFrame":
+    def build(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """One chunk: typed arrays by column name (text stays object until `assemble`)."""
         pd = _pandas()
         import numpy as np
 
         fields = [c for c in self.columns if not c.udf]
         matrix = _pivot(pd, np, rows, [c.key for c in fields])
-        parents = {c.parent for c in fields if c.parent}
-        by_key = {c.key: matrix[:, i] for i, c in enumerate(fields) if c.key in parents}
-        udf_rows = None
+        columns: dict[str, Any] = {c.name: matrix[:, i] for i, c in enumerate(fields)}
         if self._has_udf_columns:
-            udf_rows = [{u.get("name"): u.get("value") for u in (r.get("userDefinedFields") or ())}
-                        for r in rows]
+            columns.update(_udf_columns(pd, np, rows, [c for c in self.columns if c.udf]))
+        labels: dict[str, Any] = {}
+        if self.labels:  # before converting: conversion fills missing values in place
+            keyed = {c.key: columns[c.name] for c in fields}
+            for col in self.columns:
+                if col.labels is not None:
+                    parents = keyed.get(col.parent) if col.parent else None
+                    labels[col.name] = np.array(self._labels(col, columns[col.name], parents), dtype=object)
         data: dict[str, Any] = {}
-        index = 0
         for col in self.columns:
-            if col.udf:
-                values = np.array([r.get(col.key) for r in udf_rows or ()], dtype=object)
+            data[col.name] = _convert(pd, np, columns[col.name], col.kind, udf=col.udf, name=col.name)
+            if col.name in labels:
+                data[f"{col.name}_label"] = labels[col.name]
+        return data
+
+    def assemble(self, chunks: list[dict[str, Any]]) -> "pd.DataFrame":
+        """The frame: each column's chunks joined once, text typed as `string` once."""
+        pd = _pandas()
+        import numpy as np
+
+        if not chunks:
+            chunks = [self.build([])]
+        text = pd.StringDtype()
+        data: dict[str, Any] = {}
+        for name in chunks[0]:
+            parts = [c[name] for c in chunks]
+            first = parts[0]
+            if isinstance(first, np.ndarray):
+                joined = np.concatenate(parts) if len(parts) > 1 else first
+                data[name] = pd.array(joined, dtype=text) if joined.dtype == object and name in self._text else joined
             else:
-                values, index = matrix[:, index], index + 1
-            data[col.name] = _convert(pd, np, values, col.kind, udf=col.udf, name=col.name)
-            if self.labels and col.labels is not None:
-                labels = self._labels(col, values, by_key.get(col.parent) if col.parent else None)
-                data[f"{col.name}_label"] = pd.array(np.array(labels, dtype=object), dtype="string")
+                data[name] = _join_extension(pd, parts)
         return pd.DataFrame(data, copy=False)
 
     @staticmethod
@@ -158,6 +182,22 @@ class FramePlan:
         pairs = col.pair_labels
         return [None if v is None else pairs.get((str(p if p is not None else ""), str(v)), by_value.get(v))
                 for v, p in zip(values, parents)]
+
+
+def _udf_columns(pd: Any, np: Any, rows: list[dict[str, Any]], columns: list[_Column]) -> dict[str, Any]:
+    """UDF values by name. Fast when every row lists the same UDFs in the same order (Autotask
+    does); otherwise row by row."""
+    lists = [r.get("userDefinedFields") or () for r in rows]
+    width = len(lists[0]) if lists else 0
+    if width and all(len(x) == width for x in lists):
+        flat = _pivot(pd, np, [u for x in lists for u in x], ["name", "value"]).reshape(len(lists), width, 2)
+        names = flat[0, :, 0]
+        if (flat[:, :, 0] == names).all():
+            where = {name: i for i, name in enumerate(names)}
+            empty = np.full(len(lists), None, dtype=object)
+            return {c.name: flat[:, where[c.key], 1] if c.key in where else empty.copy() for c in columns}
+    by_row = [{u.get("name"): u.get("value") for u in x} for x in lists]
+    return {c.name: np.array([r.get(c.key) for r in by_row], dtype=object) for c in columns}
 
 
 def _pivot(pd: Any, np: Any, rows: list[dict[str, Any]], keys: list[str]) -> Any:
@@ -180,7 +220,7 @@ def _pivot(pd: Any, np: Any, rows: list[dict[str, Any]], keys: list[str]) -> Any
 def _convert(pd: Any, np: Any, values: Any, kind: str, *, udf: bool, name: str) -> Any:
     """One column from an object array to its type; values that break the type stay as sent."""
     if kind == "object":
-        return pd.array(values, dtype=object)
+        return values
     if kind == "datetime":
         return _datetimes(pd, np, values, name)
     if udf and kind in ("int", "float"):  # UDF values arrive as text
@@ -190,26 +230,27 @@ def _convert(pd: Any, np: Any, values: Any, kind: str, *, udf: bool, name: str) 
     missing = np.equal(values, None)
     try:
         if kind == "int" and inferred in ("integer", "empty"):
-            data = values.copy()
+            data = values  # a column of this chunk's own matrix: filled in place
             data[missing] = 0
             return pd.arrays.IntegerArray(data.astype(np.int64), missing)
         if kind == "float" and inferred in ("integer", "floating", "mixed-integer-float", "empty"):
-            data = values.copy()
+            data = values
             data[missing] = np.nan
             return data.astype(np.float64)
         if kind == "bool" and inferred in ("boolean", "empty"):
-            data = values.copy()
+            data = values
             data[missing] = False
             return pd.arrays.BooleanArray(data.astype(bool), missing)
-        if kind == "string":
+        if kind == "string":  # typed once per column in `finish`: per chunk, the fixed cost dominates
             if inferred not in ("string", "empty"):
                 values = np.array([v if v is None or isinstance(v, str) else str(v) for v in values], dtype=object)
-            return pd.array(values, dtype="string")
+            return values
         dtype = {"int": "Int64", "float": "float64", "bool": "boolean"}[kind]
         return pd.array(values, dtype=dtype)  # e.g. integers sent as "12": pandas decides
-    except (TypeError, ValueError) as exc:  # metadata is not always truthful: keep the values as sent
+    except (TypeError, ValueError, OverflowError) as exc:  # metadata is not always truthful: keep the values as sent
         log.warning("column %s is not %s as its metadata says (%s); kept as sent", name, kind, exc)
-        return pd.array(values, dtype=object)
+        values[missing] = None
+        return values
 
 
 def _datetimes(pd: Any, np: Any, values: Any, name: str) -> Any:
@@ -219,7 +260,7 @@ def _datetimes(pd: Any, np: Any, values: Any, name: str) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             parsed = values.astype("datetime64[us]")
-        return pd.DatetimeIndex(parsed).tz_localize("UTC").array
+        return pd.array(parsed, dtype=pd.DatetimeTZDtype("us", "UTC"))
     except (TypeError, ValueError, Warning):
         pass
     series = pd.Series(values, dtype=object)
@@ -248,12 +289,21 @@ def _check(fields: Any, udfs: str, chunk_rows: int) -> list[str] | None:
     return [getattr(f, "field", f) for f in fields]
 
 
+def _join_extension(pd: Any, parts: list[Any]) -> Any:
+    """Chunks of one pandas extension array (Int64, boolean, datetime with zone) as one array."""
+    if len(parts) == 1:
+        return parts[0]
+    join = getattr(type(parts[0]), "_concat_same_type", None)  # what pd.concat itself uses
+    if join is not None:
+        try:
+            return join(parts)
+        except Exception:  # a pandas without it: the public, slower way
+            pass
+    return pd.concat([pd.Series(p, copy=False) for p in parts], ignore_index=True).array
+
+
 def _assemble(pd: Any, plan: FramePlan, chunks: list[Any]) -> "pd.DataFrame":
-    if not chunks:
-        return plan.build([])
-    if len(chunks) == 1:
-        return chunks[0]
-    return pd.concat(chunks, ignore_index=True)
+    return plan.assemble(chunks)
 
 
 def _chunks(plan: FramePlan, pages: Iterable[list[dict[str, Any]]], chunk_rows: int) -> list[Any]:
@@ -268,6 +318,50 @@ def _chunks(plan: FramePlan, pages: Iterable[list[dict[str, Any]]], chunk_rows: 
     return out
 
 
+def _read_ahead(pages: Iterable[list[dict[str, Any]]], depth: int) -> Iterator[list[dict[str, Any]]]:
+    """Pages from a reader thread, up to `depth` ahead, so the API keeps serving while a chunk
+    is built (building blocks the consumer; the reader mostly waits on the network)."""
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def read() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        box.put(page, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(done)
+        except BaseException as exc:  # raised in the consumer
+            box.put(exc)
+
+    reader = threading.Thread(target=read, name="autotask-frame-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = box.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():
+            try:
+                box.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
+
+
 def entity_frame(entity: Any, where: Any = None, fields: Any = None, *, labels: bool = True,
                  udfs: str = "columns", chunk_rows: int = CHUNK_ROWS, page_size: int = 500) -> "pd.DataFrame":
     """The DataFrame of a sync `Entity`'s rows matching `where` (see the module docstring)."""
@@ -275,7 +369,8 @@ def entity_frame(entity: Any, where: Any = None, fields: Any = None, *, labels: 
     names = _check(fields, udfs, chunk_rows)
     udf_meta = entity.udfs() if udfs == "columns" and entity._info.has_udf_endpoint else []
     plan = FramePlan.from_metadata(entity._info, entity.fields(), udf_meta, names, labels=labels, udfs=udfs)
-    return _assemble(pd, plan, _chunks(plan, entity.pages(where, fields, page_size=page_size), chunk_rows))
+    pages = _read_ahead(entity.pages(where, fields, page_size=page_size), READ_AHEAD_PAGES)
+    return _assemble(pd, plan, _chunks(plan, pages, chunk_rows))
 
 
 async def entity_frame_async(entity: Any, where: Any = None, fields: Any = None, *, labels: bool = True,
