@@ -27,6 +27,7 @@ _WHERE: dict[str, str] = {
     "AsyncAutotaskClient": "._async_client", "AsyncEntity": "._async_client",
     "EntityInfo": ".catalog", "load_catalog": ".catalog",
     "Governor": "._governor",
+    "CacheConfig": ".cache", "HealthMonitor": ".health", "to_dataframe": ".frames",
     "Q": "._query", "compile_filter": "._query",
     "parse_datetime": "._datetime", "format_datetime": "._datetime",
     **{name: ".errors" for name in _ERRORS},
@@ -34,7 +35,8 @@ _WHERE: dict[str, str] = {
 
 __all__ = [
     "AutotaskClient", "AsyncAutotaskClient", "Entity", "AsyncEntity", "EntityInfo", "Governor", "Q",
-    "compile_filter", "parse_datetime", "format_datetime", "load_catalog", *_ERRORS,
+    "compile_filter", "parse_datetime", "format_datetime", "load_catalog", "CacheConfig",
+    "HealthMonitor", "to_dataframe", *_ERRORS,
 ]
 
 
@@ -57,6 +59,9 @@ if TYPE_CHECKING:
     from ._datetime import format_datetime, parse_datetime
     from ._governor import Governor
     from ._query import Q, compile_filter
+    from .cache import CacheConfig
+    from .frames import to_dataframe
+    from .health import HealthMonitor
     from .catalog import EntityInfo, load_catalog
     from .errors import (
         AuthenticationError,

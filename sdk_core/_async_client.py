@@ -106,7 +106,7 @@ class AsyncAutotaskClient(BaseClient):
             result = self.transport.send(request)
             response = await result if inspect.isawaitable(result) else result
         except Exception as exc:
-            return self._failed(request, rid, exc)
+            return self._failed(request, rid, exc, started)
         return self._received(request, rid, started, response)
 
 
@@ -153,6 +153,12 @@ class AsyncEntity(AsyncBulkMethods, EntityCore):
     async def info_live(self) -> dict[str, Any]:  # type: ignore[override]
         return await self._client._run(self._metadata_flow("info"))
 
+    async def to_dataframe(self, where: FilterLike = None, fields: list[Any] | None = None,
+                           labels: bool = True, udfs: str = "columns") -> Any:
+        from .frames import entity_frame_async
+
+        return await entity_frame_async(self, where, fields, labels=labels, udfs=udfs)
+
     # internals ---------------------------------------------------------------------------
     async def _fetch(self, compiled: list[dict[str, Any]], include: list[str] | None,
                      after_id: int | None, upper: int | None, page_size: int) -> list[dict[str, Any]]:
@@ -162,10 +168,12 @@ class AsyncEntity(AsyncBulkMethods, EntityCore):
                      page_size: int, parallel: int) -> AsyncIterator[list[dict[str, Any]]]:
         compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
         if parallel == 1:
-            async for page in self._scan(compiled, include, after_id, None, page_size, True):
-                yield page
-            return
-        async for page in self._parallel_scan(compiled, include, after_id, page_size, parallel):
+            source = self._scan(compiled, include, after_id, None, page_size, True)
+        else:
+            source = self._parallel_scan(compiled, include, after_id, page_size, parallel)
+        cache = self._client.cache
+        async for page in (source if cache is None else
+                           cache.apages(self.name, (compiled, include, after_id, page_size), source)):
             yield page
 
     async def _scan(self, compiled: list[dict[str, Any]], include: list[str] | None,

@@ -18,6 +18,8 @@ from typing import Any, Callable, Generator, Mapping
 
 from . import _protocol as proto
 from ._cache import DiskCache
+from .cache import CacheConfig, open_cache, publish_write
+from .health.recorder import RequestStats
 from ._config import Settings, mask_url, settings_from_env
 from ._flow import Failure, RetryPolicy, Send, Sleep, request_flow
 from ._governor import Governor, get_governor
@@ -61,7 +63,7 @@ class BaseClient:
                  max_api_share: float = 0.5, max_concurrency: int = 3, redis_url: str | None = None,
                  timeout: float = 60.0, max_retries: int = 5, *, cache_dir: str | None = None,
                  max_rate_wait: float = 900.0, max_budget_wait: float | None = None,
-                 catalog: Catalog | None = None, transport: Any = None):
+                 catalog: Catalog | None = None, transport: Any = None, cache: CacheConfig | None = None):
         settings = Settings(username=username, secret=secret, integration_code=integration_code,
                             api_url=api_url, impersonation_resource_id=impersonation_resource_id,
                             zone_lookup_url=zone_lookup_url, max_api_share=max_api_share,
@@ -84,6 +86,9 @@ class BaseClient:
         self._code_hash = hashlib.sha256(settings.integration_code.encode()).hexdigest()[:16]
         self._entities: dict[str, Any] = {}
         self.transport = transport or self._default_transport(settings.timeout)
+        self.request_stats = RequestStats()
+        self.cache = open_cache(cache, catalog=self.catalog, api_host=proto.api_host(self.root or self.lookup_root),
+                                username=self.username, redis_url=settings.redis_url, default_dir=self.disk.directory)
 
     @staticmethod
     def _default_transport(timeout: float) -> Any:
@@ -92,12 +97,12 @@ class BaseClient:
     @classmethod
     def from_env(cls, **overrides: Any) -> Any:
         """From AUTOTASK_USERNAME, AUTOTASK_SECRET, AUTOTASK_INTEGRATION_CODE (+ optional ones)."""
-        catalog, transport = overrides.pop("catalog", None), overrides.pop("transport", None)
+        catalog, transport, cache = (overrides.pop(k, None) for k in ("catalog", "transport", "cache"))
         s = settings_from_env(**overrides)
         return cls(s.username, s.secret, s.integration_code, s.api_url, s.impersonation_resource_id,
                    s.zone_lookup_url, s.max_api_share, s.max_concurrency, s.redis_url, s.timeout,
                    s.max_retries, cache_dir=s.cache_dir, max_rate_wait=s.max_rate_wait,
-                   max_budget_wait=s.max_budget_wait, catalog=catalog, transport=transport)
+                   max_budget_wait=s.max_budget_wait, catalog=catalog, transport=transport, cache=cache)
 
     def exporter(self, **options: Any) -> Any:
         """An export builder: `client.exporter().add("Tickets", since=...).include_related().to("x.xlsx")`.
@@ -122,6 +127,13 @@ class BaseClient:
 
     def __getattr__(self, name: str) -> Any:
         return self.entity(self._attribute_entity(name).name)
+
+    def cache_stats(self) -> dict[str, Any]:
+        """Cache counters: hits, misses, evictions, stores, invalidations, hit_rate, entries, bytes."""
+        return self.cache.stats() if self.cache is not None else {"hits": 0, "misses": 0, "evictions": 0}
+
+    def _cached_pages(self, entity: str, parts: tuple[Any, ...], source: Any) -> Any:
+        return source if self.cache is None else self.cache.pages(entity, parts, source)
 
     # flows shared by both drivers ----------------------------------------------------------
     def _threshold_flow(self) -> Call:
@@ -163,17 +175,19 @@ class BaseClient:
         self._sent()
         return uuid.uuid4().hex[:8], time.perf_counter()
 
-    def _failed(self, request: proto.Request, rid: str, exc: Exception) -> Failure:
+    def _failed(self, request: proto.Request, rid: str, exc: Exception, started: float = 0.0) -> Failure:
         failure = self.transport.failure(exc)
         if failure is None:
             raise exc
         log.debug("request %s %s %s failed: %r", rid, request.method, request.url, exc)
+        self.request_stats.record(request, None, started)
         return failure
 
     def _received(self, request: proto.Request, rid: str, started: float,
                   response: proto.Response) -> proto.Response:
         log.debug("request %s %s %s -> %s in %.0f ms", rid, request.method, request.url,
                   response.status_code, (time.perf_counter() - started) * 1000)
+        self.request_stats.record(request, response.status_code, started, response.content)
         return response
 
     # FlowContext -------------------------------------------------------------------------
@@ -352,16 +366,37 @@ class EntityCore:
         return proto.read_count(response)
 
     def _get_flow(self, id: int, parent_id: int | None) -> Call:
+        cache = self._client.cache
+        if cache is not None and (hit := cache.lookup(self.name, id)) is not None:
+            return hit
+        token = cache.token(self.name) if cache is not None else 0
         response = yield from request_flow(self._client, self._get_builder(id, parent_id), not_found_ok=True)
-        return None if response is None else proto.read_item(response)
+        item = None if response is None else proto.read_item(response)
+        if cache is not None:
+            cache.store(self.name, id, item, token)
+        return item
 
     def _write_flow(self, verb: str, method: str, data: Mapping[str, Any], parent_id: int | None) -> Call:
-        response = yield from request_flow(self._client, self._write_builder(verb, method, data, parent_id))
-        return proto.read_item_id(response)
+        builder, item_id = self._write_builder(verb, method, data, parent_id), data.get("id")
+        try:
+            response = yield from request_flow(self._client, builder)
+            item_id = proto.read_item_id(response)
+            return item_id
+        finally:  # also when the outcome is unknown: the record may have changed
+            self._changed(verb, item_id, data, parent_id)
 
     def _delete_flow(self, id: int, parent_id: int | None) -> Call:
-        response = yield from request_flow(self._client, self._delete_builder(id, parent_id))
-        return id if response is None else proto.read_item_id(response)
+        builder = self._delete_builder(id, parent_id)
+        try:
+            response = yield from request_flow(self._client, builder)
+            return id if response is None else proto.read_item_id(response)
+        finally:
+            self._changed("delete", id, None, parent_id)
+
+    def _changed(self, verb: str, id: Any, data: Mapping[str, Any] | None, parent_id: int | None) -> None:
+        """Tell every cache in the process (ours included) that this record changed."""
+        cache = self._client.cache
+        publish_write(self._info, verb, id, data, parent_id, cache.tenant if cache is not None else None)
 
     def _metadata_flow(self, kind: str) -> Call:
         client = self._client

@@ -116,7 +116,7 @@ class AutotaskClient(BaseClient):
         try:
             response = self.transport.send(request)
         except Exception as exc:
-            return self._failed(request, rid, exc)
+            return self._failed(request, rid, exc, started)
         return self._received(request, rid, started, response)
 
 
@@ -169,6 +169,13 @@ class Entity(BulkMethods, EntityCore):
         """Raw `entityInformation` "info", cached."""
         return self._client._run(self._metadata_flow("info"))
 
+    def to_dataframe(self, where: FilterLike = None, fields: list[Any] | None = None,
+                     labels: bool = True, udfs: str = "columns") -> Any:
+        """A pandas DataFrame of the matching rows (typed columns; see `sdk_core.frames`)."""
+        from .frames import entity_frame
+
+        return entity_frame(self, where, fields, labels=labels, udfs=udfs)
+
     # internals ---------------------------------------------------------------------------
     def _fetch(self, compiled: list[dict[str, Any]], include: list[str] | None, after_id: int | None,
                upper: int | None, page_size: int) -> list[dict[str, Any]]:
@@ -178,8 +185,10 @@ class Entity(BulkMethods, EntityCore):
                page_size: int, parallel: int) -> Iterator[list[dict[str, Any]]]:
         compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
         if parallel == 1:
-            return self._scan(compiled, include, after_id, None, page_size, prefetch=True)
-        return self._parallel_scan(compiled, include, after_id, page_size, parallel)
+            source = self._scan(compiled, include, after_id, None, page_size, prefetch=True)
+        else:
+            source = self._parallel_scan(compiled, include, after_id, page_size, parallel)
+        return self._client._cached_pages(self.name, (compiled, include, after_id, page_size), source)
 
     def _scan(self, compiled: list[dict[str, Any]], include: list[str] | None, after_id: int | None,
               upper: int | None, page_size: int, prefetch: bool,

@@ -9,7 +9,7 @@ import click
 import orjson
 
 from ..errors import AutotaskError
-from .app import CLIError, main, make_client
+from .app import CLIError, main, make_client, run_sdk
 from .exit_codes import exit_code_for
 from .output import render_table
 
@@ -31,10 +31,17 @@ def _report(ctx: click.Context) -> dict[str, Any]:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="JSON on every path, failures included.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False),
+              help="Also write the full report (every check, latency and budget charts) as one HTML page.")
 @click.pass_context
-def health(ctx: click.Context, as_json: bool) -> None:
+def health(ctx: click.Context, as_json: bool, html_path: str | None) -> None:
     """Zone, authentication, threshold usage and latency."""
     try:
+        if html_path:
+            from ..health.cli import write_html_report
+
+            with make_client(ctx) as client:
+                run_sdk(lambda: write_html_report(client, html_path))
         report = _report(ctx)
     except (AutotaskError, CLIError) as exc:
         code = exc.exit_code if isinstance(exc, CLIError) else exit_code_for(exc)

@@ -11,6 +11,7 @@ EXPECTED = {
     "AuthenticationError", "ConfigurationError", "NotFoundError", "PermissionDeniedError",
     "QueryError", "RateLimitedError", "ServerError", "TransportError", "UnknownEntityError",
     "UnknownOutcomeError", "UnsupportedOperationError", "ValidationError", "ZoneError",
+    "CacheConfig", "HealthMonitor", "to_dataframe",
 }
 
 

@@ -1,0 +1,97 @@
+"""to_dataframe vs the plain scan it is built on, over 100,000 tickets, in the same run.
+
+    .venv/bin/python benchmarks/dataframe_bench.py              # 100k tickets (tenant built once)
+    .venv/bin/python benchmarks/dataframe_bench.py --rows 20000 # the first 20k of them
+
+Target: `client.tickets.to_dataframe()` reaches at least 80% of the rows/s of
+`list(client.tickets.query())` over the same rows (the scan is the baseline: the API, here the
+sandbox, is what both wait for). Also prints the frame's memory against the rows' JSON and the
+peak RSS growth of each, since the frame is built a chunk at a time.
+
+The 100k-ticket tenant is generated once into benchmarks/.cache/ (a few minutes) with the
+sandbox's own generator at a custom scale (tickets only matter here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autotask_sandbox import generator  # noqa: E402
+from autotask_sandbox.testing import SandboxServer  # noqa: E402
+from sdk_core import AutotaskClient, Q  # noqa: E402
+from sdk_core.frames import entity_frame  # noqa: E402
+
+CACHE = ROOT / "benchmarks" / ".cache"
+SCALE = generator.Scale(400, 60, 100_000, 0.2, 0.2, 20, 4, 50, 500, 50, 30, 100, 200, 3)
+
+
+def tenant() -> Path:
+    path = CACHE / f"dataframe-bench-100k-{generator.version_key()[:12]}.sqlite"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        generator.SCALES["bench100k"] = SCALE
+        print(f"building the 100k-ticket tenant into {path} (once) ...", flush=True)
+        started = time.perf_counter()
+        generator.build_tenant(path, "bench100k", 1)
+        print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
+    return path
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="tickets to read (first N by id)")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each (median kept)")
+    parser.add_argument("--chunk-rows", type=int, default=None, help="rows per built chunk (default: the SDK's)")
+    parser.add_argument("--latency-ms", type=int, default=0, help="sandbox latency per request")
+    args = parser.parse_args()
+    db = tenant()
+    with SandboxServer(db=db, threshold=1_000_000_000, latency_bands=False, latency_ms=args.latency_ms) as server:
+        with AutotaskClient(**server.credentials, cache_dir=str(CACHE / "meta")) as client:
+            first = next(iter(client.tickets.pages(page_size=1)))[0]["id"]
+            where = Q("id") < first + args.rows
+            client.tickets.fields(), client.tickets.udfs()  # metadata cached before timing
+            scan_times, frame_times = [], []
+            frame = rows = None
+            for _ in range(args.repeat):
+                rows = None
+                gc.collect()
+                started = time.perf_counter()
+                rows = list(client.tickets.query(where))
+                scan_times.append(time.perf_counter() - started)
+                n = len(rows)
+                json_mb = sum(len(str(r)) for r in rows[:1000]) / 1000 * n / 2**20
+                rows = None
+                gc.collect()
+                started = time.perf_counter()
+                frame = (client.tickets.to_dataframe(where) if args.chunk_rows is None else
+                         entity_frame(client.tickets, where, chunk_rows=args.chunk_rows))
+                frame_times.append(time.perf_counter() - started)
+                assert len(frame) == n, (len(frame), n)
+                frame = None if _ < args.repeat - 1 else frame
+    scan, built = statistics.median(scan_times), statistics.median(frame_times)
+    ratio = (n / built) / (n / scan)
+    print(f"\ntickets: {n:,} ({len(frame.columns)} columns in the frame), sandbox latency {args.latency_ms} ms")
+    print(f"plain scan    list(query())   {n / scan:>9,.0f} rows/s  (median of {args.repeat}: {scan:.1f} s)")
+    print(f"to_dataframe  typed, labels   {n / built:>9,.0f} rows/s  (median of {args.repeat}: {built:.1f} s)")
+    print(f"ratio to_dataframe / scan: {ratio:.2f}  (target >= 0.80)  {'PASS' if ratio >= 0.8 else 'MISS'}")
+    print(f"frame memory {frame.memory_usage(deep=True).sum() / 2**20:,.0f} MiB vs about {json_mb:,.0f} MiB "
+          f"of row dicts' text; peak RSS of this process {rss_mb():,.0f} MiB")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("AUTOTASK_SANDBOX_CACHE", str(CACHE))
+    main()
