@@ -48,13 +48,14 @@ from .errors import (ApiError, bad_picklist, bad_reference, duplicate_contact_gr
 from .field_rules import (ACTOR_FIELDS, CREATOR_FIELDS, REQUIRED, field_length,
                           is_maintained_timestamp, is_read_only)
 from .rows import RowMaker
-from .storage import Storage, Table, coerce_udfs
+from .storage import Storage, Table, UdfDef, coerce_udfs
 from .tenant_file import check_version
 from .values import format_datetime, to_storage, udf_to_wire
 
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 500
+UDF_TYPES = ("string", "double", "datetime")  # the UDF `type`s Autotask's metadata shows
 # Deleting these leaves an activity log row; typeID: 1 = time entry, 2 = note.
 ACTIVITY_LOG_TYPES = {"TimeEntries": 1, "TicketNotes": 2, "TaskNotes": 2}
 
@@ -697,6 +698,28 @@ class Backend:
             picks = self.storage.picklists(entity, udf=True)
             return [(d.name, d.type, [v["value"] for v in picks.get(d.name, [])])
                     for d in self.storage.udf_defs(entity).values()]
+
+    def add_udf(self, entity: str, name: str, type: str = "string", *,
+                label: str | None = None) -> None:
+        """Define a new UDF (tests of names that collide once slugged, of odd scripts...).
+
+        Autotask keeps UDF names unique per entity whatever their case; so does this.
+        """
+        info = self.entity(entity)
+        if not info.has_udfs:
+            raise ValueError(f"{info.name} has no user-defined fields")
+        if type not in UDF_TYPES:
+            raise ValueError(f"type must be one of {', '.join(UDF_TYPES)}, not {type!r}")
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("name must be a non-empty string")
+        with self.lock:
+            if name.lower() in self.storage.udf_defs(info.name):
+                raise ValueError(f"{info.name} already has a UDF named {name!r}")
+            with self._write():
+                self.storage.add_udf_def(info.name, UdfDef(
+                    name, label or name, type, 8000 if type == "string" else 0,
+                    f"{name} (sandbox UDF)", False, False))
+            self._generation += 1  # readers reopen: their cached UDF definitions are stale
 
     def make_row(self, entity: str, rng: random.Random, fixed: dict[str, Any] | None = None,
                  when: datetime | None = None) -> dict[str, Any]:

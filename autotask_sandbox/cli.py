@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from .app import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME, Settings, create_app
+from .app import create_app
+from .settings import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME, Settings
 from .faults import FaultSpecError, parse_spec
 from .generator import SCALES, build_tenant
 

@@ -74,7 +74,9 @@ class TapAutotask(Tap):
         th.Property("impersonation_resource_id", th.IntegerType,
                     description="Resource id to impersonate (ImpersonationResourceId header)."),
         th.Property("include_udfs", th.BooleanType, default=True,
-                    description="Add user-defined fields as `udf_<name>` columns."),
+                    description="Add user-defined fields as `udf_<name>` columns (a hash suffix "
+                    "keeps names that are not plain ASCII words apart; `udf_definitions` "
+                    "shows the mapping)."),
         th.Property("redis_url", th.StringType,
                     description="Redis URL to share the request budget and thread limit with "
                     "other processes using the same Autotask tenant."),
