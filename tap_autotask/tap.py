@@ -10,6 +10,7 @@ from typing import Any
 import click
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._catalog import get_selected_schema
 from typing_extensions import override
 
@@ -19,7 +20,7 @@ from sdk_core.errors import AutotaskError, ConfigurationError
 
 from .metadata import CatalogMetadata, LiveMetadata, MetadataSource
 from .schema import with_annotations
-from .settings import accept_numeric_text, coerce_numeric, require_credentials
+from .settings import accept_numeric_text, coerce_numeric, hide_secrets, require_credentials
 from .streams import PicklistValuesStream, UdfDefinitionsStream, entity_streams
 from .windows import OVERLAP_CAP
 from .writer import FastSingerWriter
@@ -112,9 +113,17 @@ class TapAutotask(Tap):
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Numeric text (Meltano's `kind: string`, env vars) becomes numbers before checking."""
+        """Numeric text (Meltano's `kind: string`, env vars) becomes numbers before checking;
+        the messages never quote a secret."""
         coerce_numeric(self._config)
-        return super()._validate_config(raise_errors=raise_errors)
+        schema = self.config_jsonschema
+        try:
+            errors = super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as exc:
+            raise ConfigValidationError(
+                str(exc), errors=hide_secrets(exc.errors, schema, self._config), schema=exc.schema
+            ) from None
+        return hide_secrets(errors, schema, self._config)
 
     @property
     def client(self) -> Any:
