@@ -272,6 +272,11 @@ class FilterCompiler:
     def _value(self, value: Any, data_type: str, field_name: str) -> Any:
         if data_type in ("string", "byte[]"):
             return None if value is None else str(value)
+        if data_type == "boolean" and value is None:
+            # Reference 4.3: a boolean takes true or false; anything else, null included, is an
+            # error (not "no rows"). `exist`/`notExist` are the way to ask for null.
+            raise ApiError(500, f"Value null is not valid for field {field_name} of type "
+                                "boolean: use true or false (exist/notExist test for null).")
         return to_storage(value, data_type, field_name)
 
 
