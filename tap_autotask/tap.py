@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import dataclasses
 from fnmatch import fnmatch
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 from singer_sdk import Stream, Tap
@@ -18,7 +18,9 @@ from sdk_core import AutotaskClient
 from sdk_core.catalog import load_catalog
 from sdk_core.errors import AutotaskError, ConfigurationError
 
+from . import discovery_cache
 from ._sdk_compat import DeselectedStreamsSummary
+from .discovery_cache import DiscoveryKey
 from .metadata import CatalogMetadata, LiveMetadata, MetadataSource
 from .schema import with_annotations
 from .settings import accept_numeric_text, coerce_numeric, hide_secrets, require_credentials
@@ -27,6 +29,8 @@ from .windows import OVERLAP_CAP
 from .writer import FastSingerWriter
 
 __all__ = ["TapAutotask"]
+
+CATALOG_ONLY_TTL = 24 * 3600.0  # offline schemas change only with the code, which is keyed
 
 
 class TapAutotask(Tap):
@@ -111,6 +115,8 @@ class TapAutotask(Tap):
     ).to_dict())
 
     _client: Any = None
+    # Set by the `tap-autotask` command for a plain `--discover`: where to keep the catalog.
+    pending_discovery: ClassVar[DiscoveryKey | None] = None
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -201,6 +207,17 @@ class TapAutotask(Tap):
         return streams
 
     @override
+    def run_discovery(self) -> str:
+        """Print the catalog, and keep it for the next warm discovery (`discovery_cache`)."""
+        text = super().run_discovery()
+        key = type(self).pending_discovery
+        if key is not None:
+            live = self.config.get("metadata_source", "live") == "live"
+            ttl = float(self.client.settings.metadata_ttl) if live else CATALOG_ONLY_TTL
+            discovery_cache.store(key, text, ttl)
+        return text
+
+    @override
     def setup_mapper(self) -> None:
         """Register selected streams with their annotated schemas, so SCHEMA messages keep them."""
         super().setup_mapper()
@@ -262,7 +279,3 @@ class UnreadableStreamsError(AutotaskError):
 
 def _one_line(exc: AutotaskError) -> str:
     return f"{type(exc).__name__}: " + " ".join(str(exc).split())
-
-
-if __name__ == "__main__":
-    TapAutotask.cli()
