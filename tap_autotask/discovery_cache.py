@@ -3,8 +3,8 @@
 Meltano runs discovery before every run. With sdk_core's metadata cache warm, building the
 catalog asks the API nothing, yet importing singer-sdk and building 220 schemas costs more than
 a second of CPU, on every webhook-triggered sync. So a discovery stores the catalog it printed,
-and the next `tap-autotask --config ... --discover` prints it again, before importing singer-sdk,
-when all of these are unchanged:
+and the next `tap-autotask --config ... [--state ...] --discover` (as Meltano calls it) prints it
+again, before importing singer-sdk, when all of these are unchanged:
 
 - the configuration (every setting but the secret ones, which never reach the key),
 - the code: tap_autotask and sdk_core sources, the bundled entity catalog, singer-sdk's version,
@@ -70,7 +70,7 @@ class DiscoveryKey:
 
 
 def key_from_argv(argv: Sequence[str]) -> DiscoveryKey | None:
-    """The key of `--config FILE... --discover` (nothing else); None for any other command."""
+    """The key of `--config FILE... [--state FILE] --discover`; None for any other command."""
     if not enabled():
         return None
     args = list(argv)
@@ -84,6 +84,10 @@ def key_from_argv(argv: Sequence[str]) -> DiscoveryKey | None:
             configs.append(args.pop(0))
         elif flag.startswith("--config="):
             configs.append(flag.split("=", 1)[1])
+        elif flag == "--state" and args:
+            args.pop(0)  # Meltano passes it; discovery does not read state
+        elif flag.startswith("--state="):
+            continue
         else:
             return None  # --about, --catalog, --state, ...: not a plain discovery
     if not configs:

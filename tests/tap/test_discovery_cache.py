@@ -106,3 +106,5 @@ def test_only_a_plain_discovery_with_a_config_file_takes_the_shortcut(
     (tmp_path / "c.json").write_text("{}")
     assert discovery_cache.key_from_argv(argv) is None
     assert discovery_cache.key_from_argv(["--config", "c.json", "--discover"]) is not None
+    meltano = ["--config", "c.json", "--state", "state.json", "--discover"]  # Meltano's call
+    assert discovery_cache.key_from_argv(meltano) is not None
