@@ -17,7 +17,7 @@ from typing_extensions import override
 
 from sdk_core.catalog import Catalog, EntityInfo
 
-from .client import AutotaskStream
+from .stream import AutotaskStream
 from .metadata import MetadataSource
 from .plans import plan_for
 
