@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import atexit
-import dataclasses
 from fnmatch import fnmatch
 from typing import Any, ClassVar
 
 import click
-from singer_sdk import Stream, Tap
+from singer_sdk import Stream
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.helpers._catalog import get_selected_schema
 from typing_extensions import override
 
 from sdk_core import AutotaskClient
@@ -19,7 +16,7 @@ from sdk_core.catalog import load_catalog
 from sdk_core.errors import AutotaskError, ConfigurationError
 
 from . import discovery_cache
-from ._sdk_compat import DeselectedStreamsSummary
+from ._sdk_compat import CompatTap, DeselectedStreamsSummary, selected_schema
 from .discovery_cache import DiscoveryKey
 from .metadata import CatalogMetadata, LiveMetadata, MetadataSource
 from .schema import with_annotations
@@ -33,7 +30,7 @@ __all__ = ["TapAutotask"]
 CATALOG_ONLY_TTL = 24 * 3600.0  # offline schemas change only with the code, which is keyed
 
 
-class TapAutotask(Tap):
+class TapAutotask(CompatTap):
     """Singer tap for Autotask PSA (REST API).
 
     Deleted tickets (from DeletedTicketLogs) arrive in the `tickets` stream as records that
@@ -119,18 +116,14 @@ class TapAutotask(Tap):
     pending_discovery: ClassVar[DiscoveryKey | None] = None
 
     @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Numeric text (Meltano's `kind: string`, env vars) becomes numbers before checking;
-        the messages never quote a secret."""
-        coerce_numeric(self._config)
-        schema = self.config_jsonschema
-        try:
-            errors = super()._validate_config(raise_errors=raise_errors)
-        except ConfigValidationError as exc:
-            raise ConfigValidationError(
-                str(exc), errors=hide_secrets(exc.errors, schema, self._config), schema=exc.schema
-            ) from None
-        return hide_secrets(errors, schema, self._config)
+    def prepare_config(self, config: dict[str, Any]) -> None:
+        """Numeric text (Meltano's `kind: string`, env vars) becomes numbers before checking."""
+        coerce_numeric(config)
+
+    @override
+    def safe_messages(self, errors: list[str]) -> list[str]:
+        """Validation messages never quote a secret."""
+        return hide_secrets(errors, self.config_jsonschema, self.raw_config)
 
     @property
     def client(self) -> Any:
@@ -228,7 +221,7 @@ class TapAutotask(Tap):
                 continue
             self.mapper.register_raw_stream_schema(
                 entry.stream or entry.tap_stream_id,
-                get_selected_schema(
+                selected_schema(
                     entry.tap_stream_id,
                     with_annotations(entry.schema.to_dict(), stream.schema),
                     mask,
@@ -246,13 +239,6 @@ class TapAutotask(Tap):
             if stream is not None:
                 entry["schema"] = with_annotations(entry["schema"], stream.schema)
         return catalog
-
-    @classmethod
-    @override
-    def _get_about_info(cls) -> Any:
-        """The docstring as one paragraph: singer-sdk's markdown layout breaks on line breaks."""
-        info = super()._get_about_info()
-        return dataclasses.replace(info, description=" ".join((cls.__doc__ or "").split()))
 
     @classmethod
     @override
