@@ -34,7 +34,9 @@ from .errors import ApiError, FrameworkError, no_route, unauthorized
 from .faults import FaultPlan
 from .limits import RequestWindow, ThreadLimiter, band_latency, threshold_exceeded
 from .routing import Match, NoRoute, Router
-from .settings import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME, Settings
+# The defaults stay importable from here, where they used to live.
+from .settings import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME  # noqa: F401
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 ZONE_NAMES = {"webservices14": "America East 2", "webservices2": "Pre Release",

@@ -13,9 +13,9 @@ from typing import Any
 import click
 
 from .app import create_app
-from .settings import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME, Settings
 from .faults import FaultSpecError, parse_spec
 from .generator import SCALES, build_tenant
+from .settings import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME, Settings
 
 FAULTS_HELP = ("Inject faults into Autotask routes: comma-separated KIND:PROBABILITY[@MS] with KIND "
                "429 (Retry-After MS/1000 s), 500, reset (connection aborted before the request is "
