@@ -46,11 +46,12 @@ def _check_faults(ctx: click.Context, param: click.Parameter, value: str | None)
               help="Tenant file to serve (built first if missing); changes persist in it.")
 @click.option("--reset-from", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Pristine tenant file that POST /_sandbox/reset restores (default: regenerate).")
-@click.option("--latency-ms", default=0, show_default=True, type=int, help="Added to every request.")
+@click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Added to every request.")
 @click.option("--faults", callback=_check_faults, help=FAULTS_HELP)
-@click.option("--threshold", default=10000, show_default=True, type=int,
+@click.option("--threshold", default=10000, show_default=True, type=click.IntRange(min=1),
               help="Requests allowed per rolling 60 minutes.")
-@click.option("--thread-limit", default=3, show_default=True, type=int,
+@click.option("--thread-limit", default=3, show_default=True, type=click.IntRange(min=1),
               help="Concurrent requests per (integration code, entity).")
 @click.option("--no-latency-bands", is_flag=True, help="No added latency at 50%/75% of the threshold.")
 @click.option("--activity-per-minute", type=float, help="Simulated user activity (changes per minute).")
