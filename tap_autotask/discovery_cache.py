@@ -58,6 +58,10 @@ class DiscoveryKey:
     def __init__(self, config: dict[str, Any]):
         material = {
             "config": {k: v for k, v in sorted(config.items()) if k not in SECRET_SETTINGS},
+            # whether each secret is usable text, not its value: a discovery that would fail
+            # on a missing or malformed secret must run, and fail, as always
+            "secrets": [k for k in SECRET_SETTINGS if isinstance(config.get(k), str)
+                        and config[k].strip()],
             "code": _code_fingerprint(),
         }
         text = json.dumps(material, sort_keys=True, default=str)
@@ -95,9 +99,10 @@ def key_from_argv(argv: Sequence[str]) -> DiscoveryKey | None:
     config: dict[str, Any] = {}
     for source in configs:
         if source == "ENV":
-            config.update({f"env:{k}": v for k, v in sorted(os.environ.items())
-                           if k.startswith("TAP_AUTOTASK_")
-                           and k[len("TAP_AUTOTASK_"):].lower() not in SECRET_SETTINGS})
+            for name, value in sorted(os.environ.items()):
+                if name.startswith("TAP_AUTOTASK_"):
+                    setting = name[len("TAP_AUTOTASK_"):].lower()
+                    config[setting if setting in SECRET_SETTINGS else f"env:{name}"] = value
             continue
         try:
             loaded = json.loads(Path(source).read_text())

@@ -78,6 +78,11 @@ def test_other_settings_get_their_own_catalog(discover: Discover) -> None:
     discover.config = {**discover.config, "include_udfs": False}
     plain, fast = discover()
     assert not fast and not any(c.startswith("udf_") for c in _columns(plain, "companies"))
+    discover.config = {k: v for k, v in discover.config.items() if k != "secret"}
+    discover.file.write_text(json.dumps(discover.config))
+    done = subprocess.run([TAP, "--config", str(discover.file), "--discover"],
+                          capture_output=True, text=True, env=discover.env, timeout=120)
+    assert done.returncode != 0 and "Missing Autotask credentials: secret" in done.stderr
     stored = list((discover.cache / discovery_cache.OWN_DIR).glob("*.json"))
     assert stored and all("secret-value" not in p.read_text() for p in stored)
 
