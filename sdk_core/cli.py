@@ -19,7 +19,7 @@ from rich.table import Table
 
 from ._client import AutotaskClient
 from ._config import settings_from_env
-from .errors import AuthenticationError, AutotaskError
+from .errors import AutotaskError
 
 __all__ = ["main"]
 
@@ -179,15 +179,7 @@ def health(ctx: click.Context, as_json: bool) -> None:
                 "budget": client.governor.budget, "latency_ms": round(latency, 1),
             }
             _emit(report, as_json)
-    if not as_json:
-        _run(go)
-        return
-    try:
-        go()
-    except AutotaskError as exc:  # --json: a failed check is JSON too, with a non-zero exit
-        _emit({"authenticated": False if isinstance(exc, AuthenticationError) else None,
-               "error": type(exc).__name__, "message": " ".join(str(exc).split())}, True)
-        ctx.exit(1)
+    _run(go)
 
 
 @main.command()

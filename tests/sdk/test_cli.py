@@ -47,17 +47,3 @@ def test_health_and_config_never_show_the_secret(run, sandbox):
 
 def test_plugin_groups_are_loaded_from_entry_points(run):
     assert "sandbox" in run("--help")
-
-
-@pytest.mark.parametrize(("env", "error", "authenticated"), [
-    ({"AUTOTASK_SECRET": "wrong-secret-value"}, "AuthenticationError", False),
-    ({"AUTOTASK_USERNAME": ""}, "ConfigurationError", None),
-])
-def test_health_json_is_json_when_the_check_fails(run, monkeypatch, env, error, authenticated):
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    result = CliRunner().invoke(main, ["health", "--json"], catch_exceptions=False)
-    assert result.exit_code == 1
-    report = orjson.loads(result.stdout)
-    assert report["error"] == error and report["authenticated"] is authenticated
-    assert report["message"] and "wrong-secret-value" not in result.output
