@@ -34,9 +34,8 @@ from .errors import ApiError, FrameworkError, no_route, unauthorized
 from .faults import FaultPlan
 from .limits import RequestWindow, ThreadLimiter, band_latency, threshold_exceeded
 from .routing import Match, NoRoute, Router
-# The defaults stay importable from here, where they used to live.
-from .settings import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME  # noqa: F401
-from .settings import Settings
+from .settings import (  # noqa: F401 (the defaults are still importable from here)
+    DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME, Settings)
 
 log = logging.getLogger(__name__)
 ZONE_NAMES = {"webservices14": "America East 2", "webservices2": "Pre Release",

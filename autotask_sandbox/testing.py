@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
-from .settings import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME
 from .cache import working_copy
+from .settings import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME
 
 READY = "Autotask sandbox serving REST root "
 

@@ -17,10 +17,10 @@ from typing_extensions import override
 
 from sdk_core.catalog import Catalog, EntityInfo
 
-from .stream import AutotaskStream
 from ._sdk_compat import CompatStream
 from .metadata import MetadataSource
 from .plans import plan_for
+from .stream import AutotaskStream
 
 __all__ = ["entity_streams", "PicklistValuesStream", "UdfDefinitionsStream"]
 
