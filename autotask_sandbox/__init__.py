@@ -7,8 +7,11 @@ Run it: `autotask-sandbox serve --scale small --seed 1` (REST root
 Modules (moto's shape: routing table, small handlers, a backend that owns state):
   storage    SQLite schema (one table per catalog entity) and filter -> SQL translation
   generator  the deterministic tenant per (scale, seed); `rows` makes plausible rows
-  backend    state and business rules; raises `errors.ApiError` with Autotask's messages;
-             writes serialised by its lock, reads on per-thread read-only connections (WAL)
+  backend    `Backend`, state and business rules, assembled from one layer per job:
+             `tenant` (the tenant file, transactions, reset, change events; writes serialised
+             by its lock, reads on per-thread read-only connections, WAL), `reads` (pages,
+             counts, items), `write_rules` (create/update/delete; raise `errors.ApiError` with
+             Autotask's messages), `data_helpers` (random ids, plausible rows, new UDFs)
   field_rules  required fields, string lengths and server-maintained (read-only) fields,
              shared by writes and `/fields`
   tenant_file  refuses tenant files built by another generator version (rebuild command)
@@ -18,7 +21,8 @@ Modules (moto's shape: routing table, small handlers, a backend that owns state)
              `invoice_render` draws the invoice documents
   attachments  generated attachment files, `data` only by id, upload size limits
   limits     hourly threshold, latency bands, thread limit; `faults` injected faults
-  admin      the `/_sandbox/` control path; `cli` the command; `cache` tenant files
+  admin      the `/_sandbox/` control path (JSON bodies only); `settings` server options and
+             their checks; `cli` the command; `cache` tenant files
 
 Hooks for other modules (activity simulator, webhooks):
   * `Backend.subscribe(callback)` -> unsubscribe function. `callback(event: ChangeEvent)` runs

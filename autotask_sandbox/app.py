@@ -19,7 +19,7 @@ import urllib.parse
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 import orjson
@@ -34,39 +34,13 @@ from .errors import ApiError, FrameworkError, no_route, unauthorized
 from .faults import FaultPlan
 from .limits import RequestWindow, ThreadLimiter, band_latency, threshold_exceeded
 from .routing import Match, NoRoute, Router
+from .settings import (  # noqa: F401 (the defaults are still importable from here)
+    DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME, Settings)
 
 log = logging.getLogger(__name__)
 ZONE_NAMES = {"webservices14": "America East 2", "webservices2": "Pre Release",
               "webservices3": "America East", "webservices5": "America West"}
-DEFAULT_USERNAME = "sandbox-api@example.com"
-DEFAULT_SECRET = "sandbox-secret"
-DEFAULT_INTEGRATION_CODE = "SANDBOX-INTEGRATION"
 READ_THREADS = 4
-
-
-@dataclass
-class Settings:
-    """Server options; the mutable ones can be changed through `PUT /_sandbox/config`."""
-
-    zone: str = "webservices14"
-    username: str = DEFAULT_USERNAME
-    secret: str = field(default=DEFAULT_SECRET, repr=False)
-    integration_code: str = field(default=DEFAULT_INTEGRATION_CODE, repr=False)
-    latency_ms: int = 0
-    threshold: int = 10000
-    thread_limit: int = 3
-    latency_bands: bool = True
-    get_missing_as_null_item: bool = False
-    faults: Any = None
-    seed: int = 1
-
-    MUTABLE = ("latency_ms", "threshold", "thread_limit", "latency_bands", "get_missing_as_null_item")
-
-    def public(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("secret")
-        out["integration_code"] = "(set)"
-        return out
 
 
 class Stats:
@@ -119,11 +93,8 @@ class Sandbox:
         self.settings.faults = spec
 
     def configure(self, **changes: Any) -> None:
-        unknown = set(changes) - set(Settings.MUTABLE)
-        if unknown:
-            raise ValueError(f"Unknown setting(s) {sorted(unknown)}; allowed: {list(Settings.MUTABLE)}.")
-        for key, value in changes.items():
-            setattr(self.settings, key, value)
+        """Change mutable settings; `SettingError` (naming the setting) changes none."""
+        self.settings.change(changes)
         self.limiter.limit = self.settings.thread_limit
 
     def reset(self) -> None:

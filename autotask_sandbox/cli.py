@@ -12,9 +12,10 @@ from typing import Any
 
 import click
 
-from .app import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME, Settings, create_app
+from .app import create_app
 from .faults import FaultSpecError, parse_spec
 from .generator import SCALES, build_tenant
+from .settings import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME, Settings
 
 FAULTS_HELP = ("Inject faults into Autotask routes: comma-separated KIND:PROBABILITY[@MS] with KIND "
                "429 (Retry-After MS/1000 s), 500, reset (connection aborted before the request is "
@@ -46,11 +47,12 @@ def _check_faults(ctx: click.Context, param: click.Parameter, value: str | None)
               help="Tenant file to serve (built first if missing); changes persist in it.")
 @click.option("--reset-from", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Pristine tenant file that POST /_sandbox/reset restores (default: regenerate).")
-@click.option("--latency-ms", default=0, show_default=True, type=int, help="Added to every request.")
+@click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Added to every request.")
 @click.option("--faults", callback=_check_faults, help=FAULTS_HELP)
-@click.option("--threshold", default=10000, show_default=True, type=int,
+@click.option("--threshold", default=10000, show_default=True, type=click.IntRange(min=1),
               help="Requests allowed per rolling 60 minutes.")
-@click.option("--thread-limit", default=3, show_default=True, type=int,
+@click.option("--thread-limit", default=3, show_default=True, type=click.IntRange(min=1),
               help="Concurrent requests per (integration code, entity).")
 @click.option("--no-latency-bands", is_flag=True, help="No added latency at 50%/75% of the threshold.")
 @click.option("--activity-per-minute", type=float, help="Simulated user activity (changes per minute).")

@@ -272,6 +272,11 @@ class FilterCompiler:
     def _value(self, value: Any, data_type: str, field_name: str) -> Any:
         if data_type in ("string", "byte[]"):
             return None if value is None else str(value)
+        if data_type == "boolean" and value is None:
+            # Reference 4.3: a boolean takes true or false; anything else, null included, is an
+            # error (not "no rows"). `exist`/`notExist` are the way to ask for null.
+            raise ApiError(500, f"Value null is not valid for field {field_name} of type "
+                                "boolean: use true or false (exist/notExist test for null).")
         return to_storage(value, data_type, field_name)
 
 
@@ -332,6 +337,23 @@ class Storage:
                 for r in rows
             }
         return self._udf_cache[name]
+
+    def add_udf_def(self, entity: str, definition: UdfDef) -> None:
+        """Define one more UDF on an entity (its rows hold null for it until written)."""
+        name = self.catalog.get(entity).name
+        order = self.conn.execute("SELECT coalesce(max(sort_order), -1) + 1 FROM _udf_defs "
+                                  "WHERE entity = ?", (name,)).fetchone()[0]
+        d = definition
+        self.conn.execute("INSERT INTO _udf_defs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          (name, d.name, d.label, d.type, d.length, d.description,
+                           int(d.is_required), int(d.is_picklist), order))
+        self._udf_cache.pop(name, None)
+        self._item_sql.clear()
+        table = self.table(name)
+        udf_names = [u.name for u in self.udf_defs(name).values()]
+        expr, params = item_expression(table, udf_names)  # every row shows the new UDF as null
+        self.conn.execute(f'UPDATE {quote(table.name)} SET "_json" = {expr} '
+                          'WHERE "_json" IS NOT NULL', params)
 
     def picklists(self, entity: str, *, udf: bool = False) -> dict[str, list[dict[str, Any]]]:
         """Picklist values per field (camelCase field name or UDF name), as the API shows them."""
@@ -460,7 +482,7 @@ class Storage:
         args = [values[c] for c in cols]
         if table.has_udfs:
             cols.append("_udfs")
-            args.append(json.dumps(udfs or {}, sort_keys=True))
+            args.append(json.dumps(udfs or {}, sort_keys=True, ensure_ascii=False))
         sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
                f"VALUES ({', '.join('?' * len(cols))})")
         new_id = int(self.conn.execute(sql, args).lastrowid)
@@ -473,7 +495,7 @@ class Storage:
         args = list(values.values())
         if table.has_udfs and udfs is not None:
             sets.append('"_udfs" = ?')
-            args.append(json.dumps(udfs, sort_keys=True))
+            args.append(json.dumps(udfs, sort_keys=True, ensure_ascii=False))
         if not sets:
             return
         args.append(id_)

@@ -3,6 +3,7 @@
     with SandboxServer(scale="tiny", seed=1, latency_ms=50) as sb:
         AutotaskClient(**sb.credentials)          # username, secret, integration_code, api_url
         sb.admin.set_faults("500:0.5"); sb.admin.reset(); sb.admin.stats()
+        sb.admin.add_udf("Companies", "contract-value", "double")
 
 The tenant comes from the cache (`autotask_sandbox.cache`) and is copied per server, so servers
 never share state; `admin.reset()` restores that copy. The server listens on a free port of
@@ -22,8 +23,8 @@ from typing import Any
 
 import httpx
 
-from .app import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME
 from .cache import working_copy
+from .settings import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME
 
 READY = "Autotask sandbox serving REST root "
 
@@ -49,10 +50,13 @@ class Admin:
         return self._check(self._http.get(self.base_url + path.lstrip("/")))
 
     def post(self, path: str, json: Any = None) -> Any:
-        return self._check(self._http.post(self.base_url + path.lstrip("/"), json=json))
+        """POST a JSON body (`{}` when none: the control path takes JSON only)."""
+        return self._check(self._http.post(self.base_url + path.lstrip("/"),
+                                           json={} if json is None else json))
 
     def put(self, path: str, json: Any = None) -> Any:
-        return self._check(self._http.put(self.base_url + path.lstrip("/"), json=json))
+        return self._check(self._http.put(self.base_url + path.lstrip("/"),
+                                          json={} if json is None else json))
 
     def reset(self) -> Any:
         return self.post("reset")
@@ -68,6 +72,12 @@ class Admin:
 
     def configure(self, **settings: Any) -> Any:
         return self.put("config", settings)
+
+    def add_udf(self, entity: str, name: str, type: str = "string",
+                label: str | None = None) -> Any:
+        """Define a UDF on `entity` (e.g. names that collide once slugged); gone on reset."""
+        body = {"entity": entity, "name": name, "type": type}
+        return self.post("udfs", body if label is None else {**body, "label": label})
 
     def close(self) -> None:
         self._http.close()

@@ -50,7 +50,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    """Exactly `__all__` and the module's dunders: no `Any`, `annotations` or helpers."""
+    return sorted({*__all__, *(n for n in globals() if n.startswith("__") and n.endswith("__"))})
 
 
 if TYPE_CHECKING:

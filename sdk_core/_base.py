@@ -179,13 +179,13 @@ class BaseClient:
         failure = self.transport.failure(exc)
         if failure is None:
             raise exc
-        log.debug("request %s %s %s failed: %r", rid, request.method, request.url, exc)
+        log.debug("request %s %s %s failed: %r", rid, request.method, request.shown_url, exc)
         self.request_stats.record(request, None, started)
         return failure
 
     def _received(self, request: proto.Request, rid: str, started: float,
                   response: proto.Response) -> proto.Response:
-        log.debug("request %s %s %s -> %s in %.0f ms", rid, request.method, request.url,
+        log.debug("request %s %s %s -> %s in %.0f ms", rid, request.method, request.shown_url,
                   response.status_code, (time.perf_counter() - started) * 1000)
         self.request_stats.record(request, response.status_code, started, response.content)
         return response

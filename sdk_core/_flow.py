@@ -129,17 +129,17 @@ def request_flow(ctx: FlowContext, build: Callable[[str], Request], *,
         if isinstance(outcome, Failure):
             if not request.idempotent and outcome.maybe_sent:
                 raise UnknownOutcomeError(
-                    f"{request.method} {request.url} was sent but the connection failed before "
+                    f"{request.method} {request.shown_url} was sent but the connection failed before "
                     f"the answer ({type(outcome.error).__name__}); the record may or may not "
                     "exist. Look for it before creating it again.", request.info) from outcome.error
             attempts += 1
             if attempts > policy.max_retries:
                 raise TransportError(
-                    f"{request.method} {request.url} failed {attempts} times: {outcome.error!r}. "
+                    f"{request.method} {request.shown_url} failed {attempts} times: {outcome.error!r}. "
                     "Check the network and api_url.", request.info) from outcome.error
             ctx.count("retries")
             delay = policy.backoff(attempts)
-            log.warning("%s %s: %s; retry %d in %.1fs", request.method, request.url,
+            log.warning("%s %s: %s; retry %d in %.1fs", request.method, request.shown_url,
                         type(outcome.error).__name__, attempts, delay)
             yield Sleep(delay, "transport failure")
             continue
@@ -151,11 +151,11 @@ def request_flow(ctx: FlowContext, build: Callable[[str], Request], *,
             return None
         if isinstance(error, NotFoundError) and request.method == "DELETE" and attempts:
             log.warning("%s %s: not found on retry %d after a lost or failed answer; the earlier "
-                        "attempt deleted it, counted as success", request.method, request.url, attempts)
+                        "attempt deleted it, counted as success", request.method, request.shown_url, attempts)
             return None
         if not request.idempotent and outcome.status_code in (502, 503, 504):
             raise UnknownOutcomeError(
-                f"{request.method} {request.url} got HTTP {outcome.status_code} from a gateway: "
+                f"{request.method} {request.shown_url} got HTTP {outcome.status_code} from a gateway: "
                 "Autotask may or may not have created the record. Look for it before creating "
                 "it again.", request.info)
         if isinstance(error, AuthenticationError) and ctx.zone_detected and not redetected:
@@ -175,7 +175,7 @@ def request_flow(ctx: FlowContext, build: Callable[[str], Request], *,
             if rate_waited + delay > policy.max_rate_wait:
                 raise error
             rate_waited += delay
-            log.info("%s %s rate limited (%s); waiting %.2fs", request.method, request.url,
+            log.info("%s %s rate limited (%s); waiting %.2fs", request.method, request.shown_url,
                      "thread limit" if error.thread_limit else "threshold", delay)
             yield Sleep(delay, "rate limited")
             continue
@@ -183,7 +183,7 @@ def request_flow(ctx: FlowContext, build: Callable[[str], Request], *,
             attempts += 1
             ctx.count("retries")
             delay = policy.backoff(attempts)
-            log.warning("%s %s: HTTP %s; retry %d in %.1fs", request.method, request.url,
+            log.warning("%s %s: HTTP %s; retry %d in %.1fs", request.method, request.shown_url,
                         outcome.status_code, attempts, delay)
             yield Sleep(delay, "server error")
             continue

@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import orjson
 
@@ -72,7 +72,12 @@ class Request:
 
     @property
     def info(self) -> RequestInfo:
-        return RequestInfo(self.method, self.url, self.endpoint)
+        return RequestInfo(self.method, self.shown_url, self.endpoint)
+
+    @property
+    def shown_url(self) -> str:
+        """The URL fit for logs and errors: a `user:password@` of api_url masked."""
+        return without_userinfo(self.url)
 
 
 @dataclass(frozen=True)
@@ -85,18 +90,31 @@ class Response:
         return orjson.loads(self.content) if self.content else None
 
 
+def without_userinfo(url: str) -> str:
+    """`url` with any user name and password replaced by `****` (cheap when there is none)."""
+    if "@" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "****"
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="****@" + parts.netloc.rsplit("@", 1)[-1]))
+
+
 def normalize_root(url: str) -> str:
     """A REST root always ends with `/` so that `V1.0/...` can be appended."""
     url = url.strip()
     if not url.lower().startswith(("http://", "https://")):
-        raise ValueError(f"{url!r} is not an http(s) URL")
+        raise ValueError(f"{without_userinfo(url)!r} is not an http(s) URL")
     return url if url.endswith("/") else url + "/"
 
 
 def api_host(root: str) -> str:
     """Scheme, host and port: the part that names the tenant's zone."""
     parts = urlsplit(root)
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"  # never the user:password
 
 
 def _url(root: str, path: str) -> str:
@@ -306,7 +324,7 @@ def error_from_response(request: Request, response: Response) -> APIStatusError:
     status = response.status_code
     messages = messages_of(response)
     text = "; ".join(messages) or f"HTTP {status}"
-    where = f"{request.method} {request.url}"
+    where = f"{request.method} {request.shown_url}"
     kwargs: dict[str, Any] = dict(request=request.info, status_code=status, messages=messages,
                                   body=_snippet(response))
     if _THREAD_LIMIT.search(text):

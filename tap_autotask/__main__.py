@@ -1,5 +1,5 @@
 """`python -m tap_autotask` runs the tap."""
 
-from tap_autotask.tap import TapAutotask
+from tap_autotask.cli import main
 
-TapAutotask.cli()
+main()

@@ -8,10 +8,13 @@ are the record names, so live names are matched to them case-insensitively.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Iterable, Protocol
 
 from sdk_core.catalog import EntityInfo
 from sdk_core.errors import NotFoundError, PermissionDeniedError
@@ -23,6 +26,7 @@ __all__ = [
     "LiveMetadata",
     "camel_name",
     "udf_column",
+    "udf_columns",
     "TYPE_CORRECTIONS",
 ]
 
@@ -76,9 +80,51 @@ def camel_name(pascal: str) -> str:
 
 
 def udf_column(name: str) -> str:
-    """Column name for a user-defined field: `Customer Ranking` -> `udf_customer_ranking`."""
-    slug = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
-    return f"udf_{slug or 'field'}"
+    """Column name of a user-defined field, a function of its name alone (stable in any order).
+
+    A plain name (ASCII letters and digits, single spaces) keeps its readable slug:
+    `Customer Ranking` -> `udf_customer_ranking`. Any other name also gets a hash of the exact
+    name, since its slug may be shared: `contract-value` -> `udf_contract_value_1a2b3c4d`,
+    `Стоимость` -> `udf_stoimost_5e6f7a8b`. Two names share a column only if they differ in
+    case alone, which Autotask does not allow (`udf_columns` still keeps them apart).
+    """
+    slug = _ascii_slug(name)
+    if _PLAIN.fullmatch(name) and len(slug) <= _MAX_SLUG:
+        return f"udf_{slug}"
+    return _hashed(slug, name)
+
+
+def udf_columns(names: Iterable[str]) -> dict[str, str]:
+    """`udf_column` of each name, and a hash for every name of a group that would share one."""
+    columns = {name: udf_column(name) for name in names}
+    seen = Counter(columns.values())
+    return {name: _hashed(_ascii_slug(name), name) if seen[column] > 1 else column
+            for name, column in columns.items()}
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
+_MAX_SLUG = 48  # leaves room for the prefix and hash under PostgreSQL's 63-character limit
+# Letters NFKD does not reduce to ASCII, by their usual Latin spelling (Cyrillic, Greek).
+_TRANSLIT = str.maketrans({
+    **dict(zip("абвгдезийклмнопрстуфыэ", "abvgdezijklmnoprstufye")),
+    "ж": "zh", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ю": "yu", "я": "ya",
+    "ё": "e", "ъ": "", "ь": "", "є": "ye", "і": "i", "ї": "yi", "ґ": "g",
+    **dict(zip("αβγδεζηικλμνξοπρσςτυφω", "abgdeziiklmnxoprsstyfo")),
+    "θ": "th", "χ": "ch", "ψ": "ps", "ß": "ss", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "þ": "th",
+})
+
+
+def _ascii_slug(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name.lower())
+    marks_gone = "".join(c for c in decomposed if not unicodedata.combining(c))
+    latin = marks_gone.translate(_TRANSLIT)
+    return re.sub(r"[^0-9a-z]+", "_", latin).strip("_")
+
+
+def _hashed(slug: str, name: str) -> str:
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    short = slug[:_MAX_SLUG].rstrip("_")
+    return f"udf_{short}_{digest}" if short else f"udf_{digest}"
 
 
 class CatalogMetadata:
@@ -149,15 +195,17 @@ class LiveMetadata:
         return self._udf_cache[entity.name]
 
     def udfs(self, entity: EntityInfo) -> list[FieldSpec]:
+        raws = self.raw_udfs(entity)
+        columns = udf_columns(raw["name"] for raw in raws)
         return [
             FieldSpec(
-                name=udf_column(raw["name"]),
+                name=columns[raw["name"]],
                 data_type=str(raw.get("type") or raw.get("dataType") or "string"),
                 label=raw.get("label") or raw["name"],
                 picklist=_picklist(raw),
                 udf_name=raw["name"],
             )
-            for raw in self.raw_udfs(entity)
+            for raw in raws
         ]
 
 

@@ -1,4 +1,5 @@
-"""Settings that need more than JSON Schema: numbers given as text, and missing credentials.
+"""Settings that need more than JSON Schema: numbers given as text, missing credentials, and
+validation messages that never show a secret.
 
 Meltano passes a `kind: string` setting (and any value from an environment variable) as text,
 and its `kind: decimal` cannot be used (Meltano 4.4 fails to serialise it), so the numeric
@@ -19,7 +20,8 @@ __all__ = [
     "NUMERIC_TEXT",
     "accept_numeric_text",
     "coerce_numeric",
-        "require_credentials",
+    "hide_secrets",
+    "require_credentials",
 ]
 
 NUMERIC_TEXT = r"^\s*[0-9]+(\.[0-9]+)?\s*$"
@@ -27,6 +29,7 @@ NUMERIC_SETTINGS = ("lookback_minutes", "max_api_share", "reconcile_deletes_ever
 CREDENTIALS = ("username", "secret", "integration_code")
 
 _NUMERIC = re.compile(NUMERIC_TEXT)
+_WHERE = re.compile(r" in config\['([^']+)'\]")
 
 
 def accept_numeric_text(schema: dict[str, Any]) -> dict[str, Any]:
@@ -62,3 +65,41 @@ def require_credentials(config: Mapping[str, Any]) -> None:
             f"`meltano config set tap-autotask <name> <value>` or, for the meltano.yml "
             f"environments, {meltano_env}."
         )
+
+
+def hide_secrets(errors: list[str], schema: Mapping[str, Any],
+                 config: Mapping[str, Any]) -> list[str]:
+    """Validation messages with no secret in them.
+
+    jsonschema quotes the offending value (`['s3cr3t'] is not of type 'string'`); a message
+    about a secret setting is replaced by one naming the setting and the expected type, and any
+    other message has the secret values blanked, in case one is quoted there.
+    """
+    props = schema.get("properties", {})
+    secret = {name for name, prop in props.items() if prop.get("secret")}
+    # Texts shorter than 4 characters would blank ordinary words; no real secret is that short.
+    values = sorted({text for name in secret for text in _texts(config.get(name))
+                     if len(text) >= 4}, key=len, reverse=True)
+    safe = []
+    for error in errors:
+        where = _WHERE.search(error)
+        if where and where.group(1) in secret:
+            name = where.group(1)
+            kind = props[name].get("type", "string")
+            kinds = " or ".join(kind) if isinstance(kind, list) else kind
+            safe.append(f"config[{name!r}] must be of type {kinds}; the value given is not shown "
+                        "because it is secret")
+            continue
+        for text in values:
+            error = error.replace(text, "****")
+        safe.append(error)
+    return safe
+
+
+def _texts(value: Any) -> list[str]:
+    """Every piece of text a (possibly nested) value holds, as a message could quote it."""
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*_texts(k), *_texts(v))]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _texts(v)]
+    return [str(value)] if value not in (None, "") and not isinstance(value, bool) else []

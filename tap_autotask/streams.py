@@ -17,9 +17,10 @@ from typing_extensions import override
 
 from sdk_core.catalog import Catalog, EntityInfo
 
-from .client import AutotaskStream
+from ._sdk_compat import CompatStream
 from .metadata import MetadataSource
 from .plans import plan_for
+from .stream import AutotaskStream
 
 __all__ = ["entity_streams", "PicklistValuesStream", "UdfDefinitionsStream"]
 
@@ -29,7 +30,7 @@ def entity_streams(tap: Any, catalog: Catalog, metadata: MetadataSource) -> list
     return [AutotaskStream(tap, e, plan_for(e), metadata) for e in catalog.queryable()]
 
 
-class _MetadataStream(Stream):
+class _MetadataStream(CompatStream):
     """Rows derived from entity metadata; small, so always read in full and re-versioned."""
 
     def __init__(self, tap: Any, catalog: Catalog, metadata: MetadataSource):
@@ -47,10 +48,10 @@ class _MetadataStream(Stream):
     def get_records(self, context: types.Context | None) -> Iterable[dict]:
         """All rows, then ACTIVATE_VERSION so that rows which disappeared are dropped."""
         version = int(time.time() * 1000)
-        self._stream_version = version
+        self.stream_version = version
         yield from self.rows()
         if self.config.get("emit_activate_version_messages", True):
-            self._write_activate_version_message(version)
+            self.write_activate_version_message(version)
 
     def rows(self) -> Iterable[dict]:
         raise NotImplementedError
@@ -64,7 +65,7 @@ class _MetadataStream(Stream):
         names = self.config.get("picklist_entities")
         if names:
             return [self._catalog.get(name) for name in names]
-        return [s.entity for s in self._tap.streams.values()
+        return [s.entity for s in self.tap.streams.values()
                 if isinstance(s, AutotaskStream) and s.selected]
 
 

@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 import atexit
-import dataclasses
 from fnmatch import fnmatch
-from typing import Any
+from typing import Any, ClassVar
 
 import click
-from singer_sdk import Stream, Tap
+from singer_sdk import Stream
 from singer_sdk import typing as th
-from singer_sdk.helpers._catalog import get_selected_schema
 from typing_extensions import override
 
 from sdk_core import AutotaskClient
 from sdk_core.catalog import load_catalog
 from sdk_core.errors import AutotaskError, ConfigurationError
 
+from . import discovery_cache
+from ._sdk_compat import CompatTap, DeselectedStreamsSummary, selected_schema
+from .discovery_cache import DiscoveryKey
 from .metadata import CatalogMetadata, LiveMetadata, MetadataSource
 from .schema import with_annotations
-from .settings import accept_numeric_text, coerce_numeric, require_credentials
+from .settings import accept_numeric_text, coerce_numeric, hide_secrets, require_credentials
 from .streams import PicklistValuesStream, UdfDefinitionsStream, entity_streams
 from .windows import OVERLAP_CAP
 from .writer import FastSingerWriter
 
 __all__ = ["TapAutotask"]
 
+CATALOG_ONLY_TTL = 24 * 3600.0  # offline schemas change only with the code, which is keyed
 
-class TapAutotask(Tap):
+
+class TapAutotask(CompatTap):
     """Singer tap for Autotask PSA (REST API).
 
     Deleted tickets (from DeletedTicketLogs) arrive in the `tickets` stream as records that
@@ -75,7 +78,9 @@ class TapAutotask(Tap):
         th.Property("impersonation_resource_id", th.IntegerType,
                     description="Resource id to impersonate (ImpersonationResourceId header)."),
         th.Property("include_udfs", th.BooleanType, default=True,
-                    description="Add user-defined fields as `udf_<name>` columns."),
+                    description="Add user-defined fields as `udf_<name>` columns (a hash suffix "
+                    "keeps names that are not plain ASCII words apart; `udf_definitions` "
+                    "shows the mapping)."),
         th.Property("redis_url", th.StringType,
                     description="Redis URL to share the request budget and thread limit with "
                     "other processes using the same Autotask tenant."),
@@ -108,12 +113,18 @@ class TapAutotask(Tap):
     ).to_dict())
 
     _client: Any = None
+    # Set by the `tap-autotask` command for a plain `--discover`: where to keep the catalog.
+    pending_discovery: ClassVar[DiscoveryKey | None] = None
 
     @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+    def prepare_config(self, config: dict[str, Any]) -> None:
         """Numeric text (Meltano's `kind: string`, env vars) becomes numbers before checking."""
-        coerce_numeric(self._config)
-        return super()._validate_config(raise_errors=raise_errors)
+        coerce_numeric(config)
+
+    @override
+    def safe_messages(self, errors: list[str]) -> list[str]:
+        """Validation messages never quote a secret."""
+        return hide_secrets(errors, self.config_jsonschema, self.raw_config)
 
     @property
     def client(self) -> Any:
@@ -144,8 +155,20 @@ class TapAutotask(Tap):
 
     @override
     def sync_all(self) -> None:
-        """All selected streams; then fail if some could not be read (orchestrators must see it)."""
-        super().sync_all()
+        """All selected streams; then fail if some could not be read (orchestrators must see it).
+
+        singer-sdk logs one line per deselected stream (about 220 with Meltano's usual
+        selection); they are counted into one summary line instead.
+        """
+        deselected = DeselectedStreamsSummary()
+        self.logger.addFilter(deselected)
+        try:
+            super().sync_all()
+        finally:
+            self.logger.removeFilter(deselected)
+        if deselected.skipped:
+            self.logger.info("Synced %d selected stream(s); skipped %d deselected.",
+                             len(self.streams) - len(deselected.skipped), len(deselected.skipped))
         if self.unreadable:
             raise UnreadableStreamsError(
                 f"{len(self.unreadable)} stream(s) could not be read, the others were: "
@@ -178,6 +201,17 @@ class TapAutotask(Tap):
         return streams
 
     @override
+    def run_discovery(self) -> str:
+        """Print the catalog, and keep it for the next warm discovery (`discovery_cache`)."""
+        text = super().run_discovery()
+        key = type(self).pending_discovery
+        if key is not None:
+            live = self.config.get("metadata_source", "live") == "live"
+            ttl = float(self.client.settings.metadata_ttl) if live else CATALOG_ONLY_TTL
+            discovery_cache.store(key, text, ttl)
+        return text
+
+    @override
     def setup_mapper(self) -> None:
         """Register selected streams with their annotated schemas, so SCHEMA messages keep them."""
         super().setup_mapper()
@@ -188,7 +222,7 @@ class TapAutotask(Tap):
                 continue
             self.mapper.register_raw_stream_schema(
                 entry.stream or entry.tap_stream_id,
-                get_selected_schema(
+                selected_schema(
                     entry.tap_stream_id,
                     with_annotations(entry.schema.to_dict(), stream.schema),
                     mask,
@@ -206,13 +240,6 @@ class TapAutotask(Tap):
             if stream is not None:
                 entry["schema"] = with_annotations(entry["schema"], stream.schema)
         return catalog
-
-    @classmethod
-    @override
-    def _get_about_info(cls) -> Any:
-        """The docstring as one paragraph: singer-sdk's markdown layout breaks on line breaks."""
-        info = super()._get_about_info()
-        return dataclasses.replace(info, description=" ".join((cls.__doc__ or "").split()))
 
     @classmethod
     @override
@@ -239,7 +266,3 @@ class UnreadableStreamsError(AutotaskError):
 
 def _one_line(exc: AutotaskError) -> str:
     return f"{type(exc).__name__}: " + " ".join(str(exc).split())
-
-
-if __name__ == "__main__":
-    TapAutotask.cli()

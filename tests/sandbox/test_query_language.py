@@ -129,6 +129,16 @@ def test_booleans(api: Any, tickets: list) -> None:
                                 "value": "true"}]) == wanted
 
 
+@pytest.mark.parametrize("condition", [
+    {"op": "eq", "field": "serviceLevelAgreementHasBeenMet", "value": None},
+    {"op": "noteq", "field": "serviceLevelAgreementHasBeenMet"},
+    {"op": "in", "field": "serviceLevelAgreementHasBeenMet", "value": [True, None]},
+])
+def test_a_boolean_compared_with_null_is_an_error_not_an_empty_page(api: Any, condition: Any) -> None:
+    message = api.error(api.query("Tickets", [condition]))
+    assert "serviceLevelAgreementHasBeenMet" in message and "true or false" in message
+
+
 def test_udf_filter(api: Any, tickets: list) -> None:
     def udf(t: dict[str, Any], name: str) -> Any:
         return next(u["value"] for u in t["userDefinedFields"] if u["name"] == name)

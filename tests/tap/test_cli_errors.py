@@ -54,3 +54,14 @@ def test_about_documents_the_shape_of_deletion_records() -> None:
     text = " ".join(done.stdout.split())
     assert "carry only `id`, `_sdc_deleted_at`" in text, text[:2000]
     assert "absent, not null" in text
+
+
+def test_a_secret_of_the_wrong_type_is_named_but_never_shown(tmp_path: Path) -> None:
+    done = _run(tmp_path, {"api_url": "http://127.0.0.1:9/unset/", "username": "u@example.com",
+                           "secret": ["sandbox-secret"], "integration_code": {"k": "INTEG-CODE-1"},
+                           "parallelism": "INTEG-CODE-1"})
+    assert done.returncode != 0
+    assert "sandbox-secret" not in done.stderr and "INTEG-CODE-1" not in done.stderr, done.stderr
+    assert "config['secret'] must be of type string" in done.stderr
+    assert "config['integration_code'] must be of type string" in done.stderr
+    assert "in config['parallelism']" in done.stderr  # other settings still named

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import random
+import re
 
 import pytest
 
-from tap_autotask.metadata import FieldSpec, camel_name, udf_column
+from tap_autotask.metadata import FieldSpec, camel_name, udf_column, udf_columns
 from tap_autotask.schema import (
     DELETED_AT,
     RecordShaper,
@@ -118,7 +120,31 @@ def test_live_metadata_names_become_record_keys(pascal: str, camel: str) -> None
 
 def test_udf_columns_are_safe_identifiers() -> None:
     assert udf_column("Customer Ranking") == "udf_customer_ranking"
-    assert udf_column("% margin (est.)") == "udf_margin_est"
+    assert re.fullmatch(r"udf_margin_est_[0-9a-f]{8}", udf_column("% margin (est.)"))
+    assert re.fullmatch(r"udf_stoimost_dogovora_[0-9a-f]{8}", udf_column("Стоимость договора"))
+    assert re.fullmatch(r"udf_timi_[0-9a-f]{8}", udf_column("Τιμή"))
+    assert re.fullmatch(r"udf_priorite_[0-9a-f]{8}", udf_column("Priorité"))
+    assert re.fullmatch(r"udf_[0-9a-f]{8}", udf_column("日本語"))
+    assert all(len(udf_column(n)) <= 63 for n in ("x" * 300, "y " * 200, "é" * 100))
+
+
+COLLIDING = ["Contract Value", "contract-value", "contract_value", "CONTRACT  VALUE",
+             "Стоимость", "Стоимостъ", "Τιμή", "日本語", "中文", "", "x" * 100, "x" * 101]
+
+
+def test_every_udf_name_gets_its_own_column_whatever_the_order() -> None:
+    columns = udf_columns(COLLIDING)
+    assert len(set(columns.values())) == len(COLLIDING)
+    for seed in range(5):
+        shuffled = COLLIDING[:]
+        random.Random(seed).shuffle(shuffled)
+        assert udf_columns(shuffled) == columns
+    assert udf_columns(["Contract Value", "Rank"])["Contract Value"] == "udf_contract_value"
+
+
+def test_names_differing_only_in_case_are_kept_apart_too() -> None:
+    columns = udf_columns(["Contract Value", "contract value", "Rank"])
+    assert len(set(columns.values())) == 3 and columns["Rank"] == "udf_rank"
 
 
 def test_numbers_sent_for_string_fields_become_text() -> None:

@@ -65,3 +65,13 @@ def test_meltano_passes_numeric_settings_the_tap_accepts(tmp_path: Path) -> None
     assert tap.config["max_api_share"] == 0.3
     assert tap.config["reconcile_deletes_every"] == 0.5
     assert tap.config["lookback_minutes"] == 2.5
+
+
+def test_validation_messages_never_quote_a_secret() -> None:
+    with pytest.raises(ConfigValidationError) as err:
+        TapAutotask(config={**BASE, "secret": 12345678, "username": ["admin@msp.example"],
+                            "max_api_share": "admin@msp.example"}, parse_env_config=False)
+    text = "\n".join(err.value.errors)
+    assert "12345678" not in text and "admin@msp.example" not in text, text
+    assert "config['secret'] must be of type string" in text
+    assert "config['username']" in text and "in config['max_api_share']" in text

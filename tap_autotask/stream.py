@@ -12,15 +12,14 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator
 
-from singer_sdk import Stream
 from singer_sdk.helpers import types
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.singerlib import RecordMessage
 from typing_extensions import override
 
 from sdk_core.catalog import EntityInfo
 from sdk_core.errors import PermissionDeniedError
 
+from ._sdk_compat import CompatStream
 from .metadata import FieldSpec, MetadataSource
 from .plans import ReplicationPlan
 from .schema import DELETED_AT, RecordShaper, build_schema, utc_text, with_annotations
@@ -31,7 +30,7 @@ __all__ = ["AutotaskStream", "PAGE_SIZE"]
 PAGE_SIZE = 500  # Autotask's maximum: full pages waste no requests
 
 
-class AutotaskStream(Stream):
+class AutotaskStream(CompatStream):
     """A stream of one queryable Autotask entity, built from metadata and a replication plan."""
 
     primary_keys = ["id"]  # noqa: RUF012 (singer-sdk reads it as a list)
@@ -53,8 +52,6 @@ class AutotaskStream(Stream):
         self._fields: list[FieldSpec] | None = None
         self._shaper: RecordShaper | None = None
         self._effective: tuple[dict, dict] | None = None
-        self._deselected: tuple[str, ...] | None = None
-        self._extracted: datetime | None = None
         super().__init__(tap, schema=None, name=entity.stream_name)
         self.replication_key = plan.replication_key
 
@@ -73,11 +70,11 @@ class AutotaskStream(Stream):
     @override
     def schema(self) -> dict:
         """JSON schema from the entity's field metadata (and UDFs, when enabled)."""
-        if self._schema is None:
-            self._schema = build_schema(
+        if self.built_schema is None:
+            self.built_schema = build_schema(
                 self.field_specs, with_deleted_at=self.plan.deletes is not None
             )
-        return self._schema
+        return self.built_schema  # type: ignore[return-value]  # just built
 
     @property
     @override
@@ -87,10 +84,11 @@ class AutotaskStream(Stream):
         singer-sdk's catalog model keeps only standard JSON Schema keys, so a catalog that
         went through discovery (as Meltano's does) has lost them.
         """
-        if self._input_schema is None:
+        given = self.input_schema
+        if given is None:
             return self.schema
-        if self._effective is None or self._effective[0] is not self._input_schema:
-            self._effective = (self._input_schema, with_annotations(self._input_schema, self.schema))
+        if self._effective is None or self._effective[0] is not given:
+            self._effective = (given, with_annotations(given, self.schema))
         return self._effective[1]
 
     @property
@@ -119,7 +117,7 @@ class AutotaskStream(Stream):
             new_version=int(time.time() * 1000),
         )
         first_load = "table_version" not in state
-        self._stream_version = window.version
+        self.stream_version = window.version
         self._checkpoint(window)
         if window.activates and first_load and window.last_id is None:
             self._activate(window.version)  # lets targets create the table before any row
@@ -134,7 +132,7 @@ class AutotaskStream(Stream):
                     self.logger.warning("Skipped %s: %s", self.name, reason)
                 else:
                     self.logger.error("Could not read %s: %s", self.name, reason)
-                    self._tap.unreadable[self.name] = reason
+                    self.tap.unreadable[self.name] = reason
                 return
             if window.activates:
                 self._activate(window.version)
@@ -156,37 +154,6 @@ class AutotaskStream(Stream):
         """No child streams: nothing to hand down (saves singer-sdk's copy per record)."""
         return ()
 
-    @override
-    def _increment_stream_state(
-        self, latest_record: types.Record, *, context: types.Context | None = None
-    ) -> None:
-        """Bookmarks move per window in `get_records`, not per record.
-
-        singer-sdk's per-record progress marker would bookmark the newest timestamp seen,
-        which loses rows changed during a long scan behind the id cursor.
-        """
-
-    @override
-    def _generate_record_messages(self, record: types.Record) -> Iterator[RecordMessage]:
-        """singer-sdk's, without its walk over every property of every record.
-
-        That walk (`pop_deselected_record_properties`) was the largest cost left per row;
-        the deselected columns are the same for every row, so they are found once.
-        """
-        if self._deselected is None:
-            self._deselected = tuple(
-                name for name in self.effective_schema.get("properties", {})
-                if not self.mask.get(("properties", name), True)
-            )
-        for name in self._deselected:
-            record.pop(name, None)
-        extracted = self._extracted or datetime.now(timezone.utc)
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(stream=stream_map.stream_alias, record=mapped,
-                                    version=self._stream_version, time_extracted=extracted)
-
     def _scan(self, window: Window) -> Iterator[dict]:
         if window.phase == DELETES:
             assert self.plan.deletes is not None
@@ -200,13 +167,13 @@ class AutotaskStream(Stream):
             shape = self.shaper
             fields = self._include_fields()
         filter_ = [{"op": "gte", "field": key, "value": window.since}] if window.since else None
-        pages = self._tap.client.entity(entity_name).pages(
+        pages = self.tap.client.entity(entity_name).pages(
             filter=filter_, fields=fields, after_id=window.last_id, page_size=PAGE_SIZE
         )
         for page in pages:  # sdk_core fetches the next page while this one is emitted
             if not page:
                 continue
-            self._extracted = datetime.now(timezone.utc)  # one time_extracted per page
+            self.extracted_at = datetime.now(timezone.utc)  # one time_extracted per page
             newest = None
             candidates = []
             floor = window.overlap_floor()
@@ -263,9 +230,9 @@ class AutotaskStream(Stream):
         self.stream_state["window"] = window.to_state()
         self.state_manager.is_flushed = False
         if self.get_batch_config(self.config) is None:
-            self._write_state_message()
+            self.write_state_message()
 
     def _activate(self, version: int | None) -> None:
         if version is not None and self.activate_versions:
-            self._write_activate_version_message(version)
+            self.write_activate_version_message(version)
 
