@@ -34,7 +34,7 @@ class _MetadataStream(CompatStream):
     """Rows derived from entity metadata; small, so always read in full and re-versioned."""
 
     def __init__(self, tap: Any, catalog: Catalog, metadata: MetadataSource):
-        self._catalog = catalog
+        self._entity_catalog = catalog
         self._metadata_source = metadata
         super().__init__(tap)
 
@@ -64,7 +64,7 @@ class _MetadataStream(CompatStream):
         """
         names = self.config.get("picklist_entities")
         if names:
-            return [self._catalog.get(name) for name in names]
+            return [self._entity_catalog.get(name) for name in names]
         return [s.entity for s in self.tap.streams.values()
                 if isinstance(s, AutotaskStream) and s.selected]
 
