@@ -27,6 +27,10 @@ _WHERE: dict[str, str] = {
     "AsyncAutotaskClient": "._async_client", "AsyncEntity": "._async_client",
     "EntityInfo": ".catalog", "load_catalog": ".catalog",
     "Governor": "._governor",
+    "Settings": "._config",
+    "Transport": "._transport", "AsyncTransport": "._transport",
+    "MockTransport": "._transport", "AsyncMockTransport": "._transport",
+    "Request": "._protocol", "Response": "._protocol",
     "Q": "._query", "compile_filter": "._query",
     "parse_datetime": "._datetime", "format_datetime": "._datetime",
     **{name: ".errors" for name in _ERRORS},
@@ -34,7 +38,8 @@ _WHERE: dict[str, str] = {
 
 __all__ = [
     "AutotaskClient", "AsyncAutotaskClient", "Entity", "AsyncEntity", "EntityInfo", "Governor", "Q",
-    "compile_filter", "parse_datetime", "format_datetime", "load_catalog", *_ERRORS,
+    "compile_filter", "parse_datetime", "format_datetime", "load_catalog", "Settings", "Transport",
+    "AsyncTransport", "MockTransport", "AsyncMockTransport", "Request", "Response", *_ERRORS,
 ]
 
 
@@ -54,9 +59,12 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from ._async_client import AsyncAutotaskClient, AsyncEntity
     from ._client import AutotaskClient, Entity
+    from ._config import Settings
     from ._datetime import format_datetime, parse_datetime
     from ._governor import Governor
+    from ._protocol import Request, Response
     from ._query import Q, compile_filter
+    from ._transport import AsyncMockTransport, AsyncTransport, MockTransport, Transport
     from .catalog import EntityInfo, load_catalog
     from .errors import (
         AuthenticationError,

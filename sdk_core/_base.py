@@ -14,23 +14,31 @@ import re
 import threading
 import time
 import uuid
-from typing import Any, Callable, Generator, Mapping
+from typing import Any, Callable, Generator, Mapping, TypeVar
 
 from . import _protocol as proto
 from ._cache import DiskCache
-from ._config import Settings, mask_url, settings_from_env
-from ._flow import Failure, RetryPolicy, Send, Sleep, request_flow
+from ._config import Settings, client_options, mask_url, settings_from_env
+from ._flow import Admit, Failure, RetryPolicy, Sleep, request_flow
 from ._governor import Governor, get_governor
 from ._query import FilterLike, Q, compile_filter
 from ._scan import check_page
-from .catalog import Catalog, EntityInfo, UnknownEntityError as _CatalogUnknown, load_catalog
-from .errors import QueryError, RateLimitedError, UnknownEntityError, UnsupportedOperationError
+from ._transport import AsyncTransport, Transport
+from .catalog import Catalog, EntityInfo, load_catalog
+from .errors import (
+    ConfigurationError,
+    QueryError,
+    RateLimitedError,
+    UnknownEntityError,
+    UnsupportedOperationError,
+)
 
 __all__ = ["BaseClient", "EntityCore", "LiveEntityInfo", "Call"]
 
 log = logging.getLogger("sdk_core.client")
 
 Call = Generator[Any, Any, Any]  # a flow that returns the call's value (see `_flow.Flow`)
+ClientT = TypeVar("ClientT", bound="BaseClient")
 
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -61,7 +69,7 @@ class BaseClient:
                  max_api_share: float = 0.5, max_concurrency: int = 3, redis_url: str | None = None,
                  timeout: float = 60.0, max_retries: int = 5, *, cache_dir: str | None = None,
                  max_rate_wait: float = 900.0, max_budget_wait: float | None = None,
-                 catalog: Catalog | None = None, transport: Any = None):
+                 catalog: Catalog | None = None, transport: Transport | AsyncTransport | None = None):
         settings = Settings(username=username, secret=secret, integration_code=integration_code,
                             api_url=api_url, impersonation_resource_id=impersonation_resource_id,
                             zone_lookup_url=zone_lookup_url, max_api_share=max_api_share,
@@ -83,21 +91,28 @@ class BaseClient:
         self._governor: Governor | None = None
         self._code_hash = hashlib.sha256(settings.integration_code.encode()).hexdigest()[:16]
         self._entities: dict[str, Any] = {}
-        self.transport = transport or self._default_transport(settings.timeout)
+        self.transport: Any = transport or self._default_transport(settings.timeout)
 
     @staticmethod
     def _default_transport(timeout: float) -> Any:
         raise NotImplementedError
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> Any:
-        """From AUTOTASK_USERNAME, AUTOTASK_SECRET, AUTOTASK_INTEGRATION_CODE (+ optional ones)."""
-        catalog, transport = overrides.pop("catalog", None), overrides.pop("transport", None)
-        s = settings_from_env(**overrides)
-        return cls(s.username, s.secret, s.integration_code, s.api_url, s.impersonation_resource_id,
-                   s.zone_lookup_url, s.max_api_share, s.max_concurrency, s.redis_url, s.timeout,
-                   s.max_retries, cache_dir=s.cache_dir, max_rate_wait=s.max_rate_wait,
-                   max_budget_wait=s.max_budget_wait, catalog=catalog, transport=transport)
+    def from_settings(cls: type[ClientT], settings: Settings, **options: Any) -> ClientT:
+        """A client of `settings` (validated when they were made); `options` are the constructor's
+        other keywords (`catalog=`, `transport=`, ...)."""
+        if not isinstance(settings, Settings):
+            raise ConfigurationError(f"from_settings takes a Settings, not {type(settings).__name__}")
+        client = cls(**client_options(settings), **options)
+        client.settings = settings  # the same values, with the cache lifetimes the constructor lacks
+        return client
+
+    @classmethod
+    def from_env(cls: type[ClientT], **overrides: Any) -> ClientT:
+        """From AUTOTASK_USERNAME, AUTOTASK_SECRET, AUTOTASK_INTEGRATION_CODE (+ optional ones);
+        keywords override settings, and the constructor's other keywords pass through."""
+        options = {k: overrides.pop(k) for k in list(overrides) if k not in Settings.names()}
+        return cls.from_settings(settings_from_env(**overrides), **options)
 
     def entity(self, name: str) -> Any:
         """The entity by URL name (`Tickets`), snake name (`ticket_notes`) or internal name."""
@@ -140,7 +155,7 @@ class BaseClient:
         waited = 0.0
         while True:
             yield from self._refresh_threshold_flow()
-            wait, why = governor.decide()
+            wait, why = yield Admit()
             if wait <= 0:
                 return None
             waited = self._check_budget_wait(waited, wait, why)
@@ -184,7 +199,8 @@ class BaseClient:
     # state -------------------------------------------------------------------------------
     @property
     def governor(self) -> Governor:
-        """The process-wide governor of this tenant (known once the zone is)."""
+        """The governor of this tenant and these limits, shared by the process's clients with
+        the same settings (known once the zone is)."""
         gov = self._governor
         if gov is None:
             host = proto.api_host(self.root or self.lookup_root)
@@ -213,10 +229,7 @@ class BaseClient:
         return waited + wait
 
     def _entity_info(self, name: str) -> EntityInfo:
-        try:
-            return self.catalog.get(name)
-        except _CatalogUnknown as exc:
-            raise UnknownEntityError(str(exc)) from None
+        return self.catalog.get(name)
 
     def _metadata_key(self, entity: str, kind: str) -> tuple[str, ...]:
         host = proto.api_host(self.root or self.lookup_root)
@@ -243,7 +256,7 @@ class BaseClient:
         if found is None:
             try:
                 self.catalog.get(name)
-            except _CatalogUnknown as exc:
+            except UnknownEntityError as exc:
                 raise AttributeError(str(exc)) from None
         assert found is not None
         return found

@@ -6,7 +6,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import requests
 import urllib3
@@ -14,15 +14,19 @@ from requests.adapters import HTTPAdapter
 
 from . import _protocol as proto
 from ._base import BaseClient, Call, EntityCore
-from ._flow import Failure, Send, Sleep
+from ._config import Settings
+from ._flow import Admit, Failure, Send, Sleep
 from ._query import FilterLike
-from ._scan import plan_ranges
+from ._scan import IdRange, ScanPlan
+from ._transport import Transport
 
-__all__ = ["AutotaskClient", "Entity", "SyncTransport"]
+__all__ = ["AutotaskClient", "Entity", "RequestsTransport", "SyncTransport"]
+
+Page = list[dict[str, Any]]
 
 
-class SyncTransport:
-    """The one I/O seam of the sync client: `send(Request) -> Response`."""
+class RequestsTransport:
+    """The sync client's transport: a pooled `requests.Session` (no retries of its own)."""
 
     def __init__(self, timeout: float, pool_size: int = 32):
         self.timeout = timeout
@@ -56,18 +60,24 @@ class SyncTransport:
         self.session.close()
 
 
+SyncTransport = RequestsTransport  # its former name
+
+
 class AutotaskClient(BaseClient):
     """Autotask REST client. Entities: `client.entity("Tickets")`, `client.tickets`, `client.ticket_notes`."""
 
     _entity_class: type["Entity"]
+    transport: Transport
 
     @staticmethod
-    def _default_transport(timeout: float) -> SyncTransport:
-        return SyncTransport(timeout)
+    def _default_transport(timeout: float) -> RequestsTransport:
+        return RequestsTransport(timeout)
 
     if TYPE_CHECKING:
         @classmethod
         def from_env(cls, **overrides: Any) -> "AutotaskClient": ...
+        @classmethod
+        def from_settings(cls, settings: Settings, **options: Any) -> "AutotaskClient": ...
         def entity(self, name: str) -> "Entity": ...
         def __getattr__(self, name: str) -> "Entity": ...
 
@@ -93,6 +103,8 @@ class AutotaskClient(BaseClient):
                 if isinstance(action, Sleep):
                     time.sleep(action.seconds)
                     outcome = None
+                elif isinstance(action, Admit):
+                    outcome = self.governor.decide()
                 else:
                     outcome = self._send(action)
                 action = flow.send(outcome)
@@ -170,40 +182,39 @@ class Entity(EntityCore):
 
     # internals ---------------------------------------------------------------------------
     def _fetch(self, compiled: list[dict[str, Any]], include: list[str] | None, after_id: int | None,
-               upper: int | None, page_size: int) -> list[dict[str, Any]]:
+               upper: int | None, page_size: int) -> Page:
         return self._client._run(self._fetch_flow(compiled, include, after_id, upper, page_size))
 
-    def _pages(self, filter: FilterLike, fields: list[str] | None, after_id: int | None,
-               page_size: int, parallel: int) -> Iterator[list[dict[str, Any]]]:
-        compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
-        if parallel == 1:
-            return self._scan(compiled, include, after_id, None, page_size, prefetch=True)
-        return self._parallel_scan(compiled, include, after_id, page_size, parallel)
+    def _fetch_range(self, plan: ScanPlan, ids: IdRange) -> Page:
+        return self._fetch(plan.compiled, plan.include, ids.cursor, ids.upper, plan.page_size)
 
-    def _scan(self, compiled: list[dict[str, Any]], include: list[str] | None, after_id: int | None,
-              upper: int | None, page_size: int, prefetch: bool,
-              stop: threading.Event | None = None) -> Iterator[list[dict[str, Any]]]:
-        """Id-cursor paging; with `prefetch`, the next page is fetched while this one is consumed."""
-        fetch: Callable[[int | None], list[dict[str, Any]]] = (
-            lambda cursor: self._fetch(compiled, include, cursor, upper, page_size))
+    def _pages(self, filter: FilterLike, fields: list[str] | None, after_id: int | None,
+               page_size: int, parallel: int) -> Iterator[Page]:
+        compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
+        plan = ScanPlan(compiled, include, after_id, page_size, parallel)
+        if parallel == 1:
+            return self._scan(plan, plan.first(), prefetch=True)
+        return self._parallel_scan(plan)
+
+    def _scan(self, plan: ScanPlan, ids: IdRange, prefetch: bool,
+              stop: threading.Event | None = None) -> Iterator[Page]:
+        """One id range, page by page; with `prefetch`, the next page is fetched while this one is consumed."""
         if not prefetch:
-            cursor = after_id
             while stop is None or not stop.is_set():
-                items = fetch(cursor)
+                items = self._fetch_range(plan, ids)
                 if items:
                     yield items
-                if len(items) < page_size or (upper is not None and items[-1]["id"] >= upper):
-                    return  # a full page ending on the range's bound: nothing is left in it
-                cursor = items[-1]["id"]
+                if not ids.advance(items, plan.page_size):
+                    return
             return
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"autotask-{self.name}")
-        pending: Future[list[dict[str, Any]]] | None = executor.submit(fetch, after_id)
+        pending: Future[Page] | None = executor.submit(self._fetch_range, plan, ids)
         try:
             while pending is not None:
                 items = pending.result()
                 pending = None
-                if len(items) >= page_size:
-                    pending = executor.submit(fetch, items[-1]["id"])
+                if ids.advance(items, plan.page_size):
+                    pending = executor.submit(self._fetch_range, plan, ids)
                 if items:
                     yield items
         finally:
@@ -211,31 +222,27 @@ class Entity(EntityCore):
                 pending.cancel()
             executor.shutdown(wait=False, cancel_futures=True)
 
-    def _parallel_scan(self, compiled: list[dict[str, Any]], include: list[str] | None,
-                       after_id: int | None, page_size: int, parallel: int) -> Iterator[list[dict[str, Any]]]:
-        """Split the id range into `parallel` ranges fetched concurrently.
+    def _parallel_scan(self, plan: ScanPlan) -> Iterator[Page]:
+        """The first page (with the count beside it), then `plan.split` ranges on threads.
 
-        Costs one extra request (a count) plus at most one short page per extra range.
         Pages arrive as they complete: ids ascend within a range, not across ranges.
         """
-        count_filter = compiled + ([{"op": "gt", "field": "id", "value": after_id}]
-                                   if after_id is not None else [])
         with ThreadPoolExecutor(max_workers=1) as probe:  # the count overlaps the first page
-            counting = probe.submit(self.count, count_filter)
-            first = self._fetch(compiled, include, after_id, None, page_size)
+            counting = probe.submit(self.count, plan.count_filter)
+            first = self._fetch_range(plan, plan.first())
             total = counting.result()
         if first:
             yield first
-        if len(first) < page_size:
+        ranges = plan.split(first, total)
+        if not ranges:
             return
-        ranges = plan_ranges(first, total, parallel, page_size)
-        results: queue.Queue[Any] = queue.Queue(maxsize=2 * parallel)
+        results: queue.Queue[Any] = queue.Queue(maxsize=2 * len(ranges))
         stop = threading.Event()
         done = object()
 
-        def work(lower: int, upper: int | None) -> None:
+        def work(ids: IdRange) -> None:
             try:
-                for page in self._scan(compiled, include, lower, upper, page_size, False, stop):
+                for page in self._scan(plan, ids, False, stop):
                     while not stop.is_set():
                         try:
                             results.put(page, timeout=0.1)
@@ -246,8 +253,8 @@ class Entity(EntityCore):
             except BaseException as exc:  # handed to the consumer, raised there
                 results.put(exc)
 
-        threads = [threading.Thread(target=work, args=r, daemon=True,
-                                    name=f"autotask-{self.name}-range{i}") for i, r in enumerate(ranges)]
+        threads = [threading.Thread(target=work, args=(ids,), daemon=True,
+                                    name=f"autotask-{self.name}-range{i}") for i, ids in enumerate(ranges)]
         for t in threads:
             t.start()
         finished = 0
@@ -267,7 +274,6 @@ class Entity(EntityCore):
                     results.get_nowait()
                 except queue.Empty:
                     break
-
 
 
 AutotaskClient._entity_class = Entity

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ._protocol import DEFAULT_ZONE_LOOKUP_URL, Credentials, normalize_root
 from .errors import ConfigurationError
 
-__all__ = ["Settings", "ENV_VARS", "settings_from_env", "mask_url"]
+__all__ = ["Settings", "ENV_VARS", "settings_from_env", "client_options", "mask_url"]
 
 ENV_VARS = {
     "username": "AUTOTASK_USERNAME",
@@ -48,6 +48,8 @@ def mask_url(url: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every client setting, validated here and nowhere else (`AutotaskClient.from_settings`)."""
+
     username: str
     secret: str = field(repr=False)
     integration_code: str = field(repr=False)
@@ -85,6 +87,10 @@ class Settings:
         if self.timeout <= 0 or self.max_retries < 0:
             raise ConfigurationError("timeout must be > 0 and max_retries >= 0")
 
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in fields(cls))
+
     @property
     def credentials(self) -> Credentials:
         return Credentials(self.username, self.secret, self.integration_code,
@@ -120,8 +126,21 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
             values[name] = casts.get(name, str)(raw)
         except ValueError:
             raise ConfigurationError(f"{var}={raw!r} is not a valid {casts[name].__name__}") from None
+    unknown = sorted(set(overrides) - Settings.names())
+    if unknown:
+        raise ConfigurationError(f"unknown setting(s) {', '.join(unknown)}; known: "
+                                 f"{', '.join(sorted(Settings.names()))}")
     values.update({k: v for k, v in overrides.items() if v is not None})
     missing = [ENV_VARS[n] for n in ("username", "secret", "integration_code") if not values.get(n)]
     if missing:
         raise ConfigurationError(f"set {', '.join(missing)} (or pass them to the client)")
     return Settings(**values)
+
+
+# Settings the client's constructor does not take (module defaults; see `from_settings`).
+_NOT_CONSTRUCTOR = frozenset({"zone_ttl", "metadata_ttl"})
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """The constructor's keywords for `settings`, all by name."""
+    return {f.name: getattr(settings, f.name) for f in fields(settings) if f.name not in _NOT_CONSTRUCTOR}

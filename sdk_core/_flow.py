@@ -23,7 +23,7 @@ from .errors import (
     UnknownOutcomeError,
 )
 
-__all__ = ["Send", "Sleep", "Failure", "RetryPolicy", "FlowContext", "request_flow", "zone_flow", "Flow"]
+__all__ = ["Send", "Sleep", "Admit", "Failure", "RetryPolicy", "FlowContext", "request_flow", "zone_flow", "Flow"]
 
 log = logging.getLogger("sdk_core.flow")
 
@@ -40,6 +40,14 @@ class Sleep:
 
 
 @dataclass(frozen=True)
+class Admit:
+    """Ask the governor whether one request may go now; the driver sends back `(wait, why)`.
+
+    An action rather than a call, so that the async driver can ask Redis off the event loop.
+    """
+
+
+@dataclass(frozen=True)
 class Failure:
     """A transport failure; `maybe_sent` is False only when the request surely never left."""
 
@@ -47,7 +55,7 @@ class Failure:
     maybe_sent: bool
 
 
-Action = Union[Send, Sleep]
+Action = Union[Send, Sleep, Admit]
 Outcome = Union[Response, Failure, None]
 Flow = Generator[Action, Outcome, "Response | None"]
 

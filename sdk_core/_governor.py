@@ -19,6 +19,7 @@ request flow. Every decision is counted (`stats()`) and logged.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 import time
@@ -245,6 +246,7 @@ class Governor:
         return lease
 
     async def acquire_async(self, endpoint: str) -> Lease:
+        """`acquire` for asyncio: Redis is asked from a worker thread, never on the event loop."""
         slots = self.slots(endpoint)
         waited = await slots.acquire_async()
         lease = Lease(endpoint, slots)
@@ -252,10 +254,10 @@ class Governor:
             self.count("concurrency_waits")
         try:
             if self._redis is not None:
-                while not self._try_redis_lease(lease):
+                while not await asyncio.to_thread(self._try_redis_lease, lease):
                     await asyncio.sleep(self._redis_poll())
         except BaseException:
-            self.release(lease)
+            await self.release_async(lease)
             raise
         return lease
 
@@ -263,12 +265,24 @@ class Governor:
         if lease.released:
             return
         lease.released = True
+        self._release_redis(lease)
+        lease.slots.release()
+
+    async def release_async(self, lease: Lease) -> None:
+        """`release` for asyncio (the Redis lease is dropped from a worker thread)."""
+        if lease.released:
+            return
+        lease.released = True
+        if lease.redis_token is not None and self._redis is not None:
+            await asyncio.to_thread(self._release_redis, lease)
+        lease.slots.release()
+
+    def _release_redis(self, lease: Lease) -> None:
         if lease.redis_token is not None and self._redis is not None:
             try:
                 self._redis.zrem(self._key("slots", lease.endpoint), lease.redis_token)
             except Exception:  # the lease expires on its own
                 log.warning("could not release a Redis lease for %s; it will expire", lease.endpoint)
-        lease.slots.release()
 
     def _try_redis_lease(self, lease: Lease) -> bool:
         token = uuid.uuid4().hex
@@ -326,6 +340,12 @@ class Governor:
     def reserve(self) -> float:
         """Claim one request of the budget now (0.0), or say how long to wait before asking again."""
         return self.decide()[0]
+
+    async def decide_async(self) -> tuple[float, str]:
+        """`decide` for asyncio: with Redis, the budget is reserved from a worker thread."""
+        if self._redis is None:
+            return self.decide()  # memory only: no I/O
+        return await asyncio.to_thread(self.decide)
 
     def decide(self) -> tuple[float, str]:
         """`(0.0, "")` when one request may go now, else `(seconds to wait, why)`."""
@@ -416,25 +436,19 @@ _REGISTRY_LOCK = threading.Lock()
 
 def get_governor(api_host: str, integration_code: str, *, max_concurrency: int, max_api_share: float,
                  redis_url: str | None, redis_prefix: str = "autotask-liberator") -> Governor:
-    """The process-wide governor of a tenant; clients with the same settings share it.
+    """The process-wide governor of a tenant for these limits; clients with the same settings share it.
 
-    The integration code is part of the key (Autotask's thread limit is per integration code)
-    but is never shown: the governor is named by a short hash of it.
+    A client with other limits gets a governor of its own, so creating it never changes the
+    limits of a client that already runs (they meet in Redis, as separate processes do). The
+    integration code is part of the key (Autotask's thread limit is per integration code) but
+    is never shown: the governor is named by a short hash of it.
     """
-    import hashlib
-
     code = hashlib.sha256(integration_code.encode()).hexdigest()[:12]
-    key = (api_host, code, redis_url, redis_prefix)
+    key = (api_host, code, redis_url, redis_prefix, max_concurrency, max_api_share)
     with _REGISTRY_LOCK:
         gov = _REGISTRY.get(key)
         if gov is None:
             gov = _REGISTRY[key] = Governor(f"{api_host}#{code}", max_concurrency=max_concurrency,
                                             max_api_share=max_api_share, redis_url=redis_url,
                                             redis_prefix=redis_prefix)
-        elif (gov.max_concurrency, gov.max_api_share) != (max_concurrency, max_api_share):
-            log.warning("governor %s: settings changed by a new client (concurrency %s -> %s, "
-                        "share %s -> %s); every client of the tenant now uses the new ones",
-                        gov.tenant, gov.max_concurrency, max_concurrency, gov.max_api_share,
-                        max_api_share)
-            gov.configure(max_concurrency=max_concurrency, max_api_share=max_api_share)
         return gov

@@ -14,14 +14,9 @@ from functools import cache
 from importlib import resources
 from typing import Any, Iterator
 
+from .errors import UnknownEntityError
+
 __all__ = ["Catalog", "EntityInfo", "FieldInfo", "ParentRoute", "load_catalog", "UnknownEntityError"]
-
-
-class UnknownEntityError(KeyError):
-    """Raised when an entity name is not in the catalog; the message suggests the nearest."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .catalog import UnknownEntityError as _CatalogUnknownEntityError
-
 __all__ = [
     "AutotaskError",
     "ConfigurationError",
@@ -72,10 +70,10 @@ class QueryError(ConfigurationError, ValueError):
     """A filter is malformed (unknown operator, missing value, bad nesting)."""
 
 
-class UnknownEntityError(ConfigurationError, _CatalogUnknownEntityError):
+class UnknownEntityError(ConfigurationError, KeyError):
     """The entity name is not in the catalog; the message suggests the nearest name."""
 
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
 
 

@@ -8,12 +8,10 @@ import orjson
 import pytest
 import requests
 
-from sdk_core import AsyncAutotaskClient, AutotaskClient
-from sdk_core._async_client import AsyncTransport
-from sdk_core._client import SyncTransport
+from sdk_core import AsyncAutotaskClient, AsyncMockTransport, AutotaskClient, MockTransport, Response
+from sdk_core._async_client import HTTPXTransport
+from sdk_core._client import RequestsTransport
 from sdk_core._flow import RetryPolicy
-from sdk_core._function_transport import FunctionTransport
-from sdk_core._protocol import Response
 from sdk_core.errors import (
     AuthenticationError,
     RateLimitedError,
@@ -51,8 +49,9 @@ class Script:
 def make(script, tmp_path, cls=AutotaskClient, **kw):
     host = f"http://{uuid.uuid4().hex[:8]}.test"
     kw.setdefault("api_url", f"{host}/ATServicesRest/")
+    mock = AsyncMockTransport if cls is AsyncAutotaskClient else MockTransport
     client = cls("api@example.com", SECRET, "CODE-123", cache_dir=str(tmp_path),
-                 transport=FunctionTransport(script), **kw)
+                 transport=mock(script), **kw)
     client.policy = RetryPolicy(max_retries=3, backoff_base=0.001, backoff_max=0.01,
                                 max_rate_wait=client.policy.max_rate_wait)
     return client
@@ -179,12 +178,12 @@ HTTPX_ERRORS = [e for e in vars(httpx).values()
 
 @pytest.mark.parametrize("exc", REQUESTS_ERRORS, ids=lambda e: e.__name__)
 def test_every_requests_network_error_is_mapped(exc):
-    assert SyncTransport.failure(exc("x")) is not None
+    assert RequestsTransport.failure(exc("x")) is not None
 
 
 @pytest.mark.parametrize("exc", HTTPX_ERRORS, ids=lambda e: e.__name__)
 def test_every_httpx_transport_error_is_mapped(exc):
-    failure = AsyncTransport.failure(exc("x"))
+    failure = HTTPXTransport.failure(exc("x"))
     assert failure is not None
     assert failure.maybe_sent is not issubclass(exc, (httpx.ConnectError, httpx.ConnectTimeout,
                                                       httpx.PoolTimeout))
@@ -266,7 +265,8 @@ def test_from_env_keeps_the_wait_limits(monkeypatch, tmp_path, cls):
                         "AUTOTASK_INTEGRATION_CODE": "CODE-123", "AUTOTASK_API_URL": "http://x.test/ATServicesRest/",
                         "AUTOTASK_CACHE_DIR": str(tmp_path), "AUTOTASK_MAX_RATE_WAIT": "12"}.items():
         monkeypatch.setenv(name, value)
-    client = cls.from_env(max_budget_wait=5, transport=FunctionTransport(Script()))
+    mock = AsyncMockTransport if cls is AsyncAutotaskClient else MockTransport
+    client = cls.from_env(max_budget_wait=5, transport=mock(Script()))
     assert client.settings.max_budget_wait == 5 and client.settings.max_rate_wait == 12
     assert client.policy.max_rate_wait == 12
 

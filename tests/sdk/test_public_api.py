@@ -11,6 +11,8 @@ EXPECTED = {
     "AuthenticationError", "ConfigurationError", "NotFoundError", "PermissionDeniedError",
     "QueryError", "RateLimitedError", "ServerError", "TransportError", "UnknownEntityError",
     "UnknownOutcomeError", "UnsupportedOperationError", "ValidationError", "ZoneError",
+    "Settings", "Transport", "AsyncTransport", "MockTransport", "AsyncMockTransport", "Request",
+    "Response",
 }
 
 
