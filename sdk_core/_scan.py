@@ -91,9 +91,8 @@ def plan_ranges(first_page: list[Row], total: int, parallel: int,
     The span is estimated from the first page's id density and the total count; the last range
     is open-ended, so a wrong estimate costs balance, never rows. With `page_size`, every range
     but the last is a whole number of pages' worth of ids (with contiguous ids it ends on a full
-    page and needs no short trailing request), and the pages are dealt so that no range has
-    more than one page more than another: the last, open range takes the smaller share, as it
-    also reads the short final page.
+    page and needs no short trailing request), and the requests are dealt so that no range
+    makes more than one more than another.
     """
     first_id, last_id = first_page[0]["id"], first_page[-1]["id"]
     density = max(1.0, (last_id - first_id + 1) / len(first_page))
@@ -101,7 +100,12 @@ def plan_ranges(first_page: list[Row], total: int, parallel: int,
     if page_size:
         pages = max(1, math.ceil(remaining / page_size))
         parallel = min(parallel, pages)  # no range without a page of its own
-        shares = [pages // parallel + (1 if i < pages % parallel else 0) for i in range(parallel)]
+        # Requests, not pages, are dealt: the open range also reads an empty page at its end
+        # when the rows fill its pages exactly, so it takes that many fewer pages.
+        extra = 1 if remaining % page_size == 0 else 0
+        cost = pages + extra
+        shares = [cost // parallel + (1 if i < cost % parallel else 0) for i in range(parallel)]
+        shares[-1] = max(1, shares[-1] - extra)
         steps = [max(1, int(round(share * page_size * density))) for share in shares]
     else:
         step = max(1, (int(remaining * density) + 1) // parallel)

@@ -189,15 +189,16 @@ def page(first: int, last: int) -> list[dict[str, int]]:
 
 def test_the_plan_deals_whole_pages_evenly_so_ranges_finish_together() -> None:
     plan = ScanPlan([], None, None, page_size=500, parallel=3)
-    ranges = plan.split(page(1, 500), total=20_000)  # 39 pages after the first: 13 each
-    assert [(r.lower, r.upper) for r in ranges] == [(500, 7000), (7000, 13500), (13500, None)]
-    uneven = plan.split(page(1, 500), total=20_400)  # 40 pages: the open range takes the fewest
+    # 39 full pages after the first, and the open range's empty last page: 14, 13, 12 + 1 requests
+    ranges = plan.split(page(1, 500), total=20_000)
+    assert [(r.lower, r.upper) for r in ranges] == [(500, 7500), (7500, 14000), (14000, None)]
+    uneven = plan.split(page(1, 500), total=20_400)  # 40 pages, the last one short: 14, 13, 13
     assert [r.upper - r.lower for r in uneven[:2]] == [7000, 6500]
     assert plan.split(page(1, 499), total=499) == []  # a short first page is the whole scan
     few = plan.split(page(1, 500), total=900)  # one page left: one range, not three
     assert [(r.lower, r.upper) for r in few] == [(500, None)]
-    sparse = plan.split(page(1, 1000)[::2], total=2000)  # every other id: a page spans ~1,000 ids
-    assert [(r.lower, r.upper) for r in sparse] == [(999, 1998), (1998, 2997), (2997, None)]
+    sparse = plan.split(page(1, 1000)[::2], total=2100)  # every other id: a page spans ~1,000 ids
+    assert [(r.lower, r.upper) for r in sparse] == [(999, 2997), (2997, 3996), (3996, None)]
 
 
 def test_a_range_stops_on_a_short_page_or_a_full_one_ending_on_its_bound() -> None:
