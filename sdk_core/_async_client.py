@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from . import _protocol as proto
-from ._base import BaseClient, Call, EntityCore
+from ._base import BaseClient, Call, EntityCore, T
 from ._config import Settings
 from ._flow import Admit, Failure, Send, Sleep
 from ._query import FilterLike
@@ -25,13 +26,16 @@ class HTTPXTransport:
     """The async client's transport: a pooled `httpx.AsyncClient` (no retries of its own)."""
 
     def __init__(self, timeout: float, pool_size: int = 32):
-        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False,
-                                        limits=httpx.Limits(max_connections=pool_size,
-                                                            max_keepalive_connections=pool_size))
+        self.client = httpx.AsyncClient(
+            timeout=timeout,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
+        )
 
     async def send(self, request: proto.Request) -> proto.Response:
-        r = await self.client.request(request.method, request.url, headers=dict(request.headers),
-                                      content=request.content)
+        r = await self.client.request(
+            request.method, request.url, headers=dict(request.headers), content=request.content
+        )
         return proto.Response(r.status_code, r.headers, r.content)
 
     @staticmethod
@@ -50,7 +54,7 @@ class HTTPXTransport:
 class AsyncAutotaskClient(BaseClient):
     """The async twin of `AutotaskClient`: the same surface, awaited."""
 
-    _entity_class: type["AsyncEntity"]
+    _entity_class: type[AsyncEntity]
     transport: AsyncTransport
 
     @staticmethod
@@ -58,12 +62,13 @@ class AsyncAutotaskClient(BaseClient):
         return HTTPXTransport(timeout)
 
     if TYPE_CHECKING:
+
         @classmethod
-        def from_env(cls, **overrides: Any) -> "AsyncAutotaskClient": ...
+        def from_env(cls, **overrides: Any) -> AsyncAutotaskClient: ...
         @classmethod
-        def from_settings(cls, settings: Settings, **options: Any) -> "AsyncAutotaskClient": ...
-        def entity(self, name: str) -> "AsyncEntity": ...
-        def __getattr__(self, name: str) -> "AsyncEntity": ...
+        def from_settings(cls, settings: Settings, **options: Any) -> AsyncAutotaskClient: ...
+        def entity(self, name: str) -> AsyncEntity: ...
+        def __getattr__(self, name: str) -> AsyncEntity: ...
 
     async def threshold(self) -> dict[str, int]:
         """`{"limit", "timeframe", "used"}` (+ `timeframe_minutes`) from ThresholdInformation."""
@@ -74,14 +79,14 @@ class AsyncAutotaskClient(BaseClient):
         if inspect.isawaitable(result):
             await result
 
-    async def __aenter__(self) -> "AsyncAutotaskClient":
+    async def __aenter__(self) -> AsyncAutotaskClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     # driver ------------------------------------------------------------------------------
-    async def _run(self, flow: Call) -> Any:
+    async def _run(self, flow: Call[T]) -> T:
         outcome: Any = None
         try:
             action = next(flow)
@@ -95,7 +100,8 @@ class AsyncAutotaskClient(BaseClient):
                     outcome = await self._send(action)
                 action = flow.send(outcome)
         except StopIteration as stop:
-            return stop.value
+            result: T = stop.value
+            return result
 
     async def _send(self, action: Send) -> proto.Response | Failure:
         request = action.request
@@ -123,15 +129,27 @@ class AsyncEntity(EntityCore):
 
     _client: AsyncAutotaskClient
 
-    async def query(self, filter: FilterLike = None, fields: list[str] | None = None, *,
-                    after_id: int | None = None, page_size: int = proto.MAX_PAGE_SIZE,
-                    parallel: int = 1) -> AsyncIterator[dict[str, Any]]:
+    async def query(
+        self,
+        filter: FilterLike = None,
+        fields: list[str] | None = None,
+        *,
+        after_id: int | None = None,
+        page_size: int = proto.MAX_PAGE_SIZE,
+        parallel: int = 1,
+    ) -> AsyncIterator[dict[str, Any]]:
         async for page in self._pages(filter, fields, after_id, page_size, parallel):
             for row in page:
                 yield row
 
-    def pages(self, filter: FilterLike = None, fields: list[str] | None = None, *,
-              after_id: int | None = None, page_size: int = proto.MAX_PAGE_SIZE) -> AsyncIterator[list[dict[str, Any]]]:
+    def pages(
+        self,
+        filter: FilterLike = None,
+        fields: list[str] | None = None,
+        *,
+        after_id: int | None = None,
+        page_size: int = proto.MAX_PAGE_SIZE,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         return self._pages(filter, fields, after_id, page_size, 1)
 
     async def count(self, filter: FilterLike = None) -> int:
@@ -158,19 +176,31 @@ class AsyncEntity(EntityCore):
     async def udfs(self) -> list[dict[str, Any]]:
         return await self._client._run(self._metadata_flow("udfs"))
 
-    async def info_live(self) -> dict[str, Any]:  # type: ignore[override]
+    async def info_live(self) -> dict[str, Any]:  # the awaitable twin of EntityCore.info_live
         return await self._client._run(self._metadata_flow("info"))
 
     # internals ---------------------------------------------------------------------------
-    async def _fetch(self, compiled: list[dict[str, Any]], include: list[str] | None,
-                     after_id: int | None, upper: int | None, page_size: int) -> Page:
+    async def _fetch(
+        self,
+        compiled: list[dict[str, Any]],
+        include: list[str] | None,
+        after_id: int | None,
+        upper: int | None,
+        page_size: int,
+    ) -> Page:
         return await self._client._run(self._fetch_flow(compiled, include, after_id, upper, page_size))
 
     async def _fetch_range(self, plan: ScanPlan, ids: IdRange) -> Page:
         return await self._fetch(plan.compiled, plan.include, ids.cursor, ids.upper, plan.page_size)
 
-    async def _pages(self, filter: FilterLike, fields: list[str] | None, after_id: int | None,
-                     page_size: int, parallel: int) -> AsyncIterator[Page]:
+    async def _pages(
+        self,
+        filter: FilterLike,
+        fields: list[str] | None,
+        after_id: int | None,
+        page_size: int,
+        parallel: int,
+    ) -> AsyncIterator[Page]:
         compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
         plan = ScanPlan(compiled, include, after_id, page_size, parallel)
         if parallel == 1:
@@ -181,7 +211,7 @@ class AsyncEntity(EntityCore):
             yield page
 
     async def _scan(self, plan: ScanPlan, ids: IdRange, prefetch: bool) -> AsyncIterator[Page]:
-        """One id range, page by page; with `prefetch`, the next page is fetched while this one is consumed."""
+        """One id range, page by page; with `prefetch`, the next page is read while this one is used."""
         if not prefetch:
             while True:
                 items = await self._fetch_range(plan, ids)
@@ -205,7 +235,8 @@ class AsyncEntity(EntityCore):
     async def _parallel_scan(self, plan: ScanPlan) -> AsyncIterator[Page]:
         """The first page (with the count beside it), then `plan.split` ranges as tasks."""
         total, first = await asyncio.gather(  # the count overlaps the first page
-            self.count(plan.count_filter), self._fetch_range(plan, plan.first()))
+            self.count(plan.count_filter), self._fetch_range(plan, plan.first())
+        )
         if first:
             yield first
         ranges = plan.split(first, total)

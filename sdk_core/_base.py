@@ -14,7 +14,8 @@ import re
 import threading
 import time
 import uuid
-from typing import Any, Callable, Generator, Mapping, TypeVar
+from collections.abc import Callable, Generator, Mapping
+from typing import Any, TypeVar
 
 from . import _protocol as proto
 from ._cache import DiskCache
@@ -37,7 +38,8 @@ __all__ = ["BaseClient", "EntityCore", "LiveEntityInfo", "Call"]
 
 log = logging.getLogger("sdk_core.client")
 
-Call = Generator[Any, Any, Any]  # a flow that returns the call's value (see `_flow.Flow`)
+T = TypeVar("T")
+Call = Generator[Any, Any, T]  # a flow that returns the call's value (see `_flow.Flow`)
 ClientT = TypeVar("ClientT", bound="BaseClient")
 
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
@@ -62,20 +64,44 @@ def _live_info(info: EntityInfo, live: Callable[[], Any]) -> LiveEntityInfo:
 class BaseClient:
     """Zone state, governor, caches and counters; the `FlowContext` of every request flow."""
 
-    _entity_class: type["EntityCore"]
+    _entity_class: type[EntityCore]
 
-    def __init__(self, username: str, secret: str, integration_code: str, api_url: str | None = None,
-                 impersonation_resource_id: int | None = None, zone_lookup_url: str | None = None,
-                 max_api_share: float = 0.5, max_concurrency: int = 3, redis_url: str | None = None,
-                 timeout: float = 60.0, max_retries: int = 5, *, cache_dir: str | None = None,
-                 max_rate_wait: float = 900.0, max_budget_wait: float | None = None,
-                 catalog: Catalog | None = None, transport: Transport | AsyncTransport | None = None):
-        settings = Settings(username=username, secret=secret, integration_code=integration_code,
-                            api_url=api_url, impersonation_resource_id=impersonation_resource_id,
-                            zone_lookup_url=zone_lookup_url, max_api_share=max_api_share,
-                            max_concurrency=max_concurrency, redis_url=redis_url, timeout=timeout,
-                            max_retries=max_retries, cache_dir=cache_dir, max_rate_wait=max_rate_wait,
-                            max_budget_wait=max_budget_wait)
+    def __init__(
+        self,
+        username: str,
+        secret: str,
+        integration_code: str,
+        api_url: str | None = None,
+        impersonation_resource_id: int | None = None,
+        zone_lookup_url: str | None = None,
+        max_api_share: float = 0.5,
+        max_concurrency: int = 3,
+        redis_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 5,
+        *,
+        cache_dir: str | None = None,
+        max_rate_wait: float = 900.0,
+        max_budget_wait: float | None = None,
+        catalog: Catalog | None = None,
+        transport: Transport | AsyncTransport | None = None,
+    ):
+        settings = Settings(
+            username=username,
+            secret=secret,
+            integration_code=integration_code,
+            api_url=api_url,
+            impersonation_resource_id=impersonation_resource_id,
+            zone_lookup_url=zone_lookup_url,
+            max_api_share=max_api_share,
+            max_concurrency=max_concurrency,
+            redis_url=redis_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            cache_dir=cache_dir,
+            max_rate_wait=max_rate_wait,
+            max_budget_wait=max_budget_wait,
+        )
         self.settings = settings
         self.catalog = catalog or load_catalog()
         self.credentials = settings.credentials
@@ -126,13 +152,13 @@ class BaseClient:
         return self.entity(self._attribute_entity(name).name)
 
     # flows shared by both drivers ----------------------------------------------------------
-    def _threshold_flow(self) -> Call:
+    def _threshold_flow(self) -> Call[dict[str, int]]:
         response = yield from request_flow(self, lambda root: proto.threshold_request(root, self.credentials))
-        value = proto.read_threshold(response)
+        value = proto.read_threshold(_present(response))
         self.governor.update_threshold(value)
         return {"limit": value["limit"], "timeframe": value["timeframe_minutes"], **value}
 
-    def _refresh_threshold_flow(self) -> Call:
+    def _refresh_threshold_flow(self) -> Call[None]:
         """Re-read ThresholdInformation when due (one caller at a time); failures keep the known values."""
         governor = self.governor
         if not governor.claim_threshold_refresh():
@@ -146,7 +172,7 @@ class BaseClient:
             governor.done_threshold_refresh()
         return None
 
-    def _admission_flow(self, request: proto.Request) -> Call:
+    def _admission_flow(self, request: proto.Request) -> Call[None]:
         """Wait (Sleep actions) until the governor's budget and pacing let `request` go."""
         governor = self.governor
         if request.endpoint == "ThresholdInformation":
@@ -166,16 +192,23 @@ class BaseClient:
         return uuid.uuid4().hex[:8], time.perf_counter()
 
     def _failed(self, request: proto.Request, rid: str, exc: Exception) -> Failure:
-        failure = self.transport.failure(exc)
+        failure: Failure | None = self.transport.failure(exc)
         if failure is None:
             raise exc
         log.debug("request %s %s %s failed: %r", rid, request.method, request.url, exc)
         return failure
 
-    def _received(self, request: proto.Request, rid: str, started: float,
-                  response: proto.Response) -> proto.Response:
-        log.debug("request %s %s %s -> %s in %.0f ms", rid, request.method, request.url,
-                  response.status_code, (time.perf_counter() - started) * 1000)
+    def _received(
+        self, request: proto.Request, rid: str, started: float, response: proto.Response
+    ) -> proto.Response:
+        log.debug(
+            "request %s %s %s -> %s in %.0f ms",
+            rid,
+            request.method,
+            request.url,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
         return response
 
     # FlowContext -------------------------------------------------------------------------
@@ -205,8 +238,12 @@ class BaseClient:
         if gov is None:
             host = proto.api_host(self.root or self.lookup_root)
             gov = self._governor = get_governor(
-                host, self.settings.integration_code, max_concurrency=self.settings.max_concurrency,
-                max_api_share=self.settings.max_api_share, redis_url=self.settings.redis_url)
+                host,
+                self.settings.integration_code,
+                max_concurrency=self.settings.max_concurrency,
+                max_api_share=self.settings.max_api_share,
+                redis_url=self.settings.redis_url,
+            )
         return gov
 
     @property
@@ -225,7 +262,8 @@ class BaseClient:
             raise RateLimitedError(
                 f"The governor holds requests back: {why or 'budget used up'}; the next request "
                 f"may go in {wait:.0f}s. Raise max_api_share or max_budget_wait, or run later.",
-                retry_after=wait)
+                retry_after=wait,
+            )
         return waited + wait
 
     def _entity_info(self, name: str) -> EntityInfo:
@@ -262,8 +300,10 @@ class BaseClient:
         return found
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__name__} user={self.username!r} "
-                f"api_url={mask_url(self.root) or '(zone lookup)'!r}>")
+        return (
+            f"<{type(self).__name__} user={self.username!r} "
+            f"api_url={mask_url(self.root) or '(zone lookup)'!r}>"
+        )
 
 
 class EntityCore:
@@ -321,8 +361,9 @@ class EntityCore:
     def _unknown_field(self, name: str) -> str:
         close = difflib.get_close_matches(name, self._info.field_names, n=1)
         hint = f' Did you mean "{close[0]}"?' if close else ""
-        udf = (f' For a user-defined field, pass Q({name!r}, udf=True) in fields.'
-               if self._info.has_udfs else "")
+        udf = (
+            f" For a user-defined field, pass Q({name!r}, udf=True) in fields." if self._info.has_udfs else ""
+        )
         return f"{self.name} has no field {name!r}.{hint}{udf}"
 
     def _require_query(self) -> None:
@@ -335,8 +376,9 @@ class EntityCore:
             raise QueryError(f"page_size must be between 1 and {proto.MAX_PAGE_SIZE}, not {page_size}")
         return page_size
 
-    def _scan_args(self, filter: FilterLike, fields: list[str] | None, page_size: int,
-                   parallel: int) -> tuple[list[dict[str, Any]], list[str] | None, int]:
+    def _scan_args(
+        self, filter: FilterLike, fields: list[str] | None, page_size: int, parallel: int
+    ) -> tuple[list[dict[str, Any]], list[str] | None, int]:
         self._require_query()
         compiled, include = self._filter(filter), self._include(fields)
         page_size = self._page_size(page_size)
@@ -346,24 +388,26 @@ class EntityCore:
         return compiled, include, page_size
 
     # flows shared by both drivers ----------------------------------------------------------
-    def _count_flow(self, filter: FilterLike) -> Call:
+    def _count_flow(self, filter: FilterLike) -> Call[int]:
         self._require_query()
         response = yield from request_flow(self._client, self._count_builder(self._filter(filter)))
-        return proto.read_count(response)
+        return proto.read_count(_present(response))
 
-    def _get_flow(self, id: int, parent_id: int | None) -> Call:
+    def _get_flow(self, id: int, parent_id: int | None) -> Call[dict[str, Any] | None]:
         response = yield from request_flow(self._client, self._get_builder(id, parent_id), not_found_ok=True)
         return None if response is None else proto.read_item(response)
 
-    def _write_flow(self, verb: str, method: str, data: Mapping[str, Any], parent_id: int | None) -> Call:
+    def _write_flow(
+        self, verb: str, method: str, data: Mapping[str, Any], parent_id: int | None
+    ) -> Call[int]:
         response = yield from request_flow(self._client, self._write_builder(verb, method, data, parent_id))
-        return proto.read_item_id(response)
+        return proto.read_item_id(_present(response))
 
-    def _delete_flow(self, id: int, parent_id: int | None) -> Call:
+    def _delete_flow(self, id: int, parent_id: int | None) -> Call[int]:
         response = yield from request_flow(self._client, self._delete_builder(id, parent_id))
         return id if response is None else proto.read_item_id(response)
 
-    def _metadata_flow(self, kind: str) -> Call:
+    def _metadata_flow(self, kind: str) -> Call[Any]:
         client = self._client
         if kind == "udfs" and not self._info.has_udf_endpoint:
             return []
@@ -371,21 +415,33 @@ class EntityCore:
         if cached is not None:
             return cached
         response = yield from request_flow(client, self._metadata_builder(kind))
-        value = proto.read_metadata(response, kind)
+        value = proto.read_metadata(_present(response), kind)
         client._store_metadata(self.name, kind, value)
         return value
 
-    def _fetch_flow(self, compiled: list[dict[str, Any]], include: list[str] | None,
-                    after_id: int | None, upper: int | None, page_size: int) -> Call:
+    def _fetch_flow(
+        self,
+        compiled: list[dict[str, Any]],
+        include: list[str] | None,
+        after_id: int | None,
+        upper: int | None,
+        page_size: int,
+    ) -> Call[list[dict[str, Any]]]:
         builder = self._query_builder(compiled, include, after_id, upper, page_size)
         response = yield from request_flow(self._client, builder)
-        items, _ = proto.read_query(response)
+        items, _ = proto.read_query(_present(response))
         check_page(self.name, items, after_id)
         return items
 
     # builders ----------------------------------------------------------------------------
-    def _query_builder(self, compiled: list[dict[str, Any]], include: list[str] | None,
-                       after_id: int | None, upper: int | None, page_size: int) -> Callable[[str], proto.Request]:
+    def _query_builder(
+        self,
+        compiled: list[dict[str, Any]],
+        include: list[str] | None,
+        after_id: int | None,
+        upper: int | None,
+        page_size: int,
+    ) -> Callable[[str], proto.Request]:
         filt = list(compiled)
         if after_id is not None:
             filt.append({"op": "gt", "field": "id", "value": after_id})
@@ -410,8 +466,9 @@ class EntityCore:
         route = self._route(verb, parent_id)
         return f"{route.path.format(parentId=parent_id).lstrip('/')}/{id}"
 
-    def _write_builder(self, verb: str, method: str, data: Mapping[str, Any],
-                       parent_id: int | None) -> Callable[[str], proto.Request]:
+    def _write_builder(
+        self, verb: str, method: str, data: Mapping[str, Any], parent_id: int | None
+    ) -> Callable[[str], proto.Request]:
         if not isinstance(data, Mapping):
             raise QueryError(f"{self.name}: data must be a dict of field values, not {type(data).__name__}")
         if verb in ("update", "patch") and "id" not in data:
@@ -433,8 +490,13 @@ class EntityCore:
         creds = self._client.credentials
         return lambda root: proto.metadata_request(root, creds, self.name, kind)
 
-    _VERB_WORDS = {"create": "created", "update": "replaced (PUT)", "patch": "updated (PATCH)",
-                   "delete": "deleted", "get": "read by id"}
+    _VERB_WORDS = {
+        "create": "created",
+        "update": "replaced (PUT)",
+        "patch": "updated (PATCH)",
+        "delete": "deleted",
+        "get": "read by id",
+    }
 
     def _route(self, verb: str, parent_id: int | None) -> Any:
         info = self._info
@@ -443,13 +505,22 @@ class EntityCore:
         if route is None:
             allowed = ", ".join(info.root_verbs) or "nothing"
             raise UnsupportedOperationError(
-                f"{self.name} cannot be {word} through the API (it allows: {allowed}).")
+                f"{self.name} cannot be {word} through the API (it allows: {allowed})."
+            )
         if parent_id is None:
             raise UnsupportedOperationError(
                 f"{self.name} are {word} under their parent: pass parent_id=<{route.parent} id> "
-                f"(the request goes to {route.path}).")
+                f"(the request goes to {route.path})."
+            )
         _check_id(parent_id)
         return route
+
+
+def _present(response: proto.Response | None) -> proto.Response:
+    """The response of a call that cannot end absent (only `not_found_ok` and DELETE can)."""
+    if response is None:
+        raise AssertionError("a request flow ended without a response where one is required")
+    return response
 
 
 def _check_id(value: Any) -> None:

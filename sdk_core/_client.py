@@ -5,15 +5,16 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
 from . import _protocol as proto
-from ._base import BaseClient, Call, EntityCore
+from ._base import BaseClient, Call, EntityCore, T
 from ._config import Settings
 from ._flow import Admit, Failure, Send, Sleep
 from ._query import FilterLike
@@ -36,8 +37,14 @@ class RequestsTransport:
         self.session.mount("https://", adapter)
 
     def send(self, request: proto.Request) -> proto.Response:
-        r = self.session.request(request.method, request.url, headers=dict(request.headers),
-                                 data=request.content, timeout=self.timeout, allow_redirects=False)
+        r = self.session.request(
+            request.method,
+            request.url,
+            headers=dict(request.headers),
+            data=request.content,
+            timeout=self.timeout,
+            allow_redirects=False,
+        )
         return proto.Response(r.status_code, r.headers, r.content)
 
     @staticmethod
@@ -49,10 +56,17 @@ class RequestsTransport:
             reason = exc.args[0] if exc.args else None
             reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
             never_sent = isinstance(reason, urllib3.exceptions.ConnectTimeoutError) or any(
-                s in repr(exc) for s in ("NewConnectionError", "Connection refused", "Failed to resolve"))
+                s in repr(exc) for s in ("NewConnectionError", "Connection refused", "Failed to resolve")
+            )
             return Failure(exc, maybe_sent=not never_sent)
-        if isinstance(exc, (requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError,
-                            requests.exceptions.ContentDecodingError)):
+        if isinstance(
+            exc,
+            (
+                requests.exceptions.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ),
+        ):
             return Failure(exc, maybe_sent=True)
         return None
 
@@ -66,7 +80,7 @@ SyncTransport = RequestsTransport  # its former name
 class AutotaskClient(BaseClient):
     """Autotask REST client. Entities: `client.entity("Tickets")`, `client.tickets`, `client.ticket_notes`."""
 
-    _entity_class: type["Entity"]
+    _entity_class: type[Entity]
     transport: Transport
 
     @staticmethod
@@ -74,12 +88,13 @@ class AutotaskClient(BaseClient):
         return RequestsTransport(timeout)
 
     if TYPE_CHECKING:
+
         @classmethod
-        def from_env(cls, **overrides: Any) -> "AutotaskClient": ...
+        def from_env(cls, **overrides: Any) -> AutotaskClient: ...
         @classmethod
-        def from_settings(cls, settings: Settings, **options: Any) -> "AutotaskClient": ...
-        def entity(self, name: str) -> "Entity": ...
-        def __getattr__(self, name: str) -> "Entity": ...
+        def from_settings(cls, settings: Settings, **options: Any) -> AutotaskClient: ...
+        def entity(self, name: str) -> Entity: ...
+        def __getattr__(self, name: str) -> Entity: ...
 
     def threshold(self) -> dict[str, int]:
         """`{"limit", "timeframe", "used"}` (+ `timeframe_minutes`) from ThresholdInformation."""
@@ -88,14 +103,14 @@ class AutotaskClient(BaseClient):
     def close(self) -> None:
         self.transport.close()
 
-    def __enter__(self) -> "AutotaskClient":
+    def __enter__(self) -> AutotaskClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     # driver ------------------------------------------------------------------------------
-    def _run(self, flow: Call) -> Any:
+    def _run(self, flow: Call[T]) -> T:
         outcome: Any = None
         try:
             action = next(flow)
@@ -109,7 +124,8 @@ class AutotaskClient(BaseClient):
                     outcome = self._send(action)
                 action = flow.send(outcome)
         except StopIteration as stop:
-            return stop.value
+            result: T = stop.value
+            return result
 
     def _send(self, action: Send) -> proto.Response | Failure:
         request = action.request
@@ -136,15 +152,27 @@ class Entity(EntityCore):
 
     _client: AutotaskClient
 
-    def query(self, filter: FilterLike = None, fields: list[str] | None = None, *,
-              after_id: int | None = None, page_size: int = proto.MAX_PAGE_SIZE,
-              parallel: int = 1) -> Iterator[dict[str, Any]]:
+    def query(
+        self,
+        filter: FilterLike = None,
+        fields: list[str] | None = None,
+        *,
+        after_id: int | None = None,
+        page_size: int = proto.MAX_PAGE_SIZE,
+        parallel: int = 1,
+    ) -> Iterator[dict[str, Any]]:
         """Every matching row, lazily, in ascending id order (per id range when parallel > 1)."""
         for page in self._pages(filter, fields, after_id, page_size, parallel):
             yield from page
 
-    def pages(self, filter: FilterLike = None, fields: list[str] | None = None, *,
-              after_id: int | None = None, page_size: int = proto.MAX_PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
+    def pages(
+        self,
+        filter: FilterLike = None,
+        fields: list[str] | None = None,
+        *,
+        after_id: int | None = None,
+        page_size: int = proto.MAX_PAGE_SIZE,
+    ) -> Iterator[list[dict[str, Any]]]:
         """One list per API page, ascending ids, so a caller can checkpoint after each."""
         return self._pages(filter, fields, after_id, page_size, 1)
 
@@ -181,24 +209,37 @@ class Entity(EntityCore):
         return self._client._run(self._metadata_flow("info"))
 
     # internals ---------------------------------------------------------------------------
-    def _fetch(self, compiled: list[dict[str, Any]], include: list[str] | None, after_id: int | None,
-               upper: int | None, page_size: int) -> Page:
+    def _fetch(
+        self,
+        compiled: list[dict[str, Any]],
+        include: list[str] | None,
+        after_id: int | None,
+        upper: int | None,
+        page_size: int,
+    ) -> Page:
         return self._client._run(self._fetch_flow(compiled, include, after_id, upper, page_size))
 
     def _fetch_range(self, plan: ScanPlan, ids: IdRange) -> Page:
         return self._fetch(plan.compiled, plan.include, ids.cursor, ids.upper, plan.page_size)
 
-    def _pages(self, filter: FilterLike, fields: list[str] | None, after_id: int | None,
-               page_size: int, parallel: int) -> Iterator[Page]:
+    def _pages(
+        self,
+        filter: FilterLike,
+        fields: list[str] | None,
+        after_id: int | None,
+        page_size: int,
+        parallel: int,
+    ) -> Iterator[Page]:
         compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
         plan = ScanPlan(compiled, include, after_id, page_size, parallel)
         if parallel == 1:
             return self._scan(plan, plan.first(), prefetch=True)
         return self._parallel_scan(plan)
 
-    def _scan(self, plan: ScanPlan, ids: IdRange, prefetch: bool,
-              stop: threading.Event | None = None) -> Iterator[Page]:
-        """One id range, page by page; with `prefetch`, the next page is fetched while this one is consumed."""
+    def _scan(
+        self, plan: ScanPlan, ids: IdRange, prefetch: bool, stop: threading.Event | None = None
+    ) -> Iterator[Page]:
+        """One id range, page by page; with `prefetch`, the next page is read while this one is used."""
         if not prefetch:
             while stop is None or not stop.is_set():
                 items = self._fetch_range(plan, ids)
@@ -253,8 +294,10 @@ class Entity(EntityCore):
             except BaseException as exc:  # handed to the consumer, raised there
                 results.put(exc)
 
-        threads = [threading.Thread(target=work, args=(ids,), daemon=True,
-                                    name=f"autotask-{self.name}-range{i}") for i, ids in enumerate(ranges)]
+        threads = [
+            threading.Thread(target=work, args=(ids,), daemon=True, name=f"autotask-{self.name}-range{i}")
+            for i, ids in enumerate(ranges)
+        ]
         for t in threads:
             t.start()
         finished = 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ._protocol import DEFAULT_ZONE_LOOKUP_URL, Credentials, normalize_root
@@ -71,13 +72,13 @@ class Settings:
         for name in ("username", "secret", "integration_code"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
-                raise ConfigurationError(
-                    f"{name} is required: pass {name}=... or set {ENV_VARS[name]}")
+                raise ConfigurationError(f"{name} is required: pass {name}=... or set {ENV_VARS[name]}")
         try:
             if self.api_url:
                 object.__setattr__(self, "api_url", normalize_root(self.api_url))
-            object.__setattr__(self, "zone_lookup_url",
-                               normalize_root(self.zone_lookup_url or DEFAULT_ZONE_LOOKUP_URL))
+            object.__setattr__(
+                self, "zone_lookup_url", normalize_root(self.zone_lookup_url or DEFAULT_ZONE_LOOKUP_URL)
+            )
         except ValueError as exc:
             raise ConfigurationError(f"api_url/zone_lookup_url: {exc}") from None
         if not 0 < self.max_api_share <= 1:
@@ -93,8 +94,7 @@ class Settings:
 
     @property
     def credentials(self) -> Credentials:
-        return Credentials(self.username, self.secret, self.integration_code,
-                           self.impersonation_resource_id)
+        return Credentials(self.username, self.secret, self.integration_code, self.impersonation_resource_id)
 
     def masked(self) -> dict[str, Any]:
         """Every setting, with the secret and integration code masked (for `autotask config`)."""
@@ -116,8 +116,15 @@ class Settings:
 def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
-    casts = {"impersonation_resource_id": int, "max_api_share": float, "max_concurrency": int,
-             "timeout": float, "max_retries": int, "max_rate_wait": float, "max_budget_wait": float}
+    casts = {
+        "impersonation_resource_id": int,
+        "max_api_share": float,
+        "max_concurrency": int,
+        "timeout": float,
+        "max_retries": int,
+        "max_rate_wait": float,
+        "max_budget_wait": float,
+    }
     for name, var in ENV_VARS.items():
         raw = env.get(var)
         if raw in (None, ""):
@@ -128,8 +135,9 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
             raise ConfigurationError(f"{var}={raw!r} is not a valid {casts[name].__name__}") from None
     unknown = sorted(set(overrides) - Settings.names())
     if unknown:
-        raise ConfigurationError(f"unknown setting(s) {', '.join(unknown)}; known: "
-                                 f"{', '.join(sorted(Settings.names()))}")
+        raise ConfigurationError(
+            f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(Settings.names()))}"
+        )
     values.update({k: v for k, v in overrides.items() if v is not None})
     missing = [ENV_VARS[n] for n in ("username", "secret", "integration_code") if not values.get(n)]
     if missing:

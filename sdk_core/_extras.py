@@ -29,7 +29,9 @@ def require_extra(package: str, extra: str, *modules: str) -> None:
     if missing:
         raise MissingExtraError(
             f"{package} needs the '{extra}' extra ({', '.join(missing)} not installed): "
-            f"pip install '{DISTRIBUTION}[{extra}]'", name=missing[0])
+            f"pip install '{DISTRIBUTION}[{extra}]'",
+            name=missing[0],
+        )
 
 
 def _installed(module: str) -> bool:

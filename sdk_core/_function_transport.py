@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Awaitable, Callable, Union
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ._flow import Failure
 from ._protocol import Request, Response
@@ -11,7 +12,7 @@ from ._transport import FailureMap, default_failure
 
 __all__ = ["FunctionTransport"]
 
-Handler = Callable[[Request], Union[Response, Awaitable[Response]]]
+Handler = Callable[[Request], Response | Awaitable[Response]]
 
 
 class FunctionTransport:
@@ -19,8 +20,11 @@ class FunctionTransport:
     both clients: the async client awaits what the handler returns when it is awaitable."""
 
     def __init__(self, handler: Handler, failure: FailureMap | None = None):
-        warnings.warn("FunctionTransport is deprecated; use sdk_core.MockTransport or "
-                      "sdk_core.AsyncMockTransport", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "FunctionTransport is deprecated; use sdk_core.MockTransport or sdk_core.AsyncMockTransport",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self.handler = handler
         self.requests: list[Request] = []
         self._failure = failure or default_failure

@@ -34,7 +34,8 @@ def check_page(entity: str, items: list[Row], after_id: int | None) -> None:
     if first > last or (after_id is not None and first <= after_id):
         raise ServerError(
             f"{entity}: the page is not in ascending id order after {after_id} "
-            f"(first {first}, last {last}); paging by id cannot continue safely")
+            f"(first {first}, last {last}); paging by id cannot continue safely"
+        )
 
 
 @dataclass
@@ -80,12 +81,12 @@ class ScanPlan:
         """The ranges after the first page; none when the first page was the last."""
         if self.parallel == 1 or len(first_page) < self.page_size:
             return []
-        return [IdRange(lo, hi) for lo, hi in
-                plan_ranges(first_page, total, self.parallel, self.page_size)]
+        return [IdRange(lo, hi) for lo, hi in plan_ranges(first_page, total, self.parallel, self.page_size)]
 
 
-def plan_ranges(first_page: list[Row], total: int, parallel: int,
-                page_size: int | None = None) -> list[tuple[int, int | None]]:
+def plan_ranges(
+    first_page: list[Row], total: int, parallel: int, page_size: int | None = None
+) -> list[tuple[int, int | None]]:
     """Split the ids after the first page into `parallel` ranges `(lower_exclusive, upper_inclusive)`.
 
     The span is estimated from the first page's id density and the total count; the last range

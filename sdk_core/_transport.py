@@ -21,16 +21,16 @@ in `_async_client`), so that importing one client does not load the other's HTTP
 from __future__ import annotations
 
 import inspect
-from typing import Awaitable, Callable, Protocol, Union, runtime_checkable
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
 
 from ._flow import Failure
 from ._protocol import Request, Response
 
-__all__ = ["Transport", "AsyncTransport", "MockTransport", "AsyncMockTransport", "Handler",
-           "FailureMap"]
+__all__ = ["Transport", "AsyncTransport", "MockTransport", "AsyncMockTransport", "Handler", "FailureMap"]
 
-Handler = Callable[[Request], Union[Response, Awaitable[Response]]]
-FailureMap = Callable[[BaseException], Union[Failure, None]]
+Handler = Callable[[Request], Response | Awaitable[Response]]
+FailureMap = Callable[[BaseException], Failure | None]
 
 
 @runtime_checkable

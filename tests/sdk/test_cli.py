@@ -24,7 +24,9 @@ def run(sandbox, monkeypatch, tmp_path):
 
 
 def test_query_count_get_as_json(run, all_tickets):
-    rows = orjson.loads(run("query", "Tickets", "--where", "status=1", "--fields", "title", "--limit", "0", "--json"))
+    rows = orjson.loads(
+        run("query", "Tickets", "--where", "status=1", "--fields", "title", "--limit", "0", "--json")
+    )
     want = [{"id": r["id"], "title": r["title"]} for r in all_tickets if r["status"] == 1]
     assert [{"id": r["id"], "title": r["title"]} for r in rows] == want
     assert orjson.loads(run("count", "tickets", "--where", "status=1", "--json"))["count"] == len(want)
@@ -40,7 +42,9 @@ def test_table_output_and_clear_errors(run):
 
 def test_health_and_config_never_show_the_secret(run, sandbox):
     health = orjson.loads(run("health", "--json"))
-    assert health["authenticated"] and health["threshold_limit"] == 10000 and health["zone"] == sandbox.api_url
+    assert (
+        health["authenticated"] and health["threshold_limit"] == 10000 and health["zone"] == sandbox.api_url
+    )
     config = run("config", "--json")
     assert sandbox.secret not in config and orjson.loads(config)["secret"] == "****"
 

@@ -17,8 +17,16 @@ from sdk_core import AutotaskClient, Q
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-FEATURE_MODULES = ["singer_sdk", "starlette", "uvicorn", "dagster", "pandas", "pyarrow", "meltano",
-                   "sqlalchemy"]
+FEATURE_MODULES = [
+    "singer_sdk",
+    "starlette",
+    "uvicorn",
+    "dagster",
+    "pandas",
+    "pyarrow",
+    "meltano",
+    "sqlalchemy",
+]
 
 
 def quick_start() -> str:
@@ -37,22 +45,39 @@ def core_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("core") / "venv"
     env = {**os.environ, "UV_OFFLINE": "1"}
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    for cmd in ([uv, "venv", "--quiet", "--python", version, str(venv)],
-                [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
-                 "-c", str(ROOT / "requirements.lock"), "-e", str(ROOT)]):
+    for cmd in (
+        [uv, "venv", "--quiet", "--python", version, str(venv)],
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            "-c",
+            str(ROOT / "requirements.lock"),
+            "-e",
+            str(ROOT),
+        ],
+    ):
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
         assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stderr}"
     return venv / "bin" / "python"
 
 
 def run(python: Path, code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})}, cwd=python.parent)
+    return subprocess.run(
+        [str(python), "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=python.parent,
+    )
 
 
 def test_the_core_has_no_feature_dependencies(core_python: Path) -> None:
-    code = ("import importlib.util as u\n"
-            f"print(sorted(m for m in {FEATURE_MODULES!r} if u.find_spec(m)))")
+    code = f"import importlib.util as u\nprint(sorted(m for m in {FEATURE_MODULES!r} if u.find_spec(m)))"
     done = run(core_python, code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
@@ -63,8 +88,9 @@ def test_the_readme_quick_start_runs_with_the_core_alone(core_python: Path, sand
     done = run(core_python, quick_start(), env)
     assert done.returncode == 0, done.stderr
     with AutotaskClient(**sandbox.credentials, cache_dir=str(tmp_path / "full")) as client:
-        expected = [f"{t['id']} {t['title']}" for t in client.tickets.query(Q("status") == 1,
-                                                                             fields=["id", "title"])]
+        expected = [
+            f"{t['id']} {t['title']}" for t in client.tickets.query(Q("status") == 1, fields=["id", "title"])
+        ]
     assert expected, "the tiny tenant should have open tickets"
     assert done.stdout.splitlines() == expected
 
@@ -73,7 +99,9 @@ def test_the_tap_without_its_extra_fails_with_one_line_naming_it(core_python: Pa
     done = run(core_python, "import tap_autotask")
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
-    assert last == ("sdk_core._extras.MissingExtraError: tap_autotask needs the 'tap' extra "
-                    "(singer_sdk not installed): pip install 'autotask-liberator[tap]'")
+    assert last == (
+        "sdk_core._extras.MissingExtraError: tap_autotask needs the 'tap' extra "
+        "(singer_sdk not installed): pip install 'autotask-liberator[tap]'"
+    )
     done = run(core_python, "import autotask_sandbox")
     assert "pip install 'autotask-liberator[sandbox]'" in done.stderr.strip().splitlines()[-1]

@@ -31,8 +31,11 @@ from sdk_core._config import settings_from_env
 from sdk_core._scan import IdRange, ScanPlan
 
 SECRET = "S3CRET-never-shown"
-THRESHOLD = {"externalRequestThreshold": 10000, "requestThresholdTimeframe": 60,
-             "currentTimeframeRequestCount": 0}
+THRESHOLD = {
+    "externalRequestThreshold": 10000,
+    "requestThresholdTimeframe": 60,
+    "currentTimeframeRequestCount": 0,
+}
 
 
 def answer(request: Request) -> Response:
@@ -55,8 +58,9 @@ def test_the_transports_satisfy_the_public_protocols() -> None:
 
 def test_mock_transport_answers_and_records_for_users_tests(tmp_path) -> None:
     mock = MockTransport(answer)
-    with AutotaskClient("api@example.com", SECRET, "CODE", api_url=api_url(), cache_dir=str(tmp_path),
-                        transport=mock) as client:
+    with AutotaskClient(
+        "api@example.com", SECRET, "CODE", api_url=api_url(), cache_dir=str(tmp_path), transport=mock
+    ) as client:
         assert client.tickets.count(sdk_core.Q("status") == 1) == 7
     sent = [r for r in mock.requests if r.endpoint == "Tickets"]
     assert len(sent) == 1 and sent[0].url.endswith("Tickets/query/count")
@@ -69,8 +73,9 @@ async def test_async_mock_transport_takes_a_coroutine_handler(tmp_path) -> None:
         return answer(request)
 
     mock = AsyncMockTransport(handler)
-    async with AsyncAutotaskClient("api@example.com", SECRET, "CODE", api_url=api_url(),
-                                   cache_dir=str(tmp_path), transport=mock) as client:
+    async with AsyncAutotaskClient(
+        "api@example.com", SECRET, "CODE", api_url=api_url(), cache_dir=str(tmp_path), transport=mock
+    ) as client:
         assert await client.tickets.count() == 7
     assert any(r.endpoint == "Tickets" for r in mock.requests)
 
@@ -79,15 +84,29 @@ def test_a_mock_handler_raising_a_connection_error_is_a_network_failure(tmp_path
     def refuse(request: Request) -> Response:
         raise ConnectionRefusedError("refused")
 
-    client = AutotaskClient("api@example.com", SECRET, "CODE", api_url=api_url(), max_retries=0,
-                            cache_dir=str(tmp_path), transport=MockTransport(refuse))
+    client = AutotaskClient(
+        "api@example.com",
+        SECRET,
+        "CODE",
+        api_url=api_url(),
+        max_retries=0,
+        cache_dir=str(tmp_path),
+        transport=MockTransport(refuse),
+    )
     with pytest.raises(sdk_core.TransportError, match="failed 1 times"):
         client.tickets.count()
 
 
 def test_from_settings_uses_the_settings_it_is_given(tmp_path) -> None:
-    settings = Settings(username="api@example.com", secret=SECRET, integration_code="CODE",
-                        api_url=api_url(), max_concurrency=2, cache_dir=str(tmp_path), zone_ttl=60)
+    settings = Settings(
+        username="api@example.com",
+        secret=SECRET,
+        integration_code="CODE",
+        api_url=api_url(),
+        max_concurrency=2,
+        cache_dir=str(tmp_path),
+        zone_ttl=60,
+    )
     client = AutotaskClient.from_settings(settings, transport=MockTransport(answer))
     assert client.settings is settings and client.governor.max_concurrency == 2
     assert client.root == settings.api_url
@@ -103,9 +122,14 @@ def test_from_env_passes_every_setting_by_name(monkeypatch, tmp_path) -> None:
             seen.update(args=args, kwargs=kwargs)
             super().__init__(*args, **kwargs)
 
-    env = {"AUTOTASK_USERNAME": "api@example.com", "AUTOTASK_SECRET": SECRET,
-           "AUTOTASK_INTEGRATION_CODE": "CODE", "AUTOTASK_API_URL": api_url(),
-           "AUTOTASK_MAX_CONCURRENCY": "2", "AUTOTASK_CACHE_DIR": str(tmp_path)}
+    env = {
+        "AUTOTASK_USERNAME": "api@example.com",
+        "AUTOTASK_SECRET": SECRET,
+        "AUTOTASK_INTEGRATION_CODE": "CODE",
+        "AUTOTASK_API_URL": api_url(),
+        "AUTOTASK_MAX_CONCURRENCY": "2",
+        "AUTOTASK_CACHE_DIR": str(tmp_path),
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     client = Recording.from_env(timeout=7, transport=MockTransport(answer))
@@ -118,8 +142,14 @@ def test_settings_are_validated_in_one_place_with_the_same_message() -> None:
     with pytest.raises(ConfigurationError, match=r"max_concurrency must be 1\.\.100, not 0"):
         AutotaskClient("u", SECRET, "CODE", max_concurrency=0)
     with pytest.raises(ConfigurationError, match=r"max_concurrency must be 1\.\.100, not 0"):
-        settings_from_env({"AUTOTASK_USERNAME": "u", "AUTOTASK_SECRET": SECRET,
-                           "AUTOTASK_INTEGRATION_CODE": "CODE", "AUTOTASK_MAX_CONCURRENCY": "0"})
+        settings_from_env(
+            {
+                "AUTOTASK_USERNAME": "u",
+                "AUTOTASK_SECRET": SECRET,
+                "AUTOTASK_INTEGRATION_CODE": "CODE",
+                "AUTOTASK_MAX_CONCURRENCY": "0",
+            }
+        )
     with pytest.raises(ConfigurationError, match="unknown setting.*max_concurency"):
         settings_from_env({}, max_concurency=2)
 
@@ -131,8 +161,9 @@ def test_one_unknown_entity_error_for_the_catalog_and_the_client(tmp_path) -> No
     with pytest.raises(UnknownEntityError, match='Did you mean "Tickets"') as info:
         catalog.load_catalog().get("Tickts")
     assert isinstance(info.value, KeyError) and isinstance(info.value, ConfigurationError)
-    client = AutotaskClient("u", SECRET, "CODE", api_url=api_url(), cache_dir=str(tmp_path),
-                            transport=MockTransport(answer))
+    client = AutotaskClient(
+        "u", SECRET, "CODE", api_url=api_url(), cache_dir=str(tmp_path), transport=MockTransport(answer)
+    )
     with pytest.raises(UnknownEntityError, match='Did you mean "Tickets"'):
         client.entity("Tickts")
 
@@ -141,8 +172,9 @@ def test_a_second_client_never_reconfigures_the_first_ones_governor(tmp_path) ->
     url = api_url()
 
     def client(**kw: Any) -> AutotaskClient:
-        return AutotaskClient("u", SECRET, "CODE", api_url=url, cache_dir=str(tmp_path),
-                              transport=MockTransport(answer), **kw)
+        return AutotaskClient(
+            "u", SECRET, "CODE", api_url=url, cache_dir=str(tmp_path), transport=MockTransport(answer), **kw
+        )
 
     first = client(max_concurrency=3, max_api_share=0.5)
     governor = first.governor
@@ -157,8 +189,9 @@ def test_a_second_client_never_reconfigures_the_first_ones_governor(tmp_path) ->
 async def test_the_async_client_asks_redis_off_the_event_loop(sandbox, tmp_path) -> None:
     loop_thread = threading.get_ident()
     threads: list[int] = []
-    client = AsyncAutotaskClient(**sandbox.credentials, cache_dir=str(tmp_path),
-                                 redis_url="redis://127.0.0.1:6379/0")
+    client = AsyncAutotaskClient(
+        **sandbox.credentials, cache_dir=str(tmp_path), redis_url="redis://127.0.0.1:6379/0"
+    )
     gov = client.governor
     assert gov._redis is not None
     real = gov._redis.execute_command
@@ -176,7 +209,7 @@ async def test_the_async_client_asks_redis_off_the_event_loop(sandbox, tmp_path)
         assert loop_thread not in threads
         assert gov.stats()["in_flight"] == {}
     finally:
-        gov._redis.execute_command = real  # type: ignore[method-assign]
+        gov._redis.execute_command = real  # type: ignore[method-assign]  # put the real one back
         await client.close()
         r = redis.Redis.from_url("redis://127.0.0.1:6379/0")
         for key in r.scan_iter(f"autotask-liberator:{gov.tenant}*"):
