@@ -234,6 +234,7 @@ class Governor:
             self._lease = self._redis.register_script(_LEASE_LUA)
 
     def configure(self, *, max_concurrency: int, max_api_share: float) -> None:
+        """Change the limits for every client that shares this governor (clients never call it)."""
         with self._lock:
             self.max_concurrency = max_concurrency
             self.max_api_share = max_api_share

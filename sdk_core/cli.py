@@ -15,6 +15,7 @@ from typing import Any
 import click
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ._client import AutotaskClient
@@ -86,7 +87,7 @@ class _Group(click.Group):
         try:
             return ep.load()
         except Exception as exc:  # a broken plugin must not break the other commands
-            console.print(f"[red]could not load the '{name}' commands: {exc}[/red]")
+            console.print(f"[red]could not load the '{name}' commands: {escape(str(exc))}[/red]")
             return None
 
 

@@ -3,6 +3,7 @@ against a sandbox served from the full environment, and the tap names its missin
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -105,3 +106,41 @@ def test_the_tap_without_its_extra_fails_with_one_line_naming_it(core_python: Pa
     )
     done = run(core_python, "import autotask_sandbox")
     assert "pip install 'autotask-liberator[sandbox]'" in done.stderr.strip().splitlines()[-1]
+
+
+def test_the_autotask_command_works_and_names_the_extra_of_a_missing_group(
+    core_python: Path, sandbox
+) -> None:
+    autotask = str(core_python.parent / "autotask")
+    done = subprocess.run(
+        [autotask, "count", "Tickets", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **sandbox.env},
+    )
+    assert done.returncode == 0, done.stderr
+    with AutotaskClient(**sandbox.credentials) as client:
+        assert json.loads(done.stdout) == {"entity": "Tickets", "count": client.tickets.count()}
+    done = subprocess.run(
+        [autotask, "sandbox", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # rich wraps at 80 off a terminal
+    assert "pip install 'autotask-liberator[sandbox]'" in done.stdout + done.stderr
+
+
+@pytest.mark.unit
+def test_a_missing_extra_is_one_line_naming_the_extra_and_the_modules() -> None:
+    from sdk_core._extras import MissingExtraError, require_extra
+
+    require_extra("sdk_core", "core", "json", "orjson")  # present: nothing happens
+    with pytest.raises(MissingExtraError) as info:
+        require_extra("sdk_core.frames", "pandas", "orjson", "no_such_module_xyz")
+    assert str(info.value) == (
+        "sdk_core.frames needs the 'pandas' extra (no_such_module_xyz not "
+        "installed): pip install 'autotask-liberator[pandas]'"
+    )
+    assert isinstance(info.value, ImportError) and info.value.name == "no_such_module_xyz"
