@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SHARED  ?= ../shared
 
-.PHONY: demo test test-fast services catalog bench lock clean
+.PHONY: demo test test-fast lint services catalog bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
@@ -17,8 +17,20 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m scripts.demo
 
+# requirements.lock pins every extra ([all] plus dev); the project itself goes in editable.
 test: $(STAMP) services
 	$(BIN)/python -m pytest
+
+# The unit tier: no database, Redis, sandbox server or subprocess (tests/conftest.py marks them).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m unit -q -p no:cacheprovider
+
+# ruff (format and lint) and mypy, as configured in pyproject.toml.
+LINT_PATHS ?= .
+lint: $(STAMP)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/mypy
 
 services:
 	@bash scripts/ensure_services.sh
@@ -32,7 +44,7 @@ bench: $(STAMP) services
 	@for b in $(BENCHES); do echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 lock:
-	uv pip compile pyproject.toml --extra dev -o requirements.lock --no-header --python-version 3.11
+	uv pip compile pyproject.toml --all-extras -o requirements.lock --no-header --python-version 3.11
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -43,3 +43,7 @@ Hooks for other modules (activity simulator, webhooks):
   * `autotask-sandbox serve --activity-per-minute N` calls
     `autotask_sandbox.activity.start_background(backend, per_minute, seed)`.
 """
+
+from sdk_core._extras import require_extra
+
+require_extra("autotask_sandbox", "sandbox", "starlette", "uvicorn")

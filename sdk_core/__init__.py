@@ -17,26 +17,82 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _ERRORS = (
-    "AutotaskError", "AuthenticationError", "ConfigurationError", "NotFoundError",
-    "PermissionDeniedError", "QueryError", "RateLimitedError", "ServerError", "TransportError",
-    "UnknownEntityError", "UnknownOutcomeError", "UnsupportedOperationError", "ValidationError",
+    "AutotaskError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QueryError",
+    "RateLimitedError",
+    "ServerError",
+    "TransportError",
+    "UnknownEntityError",
+    "UnknownOutcomeError",
+    "UnsupportedOperationError",
+    "ValidationError",
     "ZoneError",
 )
 _WHERE: dict[str, str] = {
-    "AutotaskClient": "._client", "Entity": "._client",
-    "AsyncAutotaskClient": "._async_client", "AsyncEntity": "._async_client",
-    "EntityInfo": ".catalog", "load_catalog": ".catalog",
+    "AutotaskClient": "._client",
+    "Entity": "._client",
+    "AsyncAutotaskClient": "._async_client",
+    "AsyncEntity": "._async_client",
+    "EntityInfo": ".catalog",
+    "load_catalog": ".catalog",
     "Governor": "._governor",
-    "CacheConfig": ".cache", "HealthMonitor": ".health", "to_dataframe": ".frames",
-    "Q": "._query", "compile_filter": "._query",
-    "parse_datetime": "._datetime", "format_datetime": "._datetime",
+    "Settings": "._config",
+    "Transport": "._transport",
+    "AsyncTransport": "._transport",
+    "MockTransport": "._transport",
+    "AsyncMockTransport": "._transport",
+    "Request": "._protocol",
+    "Response": "._protocol",
+    "Q": "._query",
+    "compile_filter": "._query",
+    "parse_datetime": "._datetime",
+    "format_datetime": "._datetime",
+    "CacheConfig": ".cache",
+    "HealthMonitor": ".health",
+    "to_dataframe": ".frames",
     **{name: ".errors" for name in _ERRORS},
 }
 
 __all__ = [
-    "AutotaskClient", "AsyncAutotaskClient", "Entity", "AsyncEntity", "EntityInfo", "Governor", "Q",
-    "compile_filter", "parse_datetime", "format_datetime", "load_catalog", "CacheConfig",
-    "HealthMonitor", "to_dataframe", *_ERRORS,
+    "AutotaskClient",
+    "AsyncAutotaskClient",
+    "Entity",
+    "AsyncEntity",
+    "EntityInfo",
+    "Governor",
+    "Q",
+    "compile_filter",
+    "parse_datetime",
+    "format_datetime",
+    "load_catalog",
+    "Settings",
+    "Transport",
+    "AsyncTransport",
+    "MockTransport",
+    "AsyncMockTransport",
+    "Request",
+    "Response",
+    "CacheConfig",
+    "HealthMonitor",
+    "to_dataframe",
+    "AutotaskError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QueryError",
+    "RateLimitedError",
+    "ServerError",
+    "TransportError",
+    "UnknownEntityError",
+    "UnknownOutcomeError",
+    "UnsupportedOperationError",
+    "ValidationError",
+    "ZoneError",
 ]
 
 
@@ -57,9 +113,12 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from ._async_client import AsyncAutotaskClient, AsyncEntity
     from ._client import AutotaskClient, Entity
+    from ._config import Settings
     from ._datetime import format_datetime, parse_datetime
     from ._governor import Governor
+    from ._protocol import Request, Response
     from ._query import Q, compile_filter
+    from ._transport import AsyncMockTransport, AsyncTransport, MockTransport, Transport
     from .cache import CacheConfig
     from .frames import to_dataframe
     from .health import HealthMonitor

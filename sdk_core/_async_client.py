@@ -4,31 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from . import _protocol as proto
-from ._base import BaseClient, Call, EntityCore
-from ._flow import Failure, Send, Sleep
+from ._base import BaseClient, Call, EntityCore, T
+from ._config import Settings
+from ._flow import Admit, Failure, Send, Sleep
 from ._query import FilterLike
-from ._scan import plan_ranges
+from ._scan import IdRange, ScanPlan
+from ._transport import AsyncTransport
 from .bulk.methods import AsyncBulkMethods
 
-__all__ = ["AsyncAutotaskClient", "AsyncEntity", "AsyncTransport"]
+__all__ = ["AsyncAutotaskClient", "AsyncEntity", "HTTPXTransport"]
+
+Page = list[dict[str, Any]]
 
 
-class AsyncTransport:
-    """The one I/O seam of the async client: `await send(Request) -> Response`."""
+class HTTPXTransport:
+    """The async client's transport: a pooled `httpx.AsyncClient` (no retries of its own)."""
 
     def __init__(self, timeout: float, pool_size: int = 32):
-        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False,
-                                        limits=httpx.Limits(max_connections=pool_size,
-                                                            max_keepalive_connections=pool_size))
+        self.client = httpx.AsyncClient(
+            timeout=timeout,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
+        )
 
     async def send(self, request: proto.Request) -> proto.Response:
-        r = await self.client.request(request.method, request.url, headers=dict(request.headers),
-                                      content=request.content)
+        r = await self.client.request(
+            request.method, request.url, headers=dict(request.headers), content=request.content
+        )
         return proto.Response(r.status_code, r.headers, r.content)
 
     @staticmethod
@@ -47,17 +55,21 @@ class AsyncTransport:
 class AsyncAutotaskClient(BaseClient):
     """The async twin of `AutotaskClient`: the same surface, awaited."""
 
-    _entity_class: type["AsyncEntity"]
+    _entity_class: type[AsyncEntity]
+    transport: AsyncTransport
 
     @staticmethod
-    def _default_transport(timeout: float) -> AsyncTransport:
-        return AsyncTransport(timeout)
+    def _default_transport(timeout: float) -> HTTPXTransport:
+        return HTTPXTransport(timeout)
 
     if TYPE_CHECKING:
+
         @classmethod
-        def from_env(cls, **overrides: Any) -> "AsyncAutotaskClient": ...
-        def entity(self, name: str) -> "AsyncEntity": ...
-        def __getattr__(self, name: str) -> "AsyncEntity": ...
+        def from_env(cls, **overrides: Any) -> AsyncAutotaskClient: ...
+        @classmethod
+        def from_settings(cls, settings: Settings, **options: Any) -> AsyncAutotaskClient: ...
+        def entity(self, name: str) -> AsyncEntity: ...
+        def __getattr__(self, name: str) -> AsyncEntity: ...
 
     async def threshold(self) -> dict[str, int]:
         """`{"limit", "timeframe", "used"}` (+ `timeframe_minutes`) from ThresholdInformation."""
@@ -68,14 +80,14 @@ class AsyncAutotaskClient(BaseClient):
         if inspect.isawaitable(result):
             await result
 
-    async def __aenter__(self) -> "AsyncAutotaskClient":
+    async def __aenter__(self) -> AsyncAutotaskClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     # driver ------------------------------------------------------------------------------
-    async def _run(self, flow: Call) -> Any:
+    async def _run(self, flow: Call[T]) -> T:
         outcome: Any = None
         try:
             action = next(flow)
@@ -83,11 +95,14 @@ class AsyncAutotaskClient(BaseClient):
                 if isinstance(action, Sleep):
                     await asyncio.sleep(action.seconds)
                     outcome = None
+                elif isinstance(action, Admit):
+                    outcome = await self.governor.decide_async()
                 else:
                     outcome = await self._send(action)
                 action = flow.send(outcome)
         except StopIteration as stop:
-            return stop.value
+            result: T = stop.value
+            return result
 
     async def _send(self, action: Send) -> proto.Response | Failure:
         request = action.request
@@ -98,7 +113,7 @@ class AsyncAutotaskClient(BaseClient):
         try:
             return await self._transmit(request)
         finally:
-            self.governor.release(lease)
+            await self.governor.release_async(lease)
 
     async def _transmit(self, request: proto.Request) -> proto.Response | Failure:
         rid, started = self._sending(request)
@@ -115,15 +130,27 @@ class AsyncEntity(AsyncBulkMethods, EntityCore):
 
     _client: AsyncAutotaskClient
 
-    async def query(self, filter: FilterLike = None, fields: list[str] | None = None, *,
-                    after_id: int | None = None, page_size: int = proto.MAX_PAGE_SIZE,
-                    parallel: int = 1) -> AsyncIterator[dict[str, Any]]:
+    async def query(
+        self,
+        filter: FilterLike = None,
+        fields: list[str] | None = None,
+        *,
+        after_id: int | None = None,
+        page_size: int = proto.MAX_PAGE_SIZE,
+        parallel: int = 1,
+    ) -> AsyncIterator[dict[str, Any]]:
         async for page in self._pages(filter, fields, after_id, page_size, parallel):
             for row in page:
                 yield row
 
-    def pages(self, filter: FilterLike = None, fields: list[str] | None = None, *,
-              after_id: int | None = None, page_size: int = proto.MAX_PAGE_SIZE) -> AsyncIterator[list[dict[str, Any]]]:
+    def pages(
+        self,
+        filter: FilterLike = None,
+        fields: list[str] | None = None,
+        *,
+        after_id: int | None = None,
+        page_size: int = proto.MAX_PAGE_SIZE,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         return self._pages(filter, fields, after_id, page_size, 1)
 
     async def count(self, filter: FilterLike = None) -> int:
@@ -150,83 +177,93 @@ class AsyncEntity(AsyncBulkMethods, EntityCore):
     async def udfs(self) -> list[dict[str, Any]]:
         return await self._client._run(self._metadata_flow("udfs"))
 
-    async def info_live(self) -> dict[str, Any]:  # type: ignore[override]
+    async def info_live(self) -> dict[str, Any]:  # the awaitable twin of EntityCore.info_live
         return await self._client._run(self._metadata_flow("info"))
 
-    async def to_dataframe(self, where: FilterLike = None, fields: list[Any] | None = None,
-                           labels: bool = True, udfs: str = "columns") -> Any:
+    async def to_dataframe(
+        self, where: FilterLike = None, fields: list[Any] | None = None, labels: bool = True, udfs: str = "columns"
+    ) -> Any:
         from .frames import entity_frame_async
 
         return await entity_frame_async(self, where, fields, labels=labels, udfs=udfs)
 
     # internals ---------------------------------------------------------------------------
-    async def _fetch(self, compiled: list[dict[str, Any]], include: list[str] | None,
-                     after_id: int | None, upper: int | None, page_size: int) -> list[dict[str, Any]]:
+    async def _fetch(
+        self,
+        compiled: list[dict[str, Any]],
+        include: list[str] | None,
+        after_id: int | None,
+        upper: int | None,
+        page_size: int,
+    ) -> Page:
         return await self._client._run(self._fetch_flow(compiled, include, after_id, upper, page_size))
 
-    async def _pages(self, filter: FilterLike, fields: list[str] | None, after_id: int | None,
-                     page_size: int, parallel: int) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _fetch_range(self, plan: ScanPlan, ids: IdRange) -> Page:
+        return await self._fetch(plan.compiled, plan.include, ids.cursor, ids.upper, plan.page_size)
+
+    async def _pages(
+        self,
+        filter: FilterLike,
+        fields: list[str] | None,
+        after_id: int | None,
+        page_size: int,
+        parallel: int,
+    ) -> AsyncIterator[Page]:
         compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
+        plan = ScanPlan(compiled, include, after_id, page_size, parallel)
         if parallel == 1:
-            source = self._scan(compiled, include, after_id, None, page_size, True)
+            source = self._scan(plan, plan.first(), prefetch=True)
         else:
-            source = self._parallel_scan(compiled, include, after_id, page_size, parallel)
+            source = self._parallel_scan(plan)
         cache = self._client.cache
-        async for page in (source if cache is None else
-                           cache.apages(self.name, (compiled, include, after_id, page_size), source)):
+        parts = (compiled, include, after_id, page_size)
+        async for page in source if cache is None else cache.apages(self.name, parts, source):
             yield page
 
-    async def _scan(self, compiled: list[dict[str, Any]], include: list[str] | None,
-                    after_id: int | None, upper: int | None, page_size: int,
-                    prefetch: bool) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _scan(self, plan: ScanPlan, ids: IdRange, prefetch: bool) -> AsyncIterator[Page]:
+        """One id range, page by page; with `prefetch`, the next page is read while this one is used."""
         if not prefetch:
-            cursor = after_id
             while True:
-                items = await self._fetch(compiled, include, cursor, upper, page_size)
+                items = await self._fetch_range(plan, ids)
                 if items:
                     yield items
-                if len(items) < page_size or (upper is not None and items[-1]["id"] >= upper):
-                    return  # a full page ending on the range's bound: nothing is left in it
-                cursor = items[-1]["id"]
-        pending: asyncio.Task[list[dict[str, Any]]] | None = asyncio.ensure_future(
-            self._fetch(compiled, include, after_id, upper, page_size))
+                if not ids.advance(items, plan.page_size):
+                    return
+        pending: asyncio.Task[Page] | None = asyncio.ensure_future(self._fetch_range(plan, ids))
         try:
             while pending is not None:
                 items = await pending
                 pending = None
-                if len(items) >= page_size:
-                    pending = asyncio.ensure_future(
-                        self._fetch(compiled, include, items[-1]["id"], upper, page_size))
+                if ids.advance(items, plan.page_size):
+                    pending = asyncio.ensure_future(self._fetch_range(plan, ids))
                 if items:
                     yield items
         finally:
             if pending is not None:
                 pending.cancel()
 
-    async def _parallel_scan(self, compiled: list[dict[str, Any]], include: list[str] | None,
-                             after_id: int | None, page_size: int,
-                             parallel: int) -> AsyncIterator[list[dict[str, Any]]]:
-        """See the sync client: one count plus at most one short page per extra range."""
-        count_filter = compiled + ([{"op": "gt", "field": "id", "value": after_id}]
-                                   if after_id is not None else [])
+    async def _parallel_scan(self, plan: ScanPlan) -> AsyncIterator[Page]:
+        """The first page (with the count beside it), then `plan.split` ranges as tasks."""
         total, first = await asyncio.gather(  # the count overlaps the first page
-            self.count(count_filter), self._fetch(compiled, include, after_id, None, page_size))
+            self.count(plan.count_filter), self._fetch_range(plan, plan.first())
+        )
         if first:
             yield first
-        if len(first) < page_size:
+        ranges = plan.split(first, total)
+        if not ranges:
             return
-        results: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * parallel)
+        results: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * len(ranges))
         done = object()
 
-        async def work(lower: int, upper: int | None) -> None:
+        async def work(ids: IdRange) -> None:
             try:
-                async for page in self._scan(compiled, include, lower, upper, page_size, False):
+                async for page in self._scan(plan, ids, False):
                     await results.put(page)
                 await results.put(done)
             except Exception as exc:
                 await results.put(exc)
 
-        tasks = [asyncio.ensure_future(work(lo, hi)) for lo, hi in plan_ranges(first, total, parallel, page_size)]
+        tasks = [asyncio.ensure_future(work(ids)) for ids in ranges]
         finished = 0
         try:
             while finished < len(tasks):

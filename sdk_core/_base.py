@@ -14,25 +14,35 @@ import re
 import threading
 import time
 import uuid
-from typing import Any, Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
+from typing import Any, TypeVar
 
 from . import _protocol as proto
 from ._cache import DiskCache
 from .cache import CacheConfig, open_cache, publish_write
-from .health.recorder import RequestStats
-from ._config import Settings, mask_url, settings_from_env
-from ._flow import Failure, RetryPolicy, Send, Sleep, request_flow
+from ._config import Settings, client_options, mask_url, settings_from_env
+from ._flow import Admit, Failure, RetryPolicy, Sleep, request_flow
 from ._governor import Governor, get_governor
 from ._query import FilterLike, Q, compile_filter
 from ._scan import check_page
-from .catalog import Catalog, EntityInfo, UnknownEntityError as _CatalogUnknown, load_catalog
-from .errors import ConfigurationError, QueryError, RateLimitedError, UnknownEntityError, UnsupportedOperationError
+from ._transport import AsyncTransport, Transport
+from .catalog import Catalog, EntityInfo, load_catalog
+from .health.recorder import RequestStats
+from .errors import (
+    ConfigurationError,
+    QueryError,
+    RateLimitedError,
+    UnknownEntityError,
+    UnsupportedOperationError,
+)
 
 __all__ = ["BaseClient", "EntityCore", "LiveEntityInfo", "Call"]
 
 log = logging.getLogger("sdk_core.client")
 
-Call = Generator[Any, Any, Any]  # a flow that returns the call's value (see `_flow.Flow`)
+T = TypeVar("T")
+Call = Generator[Any, Any, T]  # a flow that returns the call's value (see `_flow.Flow`)
+ClientT = TypeVar("ClientT", bound="BaseClient")
 
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -56,20 +66,45 @@ def _live_info(info: EntityInfo, live: Callable[[], Any]) -> LiveEntityInfo:
 class BaseClient:
     """Zone state, governor, caches and counters; the `FlowContext` of every request flow."""
 
-    _entity_class: type["EntityCore"]
+    _entity_class: type[EntityCore]
 
-    def __init__(self, username: str, secret: str, integration_code: str, api_url: str | None = None,
-                 impersonation_resource_id: int | None = None, zone_lookup_url: str | None = None,
-                 max_api_share: float = 0.5, max_concurrency: int = 3, redis_url: str | None = None,
-                 timeout: float = 60.0, max_retries: int = 5, *, cache_dir: str | None = None,
-                 max_rate_wait: float = 900.0, max_budget_wait: float | None = None,
-                 catalog: Catalog | None = None, transport: Any = None, cache: CacheConfig | None = None):
-        settings = Settings(username=username, secret=secret, integration_code=integration_code,
-                            api_url=api_url, impersonation_resource_id=impersonation_resource_id,
-                            zone_lookup_url=zone_lookup_url, max_api_share=max_api_share,
-                            max_concurrency=max_concurrency, redis_url=redis_url, timeout=timeout,
-                            max_retries=max_retries, cache_dir=cache_dir, max_rate_wait=max_rate_wait,
-                            max_budget_wait=max_budget_wait)
+    def __init__(
+        self,
+        username: str,
+        secret: str,
+        integration_code: str,
+        api_url: str | None = None,
+        impersonation_resource_id: int | None = None,
+        zone_lookup_url: str | None = None,
+        max_api_share: float = 0.5,
+        max_concurrency: int = 3,
+        redis_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 5,
+        *,
+        cache_dir: str | None = None,
+        max_rate_wait: float = 900.0,
+        max_budget_wait: float | None = None,
+        catalog: Catalog | None = None,
+        transport: Transport | AsyncTransport | None = None,
+        cache: CacheConfig | None = None,
+    ):
+        settings = Settings(
+            username=username,
+            secret=secret,
+            integration_code=integration_code,
+            api_url=api_url,
+            impersonation_resource_id=impersonation_resource_id,
+            zone_lookup_url=zone_lookup_url,
+            max_api_share=max_api_share,
+            max_concurrency=max_concurrency,
+            redis_url=redis_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            cache_dir=cache_dir,
+            max_rate_wait=max_rate_wait,
+            max_budget_wait=max_budget_wait,
+        )
         self.settings = settings
         self.catalog = catalog or load_catalog()
         self.credentials = settings.credentials
@@ -85,24 +120,48 @@ class BaseClient:
         self._governor: Governor | None = None
         self._code_hash = hashlib.sha256(settings.integration_code.encode()).hexdigest()[:16]
         self._entities: dict[str, Any] = {}
-        self.transport = transport or self._default_transport(settings.timeout)
+        self.transport: Any = transport or self._default_transport(settings.timeout)
         self.request_stats = RequestStats()
-        self.cache = open_cache(cache, catalog=self.catalog, api_host=proto.api_host(self.root or self.lookup_root),
-                                username=self.username, redis_url=settings.redis_url, default_dir=self.disk.directory)
+        self.cache = open_cache(
+            cache,
+            catalog=self.catalog,
+            api_host=proto.api_host(self.root or self.lookup_root),
+            username=self.username,
+            redis_url=settings.redis_url,
+            default_dir=self.disk.directory,
+        )
 
     @staticmethod
     def _default_transport(timeout: float) -> Any:
         raise NotImplementedError
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> Any:
-        """From AUTOTASK_USERNAME, AUTOTASK_SECRET, AUTOTASK_INTEGRATION_CODE (+ optional ones)."""
-        catalog, transport, cache = (overrides.pop(k, None) for k in ("catalog", "transport", "cache"))
-        s = settings_from_env(**overrides)
-        return cls(s.username, s.secret, s.integration_code, s.api_url, s.impersonation_resource_id,
-                   s.zone_lookup_url, s.max_api_share, s.max_concurrency, s.redis_url, s.timeout,
-                   s.max_retries, cache_dir=s.cache_dir, max_rate_wait=s.max_rate_wait,
-                   max_budget_wait=s.max_budget_wait, catalog=catalog, transport=transport, cache=cache)
+    def from_settings(cls: type[ClientT], settings: Settings, **options: Any) -> ClientT:
+        """A client of `settings` (validated when they were made); `options` are the constructor's
+        other keywords (`catalog=`, `transport=`, ...)."""
+        if not isinstance(settings, Settings):
+            raise ConfigurationError(f"from_settings takes a Settings, not {type(settings).__name__}")
+        client = cls(**client_options(settings), **options)
+        client.settings = settings  # the same values, with the cache lifetimes the constructor lacks
+        return client
+
+    @classmethod
+    def from_env(cls: type[ClientT], **overrides: Any) -> ClientT:
+        """From AUTOTASK_USERNAME, AUTOTASK_SECRET, AUTOTASK_INTEGRATION_CODE (+ optional ones);
+        keywords override settings, and the constructor's other keywords pass through."""
+        options = {k: overrides.pop(k) for k in list(overrides) if k not in Settings.names()}
+        return cls.from_settings(settings_from_env(**overrides), **options)
+
+    def entity(self, name: str) -> Any:
+        """The entity by URL name (`Tickets`), snake name (`ticket_notes`) or internal name."""
+        info = self._entity_info(name)
+        found = self._entities.get(info.name)
+        if found is None:
+            found = self._entities[info.name] = self._entity_class(self, info)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return self.entity(self._attribute_entity(name).name)
 
     def exporter(self, **options: Any) -> Any:
         """An export builder: `client.exporter().add("Tickets", since=...).include_related().to("x.xlsx")`.
@@ -117,17 +176,6 @@ class BaseClient:
             raise ConfigurationError("exports need the tap: pip install 'autotask-liberator[tap]'")
         return found[0].load()(self, **options)
 
-    def entity(self, name: str) -> Any:
-        """The entity by URL name (`Tickets`), snake name (`ticket_notes`) or internal name."""
-        info = self._entity_info(name)
-        found = self._entities.get(info.name)
-        if found is None:
-            found = self._entities[info.name] = self._entity_class(self, info)
-        return found
-
-    def __getattr__(self, name: str) -> Any:
-        return self.entity(self._attribute_entity(name).name)
-
     def cache_stats(self) -> dict[str, Any]:
         """Cache counters: hits, misses, evictions, stores, invalidations, hit_rate, entries, bytes."""
         return self.cache.stats() if self.cache is not None else {"hits": 0, "misses": 0, "evictions": 0}
@@ -136,13 +184,13 @@ class BaseClient:
         return source if self.cache is None else self.cache.pages(entity, parts, source)
 
     # flows shared by both drivers ----------------------------------------------------------
-    def _threshold_flow(self) -> Call:
+    def _threshold_flow(self) -> Call[dict[str, int]]:
         response = yield from request_flow(self, lambda root: proto.threshold_request(root, self.credentials))
-        value = proto.read_threshold(response)
+        value = proto.read_threshold(_present(response))
         self.governor.update_threshold(value)
         return {"limit": value["limit"], "timeframe": value["timeframe_minutes"], **value}
 
-    def _refresh_threshold_flow(self) -> Call:
+    def _refresh_threshold_flow(self) -> Call[None]:
         """Re-read ThresholdInformation when due (one caller at a time); failures keep the known values."""
         governor = self.governor
         if not governor.claim_threshold_refresh():
@@ -156,7 +204,7 @@ class BaseClient:
             governor.done_threshold_refresh()
         return None
 
-    def _admission_flow(self, request: proto.Request) -> Call:
+    def _admission_flow(self, request: proto.Request) -> Call[None]:
         """Wait (Sleep actions) until the governor's budget and pacing let `request` go."""
         governor = self.governor
         if request.endpoint == "ThresholdInformation":
@@ -165,7 +213,7 @@ class BaseClient:
         waited = 0.0
         while True:
             yield from self._refresh_threshold_flow()
-            wait, why = governor.decide()
+            wait, why = yield Admit()
             if wait <= 0:
                 return None
             waited = self._check_budget_wait(waited, wait, why)
@@ -176,17 +224,24 @@ class BaseClient:
         return uuid.uuid4().hex[:8], time.perf_counter()
 
     def _failed(self, request: proto.Request, rid: str, exc: Exception, started: float = 0.0) -> Failure:
-        failure = self.transport.failure(exc)
+        failure: Failure | None = self.transport.failure(exc)
         if failure is None:
             raise exc
         log.debug("request %s %s %s failed: %r", rid, request.method, request.shown_url, exc)
         self.request_stats.record(request, None, started)
         return failure
 
-    def _received(self, request: proto.Request, rid: str, started: float,
-                  response: proto.Response) -> proto.Response:
-        log.debug("request %s %s %s -> %s in %.0f ms", rid, request.method, request.shown_url,
-                  response.status_code, (time.perf_counter() - started) * 1000)
+    def _received(
+        self, request: proto.Request, rid: str, started: float, response: proto.Response
+    ) -> proto.Response:
+        log.debug(
+            "request %s %s %s -> %s in %.0f ms",
+            rid,
+            request.method,
+            request.shown_url,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
         self.request_stats.record(request, response.status_code, started, response.content)
         return response
 
@@ -211,13 +266,18 @@ class BaseClient:
     # state -------------------------------------------------------------------------------
     @property
     def governor(self) -> Governor:
-        """The process-wide governor of this tenant (known once the zone is)."""
+        """The governor of this tenant and these limits, shared by the process's clients with
+        the same settings (known once the zone is)."""
         gov = self._governor
         if gov is None:
             host = proto.api_host(self.root or self.lookup_root)
             gov = self._governor = get_governor(
-                host, self.settings.integration_code, max_concurrency=self.settings.max_concurrency,
-                max_api_share=self.settings.max_api_share, redis_url=self.settings.redis_url)
+                host,
+                self.settings.integration_code,
+                max_concurrency=self.settings.max_concurrency,
+                max_api_share=self.settings.max_api_share,
+                redis_url=self.settings.redis_url,
+            )
         return gov
 
     @property
@@ -236,14 +296,12 @@ class BaseClient:
             raise RateLimitedError(
                 f"The governor holds requests back: {why or 'budget used up'}; the next request "
                 f"may go in {wait:.0f}s. Raise max_api_share or max_budget_wait, or run later.",
-                retry_after=wait)
+                retry_after=wait,
+            )
         return waited + wait
 
     def _entity_info(self, name: str) -> EntityInfo:
-        try:
-            return self.catalog.get(name)
-        except _CatalogUnknown as exc:
-            raise UnknownEntityError(str(exc)) from None
+        return self.catalog.get(name)
 
     def _metadata_key(self, entity: str, kind: str) -> tuple[str, ...]:
         host = proto.api_host(self.root or self.lookup_root)
@@ -270,14 +328,16 @@ class BaseClient:
         if found is None:
             try:
                 self.catalog.get(name)
-            except _CatalogUnknown as exc:
+            except UnknownEntityError as exc:
                 raise AttributeError(str(exc)) from None
         assert found is not None
         return found
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__name__} user={self.username!r} "
-                f"api_url={mask_url(self.root) or '(zone lookup)'!r}>")
+        return (
+            f"<{type(self).__name__} user={self.username!r} "
+            f"api_url={mask_url(self.root) or '(zone lookup)'!r}>"
+        )
 
 
 class EntityCore:
@@ -335,8 +395,9 @@ class EntityCore:
     def _unknown_field(self, name: str) -> str:
         close = difflib.get_close_matches(name, self._info.field_names, n=1)
         hint = f' Did you mean "{close[0]}"?' if close else ""
-        udf = (f' For a user-defined field, pass Q({name!r}, udf=True) in fields.'
-               if self._info.has_udfs else "")
+        udf = (
+            f" For a user-defined field, pass Q({name!r}, udf=True) in fields." if self._info.has_udfs else ""
+        )
         return f"{self.name} has no field {name!r}.{hint}{udf}"
 
     def _require_query(self) -> None:
@@ -349,8 +410,9 @@ class EntityCore:
             raise QueryError(f"page_size must be between 1 and {proto.MAX_PAGE_SIZE}, not {page_size}")
         return page_size
 
-    def _scan_args(self, filter: FilterLike, fields: list[str] | None, page_size: int,
-                   parallel: int) -> tuple[list[dict[str, Any]], list[str] | None, int]:
+    def _scan_args(
+        self, filter: FilterLike, fields: list[str] | None, page_size: int, parallel: int
+    ) -> tuple[list[dict[str, Any]], list[str] | None, int]:
         self._require_query()
         compiled, include = self._filter(filter), self._include(fields)
         page_size = self._page_size(page_size)
@@ -360,12 +422,12 @@ class EntityCore:
         return compiled, include, page_size
 
     # flows shared by both drivers ----------------------------------------------------------
-    def _count_flow(self, filter: FilterLike) -> Call:
+    def _count_flow(self, filter: FilterLike) -> Call[int]:
         self._require_query()
         response = yield from request_flow(self._client, self._count_builder(self._filter(filter)))
-        return proto.read_count(response)
+        return proto.read_count(_present(response))
 
-    def _get_flow(self, id: int, parent_id: int | None) -> Call:
+    def _get_flow(self, id: int, parent_id: int | None) -> Call[dict[str, Any] | None]:
         cache = self._client.cache
         if cache is not None and (hit := cache.lookup(self.name, id)) is not None:
             return hit
@@ -376,16 +438,18 @@ class EntityCore:
             cache.store(self.name, id, item, token)
         return item
 
-    def _write_flow(self, verb: str, method: str, data: Mapping[str, Any], parent_id: int | None) -> Call:
+    def _write_flow(
+        self, verb: str, method: str, data: Mapping[str, Any], parent_id: int | None
+    ) -> Call[int]:
         builder, item_id = self._write_builder(verb, method, data, parent_id), data.get("id")
         try:
             response = yield from request_flow(self._client, builder)
-            item_id = proto.read_item_id(response)
+            item_id = proto.read_item_id(_present(response))
             return item_id
         finally:  # also when the outcome is unknown: the record may have changed
             self._changed(verb, item_id, data, parent_id)
 
-    def _delete_flow(self, id: int, parent_id: int | None) -> Call:
+    def _delete_flow(self, id: int, parent_id: int | None) -> Call[int]:
         builder = self._delete_builder(id, parent_id)
         try:
             response = yield from request_flow(self._client, builder)
@@ -398,7 +462,7 @@ class EntityCore:
         cache = self._client.cache
         publish_write(self._info, verb, id, data, parent_id, cache.tenant if cache is not None else None)
 
-    def _metadata_flow(self, kind: str) -> Call:
+    def _metadata_flow(self, kind: str) -> Call[Any]:
         client = self._client
         if kind == "udfs" and not self._info.has_udf_endpoint:
             return []
@@ -406,21 +470,33 @@ class EntityCore:
         if cached is not None:
             return cached
         response = yield from request_flow(client, self._metadata_builder(kind))
-        value = proto.read_metadata(response, kind)
+        value = proto.read_metadata(_present(response), kind)
         client._store_metadata(self.name, kind, value)
         return value
 
-    def _fetch_flow(self, compiled: list[dict[str, Any]], include: list[str] | None,
-                    after_id: int | None, upper: int | None, page_size: int) -> Call:
+    def _fetch_flow(
+        self,
+        compiled: list[dict[str, Any]],
+        include: list[str] | None,
+        after_id: int | None,
+        upper: int | None,
+        page_size: int,
+    ) -> Call[list[dict[str, Any]]]:
         builder = self._query_builder(compiled, include, after_id, upper, page_size)
         response = yield from request_flow(self._client, builder)
-        items, _ = proto.read_query(response)
+        items, _ = proto.read_query(_present(response))
         check_page(self.name, items, after_id)
         return items
 
     # builders ----------------------------------------------------------------------------
-    def _query_builder(self, compiled: list[dict[str, Any]], include: list[str] | None,
-                       after_id: int | None, upper: int | None, page_size: int) -> Callable[[str], proto.Request]:
+    def _query_builder(
+        self,
+        compiled: list[dict[str, Any]],
+        include: list[str] | None,
+        after_id: int | None,
+        upper: int | None,
+        page_size: int,
+    ) -> Callable[[str], proto.Request]:
         filt = list(compiled)
         if after_id is not None:
             filt.append({"op": "gt", "field": "id", "value": after_id})
@@ -445,8 +521,9 @@ class EntityCore:
         route = self._route(verb, parent_id)
         return f"{route.path.format(parentId=parent_id).lstrip('/')}/{id}"
 
-    def _write_builder(self, verb: str, method: str, data: Mapping[str, Any],
-                       parent_id: int | None) -> Callable[[str], proto.Request]:
+    def _write_builder(
+        self, verb: str, method: str, data: Mapping[str, Any], parent_id: int | None
+    ) -> Callable[[str], proto.Request]:
         if not isinstance(data, Mapping):
             raise QueryError(f"{self.name}: data must be a dict of field values, not {type(data).__name__}")
         if verb in ("update", "patch") and "id" not in data:
@@ -468,8 +545,13 @@ class EntityCore:
         creds = self._client.credentials
         return lambda root: proto.metadata_request(root, creds, self.name, kind)
 
-    _VERB_WORDS = {"create": "created", "update": "replaced (PUT)", "patch": "updated (PATCH)",
-                   "delete": "deleted", "get": "read by id"}
+    _VERB_WORDS = {
+        "create": "created",
+        "update": "replaced (PUT)",
+        "patch": "updated (PATCH)",
+        "delete": "deleted",
+        "get": "read by id",
+    }
 
     def _route(self, verb: str, parent_id: int | None) -> Any:
         info = self._info
@@ -478,13 +560,22 @@ class EntityCore:
         if route is None:
             allowed = ", ".join(info.root_verbs) or "nothing"
             raise UnsupportedOperationError(
-                f"{self.name} cannot be {word} through the API (it allows: {allowed}).")
+                f"{self.name} cannot be {word} through the API (it allows: {allowed})."
+            )
         if parent_id is None:
             raise UnsupportedOperationError(
                 f"{self.name} are {word} under their parent: pass parent_id=<{route.parent} id> "
-                f"(the request goes to {route.path}).")
+                f"(the request goes to {route.path})."
+            )
         _check_id(parent_id)
         return route
+
+
+def _present(response: proto.Response | None) -> proto.Response:
+    """The response of a call that cannot end absent (only `not_found_ok` and DELETE can)."""
+    if response is None:
+        raise AssertionError("a request flow ended without a response where one is required")
+    return response
 
 
 def _check_id(value: Any) -> None:

@@ -5,25 +5,30 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
 from . import _protocol as proto
-from ._base import BaseClient, Call, EntityCore
-from ._flow import Failure, Send, Sleep
+from ._base import BaseClient, Call, EntityCore, T
+from ._config import Settings
+from ._flow import Admit, Failure, Send, Sleep
 from ._query import FilterLike
-from ._scan import plan_ranges
+from ._scan import IdRange, ScanPlan
+from ._transport import Transport
 from .bulk.methods import BulkMethods
 
-__all__ = ["AutotaskClient", "Entity", "SyncTransport"]
+__all__ = ["AutotaskClient", "Entity", "RequestsTransport", "SyncTransport"]
+
+Page = list[dict[str, Any]]
 
 
-class SyncTransport:
-    """The one I/O seam of the sync client: `send(Request) -> Response`."""
+class RequestsTransport:
+    """The sync client's transport: a pooled `requests.Session` (no retries of its own)."""
 
     def __init__(self, timeout: float, pool_size: int = 32):
         self.timeout = timeout
@@ -33,8 +38,14 @@ class SyncTransport:
         self.session.mount("https://", adapter)
 
     def send(self, request: proto.Request) -> proto.Response:
-        r = self.session.request(request.method, request.url, headers=dict(request.headers),
-                                 data=request.content, timeout=self.timeout, allow_redirects=False)
+        r = self.session.request(
+            request.method,
+            request.url,
+            headers=dict(request.headers),
+            data=request.content,
+            timeout=self.timeout,
+            allow_redirects=False,
+        )
         return proto.Response(r.status_code, r.headers, r.content)
 
     @staticmethod
@@ -46,10 +57,17 @@ class SyncTransport:
             reason = exc.args[0] if exc.args else None
             reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
             never_sent = isinstance(reason, urllib3.exceptions.ConnectTimeoutError) or any(
-                s in repr(exc) for s in ("NewConnectionError", "Connection refused", "Failed to resolve"))
+                s in repr(exc) for s in ("NewConnectionError", "Connection refused", "Failed to resolve")
+            )
             return Failure(exc, maybe_sent=not never_sent)
-        if isinstance(exc, (requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError,
-                            requests.exceptions.ContentDecodingError)):
+        if isinstance(
+            exc,
+            (
+                requests.exceptions.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ),
+        ):
             return Failure(exc, maybe_sent=True)
         return None
 
@@ -57,20 +75,27 @@ class SyncTransport:
         self.session.close()
 
 
+SyncTransport = RequestsTransport  # its former name
+
+
 class AutotaskClient(BaseClient):
     """Autotask REST client. Entities: `client.entity("Tickets")`, `client.tickets`, `client.ticket_notes`."""
 
-    _entity_class: type["Entity"]
+    _entity_class: type[Entity]
+    transport: Transport
 
     @staticmethod
-    def _default_transport(timeout: float) -> SyncTransport:
-        return SyncTransport(timeout)
+    def _default_transport(timeout: float) -> RequestsTransport:
+        return RequestsTransport(timeout)
 
     if TYPE_CHECKING:
+
         @classmethod
-        def from_env(cls, **overrides: Any) -> "AutotaskClient": ...
-        def entity(self, name: str) -> "Entity": ...
-        def __getattr__(self, name: str) -> "Entity": ...
+        def from_env(cls, **overrides: Any) -> AutotaskClient: ...
+        @classmethod
+        def from_settings(cls, settings: Settings, **options: Any) -> AutotaskClient: ...
+        def entity(self, name: str) -> Entity: ...
+        def __getattr__(self, name: str) -> Entity: ...
 
     def threshold(self) -> dict[str, int]:
         """`{"limit", "timeframe", "used"}` (+ `timeframe_minutes`) from ThresholdInformation."""
@@ -79,14 +104,14 @@ class AutotaskClient(BaseClient):
     def close(self) -> None:
         self.transport.close()
 
-    def __enter__(self) -> "AutotaskClient":
+    def __enter__(self) -> AutotaskClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     # driver ------------------------------------------------------------------------------
-    def _run(self, flow: Call) -> Any:
+    def _run(self, flow: Call[T]) -> T:
         outcome: Any = None
         try:
             action = next(flow)
@@ -94,11 +119,14 @@ class AutotaskClient(BaseClient):
                 if isinstance(action, Sleep):
                     time.sleep(action.seconds)
                     outcome = None
+                elif isinstance(action, Admit):
+                    outcome = self.governor.decide()
                 else:
                     outcome = self._send(action)
                 action = flow.send(outcome)
         except StopIteration as stop:
-            return stop.value
+            result: T = stop.value
+            return result
 
     def _send(self, action: Send) -> proto.Response | Failure:
         request = action.request
@@ -125,15 +153,27 @@ class Entity(BulkMethods, EntityCore):
 
     _client: AutotaskClient
 
-    def query(self, filter: FilterLike = None, fields: list[str] | None = None, *,
-              after_id: int | None = None, page_size: int = proto.MAX_PAGE_SIZE,
-              parallel: int = 1) -> Iterator[dict[str, Any]]:
+    def query(
+        self,
+        filter: FilterLike = None,
+        fields: list[str] | None = None,
+        *,
+        after_id: int | None = None,
+        page_size: int = proto.MAX_PAGE_SIZE,
+        parallel: int = 1,
+    ) -> Iterator[dict[str, Any]]:
         """Every matching row, lazily, in ascending id order (per id range when parallel > 1)."""
         for page in self._pages(filter, fields, after_id, page_size, parallel):
             yield from page
 
-    def pages(self, filter: FilterLike = None, fields: list[str] | None = None, *,
-              after_id: int | None = None, page_size: int = proto.MAX_PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
+    def pages(
+        self,
+        filter: FilterLike = None,
+        fields: list[str] | None = None,
+        *,
+        after_id: int | None = None,
+        page_size: int = proto.MAX_PAGE_SIZE,
+    ) -> Iterator[list[dict[str, Any]]]:
         """One list per API page, ascending ids, so a caller can checkpoint after each."""
         return self._pages(filter, fields, after_id, page_size, 1)
 
@@ -169,51 +209,64 @@ class Entity(BulkMethods, EntityCore):
         """Raw `entityInformation` "info", cached."""
         return self._client._run(self._metadata_flow("info"))
 
-    def to_dataframe(self, where: FilterLike = None, fields: list[Any] | None = None,
-                     labels: bool = True, udfs: str = "columns") -> Any:
+    def to_dataframe(
+        self, where: FilterLike = None, fields: list[Any] | None = None, labels: bool = True, udfs: str = "columns"
+    ) -> Any:
         """A pandas DataFrame of the matching rows (typed columns; see `sdk_core.frames`)."""
         from .frames import entity_frame
 
         return entity_frame(self, where, fields, labels=labels, udfs=udfs)
 
     # internals ---------------------------------------------------------------------------
-    def _fetch(self, compiled: list[dict[str, Any]], include: list[str] | None, after_id: int | None,
-               upper: int | None, page_size: int) -> list[dict[str, Any]]:
+    def _fetch(
+        self,
+        compiled: list[dict[str, Any]],
+        include: list[str] | None,
+        after_id: int | None,
+        upper: int | None,
+        page_size: int,
+    ) -> Page:
         return self._client._run(self._fetch_flow(compiled, include, after_id, upper, page_size))
 
-    def _pages(self, filter: FilterLike, fields: list[str] | None, after_id: int | None,
-               page_size: int, parallel: int) -> Iterator[list[dict[str, Any]]]:
+    def _fetch_range(self, plan: ScanPlan, ids: IdRange) -> Page:
+        return self._fetch(plan.compiled, plan.include, ids.cursor, ids.upper, plan.page_size)
+
+    def _pages(
+        self,
+        filter: FilterLike,
+        fields: list[str] | None,
+        after_id: int | None,
+        page_size: int,
+        parallel: int,
+    ) -> Iterator[Page]:
         compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
+        plan = ScanPlan(compiled, include, after_id, page_size, parallel)
         if parallel == 1:
-            source = self._scan(compiled, include, after_id, None, page_size, prefetch=True)
+            source = self._scan(plan, plan.first(), prefetch=True)
         else:
-            source = self._parallel_scan(compiled, include, after_id, page_size, parallel)
+            source = self._parallel_scan(plan)
         return self._client._cached_pages(self.name, (compiled, include, after_id, page_size), source)
 
-    def _scan(self, compiled: list[dict[str, Any]], include: list[str] | None, after_id: int | None,
-              upper: int | None, page_size: int, prefetch: bool,
-              stop: threading.Event | None = None) -> Iterator[list[dict[str, Any]]]:
-        """Id-cursor paging; with `prefetch`, the next page is fetched while this one is consumed."""
-        fetch: Callable[[int | None], list[dict[str, Any]]] = (
-            lambda cursor: self._fetch(compiled, include, cursor, upper, page_size))
+    def _scan(
+        self, plan: ScanPlan, ids: IdRange, prefetch: bool, stop: threading.Event | None = None
+    ) -> Iterator[Page]:
+        """One id range, page by page; with `prefetch`, the next page is read while this one is used."""
         if not prefetch:
-            cursor = after_id
             while stop is None or not stop.is_set():
-                items = fetch(cursor)
+                items = self._fetch_range(plan, ids)
                 if items:
                     yield items
-                if len(items) < page_size or (upper is not None and items[-1]["id"] >= upper):
-                    return  # a full page ending on the range's bound: nothing is left in it
-                cursor = items[-1]["id"]
+                if not ids.advance(items, plan.page_size):
+                    return
             return
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"autotask-{self.name}")
-        pending: Future[list[dict[str, Any]]] | None = executor.submit(fetch, after_id)
+        pending: Future[Page] | None = executor.submit(self._fetch_range, plan, ids)
         try:
             while pending is not None:
                 items = pending.result()
                 pending = None
-                if len(items) >= page_size:
-                    pending = executor.submit(fetch, items[-1]["id"])
+                if ids.advance(items, plan.page_size):
+                    pending = executor.submit(self._fetch_range, plan, ids)
                 if items:
                     yield items
         finally:
@@ -221,31 +274,27 @@ class Entity(BulkMethods, EntityCore):
                 pending.cancel()
             executor.shutdown(wait=False, cancel_futures=True)
 
-    def _parallel_scan(self, compiled: list[dict[str, Any]], include: list[str] | None,
-                       after_id: int | None, page_size: int, parallel: int) -> Iterator[list[dict[str, Any]]]:
-        """Split the id range into `parallel` ranges fetched concurrently.
+    def _parallel_scan(self, plan: ScanPlan) -> Iterator[Page]:
+        """The first page (with the count beside it), then `plan.split` ranges on threads.
 
-        Costs one extra request (a count) plus at most one short page per extra range.
         Pages arrive as they complete: ids ascend within a range, not across ranges.
         """
-        count_filter = compiled + ([{"op": "gt", "field": "id", "value": after_id}]
-                                   if after_id is not None else [])
         with ThreadPoolExecutor(max_workers=1) as probe:  # the count overlaps the first page
-            counting = probe.submit(self.count, count_filter)
-            first = self._fetch(compiled, include, after_id, None, page_size)
+            counting = probe.submit(self.count, plan.count_filter)
+            first = self._fetch_range(plan, plan.first())
             total = counting.result()
         if first:
             yield first
-        if len(first) < page_size:
+        ranges = plan.split(first, total)
+        if not ranges:
             return
-        ranges = plan_ranges(first, total, parallel, page_size)
-        results: queue.Queue[Any] = queue.Queue(maxsize=2 * parallel)
+        results: queue.Queue[Any] = queue.Queue(maxsize=2 * len(ranges))
         stop = threading.Event()
         done = object()
 
-        def work(lower: int, upper: int | None) -> None:
+        def work(ids: IdRange) -> None:
             try:
-                for page in self._scan(compiled, include, lower, upper, page_size, False, stop):
+                for page in self._scan(plan, ids, False, stop):
                     while not stop.is_set():
                         try:
                             results.put(page, timeout=0.1)
@@ -256,8 +305,10 @@ class Entity(BulkMethods, EntityCore):
             except BaseException as exc:  # handed to the consumer, raised there
                 results.put(exc)
 
-        threads = [threading.Thread(target=work, args=r, daemon=True,
-                                    name=f"autotask-{self.name}-range{i}") for i, r in enumerate(ranges)]
+        threads = [
+            threading.Thread(target=work, args=(ids,), daemon=True, name=f"autotask-{self.name}-range{i}")
+            for i, ids in enumerate(ranges)
+        ]
         for t in threads:
             t.start()
         finished = 0
@@ -277,7 +328,6 @@ class Entity(BulkMethods, EntityCore):
                     results.get_nowait()
                 except queue.Empty:
                     break
-
 
 
 AutotaskClient._entity_class = Entity

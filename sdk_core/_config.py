@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ._protocol import DEFAULT_ZONE_LOOKUP_URL, Credentials, normalize_root
 from .errors import ConfigurationError
 
-__all__ = ["Settings", "ENV_VARS", "settings_from_env", "mask_url"]
+__all__ = ["Settings", "ENV_VARS", "settings_from_env", "client_options", "mask_url"]
 
 ENV_VARS = {
     "username": "AUTOTASK_USERNAME",
@@ -48,6 +49,8 @@ def mask_url(url: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every client setting, validated here and nowhere else (`AutotaskClient.from_settings`)."""
+
     username: str
     secret: str = field(repr=False)
     integration_code: str = field(repr=False)
@@ -69,13 +72,13 @@ class Settings:
         for name in ("username", "secret", "integration_code"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
-                raise ConfigurationError(
-                    f"{name} is required: pass {name}=... or set {ENV_VARS[name]}")
+                raise ConfigurationError(f"{name} is required: pass {name}=... or set {ENV_VARS[name]}")
         try:
             if self.api_url:
                 object.__setattr__(self, "api_url", normalize_root(self.api_url))
-            object.__setattr__(self, "zone_lookup_url",
-                               normalize_root(self.zone_lookup_url or DEFAULT_ZONE_LOOKUP_URL))
+            object.__setattr__(
+                self, "zone_lookup_url", normalize_root(self.zone_lookup_url or DEFAULT_ZONE_LOOKUP_URL)
+            )
         except ValueError as exc:
             raise ConfigurationError(f"api_url/zone_lookup_url: {exc}") from None
         if not 0 < self.max_api_share <= 1:
@@ -85,10 +88,13 @@ class Settings:
         if self.timeout <= 0 or self.max_retries < 0:
             raise ConfigurationError("timeout must be > 0 and max_retries >= 0")
 
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in fields(cls))
+
     @property
     def credentials(self) -> Credentials:
-        return Credentials(self.username, self.secret, self.integration_code,
-                           self.impersonation_resource_id)
+        return Credentials(self.username, self.secret, self.integration_code, self.impersonation_resource_id)
 
     def masked(self) -> dict[str, Any]:
         """Every setting, with the secret and integration code masked (for `autotask config`)."""
@@ -110,8 +116,15 @@ class Settings:
 def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
-    casts = {"impersonation_resource_id": int, "max_api_share": float, "max_concurrency": int,
-             "timeout": float, "max_retries": int, "max_rate_wait": float, "max_budget_wait": float}
+    casts = {
+        "impersonation_resource_id": int,
+        "max_api_share": float,
+        "max_concurrency": int,
+        "timeout": float,
+        "max_retries": int,
+        "max_rate_wait": float,
+        "max_budget_wait": float,
+    }
     for name, var in ENV_VARS.items():
         raw = env.get(var)
         if raw in (None, ""):
@@ -120,8 +133,22 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
             values[name] = casts.get(name, str)(raw)
         except ValueError:
             raise ConfigurationError(f"{var}={raw!r} is not a valid {casts[name].__name__}") from None
+    unknown = sorted(set(overrides) - Settings.names())
+    if unknown:
+        raise ConfigurationError(
+            f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(Settings.names()))}"
+        )
     values.update({k: v for k, v in overrides.items() if v is not None})
     missing = [ENV_VARS[n] for n in ("username", "secret", "integration_code") if not values.get(n)]
     if missing:
         raise ConfigurationError(f"set {', '.join(missing)} (or pass them to the client)")
     return Settings(**values)
+
+
+# Settings the client's constructor does not take (module defaults; see `from_settings`).
+_NOT_CONSTRUCTOR = frozenset({"zone_ttl", "metadata_ttl"})
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """The constructor's keywords for `settings`, all by name."""
+    return {f.name: getattr(settings, f.name) for f in fields(settings) if f.name not in _NOT_CONSTRUCTOR}

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Callable, Generator, Protocol, Union
+from typing import Protocol
 
 from ._protocol import Request, Response, error_from_response, read_zone, zone_request
 from .errors import (
@@ -23,7 +24,17 @@ from .errors import (
     UnknownOutcomeError,
 )
 
-__all__ = ["Send", "Sleep", "Failure", "RetryPolicy", "FlowContext", "request_flow", "zone_flow", "Flow"]
+__all__ = [
+    "Send",
+    "Sleep",
+    "Admit",
+    "Failure",
+    "RetryPolicy",
+    "FlowContext",
+    "request_flow",
+    "zone_flow",
+    "Flow",
+]
 
 log = logging.getLogger("sdk_core.flow")
 
@@ -40,6 +51,14 @@ class Sleep:
 
 
 @dataclass(frozen=True)
+class Admit:
+    """Ask the governor whether one request may go now; the driver sends back `(wait, why)`.
+
+    An action rather than a call, so that the async driver can ask Redis off the event loop.
+    """
+
+
+@dataclass(frozen=True)
 class Failure:
     """A transport failure; `maybe_sent` is False only when the request surely never left."""
 
@@ -47,9 +66,12 @@ class Failure:
     maybe_sent: bool
 
 
-Action = Union[Send, Sleep]
-Outcome = Union[Response, Failure, None]
+Action = Send | Sleep | Admit
+Outcome = Response | Failure | None
 Flow = Generator[Action, Outcome, "Response | None"]
+
+
+_JITTER = random.Random()
 
 
 @dataclass(frozen=True)
@@ -59,9 +81,9 @@ class RetryPolicy:
     backoff_max: float = 30.0
     max_rate_wait: float = 900.0  # total seconds one call may wait out rate limiting
 
-    def backoff(self, attempt: int, rng: random.Random = random.Random()) -> float:
+    def backoff(self, attempt: int, rng: random.Random = _JITTER) -> float:
         """Exponential backoff with full jitter (never zero, so a retry storm spreads out)."""
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        ceiling = min(self.backoff_max, self.backoff_base * (2.0 ** (attempt - 1)))
         return ceiling / 2 + rng.random() * ceiling / 2
 
 
@@ -94,7 +116,9 @@ def zone_flow(ctx: FlowContext, *, use_cache: bool = True) -> Generator[Action, 
         if isinstance(outcome, Failure):
             attempt += 1
             if attempt > ctx.policy.max_retries:
-                raise TransportError(f"zone lookup failed: {outcome.error!r}", request.info) from outcome.error
+                raise TransportError(
+                    f"zone lookup failed: {outcome.error!r}", request.info
+                ) from outcome.error
             yield Sleep(ctx.policy.backoff(attempt), "zone lookup failed")
             continue
         assert outcome is not None
@@ -109,8 +133,7 @@ def zone_flow(ctx: FlowContext, *, use_cache: bool = True) -> Generator[Action, 
         return
 
 
-def request_flow(ctx: FlowContext, build: Callable[[str], Request], *,
-                 not_found_ok: bool = False) -> Flow:
+def request_flow(ctx: FlowContext, build: Callable[[str], Request], *, not_found_ok: bool = False) -> Flow:
     """Send one logical call until it succeeds, is absent (`None`), or fails for good.
 
     A DELETE repeated after a lost answer that then finds nothing also returns `None`: the
@@ -131,16 +154,26 @@ def request_flow(ctx: FlowContext, build: Callable[[str], Request], *,
                 raise UnknownOutcomeError(
                     f"{request.method} {request.shown_url} was sent but the connection failed before "
                     f"the answer ({type(outcome.error).__name__}); the record may or may not "
-                    "exist. Look for it before creating it again.", request.info) from outcome.error
+                    "exist. Look for it before creating it again.",
+                    request.info,
+                ) from outcome.error
             attempts += 1
             if attempts > policy.max_retries:
                 raise TransportError(
                     f"{request.method} {request.shown_url} failed {attempts} times: {outcome.error!r}. "
-                    "Check the network and api_url.", request.info) from outcome.error
+                    "Check the network and api_url.",
+                    request.info,
+                ) from outcome.error
             ctx.count("retries")
             delay = policy.backoff(attempts)
-            log.warning("%s %s: %s; retry %d in %.1fs", request.method, request.shown_url,
-                        type(outcome.error).__name__, attempts, delay)
+            log.warning(
+                "%s %s: %s; retry %d in %.1fs",
+                request.method,
+                request.shown_url,
+                type(outcome.error).__name__,
+                attempts,
+                delay,
+            )
             yield Sleep(delay, "transport failure")
             continue
         assert outcome is not None
@@ -150,14 +183,21 @@ def request_flow(ctx: FlowContext, build: Callable[[str], Request], *,
         if isinstance(error, NotFoundError) and not_found_ok:
             return None
         if isinstance(error, NotFoundError) and request.method == "DELETE" and attempts:
-            log.warning("%s %s: not found on retry %d after a lost or failed answer; the earlier "
-                        "attempt deleted it, counted as success", request.method, request.shown_url, attempts)
+            log.warning(
+                "%s %s: not found on retry %d after a lost or failed answer; the earlier "
+                "attempt deleted it, counted as success",
+                request.method,
+                request.shown_url,
+                attempts,
+            )
             return None
         if not request.idempotent and outcome.status_code in (502, 503, 504):
             raise UnknownOutcomeError(
                 f"{request.method} {request.shown_url} got HTTP {outcome.status_code} from a gateway: "
                 "Autotask may or may not have created the record. Look for it before creating "
-                "it again.", request.info)
+                "it again.",
+                request.info,
+            )
         if isinstance(error, AuthenticationError) and ctx.zone_detected and not redetected:
             redetected = True
             log.warning("401 from %s; detecting the zone again", ctx.root)
@@ -175,16 +215,27 @@ def request_flow(ctx: FlowContext, build: Callable[[str], Request], *,
             if rate_waited + delay > policy.max_rate_wait:
                 raise error
             rate_waited += delay
-            log.info("%s %s rate limited (%s); waiting %.2fs", request.method, request.shown_url,
-                     "thread limit" if error.thread_limit else "threshold", delay)
+            log.info(
+                "%s %s rate limited (%s); waiting %.2fs",
+                request.method,
+                request.shown_url,
+                "thread limit" if error.thread_limit else "threshold",
+                delay,
+            )
             yield Sleep(delay, "rate limited")
             continue
         if isinstance(error, ServerError) and request.idempotent and attempts < policy.max_retries:
             attempts += 1
             ctx.count("retries")
             delay = policy.backoff(attempts)
-            log.warning("%s %s: HTTP %s; retry %d in %.1fs", request.method, request.shown_url,
-                        outcome.status_code, attempts, delay)
+            log.warning(
+                "%s %s: HTTP %s; retry %d in %.1fs",
+                request.method,
+                request.shown_url,
+                outcome.status_code,
+                attempts,
+                delay,
+            )
             yield Sleep(delay, "server error")
             continue
         raise error

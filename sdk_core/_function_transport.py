@@ -1,31 +1,35 @@
-"""An in-memory transport that answers with a plain function, for unit tests of one function.
-
-`FunctionTransport(handler)` works for both clients: `handler(request) -> Response` may be a
-normal function or a coroutine function; it may also raise a transport exception.
-"""
+"""The former name of the in-memory test transport; use `sdk_core.MockTransport`."""
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, Union
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from ._async_client import AsyncTransport
-from ._client import SyncTransport
 from ._flow import Failure
 from ._protocol import Request, Response
+from ._transport import FailureMap, default_failure
 
 __all__ = ["FunctionTransport"]
 
-Handler = Callable[[Request], Union[Response, Awaitable[Response]]]
+Handler = Callable[[Request], Response | Awaitable[Response]]
 
 
 class FunctionTransport:
-    def __init__(self, handler: Handler, failure: Callable[[BaseException], Failure | None] | None = None):
+    """Deprecated: `MockTransport` (sync) or `AsyncMockTransport` (async). Kept working for
+    both clients: the async client awaits what the handler returns when it is awaitable."""
+
+    def __init__(self, handler: Handler, failure: FailureMap | None = None):
+        warnings.warn(
+            "FunctionTransport is deprecated; use sdk_core.MockTransport or sdk_core.AsyncMockTransport",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self.handler = handler
         self.requests: list[Request] = []
-        self._failure = failure or _either
+        self._failure = failure or default_failure
 
-    def send(self, request: Request) -> Response | Awaitable[Response]:
-        """Returns what the handler returns; the async client awaits it when it is awaitable."""
+    def send(self, request: Request) -> Any:
         self.requests.append(request)
         return self.handler(request)
 
@@ -34,7 +38,3 @@ class FunctionTransport:
 
     def close(self) -> None:
         pass
-
-
-def _either(exc: BaseException) -> Failure | None:
-    return SyncTransport.failure(exc) or AsyncTransport.failure(exc)

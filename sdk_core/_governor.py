@@ -19,13 +19,15 @@ request flow. Every decision is counted (`stats()`) and logged.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import ConfigurationError
 
@@ -188,9 +190,16 @@ return 0
 class Governor:
     """Shared by every client of one tenant (api host + integration code) in the process."""
 
-    def __init__(self, tenant: str, *, max_concurrency: int = 3, max_api_share: float = 0.5,
-                 redis_url: str | None = None, redis_prefix: str = "autotask-liberator",
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        tenant: str,
+        *,
+        max_concurrency: int = 3,
+        max_api_share: float = 0.5,
+        redis_url: str | None = None,
+        redis_prefix: str = "autotask-liberator",
+        clock: Callable[[], float] = time.time,
+    ):
         if not 1 <= max_concurrency <= 100:
             raise ConfigurationError(f"max_concurrency must be between 1 and 100, not {max_concurrency}")
         if not 0 < max_api_share <= 1:
@@ -204,9 +213,16 @@ class Governor:
         self._slots: dict[str, EndpointSlots] = {}
         self._budget = _Budget()
         self._counters: dict[str, float] = {
-            "requests": 0, "concurrency_waits": 0, "budget_waits": 0, "pacing_waits": 0,
-            "wait_seconds": 0.0, "rate_limited": 0, "thread_limited": 0, "retries": 0,
-            "threshold_reads": 0, "headroom_waits": 0,
+            "requests": 0,
+            "concurrency_waits": 0,
+            "budget_waits": 0,
+            "pacing_waits": 0,
+            "wait_seconds": 0.0,
+            "rate_limited": 0,
+            "thread_limited": 0,
+            "retries": 0,
+            "threshold_reads": 0,
+            "headroom_waits": 0,
         }
         self._redis = None
         self._prefix = f"{redis_prefix}:{tenant}"
@@ -218,6 +234,7 @@ class Governor:
             self._lease = self._redis.register_script(_LEASE_LUA)
 
     def configure(self, *, max_concurrency: int, max_api_share: float) -> None:
+        """Change the limits for every client that shares this governor (clients never call it)."""
         with self._lock:
             self.max_concurrency = max_concurrency
             self.max_api_share = max_api_share
@@ -245,6 +262,7 @@ class Governor:
         return lease
 
     async def acquire_async(self, endpoint: str) -> Lease:
+        """`acquire` for asyncio: Redis is asked from a worker thread, never on the event loop."""
         slots = self.slots(endpoint)
         waited = await slots.acquire_async()
         lease = Lease(endpoint, slots)
@@ -252,10 +270,10 @@ class Governor:
             self.count("concurrency_waits")
         try:
             if self._redis is not None:
-                while not self._try_redis_lease(lease):
+                while not await asyncio.to_thread(self._try_redis_lease, lease):
                     await asyncio.sleep(self._redis_poll())
         except BaseException:
-            self.release(lease)
+            await self.release_async(lease)
             raise
         return lease
 
@@ -263,17 +281,31 @@ class Governor:
         if lease.released:
             return
         lease.released = True
+        self._release_redis(lease)
+        lease.slots.release()
+
+    async def release_async(self, lease: Lease) -> None:
+        """`release` for asyncio (the Redis lease is dropped from a worker thread)."""
+        if lease.released:
+            return
+        lease.released = True
+        if lease.redis_token is not None and self._redis is not None:
+            await asyncio.to_thread(self._release_redis, lease)
+        lease.slots.release()
+
+    def _release_redis(self, lease: Lease) -> None:
         if lease.redis_token is not None and self._redis is not None:
             try:
                 self._redis.zrem(self._key("slots", lease.endpoint), lease.redis_token)
             except Exception:  # the lease expires on its own
                 log.warning("could not release a Redis lease for %s; it will expire", lease.endpoint)
-        lease.slots.release()
 
     def _try_redis_lease(self, lease: Lease) -> bool:
         token = uuid.uuid4().hex
-        got = self._lease(keys=[self._key("slots", lease.endpoint)],
-                          args=[self.clock(), self.max_concurrency, LEASE_SECONDS, token])
+        got = self._lease(
+            keys=[self._key("slots", lease.endpoint)],
+            args=[self.clock(), self.max_concurrency, LEASE_SECONDS, token],
+        )
         if got:
             lease.redis_token = token
             return True
@@ -291,8 +323,9 @@ class Governor:
     def keep_threshold_defaults(self) -> None:
         """After a failed read: keep the known limit and try again after the refresh interval."""
         b = self._budget
-        self.update_threshold({"limit": b.limit, "used": b.tenant_used,
-                               "timeframe_minutes": int(b.timeframe // 60)})
+        self.update_threshold(
+            {"limit": b.limit, "used": b.tenant_used, "timeframe_minutes": int(b.timeframe // 60)}
+        )
 
     def needs_threshold(self) -> bool:
         """Due after 300 s or 500 requests, sooner as the band nears (a quarter of the headroom)."""
@@ -320,12 +353,23 @@ class Governor:
             b.sent_since_refresh = 0
             b.stale = False
             self._counters["threshold_reads"] += 1
-        log.debug("threshold %s/%s used, budget %s requests per %s min", threshold["used"],
-                  threshold["limit"], self.budget, threshold["timeframe_minutes"])
+        log.debug(
+            "threshold %s/%s used, budget %s requests per %s min",
+            threshold["used"],
+            threshold["limit"],
+            self.budget,
+            threshold["timeframe_minutes"],
+        )
 
     def reserve(self) -> float:
         """Claim one request of the budget now (0.0), or say how long to wait before asking again."""
         return self.decide()[0]
+
+    async def decide_async(self) -> tuple[float, str]:
+        """`decide` for asyncio: with Redis, the budget is reserved from a worker thread."""
+        if self._redis is None:
+            return self.decide()  # memory only: no I/O
+        return await asyncio.to_thread(self.decide)
 
     def decide(self) -> tuple[float, str]:
         """`(0.0, "")` when one request may go now, else `(seconds to wait, why)`."""
@@ -338,15 +382,21 @@ class Governor:
             with self._lock:
                 b.stale = True  # re-read the tenant's usage before the next try
             wait = min(HEADROOM_RECHECK_SECONDS, b.timeframe)
-            why = (f"the tenant is at an estimated {estimate} of {b.limit} requests, at the first "
-                   f"latency band ({band}) less a margin; other integrations share it. Waiting "
-                   f"{wait:.0f}s, then re-reading ThresholdInformation")
+            why = (
+                f"the tenant is at an estimated {estimate} of {b.limit} requests, at the first "
+                f"latency band ({band}) less a margin; other integrations share it. Waiting "
+                f"{wait:.0f}s, then re-reading ThresholdInformation"
+            )
             return self._waiting(wait, "headroom_waits", why)
         allowance = min(self.budget, headroom)
         interval = b.timeframe / allowance if pacing else 0.0
         if self._redis is not None:
-            wait = float(self._reserve(keys=[self._key("budget"), self._key("last")],
-                                       args=[now, b.timeframe, self.budget, interval, uuid.uuid4().hex]))
+            wait = float(
+                self._reserve(
+                    keys=[self._key("budget"), self._key("last")],
+                    args=[now, b.timeframe, self.budget, interval, uuid.uuid4().hex],
+                )
+            )
             kind = "budget_waits" if wait > interval else "pacing_waits"
         else:
             with self._lock:
@@ -362,11 +412,15 @@ class Governor:
                     wait = 0.0
         if wait > 0:
             if kind == "budget_waits":
-                why = (f"this client's share is used up ({self.budget} requests per "
-                       f"{b.timeframe / 60:.0f} min, {self.max_api_share:.0%} of {b.limit})")
+                why = (
+                    f"this client's share is used up ({self.budget} requests per "
+                    f"{b.timeframe / 60:.0f} min, {self.max_api_share:.0%} of {b.limit})"
+                )
             else:
-                why = (f"pacing: the tenant is at an estimated {estimate} of {b.limit}; the {allowance} "
-                       f"requests left before the latency band ({band}) are spread one per {interval:.2f}s")
+                why = (
+                    f"pacing: the tenant is at an estimated {estimate} of {b.limit}; the {allowance} "
+                    f"requests left before the latency band ({band}) are spread one per {interval:.2f}s"
+                )
             return self._waiting(wait, kind, why)
         with self._lock:
             b.sent_since_refresh += 1
@@ -395,12 +449,17 @@ class Governor:
         with self._lock:
             out: dict[str, Any] = dict(self._counters)
             b = self._budget
-            out.update(budget=self.budget, limit=b.limit, timeframe_minutes=b.timeframe / 60,
-                       tenant_used_estimate=b.tenant_estimate, headroom=b.headroom,
-                       max_concurrency=self.max_concurrency,
-                       in_flight={k: s.in_use for k, s in self._slots.items() if s.in_use},
-                       peak_in_flight={k: s.peak for k, s in self._slots.items()},
-                       shared_through="redis" if self._redis is not None else "process")
+            out.update(
+                budget=self.budget,
+                limit=b.limit,
+                timeframe_minutes=b.timeframe / 60,
+                tenant_used_estimate=b.tenant_estimate,
+                headroom=b.headroom,
+                max_concurrency=self.max_concurrency,
+                in_flight={k: s.in_use for k, s in self._slots.items() if s.in_use},
+                peak_in_flight={k: s.peak for k, s in self._slots.items()},
+                shared_through="redis" if self._redis is not None else "process",
+            )
         return out
 
     def _key(self, *parts: str) -> str:
@@ -414,27 +473,32 @@ _REGISTRY: dict[tuple[Any, ...], Governor] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
-def get_governor(api_host: str, integration_code: str, *, max_concurrency: int, max_api_share: float,
-                 redis_url: str | None, redis_prefix: str = "autotask-liberator") -> Governor:
-    """The process-wide governor of a tenant; clients with the same settings share it.
+def get_governor(
+    api_host: str,
+    integration_code: str,
+    *,
+    max_concurrency: int,
+    max_api_share: float,
+    redis_url: str | None,
+    redis_prefix: str = "autotask-liberator",
+) -> Governor:
+    """The process-wide governor of a tenant for these limits; clients with the same settings share it.
 
-    The integration code is part of the key (Autotask's thread limit is per integration code)
-    but is never shown: the governor is named by a short hash of it.
+    A client with other limits gets a governor of its own, so creating it never changes the
+    limits of a client that already runs (they meet in Redis, as separate processes do). The
+    integration code is part of the key (Autotask's thread limit is per integration code) but
+    is never shown: the governor is named by a short hash of it.
     """
-    import hashlib
-
     code = hashlib.sha256(integration_code.encode()).hexdigest()[:12]
-    key = (api_host, code, redis_url, redis_prefix)
+    key = (api_host, code, redis_url, redis_prefix, max_concurrency, max_api_share)
     with _REGISTRY_LOCK:
         gov = _REGISTRY.get(key)
         if gov is None:
-            gov = _REGISTRY[key] = Governor(f"{api_host}#{code}", max_concurrency=max_concurrency,
-                                            max_api_share=max_api_share, redis_url=redis_url,
-                                            redis_prefix=redis_prefix)
-        elif (gov.max_concurrency, gov.max_api_share) != (max_concurrency, max_api_share):
-            log.warning("governor %s: settings changed by a new client (concurrency %s -> %s, "
-                        "share %s -> %s); every client of the tenant now uses the new ones",
-                        gov.tenant, gov.max_concurrency, max_concurrency, gov.max_api_share,
-                        max_api_share)
-            gov.configure(max_concurrency=max_concurrency, max_api_share=max_api_share)
+            gov = _REGISTRY[key] = Governor(
+                f"{api_host}#{code}",
+                max_concurrency=max_concurrency,
+                max_api_share=max_api_share,
+                redis_url=redis_url,
+                redis_prefix=redis_prefix,
+            )
         return gov

@@ -9,8 +9,9 @@ from __future__ import annotations
 import email.utils
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import orjson
@@ -28,11 +29,30 @@ from .errors import (
 )
 
 __all__ = [
-    "Credentials", "Request", "Response", "MAX_PAGE_SIZE", "DEFAULT_ZONE_LOOKUP_URL",
-    "normalize_root", "zone_request", "read_zone", "query_request", "read_query",
-    "count_request", "read_count", "get_request", "read_item", "write_request", "read_item_id",
-    "delete_request", "threshold_request", "read_threshold", "metadata_request",
-    "read_metadata", "error_from_response", "retry_after_seconds", "api_host",
+    "Credentials",
+    "Request",
+    "Response",
+    "MAX_PAGE_SIZE",
+    "DEFAULT_ZONE_LOOKUP_URL",
+    "normalize_root",
+    "zone_request",
+    "read_zone",
+    "query_request",
+    "read_query",
+    "count_request",
+    "read_count",
+    "get_request",
+    "read_item",
+    "write_request",
+    "read_item_id",
+    "delete_request",
+    "threshold_request",
+    "read_threshold",
+    "metadata_request",
+    "read_metadata",
+    "error_from_response",
+    "retry_after_seconds",
+    "api_host",
 ]
 
 MAX_PAGE_SIZE = 500
@@ -50,8 +70,7 @@ class Credentials:
     impersonation_resource_id: int | None = None
 
     def headers(self) -> dict[str, str]:
-        out = {"ApiIntegrationCode": self.integration_code, "UserName": self.username,
-               "Secret": self.secret}
+        out = {"ApiIntegrationCode": self.integration_code, "UserName": self.username, "Secret": self.secret}
         if self.impersonation_resource_id is not None:
             out["ImpersonationResourceId"] = str(self.impersonation_resource_id)
         return out
@@ -127,10 +146,15 @@ def _json(body: Any) -> bytes:
 
 # zone -------------------------------------------------------------------------------------
 
+
 def zone_request(lookup_root: str, username: str) -> Request:
-    return Request("GET", _url(lookup_root, f"ZoneInformation?user={quote(username, safe='@')}"),
-                   {"Accept": "application/json"}, endpoint="ZoneInformation",
-                   authenticated=False)
+    return Request(
+        "GET",
+        _url(lookup_root, f"ZoneInformation?user={quote(username, safe='@')}"),
+        {"Accept": "application/json"},
+        endpoint="ZoneInformation",
+        authenticated=False,
+    )
 
 
 def read_zone(request: Request, response: Response) -> str:
@@ -140,81 +164,130 @@ def read_zone(request: Request, response: Response) -> str:
         if isinstance(err, (AuthenticationError, ZoneError)):
             raise err
         raise ZoneError(
-            f"Autotask could not find the zone of this username ({'; '.join(err.messages) or response.status_code}). "
+            "Autotask could not find the zone of this username "
+            f"({'; '.join(err.messages) or response.status_code}). "
             "Check AUTOTASK_USERNAME (the API user's login), or set api_url to your zone's REST root.",
-            request=request.info, status_code=response.status_code, messages=err.messages)
+            request=request.info,
+            status_code=response.status_code,
+            messages=err.messages,
+        )
     body = response.json() or {}
     url = body.get("url") if isinstance(body, dict) else None
     if not url:
-        raise ZoneError("ZoneInformation answered without a url; set api_url explicitly.",
-                        request=request.info, status_code=response.status_code)
+        raise ZoneError(
+            "ZoneInformation answered without a url; set api_url explicitly.",
+            request=request.info,
+            status_code=response.status_code,
+        )
     return normalize_root(url)
 
 
 # queries ----------------------------------------------------------------------------------
 
-def query_request(root: str, credentials: Credentials, entity: str, filter: list[dict[str, Any]],
-                  include_fields: list[str] | None = None, max_records: int = MAX_PAGE_SIZE) -> Request:
+
+def query_request(
+    root: str,
+    credentials: Credentials,
+    entity: str,
+    filter: list[dict[str, Any]],
+    include_fields: list[str] | None = None,
+    max_records: int = MAX_PAGE_SIZE,
+) -> Request:
     """POST `{Entity}/query`; POST keeps long filters out of the URL (GET breaks near 2 KB)."""
     body: dict[str, Any] = {"filter": filter or [{"op": "exist", "field": "id"}]}
     if include_fields:
         body["includeFields"] = include_fields
     if max_records != MAX_PAGE_SIZE:
         body["maxRecords"] = max_records
-    return Request("POST", _url(root, f"{entity}/query"), {**credentials.headers(), **_JSON_HEADERS},
-                   _json(body), endpoint=entity, read=True)
+    return Request(
+        "POST",
+        _url(root, f"{entity}/query"),
+        {**credentials.headers(), **_JSON_HEADERS},
+        _json(body),
+        endpoint=entity,
+        read=True,
+    )
 
 
 def read_query(response: Response) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     body = response.json()
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-        raise ServerError(f"a query answered without an items list: {_snippet(response)}",
-                          status_code=response.status_code, body=_snippet(response))
+        raise ServerError(
+            f"a query answered without an items list: {_snippet(response)}",
+            status_code=response.status_code,
+            body=_snippet(response),
+        )
     return body["items"], body.get("pageDetails") or {}
 
 
-def count_request(root: str, credentials: Credentials, entity: str,
-                  filter: list[dict[str, Any]]) -> Request:
+def count_request(root: str, credentials: Credentials, entity: str, filter: list[dict[str, Any]]) -> Request:
     body = {"filter": filter or [{"op": "exist", "field": "id"}]}
-    return Request("POST", _url(root, f"{entity}/query/count"),
-                   {**credentials.headers(), **_JSON_HEADERS}, _json(body), endpoint=entity, read=True)
+    return Request(
+        "POST",
+        _url(root, f"{entity}/query/count"),
+        {**credentials.headers(), **_JSON_HEADERS},
+        _json(body),
+        endpoint=entity,
+        read=True,
+    )
 
 
 def read_count(response: Response) -> int:
     body = response.json()
     count = body.get("queryCount") if isinstance(body, dict) else None
     if not isinstance(count, int):
-        raise ServerError(f"a count answered without queryCount: {_snippet(response)}",
-                          status_code=response.status_code, body=_snippet(response))
+        raise ServerError(
+            f"a count answered without queryCount: {_snippet(response)}",
+            status_code=response.status_code,
+            body=_snippet(response),
+        )
     return count
 
 
 def get_request(root: str, credentials: Credentials, entity: str, path: str) -> Request:
-    return Request("GET", _url(root, path), {**credentials.headers(), "Accept": "application/json"},
-                   endpoint=entity, read=True)
+    return Request(
+        "GET",
+        _url(root, path),
+        {**credentials.headers(), "Accept": "application/json"},
+        endpoint=entity,
+        read=True,
+    )
 
 
 def read_item(response: Response) -> dict[str, Any] | None:
     """`{"item": {...}}`; `{"item": null}` (and, in the flow, a 404) mean absent."""
     body = response.json()
     if not isinstance(body, dict) or "item" not in body:
-        raise ServerError(f"a get answered without an item: {_snippet(response)}",
-                          status_code=response.status_code, body=_snippet(response))
-    return body["item"]
+        raise ServerError(
+            f"a get answered without an item: {_snippet(response)}",
+            status_code=response.status_code,
+            body=_snippet(response),
+        )
+    item: dict[str, Any] | None = body["item"]
+    return item
 
 
 # writes -----------------------------------------------------------------------------------
 
-def write_request(root: str, credentials: Credentials, entity: str, method: str, path: str,
-                  data: Mapping[str, Any]) -> Request:
+
+def write_request(
+    root: str, credentials: Credentials, entity: str, method: str, path: str, data: Mapping[str, Any]
+) -> Request:
     """POST creates are not idempotent; PUT and PATCH carry the id and may be repeated."""
-    return Request(method, _url(root, path), {**credentials.headers(), **_JSON_HEADERS},
-                   _json(dict(data)), endpoint=entity, idempotent=method != "POST")
+    return Request(
+        method,
+        _url(root, path),
+        {**credentials.headers(), **_JSON_HEADERS},
+        _json(dict(data)),
+        endpoint=entity,
+        idempotent=method != "POST",
+    )
 
 
 def delete_request(root: str, credentials: Credentials, entity: str, path: str) -> Request:
-    return Request("DELETE", _url(root, path), {**credentials.headers(), "Accept": "application/json"},
-                   endpoint=entity)
+    return Request(
+        "DELETE", _url(root, path), {**credentials.headers(), "Accept": "application/json"}, endpoint=entity
+    )
 
 
 def read_item_id(response: Response) -> int:
@@ -223,12 +296,16 @@ def read_item_id(response: Response) -> int:
     if isinstance(item_id, str) and item_id.lstrip("-").isdigit():
         item_id = int(item_id)
     if not isinstance(item_id, int):
-        raise ServerError(f"a write answered without itemId: {_snippet(response)}",
-                          status_code=response.status_code, body=_snippet(response))
+        raise ServerError(
+            f"a write answered without itemId: {_snippet(response)}",
+            status_code=response.status_code,
+            body=_snippet(response),
+        )
     return item_id
 
 
 # service endpoints ------------------------------------------------------------------------
+
 
 def threshold_request(root: str, credentials: Credentials) -> Request:
     return get_request(root, credentials, "ThresholdInformation", "ThresholdInformation")
@@ -237,17 +314,23 @@ def threshold_request(root: str, credentials: Credentials) -> Request:
 def read_threshold(response: Response) -> dict[str, int]:
     body = response.json() or {}
     try:
-        return {"limit": int(body["externalRequestThreshold"]),
-                "timeframe_minutes": int(body["requestThresholdTimeframe"]),
-                "used": int(body["currentTimeframeRequestCount"])}
+        return {
+            "limit": int(body["externalRequestThreshold"]),
+            "timeframe_minutes": int(body["requestThresholdTimeframe"]),
+            "used": int(body["currentTimeframeRequestCount"]),
+        }
     except (KeyError, TypeError, ValueError) as exc:
-        raise ServerError(f"ThresholdInformation answered an unexpected body: {_snippet(response)}",
-                          status_code=response.status_code) from exc
+        raise ServerError(
+            f"ThresholdInformation answered an unexpected body: {_snippet(response)}",
+            status_code=response.status_code,
+        ) from exc
 
 
-_METADATA = {"info": ("entityInformation", "info"),
-             "fields": ("entityInformation/fields", "fields"),
-             "udfs": ("entityInformation/userDefinedFields", "fields")}
+_METADATA = {
+    "info": ("entityInformation", "info"),
+    "fields": ("entityInformation/fields", "fields"),
+    "udfs": ("entityInformation/userDefinedFields", "fields"),
+}
 
 
 def metadata_request(root: str, credentials: Credentials, entity: str, kind: str) -> Request:
@@ -258,8 +341,10 @@ def read_metadata(response: Response, kind: str) -> Any:
     body = response.json()
     key = _METADATA[kind][1]
     if not isinstance(body, dict) or key not in body:
-        raise ServerError(f"entity information answered without {key!r}: {_snippet(response)}",
-                          status_code=response.status_code)
+        raise ServerError(
+            f"entity information answered without {key!r}: {_snippet(response)}",
+            status_code=response.status_code,
+        )
     return body[key] if body[key] is not None else ([] if kind != "info" else {})
 
 
@@ -275,10 +360,15 @@ _ZONE = re.compile(r"zone information could not be determined", re.I)
 _BUSINESS_RULE = re.compile(
     r"unable to find \S+ in the|reference value|does not exist or is invalid|missing required field"
     r"|is a required field|picklist value|invalid query syntax|only query by one user-defined field"
-    r"|maxrecords|includefields|does not reference an existing entity|already exists", re.I)
+    r"|maxrecords|includefields|does not reference an existing entity|already exists",
+    re.I,
+)
 # Transient server faults worth a retry even on a write that may be repeated (PUT, PATCH, DELETE).
-_SERVER = re.compile(r"internal (server )?error|unexpected error|timeout|timed out|try again|deadlock|an error has occurred"
-                     r"|object reference not set|rerun the transaction", re.I)
+_SERVER = re.compile(
+    r"internal (server )?error|unexpected error|timeout|timed out|try again|deadlock|an error has occurred"
+    r"|object reference not set|rerun the transaction",
+    re.I,
+)
 
 
 def messages_of(response: Response) -> tuple[str, ...]:
@@ -325,32 +415,45 @@ def error_from_response(request: Request, response: Response) -> APIStatusError:
     messages = messages_of(response)
     text = "; ".join(messages) or f"HTTP {status}"
     where = f"{request.method} {request.shown_url}"
-    kwargs: dict[str, Any] = dict(request=request.info, status_code=status, messages=messages,
-                                  body=_snippet(response))
+    kwargs: dict[str, Any] = dict(
+        request=request.info, status_code=status, messages=messages, body=_snippet(response)
+    )
     if _THREAD_LIMIT.search(text):
         return RateLimitedError(
             f"Autotask's thread limit for {request.endpoint} was exceeded: {text}",
-            retry_after=retry_after_seconds(response), thread_limit=True, **kwargs)
+            retry_after=retry_after_seconds(response),
+            thread_limit=True,
+            **kwargs,
+        )
     if status == 429 or (status >= 500 and _HOURLY_LIMIT.search(text)):
-        return RateLimitedError(f"Autotask's request threshold was exceeded: {text}",
-                                retry_after=retry_after_seconds(response), **kwargs)
+        return RateLimitedError(
+            f"Autotask's request threshold was exceeded: {text}",
+            retry_after=retry_after_seconds(response),
+            **kwargs,
+        )
     if _INTEGRATION_CODE.search(text):
         return AuthenticationError(
             f"Autotask does not accept the integration code ({text}) for {where}. Check "
             "AUTOTASK_INTEGRATION_CODE (the API tracking identifier of the API user, under Admin > "
-            "Resources > API user > Security) and that it was copied without spaces.", **kwargs)
+            "Resources > API user > Security) and that it was copied without spaces.",
+            **kwargs,
+        )
     if _ZONE.search(text):
         return ZoneError(
             f"Autotask could not determine the zone ({text}) for {where}. Check AUTOTASK_USERNAME "
-            "(the API user's login), or set api_url to your zone's REST root.", **kwargs)
+            "(the API user's login), or set api_url to your zone's REST root.",
+            **kwargs,
+        )
     if status == 401:
         return AuthenticationError(
             f"Autotask refused the credentials ({text}) for {where}. Check the username, secret "
-            "and integration code, and that api_url is your user's zone.", **kwargs)
+            "and integration code, and that api_url is your user's zone.",
+            **kwargs,
+        )
     if status == 403 or _PERMISSION.search(text):
         return PermissionDeniedError(
-            f"The API user may not do this: {text} ({where}). Give its security level access.",
-            **kwargs)
+            f"The API user may not do this: {text} ({where}). Give its security level access.", **kwargs
+        )
     if status == 404 or (status >= 500 and _NOT_FOUND.search(text) and request.method == "DELETE"):
         return NotFoundError(f"Not found: {text} ({where})", **kwargs)
     if status in (400, 405, 409, 413, 415, 422):

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any
+
+from .errors import UnknownEntityError
 
 __all__ = ["Catalog", "EntityInfo", "FieldInfo", "ParentRoute", "load_catalog", "UnknownEntityError"]
-
-
-class UnknownEntityError(KeyError):
-    """Raised when an entity name is not in the catalog; the message suggests the nearest."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -35,8 +31,16 @@ class FieldInfo:
     reference: str | None = None
 
 
-_HTTP_METHODS = {"query": "GET", "count": "GET", "list": "GET", "get": "GET", "create": "POST",
-                 "update": "PUT", "patch": "PATCH", "delete": "DELETE"}
+_HTTP_METHODS = {
+    "query": "GET",
+    "count": "GET",
+    "list": "GET",
+    "get": "GET",
+    "create": "POST",
+    "update": "PUT",
+    "patch": "PATCH",
+    "delete": "DELETE",
+}
 
 
 @dataclass(frozen=True)
@@ -94,8 +98,13 @@ class EntityInfo:
 def _entity(raw: dict[str, Any]) -> EntityInfo:
     fields = tuple(
         FieldInfo(
-            name=f["name"], label=f["label"], type=f["type"], format=f.get("format"),
-            data_type=f["data_type"], read_only=f["read_only"], reference=f.get("reference"),
+            name=f["name"],
+            label=f["label"],
+            type=f["type"],
+            format=f.get("format"),
+            data_type=f["data_type"],
+            read_only=f["read_only"],
+            reference=f.get("reference"),
         )
         for f in raw["fields"]
     )
@@ -108,8 +117,13 @@ def _entity(raw: dict[str, Any]) -> EntityInfo:
         has_udfs=raw.get("has_udfs", False),
         has_udf_endpoint=raw.get("has_udf_endpoint", False),
         parents=tuple(
-            ParentRoute(p["parent"], p["segment"], p["path"], tuple(p["verbs"]),
-                        tuple(sorted(p.get("methods", {}).items())))
+            ParentRoute(
+                p["parent"],
+                p["segment"],
+                p["path"],
+                tuple(p["verbs"]),
+                tuple(sorted(p.get("methods", {}).items())),
+            )
             for p in raw["parents"]
         ),
         fields=fields,
@@ -130,9 +144,7 @@ class Catalog:
         self._entities = {e["name"]: _entity(e) for e in raw["entities"]}
         self._lower = {k.lower(): v for k, v in self._entities.items()}
         self._snake = {v.stream_name: v for v in self._entities.values()}
-        self._internal = {
-            v.internal_name.lower(): v for v in self._entities.values() if v.internal_name
-        }
+        self._internal = {v.internal_name.lower(): v for v in self._entities.values() if v.internal_name}
 
     def __iter__(self) -> Iterator[EntityInfo]:
         return iter(self._entities.values())

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .catalog import UnknownEntityError as _CatalogUnknownEntityError
-
 __all__ = [
     "AutotaskError",
     "ConfigurationError",
@@ -72,10 +70,10 @@ class QueryError(ConfigurationError, ValueError):
     """A filter is malformed (unknown operator, missing value, bad nesting)."""
 
 
-class UnknownEntityError(ConfigurationError, _CatalogUnknownEntityError):
+class UnknownEntityError(ConfigurationError, KeyError):
     """The entity name is not in the catalog; the message suggests the nearest name."""
 
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
 
 
@@ -137,9 +135,18 @@ class ValidationError(APIStatusError):
 class RateLimitedError(APIStatusError):
     """The hourly threshold or the thread limit kept refusing after the allowed waits."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, thread_limit: bool = False,
-                 **kwargs: object):
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        thread_limit: bool = False,
+        request: RequestInfo | None = None,
+        status_code: int | None = None,
+        messages: tuple[str, ...] = (),
+        body: str | None = None,
+    ):
+        super().__init__(message, request=request, status_code=status_code, messages=messages, body=body)
         self.retry_after = retry_after
         self.thread_limit = thread_limit
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sdk_core._extras import require_extra
+
+require_extra("tap_autotask", "tap", "singer_sdk")
+
 __all__ = ["TapAutotask"]
 
 if TYPE_CHECKING:

@@ -1,10 +1,10 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from sdk_core import format_datetime, parse_datetime
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(

@@ -28,3 +28,5 @@ def test_the_sdk_guide_examples_run(sandbox_factory, monkeypatch, tmp_path, caps
     out = capsys.readouterr().out
     assert 'Did you mean "TicketNotes"?' in out and 'Did you mean "status"?' in out
     assert "Tickets cannot be deleted" in out and "Picklist value [999]" in out
+    assert "True False\n" in out and "max_api_share must be in (0, 1], not 2" in out
+    assert "\n42\n['ThresholdInformation', 'Tickets']\n" in out

@@ -8,12 +8,10 @@ import orjson
 import pytest
 import requests
 
-from sdk_core import AsyncAutotaskClient, AutotaskClient
-from sdk_core._async_client import AsyncTransport
-from sdk_core._client import SyncTransport
+from sdk_core import AsyncAutotaskClient, AsyncMockTransport, AutotaskClient, MockTransport, Response
+from sdk_core._async_client import HTTPXTransport
+from sdk_core._client import RequestsTransport
 from sdk_core._flow import RetryPolicy
-from sdk_core._function_transport import FunctionTransport
-from sdk_core._protocol import Response
 from sdk_core.errors import (
     AuthenticationError,
     RateLimitedError,
@@ -23,8 +21,11 @@ from sdk_core.errors import (
 )
 
 SECRET = "S3CRET-never-shown"
-THRESHOLD = {"externalRequestThreshold": 10000, "requestThresholdTimeframe": 60,
-             "currentTimeframeRequestCount": 0}
+THRESHOLD = {
+    "externalRequestThreshold": 10000,
+    "requestThresholdTimeframe": 60,
+    "currentTimeframeRequestCount": 0,
+}
 
 
 def ok(body, status=200, headers=None):
@@ -51,10 +52,11 @@ class Script:
 def make(script, tmp_path, cls=AutotaskClient, **kw):
     host = f"http://{uuid.uuid4().hex[:8]}.test"
     kw.setdefault("api_url", f"{host}/ATServicesRest/")
-    client = cls("api@example.com", SECRET, "CODE-123", cache_dir=str(tmp_path),
-                 transport=FunctionTransport(script), **kw)
-    client.policy = RetryPolicy(max_retries=3, backoff_base=0.001, backoff_max=0.01,
-                                max_rate_wait=client.policy.max_rate_wait)
+    mock = AsyncMockTransport if cls is AsyncAutotaskClient else MockTransport
+    client = cls("api@example.com", SECRET, "CODE-123", cache_dir=str(tmp_path), transport=mock(script), **kw)
+    client.policy = RetryPolicy(
+        max_retries=3, backoff_base=0.001, backoff_max=0.01, max_rate_wait=client.policy.max_rate_wait
+    )
     return client
 
 
@@ -94,7 +96,9 @@ def test_reads_retry_server_errors_but_creates_do_not(tmp_path):
 
 
 def test_a_create_whose_connection_dropped_is_never_resent(tmp_path):
-    script = Script(requests.exceptions.ConnectionError("Connection aborted: reset by peer"), ok({"itemId": 7}))
+    script = Script(
+        requests.exceptions.ConnectionError("Connection aborted: reset by peer"), ok({"itemId": 7})
+    )
     client = make(script, tmp_path)
     with pytest.raises(UnknownOutcomeError, match="may or may not"):
         client.tickets.create({"title": "x"})
@@ -130,10 +134,17 @@ def test_zone_is_detected_cached_on_disk_and_redetected_once_on_401(tmp_path):
     client = make(script, tmp_path, api_url=None, zone_lookup_url="http://lookup.test/ATServicesRest/")
     assert client.tickets.count() == 3
     assert [r.url.split("/V1.0/")[1] for r in script.seen] == [
-        "ZoneInformation?user=api@example.com", "Tickets/query/count",
-        "ZoneInformation?user=api@example.com", "Tickets/query/count"]
-    again = make(Script(ok({"queryCount": 3})), tmp_path, api_url=None,
-                 zone_lookup_url="http://lookup.test/ATServicesRest/")
+        "ZoneInformation?user=api@example.com",
+        "Tickets/query/count",
+        "ZoneInformation?user=api@example.com",
+        "Tickets/query/count",
+    ]
+    again = make(
+        Script(ok({"queryCount": 3})),
+        tmp_path,
+        api_url=None,
+        zone_lookup_url="http://lookup.test/ATServicesRest/",
+    )
     assert again.tickets.count() == 3  # zone from the disk cache: no lookup
     assert again.root == "http://zone-b.test/ATServicesRest/"
 
@@ -160,8 +171,13 @@ def test_with_api_url_a_401_is_raised_at_once(tmp_path):
 async def test_async_client_runs_the_same_flows(tmp_path):
     async def handler(request):
         return Script.__call__(script, request)
-    script = Script(ok({"errors": ["Itgenatr005"]}, 429, {"Retry-After": "0"}), ok({"queryCount": 9}),
-                    httpx.ReadError("reset"), ok({"itemId": 1}))
+
+    script = Script(
+        ok({"errors": ["Itgenatr005"]}, 429, {"Retry-After": "0"}),
+        ok({"queryCount": 9}),
+        httpx.ReadError("reset"),
+        ok({"itemId": 1}),
+    )
     client = make(handler, tmp_path, cls=AsyncAutotaskClient)
     assert await client.tickets.count() == 9
     with pytest.raises(UnknownOutcomeError):
@@ -169,43 +185,66 @@ async def test_async_client_runs_the_same_flows(tmp_path):
     await client.close()
 
 
-REQUESTS_ERRORS = [e for e in vars(requests.exceptions).values()
-                   if isinstance(e, type) and issubclass(e, requests.exceptions.RequestException)
-                   and issubclass(e, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                                      requests.exceptions.ChunkedEncodingError))]
-HTTPX_ERRORS = [e for e in vars(httpx).values()
-                if isinstance(e, type) and issubclass(e, httpx.TransportError)]
+REQUESTS_ERRORS = [
+    e
+    for e in vars(requests.exceptions).values()
+    if isinstance(e, type)
+    and issubclass(e, requests.exceptions.RequestException)
+    and issubclass(
+        e,
+        (
+            requests.exceptions.ConnectionError,
+            requests.exceptions.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+        ),
+    )
+]
+HTTPX_ERRORS = [
+    e for e in vars(httpx).values() if isinstance(e, type) and issubclass(e, httpx.TransportError)
+]
 
 
 @pytest.mark.parametrize("exc", REQUESTS_ERRORS, ids=lambda e: e.__name__)
 def test_every_requests_network_error_is_mapped(exc):
-    assert SyncTransport.failure(exc("x")) is not None
+    assert RequestsTransport.failure(exc("x")) is not None
 
 
 @pytest.mark.parametrize("exc", HTTPX_ERRORS, ids=lambda e: e.__name__)
 def test_every_httpx_transport_error_is_mapped(exc):
-    failure = AsyncTransport.failure(exc("x"))
+    failure = HTTPXTransport.failure(exc("x"))
     assert failure is not None
-    assert failure.maybe_sent is not issubclass(exc, (httpx.ConnectError, httpx.ConnectTimeout,
-                                                      httpx.PoolTimeout))
+    assert failure.maybe_sent is not issubclass(
+        exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    )
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])
 def test_a_create_answered_by_a_gateway_error_is_an_unknown_outcome_sent_once(tmp_path, status):
-    script = Script(Response(status, {"Content-Type": "text/html"}, b"<html>Bad Gateway</html>"),
-                    ok({"itemId": 7}))
+    script = Script(
+        Response(status, {"Content-Type": "text/html"}, b"<html>Bad Gateway</html>"), ok({"itemId": 7})
+    )
     client = make(script, tmp_path)
     with pytest.raises(UnknownOutcomeError, match=f"HTTP {status}.*may or may not have created"):
         client.tickets.create({"title": "x"})
     assert len(script.seen) == 1
 
 
-NO_MATCH = ok({"errors": ["No message. No matching records found. The logged in Resource may not "
-                          "have the required permissions to delete the data."]}, 500)
+NO_MATCH = ok(
+    {
+        "errors": [
+            "No message. No matching records found. The logged in Resource may not "
+            "have the required permissions to delete the data."
+        ]
+    },
+    500,
+)
 
 
-@pytest.mark.parametrize("first", [requests.exceptions.ReadTimeout("read timed out"),
-                                   ok({"errors": ["Internal error"]}, 500)], ids=["timeout", "500"])
+@pytest.mark.parametrize(
+    "first",
+    [requests.exceptions.ReadTimeout("read timed out"), ok({"errors": ["Internal error"]}, 500)],
+    ids=["timeout", "500"],
+)
 def test_a_delete_retried_after_a_lost_answer_that_finds_nothing_succeeds(tmp_path, caplog, first):
     script = Script(first, NO_MATCH)
     client = make(script, tmp_path)
@@ -225,6 +264,7 @@ def test_a_first_delete_that_finds_nothing_is_still_not_found(tmp_path):
 async def test_async_delete_retried_after_a_reset_succeeds(tmp_path):
     async def handler(request):
         return Script.__call__(script, request)
+
     script = Script(httpx.ReadError("reset"), NO_MATCH)
     client = make(handler, tmp_path, cls=AsyncAutotaskClient)
     assert await client.time_entries.delete(77) == 77
@@ -244,13 +284,28 @@ def test_no_repr_log_or_exception_shows_the_secret_or_the_redis_password(tmp_pat
     try:
         with pytest.raises(AuthenticationError) as info:
             client.tickets.count()
-        settings = settings_from_env({"AUTOTASK_USERNAME": "u", "AUTOTASK_SECRET": SECRET,
-                                      "AUTOTASK_INTEGRATION_CODE": "CODE-123",
-                                      "AUTOTASK_REDIS_URL": redis_url})
-        texts = [repr(client), str(client), repr(client.settings), str(client.settings),
-                 repr(settings), str(settings.masked()), repr(client.governor),
-                 str(client.governor.stats()), caplog.text, str(info.value), repr(info.value),
-                 str(vars(info.value))]
+        settings = settings_from_env(
+            {
+                "AUTOTASK_USERNAME": "u",
+                "AUTOTASK_SECRET": SECRET,
+                "AUTOTASK_INTEGRATION_CODE": "CODE-123",
+                "AUTOTASK_REDIS_URL": redis_url,
+            }
+        )
+        texts = [
+            repr(client),
+            str(client),
+            repr(client.settings),
+            str(client.settings),
+            repr(settings),
+            str(settings.masked()),
+            repr(client.governor),
+            str(client.governor.stats()),
+            caplog.text,
+            str(info.value),
+            repr(info.value),
+            str(vars(info.value)),
+        ]
         assert "127.0.0.1:6379" in repr(settings)  # the host stays visible, only the password goes
         for text in texts:
             assert SECRET not in text and password not in text and "CODE-123" not in text
@@ -262,11 +317,17 @@ def test_no_repr_log_or_exception_shows_the_secret_or_the_redis_password(tmp_pat
 
 @pytest.mark.parametrize("cls", [AutotaskClient, AsyncAutotaskClient])
 def test_from_env_keeps_the_wait_limits(monkeypatch, tmp_path, cls):
-    for name, value in {"AUTOTASK_USERNAME": "api@example.com", "AUTOTASK_SECRET": SECRET,
-                        "AUTOTASK_INTEGRATION_CODE": "CODE-123", "AUTOTASK_API_URL": "http://x.test/ATServicesRest/",
-                        "AUTOTASK_CACHE_DIR": str(tmp_path), "AUTOTASK_MAX_RATE_WAIT": "12"}.items():
+    for name, value in {
+        "AUTOTASK_USERNAME": "api@example.com",
+        "AUTOTASK_SECRET": SECRET,
+        "AUTOTASK_INTEGRATION_CODE": "CODE-123",
+        "AUTOTASK_API_URL": "http://x.test/ATServicesRest/",
+        "AUTOTASK_CACHE_DIR": str(tmp_path),
+        "AUTOTASK_MAX_RATE_WAIT": "12",
+    }.items():
         monkeypatch.setenv(name, value)
-    client = cls.from_env(max_budget_wait=5, transport=FunctionTransport(Script()))
+    mock = AsyncMockTransport if cls is AsyncAutotaskClient else MockTransport
+    client = cls.from_env(max_budget_wait=5, transport=mock(Script()))
     assert client.settings.max_budget_wait == 5 and client.settings.max_rate_wait == 12
     assert client.policy.max_rate_wait == 12
 

@@ -35,8 +35,10 @@ def hold(acquire, release, counter, lock, seconds=0.02):
 def test_threads_and_asyncio_tasks_share_one_limit():
     gov = Governor("t-" + uuid.uuid4().hex, max_concurrency=3)
     counter, lock = {"now": 0, "peak": 0}, threading.Lock()
-    threads = [threading.Thread(target=hold, args=(lambda: gov.acquire("Tickets"), gov.release, counter, lock))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=hold, args=(lambda: gov.acquire("Tickets"), gov.release, counter, lock))
+        for _ in range(8)
+    ]
 
     async def task():
         lease = await gov.acquire_async("Tickets")
@@ -195,8 +197,10 @@ def test_redis_shares_the_thread_limit_across_processes_and_leases_expire():
 def test_redis_shares_the_hourly_budget():
     prefix = "test-" + uuid.uuid4().hex
     clock = Clock(time.time())
-    govs = [Governor("tenant", max_api_share=0.5, redis_url=REDIS_URL, redis_prefix=prefix, clock=clock)
-            for _ in range(2)]
+    govs = [
+        Governor("tenant", max_api_share=0.5, redis_url=REDIS_URL, redis_prefix=prefix, clock=clock)
+        for _ in range(2)
+    ]
     try:
         for g in govs:
             g.update_threshold({"limit": 8, "timeframe_minutes": 60, "used": 0})

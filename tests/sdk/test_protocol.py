@@ -25,11 +25,15 @@ def response(status, body=None, headers=None, raw=None):
 
 
 def test_query_request_is_a_post_with_the_filter_and_includes_id():
-    req = proto.query_request(ROOT, CREDS, "Tickets", [{"op": "eq", "field": "status", "value": 1}],
-                              ["id", "title"], 200)
+    req = proto.query_request(
+        ROOT, CREDS, "Tickets", [{"op": "eq", "field": "status", "value": 1}], ["id", "title"], 200
+    )
     assert (req.method, req.url) == ("POST", ROOT + "V1.0/Tickets/query")
-    assert orjson.loads(req.content) == {"filter": [{"op": "eq", "field": "status", "value": 1}],
-                                         "includeFields": ["id", "title"], "maxRecords": 200}
+    assert orjson.loads(req.content) == {
+        "filter": [{"op": "eq", "field": "status", "value": 1}],
+        "includeFields": ["id", "title"],
+        "maxRecords": 200,
+    }
     assert req.headers["ApiIntegrationCode"] == "INTEGRATION-CODE-XYZ"
     assert req.endpoint == "Tickets" and req.idempotent
 
@@ -54,8 +58,10 @@ def test_secret_never_in_reprs():
 def test_zone_reading_adds_the_trailing_slash_and_unknown_user_is_a_zone_error():
     req = proto.zone_request(proto.DEFAULT_ZONE_LOOKUP_URL, "api@example.com")
     assert req.url.endswith("V1.0/ZoneInformation?user=api@example.com") and not req.authenticated
-    ok = response(200, {"zoneName": "America East 2", "ci": 1,
-                        "url": "https://webservices14.autotask.net/ATServicesRest"})
+    ok = response(
+        200,
+        {"zoneName": "America East 2", "ci": 1, "url": "https://webservices14.autotask.net/ATServicesRest"},
+    )
     assert proto.read_zone(req, ok) == ROOT
     with pytest.raises(ZoneError, match="Zone information could not be determined"):
         proto.read_zone(req, response(500, {"errors": ["Zone information could not be determined"]}))
@@ -71,10 +77,16 @@ def test_item_null_means_absent_and_item_id_may_be_a_string():
 
 
 def test_threshold_and_count_and_query_readers():
-    assert proto.read_threshold(response(200, {"externalRequestThreshold": 10000,
-                                               "requestThresholdTimeframe": 60,
-                                               "currentTimeframeRequestCount": 124})) == {
-        "limit": 10000, "timeframe_minutes": 60, "used": 124}
+    assert proto.read_threshold(
+        response(
+            200,
+            {
+                "externalRequestThreshold": 10000,
+                "requestThresholdTimeframe": 60,
+                "currentTimeframeRequestCount": 124,
+            },
+        )
+    ) == {"limit": 10000, "timeframe_minutes": 60, "used": 124}
     assert proto.read_count(response(200, {"queryCount": 7})) == 7
     items, details = proto.read_query(response(200, {"items": [{"id": 1}], "pageDetails": {"count": 1}}))
     assert items == [{"id": 1}] and details["count"] == 1
@@ -88,28 +100,76 @@ DELETE = proto.delete_request(ROOT, CREDS, "TimeEntries", "TimeEntries/9")
 @pytest.mark.parametrize(
     "request_, status, body, error, text",
     [
-        (GET, 401, {"Message": "Authorization has been denied for this request."}, AuthenticationError,
-         "Authorization has been denied"),
+        (
+            GET,
+            401,
+            {"Message": "Authorization has been denied for this request."},
+            AuthenticationError,
+            "Authorization has been denied",
+        ),
         (GET, 403, {"errors": ["Forbidden"]}, PermissionDeniedError, "Forbidden"),
-        (GET, 500, {"errors": ["The logged in Resource does not have the adequate permissions"]},
-         PermissionDeniedError, "adequate permissions"),
+        (
+            GET,
+            500,
+            {"errors": ["The logged in Resource does not have the adequate permissions"]},
+            PermissionDeniedError,
+            "adequate permissions",
+        ),
         (GET, 404, None, NotFoundError, "HTTP 404"),
-        (DELETE, 500, {"errors": ["No message. No matching records found. The logged in Resource may "
-                                  "not have the required permissions to delete the data."]},
-         NotFoundError, "No matching records found"),
-        (GET, 405, {"Message": "The requested resource does not support http method 'GET'."},
-         ValidationError, "does not support http method"),
-        (POST, 500, {"errors": ["Missing Required Field: title. ; on record number [1]."]},
-         ValidationError, "Missing Required Field: title"),
-        (GET, 500, {"errors": ["Unable to find stauts in the Ticket Entity."]}, ValidationError,
-         "Unable to find stauts"),
+        (
+            DELETE,
+            500,
+            {
+                "errors": [
+                    "No message. No matching records found. The logged in Resource may "
+                    "not have the required permissions to delete the data."
+                ]
+            },
+            NotFoundError,
+            "No matching records found",
+        ),
+        (
+            GET,
+            405,
+            {"Message": "The requested resource does not support http method 'GET'."},
+            ValidationError,
+            "does not support http method",
+        ),
+        (
+            POST,
+            500,
+            {"errors": ["Missing Required Field: title. ; on record number [1]."]},
+            ValidationError,
+            "Missing Required Field: title",
+        ),
+        (
+            GET,
+            500,
+            {"errors": ["Unable to find stauts in the Ticket Entity."]},
+            ValidationError,
+            "Unable to find stauts",
+        ),
         (GET, 400, {"errors": ["msg1", "msg2"]}, ValidationError, "msg1; msg2"),
-        (GET, 400, {"errors": [{"message": "structured error"}, "plain"]}, ValidationError,
-         "structured error; plain"),
+        (
+            GET,
+            400,
+            {"errors": [{"message": "structured error"}, "plain"]},
+            ValidationError,
+            "structured error; plain",
+        ),
         (GET, 429, {"errors": ["Rate limit exceeded"]}, RateLimitedError, "Rate limit exceeded"),
-        (GET, 500, {"errors": ["Thread Threshold Exceeded - The Autotask API thread threshold of 3 "
-                               "threads has been exceeded. (Itgenatr005)"]}, RateLimitedError,
-         "thread limit"),
+        (
+            GET,
+            500,
+            {
+                "errors": [
+                    "Thread Threshold Exceeded - The Autotask API thread threshold of 3 "
+                    "threads has been exceeded. (Itgenatr005)"
+                ]
+            },
+            RateLimitedError,
+            "thread limit",
+        ),
         (GET, 500, {"errors": ["Internal error"]}, ServerError, "Internal error"),
         (GET, 503, None, ServerError, "HTTP 503"),
         (GET, 502, None, ServerError, "502"),
@@ -142,37 +202,47 @@ def test_retry_after_as_http_date():
 QUERY = proto.query_request(ROOT, CREDS, "Tickets", [])
 COUNT = proto.count_request(ROOT, CREDS, "Tickets", [])
 PATCH = proto.write_request(ROOT, CREDS, "Tickets", "PATCH", "Tickets", {"id": 1})
-DEADLOCK = ("Transaction (Process ID 61) was deadlocked on lock resources with another process and "
-            "has been chosen as the deadlock victim. Rerun the transaction.")
+DEADLOCK = (
+    "Transaction (Process ID 61) was deadlocked on lock resources with another process and "
+    "has been chosen as the deadlock victim. Rerun the transaction."
+)
 NULL_REF = "Object reference not set to an instance of an object."
-HTML_502 = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
-            b"</h1></center><hr><center>Microsoft-Azure-Application-Gateway/v2</center></body></html>")
+HTML_502 = (
+    b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+    b"</h1></center><hr><center>Microsoft-Azure-Application-Gateway/v2</center></body></html>"
+)
 
 
 @pytest.mark.parametrize("request_", [QUERY, COUNT, GET, PATCH, DELETE], ids=lambda r: r.method + r.url[-12:])
-@pytest.mark.parametrize("status, body, raw", [
-    (500, {"errors": [DEADLOCK]}, None),
-    (500, {"errors": [NULL_REF]}, None),
-    (500, {"Message": "An error has occurred."}, None),
-    (502, None, HTML_502),
-    (500, None, b"<!DOCTYPE html><html><body>Runtime Error</body></html>"),
-])
+@pytest.mark.parametrize(
+    "status, body, raw",
+    [
+        (500, {"errors": [DEADLOCK]}, None),
+        (500, {"errors": [NULL_REF]}, None),
+        (500, {"Message": "An error has occurred."}, None),
+        (502, None, HTML_502),
+        (500, None, b"<!DOCTYPE html><html><body>Runtime Error</body></html>"),
+    ],
+)
 def test_transient_server_faults_are_retriable_server_errors(request_, status, body, raw):
     err = proto.error_from_response(request_, response(status, body, raw=raw))
     assert type(err) is ServerError
 
 
-@pytest.mark.parametrize("text", [
-    "Unable to find stauts in the Ticket Entity.",
-    "Reference value on field: contactID of type: Contact does not exist or is invalid.",
-    "contactID: Value 12345 does not exist or is invalid",
-    "Missing Required Field: title. ; on record number [1].",
-    "Picklist value [3] does not exist for noteType. ; on record number [1].",
-    "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions.",
-    "You can only query by one user-defined field at a time",
-    "MaxRecords must be between 1 and 500.",
-    "IncludeFields must contain id when the query returns more than one page.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Unable to find stauts in the Ticket Entity.",
+        "Reference value on field: contactID of type: Contact does not exist or is invalid.",
+        "contactID: Value 12345 does not exist or is invalid",
+        "Missing Required Field: title. ; on record number [1].",
+        "Picklist value [3] does not exist for noteType. ; on record number [1].",
+        "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions.",
+        "You can only query by one user-defined field at a time",
+        "MaxRecords must be between 1 and 500.",
+        "IncludeFields must contain id when the query returns more than one page.",
+    ],
+)
 def test_business_rule_texts_are_validation_errors_on_reads_and_writes(text):
     for request_ in (QUERY, GET, POST, PATCH):
         err = proto.error_from_response(request_, response(500, {"errors": [text]}))
@@ -180,7 +250,7 @@ def test_business_rule_texts_are_validation_errors_on_reads_and_writes(text):
 
 
 def test_an_unlisted_500_message_is_a_business_rule_on_a_write_only():
-    body = {"errors": ["The Task \"Kickoff\" has an invalid Resource and Role combination."]}
+    body = {"errors": ['The Task "Kickoff" has an invalid Resource and Role combination.']}
     assert type(proto.error_from_response(POST, response(500, body))) is ValidationError
     assert type(proto.error_from_response(QUERY, response(500, body))) is ServerError
 
@@ -197,15 +267,19 @@ def test_invalid_integration_code_is_an_authentication_error_saying_what_to_chec
 
 
 def test_zone_text_is_a_zone_error_saying_what_to_check():
-    err = proto.error_from_response(QUERY, response(500, {"errors": ["Zone information could not be determined"]}))
+    err = proto.error_from_response(
+        QUERY, response(500, {"errors": ["Zone information could not be determined"]})
+    )
     assert type(err) is ZoneError and "AUTOTASK_USERNAME" in str(err) and "api_url" in str(err)
+
+
 def test_parallel_ranges_tile_the_ids_after_the_first_page_to_an_open_end():
     from sdk_core._scan import plan_ranges
 
     first = [{"id": i} for i in range(1, 501)]
     ranges = plan_ranges(first, 3500, 3)
     assert ranges[0][0] == 500 and ranges[-1][1] is None and len(ranges) == 3
-    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))  # no id falls between ranges
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))  # no id falls between ranges
     assert ranges[0][1] - ranges[0][0] == 1000  # 3,000 ids left, a third each
     aligned = plan_ranges(first, 3200, 3, page_size=500)  # 2,700 left: 900 rounds up to 2 pages
     assert [hi - lo for lo, hi in aligned[:-1]] == [1000, 1000]

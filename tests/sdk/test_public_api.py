@@ -6,12 +6,41 @@ import sdk_core
 from sdk_core import errors
 
 EXPECTED = {
-    "AutotaskClient", "AsyncAutotaskClient", "Entity", "AsyncEntity", "EntityInfo", "Governor", "Q",
-    "compile_filter", "parse_datetime", "format_datetime", "load_catalog", "AutotaskError",
-    "AuthenticationError", "ConfigurationError", "NotFoundError", "PermissionDeniedError",
-    "QueryError", "RateLimitedError", "ServerError", "TransportError", "UnknownEntityError",
-    "UnknownOutcomeError", "UnsupportedOperationError", "ValidationError", "ZoneError",
-    "CacheConfig", "HealthMonitor", "to_dataframe",
+    "AutotaskClient",
+    "AsyncAutotaskClient",
+    "Entity",
+    "AsyncEntity",
+    "EntityInfo",
+    "Governor",
+    "Q",
+    "compile_filter",
+    "parse_datetime",
+    "format_datetime",
+    "load_catalog",
+    "AutotaskError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QueryError",
+    "RateLimitedError",
+    "ServerError",
+    "TransportError",
+    "UnknownEntityError",
+    "UnknownOutcomeError",
+    "UnsupportedOperationError",
+    "ValidationError",
+    "ZoneError",
+    "Settings",
+    "Transport",
+    "AsyncTransport",
+    "MockTransport",
+    "AsyncMockTransport",
+    "Request",
+    "Response",
+    "CacheConfig",
+    "HealthMonitor",
+    "to_dataframe",
 }
 
 
@@ -36,15 +65,35 @@ def test_every_error_is_an_autotask_error_documented_in_the_tree():
 def test_client_signatures_the_tap_codes_against():
     for cls in (sdk_core.AutotaskClient, sdk_core.AsyncAutotaskClient):
         params = list(inspect.signature(cls).parameters)
-        assert params[:11] == ["username", "secret", "integration_code", "api_url",
-                               "impersonation_resource_id", "zone_lookup_url", "max_api_share",
-                               "max_concurrency", "redis_url", "timeout", "max_retries"]
+        assert params[:11] == [
+            "username",
+            "secret",
+            "integration_code",
+            "api_url",
+            "impersonation_resource_id",
+            "zone_lookup_url",
+            "max_api_share",
+            "max_concurrency",
+            "redis_url",
+            "timeout",
+            "max_retries",
+        ]
     for cls in (sdk_core.Entity, sdk_core.AsyncEntity):
         query = inspect.signature(cls.query).parameters
         assert list(query)[:3] == ["self", "filter", "fields"]
         assert {"after_id", "page_size", "parallel"} <= set(query)
-        for name in ("pages", "count", "get", "create", "update", "replace", "delete", "fields",
-                     "udfs", "info_live"):
+        for name in (
+            "pages",
+            "count",
+            "get",
+            "create",
+            "update",
+            "replace",
+            "delete",
+            "fields",
+            "udfs",
+            "info_live",
+        ):
             assert callable(getattr(cls, name)), name
 
 
@@ -52,10 +101,12 @@ def test_the_catalog_and_the_sandbox_load_no_client_module():
     import subprocess
     import sys
 
-    code = ("import sys, sdk_core.catalog, autotask_sandbox.app\n"
-            "heavy = {'sdk_core._client', 'sdk_core._async_client', 'sdk_core._governor', "
-            "'sdk_core._base', 'sdk_core._flow'}\n"
-            "print(sorted(heavy & set(sys.modules)))")
+    code = (
+        "import sys, sdk_core.catalog, autotask_sandbox.app\n"
+        "heavy = {'sdk_core._client', 'sdk_core._async_client', 'sdk_core._governor', "
+        "'sdk_core._base', 'sdk_core._flow'}\n"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -66,11 +117,10 @@ def test_every_exported_name_resolves_lazily_and_unknown_names_fail():
 
     assert set(sdk_core.__all__) <= set(dir(sdk_core))
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        sdk_core.Nope
+        _ = sdk_core.Nope
 
 
 def test_the_public_namespace_is_exactly_all_and_dunders():
     import sdk_core.errors  # noqa: F401 (a loaded submodule must not widen it either)
 
-    assert {n for n in dir(sdk_core) if not (n.startswith("__") and n.endswith("__"))} == set(
-        sdk_core.__all__)
+    assert {n for n in dir(sdk_core) if not (n.startswith("__") and n.endswith("__"))} == set(sdk_core.__all__)

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,8 +23,10 @@ TICKETS = load_catalog().get("Tickets")
         (Q("dueDateTime").not_exists(), {"op": "notExist", "field": "dueDateTime"}),
         (Q("priority").in_([1, 2]), {"op": "in", "field": "priority", "value": [1, 2]}),
         (Q("priority").not_in((3,)), {"op": "notIn", "field": "priority", "value": [3]}),
-        (Q("Customer Ranking", udf=True) == "Golden",
-         {"op": "eq", "field": "Customer Ranking", "value": "Golden", "udf": True}),
+        (
+            Q("Customer Ranking", udf=True) == "Golden",
+            {"op": "eq", "field": "Customer Ranking", "value": "Golden", "udf": True},
+        ),
     ],
 )
 def test_every_documented_operator_compiles(expr, expected):
@@ -35,18 +37,31 @@ def test_and_spreads_at_top_level_and_nesting_is_kept():
     expr = (Q("status") == 1) & ((Q("priority") == 1) | (Q("queueID") == 8) | (Q("title").contains("x")))
     assert compile_filter(expr) == [
         {"op": "eq", "field": "status", "value": 1},
-        {"op": "or", "items": [
-            {"op": "eq", "field": "priority", "value": 1},
-            {"op": "eq", "field": "queueID", "value": 8},
-            {"op": "contains", "field": "title", "value": "x"},
-        ]},
+        {
+            "op": "or",
+            "items": [
+                {"op": "eq", "field": "priority", "value": 1},
+                {"op": "eq", "field": "queueID", "value": 8},
+                {"op": "contains", "field": "title", "value": "x"},
+            ],
+        },
     ]
     top_or = (Q("status") == 1) | ((Q("priority") == 1) & (Q("queueID") == 8))
-    assert compile_filter(top_or) == [{"op": "or", "items": [
-        {"op": "eq", "field": "status", "value": 1},
-        {"op": "and", "items": [{"op": "eq", "field": "priority", "value": 1},
-                                {"op": "eq", "field": "queueID", "value": 8}]},
-    ]}]
+    assert compile_filter(top_or) == [
+        {
+            "op": "or",
+            "items": [
+                {"op": "eq", "field": "status", "value": 1},
+                {
+                    "op": "and",
+                    "items": [
+                        {"op": "eq", "field": "priority", "value": 1},
+                        {"op": "eq", "field": "queueID", "value": 8},
+                    ],
+                },
+            ],
+        }
+    ]
 
 
 def test_dict_shorthand_and_raw_lists():
@@ -56,15 +71,17 @@ def test_dict_shorthand_and_raw_lists():
     ]
     raw = [{"op": "AND", "items": [{"op": "EQ", "field": "STATUS", "value": 1}]}]
     assert compile_filter(raw, TICKETS) == [
-        {"op": "and", "items": [{"op": "eq", "field": "status", "value": 1}]}]
+        {"op": "and", "items": [{"op": "eq", "field": "status", "value": 1}]}
+    ]
     assert compile_filter(None) == []
     assert compile_filter({"op": "exist", "field": "id"}) == [{"op": "exist", "field": "id"}]
 
 
 def test_datetime_values_are_sent_as_utc_text():
-    when = datetime(2026, 1, 1, 1, tzinfo=timezone.utc)
+    when = datetime(2026, 1, 1, 1, tzinfo=UTC)
     assert compile_filter(Q("lastActivityDate") >= when) == [
-        {"op": "gte", "field": "lastActivityDate", "value": "2026-01-01T01:00:00.000Z"}]
+        {"op": "gte", "field": "lastActivityDate", "value": "2026-01-01T01:00:00.000Z"}
+    ]
 
 
 @pytest.mark.parametrize(
@@ -83,8 +100,10 @@ def test_datetime_values_are_sent_as_utc_text():
         ("status = 1", "must be a Q expression"),
         (Q("status"), "is a field, not a condition"),
         ((Q("a", udf=True) == 1) & (Q("b", udf=True) == 2), "one user-defined field"),
-        ([{"op": "or", "items": [{"op": "eq", "field": "id", "value": i} for i in range(501)]}],
-         "500 or fewer 'OR'"),
+        (
+            [{"op": "or", "items": [{"op": "eq", "field": "id", "value": i} for i in range(501)]}],
+            "500 or fewer 'OR'",
+        ),
     ],
 )
 def test_malformed_filters_fail_locally_with_a_clear_message(bad, message):
@@ -108,15 +127,21 @@ def test_datetime_fields_refuse_values_that_are_no_timestamps(value):
 
 
 def test_datetime_fields_accept_both_timestamp_forms_and_datetimes():
-    for value in ("2026-01-01T00:00:00", "2026-01-01T00:00:00.1234567Z", "2026-01-01",
-                  datetime(2026, 1, 1, tzinfo=timezone.utc)):
+    for value in (
+        "2026-01-01T00:00:00",
+        "2026-01-01T00:00:00.1234567Z",
+        "2026-01-01",
+        datetime(2026, 1, 1, tzinfo=UTC),
+    ):
         assert compile_filter(Q("lastActivityDate") >= value, TICKETS)[0]["field"] == "lastActivityDate"
     with pytest.raises(QueryError, match='"contains" does not apply'):
         compile_filter(Q("lastActivityDate").contains("2026"), TICKETS)
 
 
-@pytest.mark.parametrize("alias, valid", [("startswith", "beginsWith"), ("ne", "noteq"),
-                                          ("like", "contains"), ("isnull", "notExist")])
+@pytest.mark.parametrize(
+    "alias, valid",
+    [("startswith", "beginsWith"), ("ne", "noteq"), ("like", "contains"), ("isnull", "notExist")],
+)
 def test_invented_operators_are_refused_naming_the_valid_one(alias, valid):
     with pytest.raises(QueryError, match=f"Autotask has no '{alias}': use \"{valid}\""):
         compile_filter([{"op": alias, "field": "title", "value": "a"}], TICKETS)

@@ -74,12 +74,22 @@ OPERATOR_CASES = [
     ("notExist", Q("completedDate").not_exists(), lambda r: r["completedDate"] is None),
     ("in", Q("status").in_([1, 5]), lambda r: r["status"] in (1, 5)),
     ("notIn", Q("status").not_in([1, 5]), lambda r: r["status"] is not None and r["status"] not in (1, 5)),
-    ("datetime", Q("lastActivityDate") >= "2025-01-01T00:00:00",
-     lambda r: parse_datetime(r["lastActivityDate"]) >= parse_datetime("2025-01-01T00:00:00")),
-    ("or/and nested", (Q("status") == 5) | ((Q("priority") == 1) & Q("title").contains("e")),
-     lambda r: r["status"] == 5 or (r["priority"] == 1 and "e" in _lower(r["title"]))),
+    (
+        "datetime",
+        Q("lastActivityDate") >= "2025-01-01T00:00:00",
+        lambda r: parse_datetime(r["lastActivityDate"]) >= parse_datetime("2025-01-01T00:00:00"),
+    ),
+    (
+        "or/and nested",
+        (Q("status") == 5) | ((Q("priority") == 1) & Q("title").contains("e")),
+        lambda r: r["status"] == 5 or (r["priority"] == 1 and "e" in _lower(r["title"])),
+    ),
     ("udf", Q("Root Cause", udf=True) == "1", lambda r: _udf(r, "Root Cause") == "1"),
-    ("dict shorthand", {"status": 1, "priority": [1, 2]}, lambda r: r["status"] == 1 and r["priority"] in (1, 2)),
+    (
+        "dict shorthand",
+        {"status": 1, "priority": [1, 2]},
+        lambda r: r["status"] == 1 and r["priority"] in (1, 2),
+    ),
 ]
 
 
@@ -120,7 +130,7 @@ def test_malformed_filters_and_unknown_entities_send_nothing(sandbox, make_clien
     with pytest.raises(UnknownEntityError, match='Did you mean "TicketNotes"'):
         client.entity("TiketNotes")
     with pytest.raises(AttributeError, match="not an Autotask entity"):
-        client.tikets
+        _ = client.tikets
     assert client.request_count == 0
 
 
@@ -181,7 +191,7 @@ def test_fields_are_checked_against_the_catalog_and_known_udfs_before_any_reques
     sent = client.request_count
     with pytest.raises(QueryError, match=r"Tickets has no field 'Root Cause'.*Q\('Root Cause', udf=True\)"):
         next(client.tickets.query(fields=["title", "Root Cause"]))
-    with pytest.raises(QueryError, match="Did you mean \"title\""):
+    with pytest.raises(QueryError, match='Did you mean "title"'):
         next(client.tickets.query(fields=["titel"]))
     with pytest.raises(QueryError, match="'lastActivityDate' is a datetime field"):
         client.tickets.count(Q("lastActivityDate") >= "not a date")

@@ -61,6 +61,7 @@ def test_governor_holds_the_thread_limit_across_threads_and_tasks(sandbox_factor
         def hit():
             barrier.wait()
             raw.post(server.api_url + "V1.0/Tickets/query", json={"filter": [{"op": "exist", "field": "id"}]})
+
         threads = [threading.Thread(target=hit) for _ in range(6)]
         [t.start() for t in threads]
         [t.join() for t in threads]
@@ -77,6 +78,7 @@ def test_governor_holds_the_thread_limit_across_threads_and_tasks(sandbox_factor
         async def one():
             async with make_client(server, cls=AsyncAutotaskClient) as c:
                 return [r["id"] async for r in c.tickets.query(page_size=60)]
+
         results.extend(await asyncio.gather(*[one() for _ in range(4)]))
 
     threads = [threading.Thread(target=scan) for _ in range(5)]
@@ -103,12 +105,14 @@ def test_budget_share_caps_this_clients_requests(sandbox_factory, make_client):
 
 def test_zone_is_detected_and_redetected_after_a_401(sandbox_factory, make_client, tmp_path):
     server = sandbox_factory()
-    client = make_client(server, api_url=None, zone_lookup_url=server.root_url,
-                         cache_dir=str(tmp_path / "zones"))
+    client = make_client(
+        server, api_url=None, zone_lookup_url=server.root_url, cache_dir=str(tmp_path / "zones")
+    )
     assert client.tickets.count() > 0 and client.root == server.api_url
     stale = server.api_url.replace("/webservices14/", "/webservices2/")
-    moved = make_client(server, api_url=None, zone_lookup_url=server.root_url,
-                        cache_dir=str(tmp_path / "zones"))
+    moved = make_client(
+        server, api_url=None, zone_lookup_url=server.root_url, cache_dir=str(tmp_path / "zones")
+    )
     moved.remember_zone(stale)  # the cached zone is now wrong (the tenant moved)
     assert moved.tickets.count() > 0
     assert moved.root == server.api_url
@@ -135,8 +139,17 @@ def _two_processes(server, redis_url):
     import sys
     import time
 
-    args = [sys.executable, "-c", PROCESS, server.username, server.secret, server.integration_code,
-            server.api_url, redis_url, str(time.time() + 2.5)]
+    args = [
+        sys.executable,
+        "-c",
+        PROCESS,
+        server.username,
+        server.secret,
+        server.integration_code,
+        server.api_url,
+        redis_url,
+        str(time.time() + 2.5),
+    ]
     procs = [subprocess.Popen(args) for _ in range(2)]
     assert [p.wait(120) for p in procs] == [0, 0]
     return server.admin.stats()["rejected"]["thread_limit"]

@@ -23,9 +23,15 @@ def server():
 def test_create_update_replace_and_delete(server, make_client):
     client = make_client(server)
     template = next(iter(client.tickets.query(fields=["companyID", "priority", "status", "queueID"])))
-    new_id = client.tickets.create({"title": "SDK create", "companyID": template["companyID"],
-                                    "priority": template["priority"], "status": 1,
-                                    "queueID": template["queueID"]})
+    new_id = client.tickets.create(
+        {
+            "title": "SDK create",
+            "companyID": template["companyID"],
+            "priority": template["priority"],
+            "status": 1,
+            "queueID": template["queueID"],
+        }
+    )
     created = client.tickets.get(new_id)
     assert created["title"] == "SDK create" and created["status"] == 1
     assert client.tickets.update({"id": new_id, "title": "SDK patched"}) == new_id
@@ -44,8 +50,13 @@ def test_create_update_replace_and_delete(server, make_client):
 def test_child_writes_go_through_the_parent_route(server, make_client):
     client = make_client(server)
     ticket = next(iter(client.tickets.query()))
-    note = {"ticketID": ticket["id"], "title": "From the SDK", "description": "via parent route",
-            "noteType": 1, "publish": 1}
+    note = {
+        "ticketID": ticket["id"],
+        "title": "From the SDK",
+        "description": "via parent route",
+        "noteType": 1,
+        "publish": 1,
+    }
     with pytest.raises(UnsupportedOperationError, match=r"pass parent_id=<Tickets id>"):
         client.ticket_notes.create(note)
     note_id = client.ticket_notes.create(note, parent_id=ticket["id"])
