@@ -5,6 +5,7 @@ written, so the writer starts a new part with the widened header; at the end
 the parts (and, when appending, the previous run's file) are merged into one
 file whose header is the union of all, in order of first appearance. Appending
 rows whose columns the previous file already has is a byte copy, not a merge.
+A lone surrogate has no UTF-8 form: the record is refused, naming its field.
 """
 
 from __future__ import annotations
