@@ -90,7 +90,9 @@ def _beyond_int64(value: t.Any) -> bool:  # noqa: ANN401
     return isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX
 
 
-def _explain(index: int, name: str, value: t.Any, typ: pa.DataType, exc: BaseException) -> ColumnConversionError:  # noqa: ANN401
+def _explain(
+    index: int, name: str, value: t.Any, typ: pa.DataType, exc: BaseException,  # noqa: ANN401
+) -> ColumnConversionError:
     """Why one value does not fit its column, in the user's terms."""
     path = surrogate_at(value, name)
     if path is not None:

@@ -14,6 +14,7 @@ import sys
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
+from singer_sdk.exceptions import InvalidRecord
 
 from target_adapters.files.errors import RefusedInput
 from tests.targets.test_files_helpers import record, run_target, schema
@@ -151,3 +152,12 @@ def test_the_command_exits_1_with_one_error_line(tmp_path, fmt, bad, expected):
     assert len(errors) == 1 and errors[0].startswith(expected), done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_an_integer_beyond_64_bits_refused_by_validation_names_the_record(tmp_path):
+    # The fast parser reads it as an inexact float; validation refuses it before any writer.
+    messages = [schema("t", PROPS), *(record("t", {"id": i}) for i in (1, 2)),
+                record("t", {"id": 3, "n": BEYOND_INT64})]
+    with pytest.raises(InvalidRecord, match=r"stream 't', record 3: field 'n' is an integer beyond 64 bits"):
+        run_target({"format": "parquet", "output_dir": str(tmp_path)}, messages)
+    assert _files(tmp_path) == {}
