@@ -15,7 +15,14 @@ import typing as t
 import pyarrow as pa
 
 from target_adapters.common import ColumnType, Kind
-from target_adapters.files.unstorable import SURROGATE, json_text, shown, surrogate_at
+from target_adapters.files.unstorable import (
+    SURROGATE,
+    SURROGATE_ADVICE,
+    json_text,
+    shown,
+    surrogate_at,
+    surrogate_problem,
+)
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 JSON = pa.json_(pa.utf8())
@@ -74,12 +81,7 @@ def _json_text(values: list, name: str) -> pa.Array:
 
 
 def _surrogate(index: int, field: str) -> ColumnConversionError:
-    return ColumnConversionError(
-        index, field,
-        "the text holds a lone UTF-16 surrogate (U+D800..U+DFFF), which Parquet (UTF-8 strings) cannot store",
-        "It usually comes from text cut in the middle of a character pair: fix the source value, "
-        "or use format jsonl, which keeps it as a \\uXXXX escape.",
-    )
+    return ColumnConversionError(index, field, surrogate_problem("Parquet (UTF-8 strings)"), SURROGATE_ADVICE)
 
 
 def _beyond_int64(value: t.Any) -> bool:  # noqa: ANN401

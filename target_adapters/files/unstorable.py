@@ -76,11 +76,15 @@ def refused(stream: str, number: int, field: str, problem: str, advice: str) -> 
     return RefusedInput(msg)
 
 
+SURROGATE_ADVICE = ("It usually comes from text cut in the middle of a character pair: fix the source "
+                    "value, or use format jsonl, which keeps it as a \\uXXXX escape.")
+
+
+def surrogate_problem(fmt: str) -> str:
+    """What is wrong with a lone surrogate, for a format that stores UTF-8 text."""
+    return f"the text holds a lone UTF-16 surrogate (U+D800..U+DFFF), which {fmt} cannot store"
+
+
 def surrogate_refused(stream: str, number: int, field: str, fmt: str) -> RefusedInput:
     """A lone surrogate where the format stores UTF-8 text."""
-    return refused(
-        stream, number, field,
-        f"the text holds a lone UTF-16 surrogate (U+D800..U+DFFF), which {fmt} cannot store",
-        "It usually comes from text cut in the middle of a character pair: fix the source "
-        "value, or use format jsonl, which keeps it as a \\uXXXX escape.",
-    )
+    return refused(stream, number, field, surrogate_problem(fmt), SURROGATE_ADVICE)
