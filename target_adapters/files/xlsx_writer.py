@@ -7,7 +7,7 @@ A schema change that adds columns also continues on a new sheet, because a
 header already written cannot grow. Dates and date-times are real Excel dates
 (converted to UTC and stored without zone: Excel has none); objects and arrays
 are JSON text; control characters that XML cannot hold are written as ``\\xNN``
-(U+FFFE, U+FFFF as ``\\uFFFE``). A lone surrogate, or a number Excel has no
+(U+FFFE, U+FFFF as ``\\ufffe``, ``\\uffff``). A lone surrogate, or a number Excel has no
 cell for (infinity, NaN), is refused naming stream, record and field.
 
 Sheet titles come from names.py. The saved workbook is opened again with openpyxl

@@ -161,3 +161,9 @@ def test_an_integer_beyond_64_bits_refused_by_validation_names_the_record(tmp_pa
     with pytest.raises(InvalidRecord, match=r"stream 't', record 3: field 'n' is an integer beyond 64 bits"):
         run_target({"format": "parquet", "output_dir": str(tmp_path)}, messages)
     assert _files(tmp_path) == {}
+
+
+def test_json_lines_refuse_infinity_when_the_record_needs_the_stdlib_writer(tmp_path):
+    # The integer sends the record to the stdlib writer, which will not write Infinity as JSON.
+    err = _runs(tmp_path, "jsonl", {"o": {"big": BEYOND_INT64}, "f": float("inf")})
+    assert str(err.value).startswith("Stream 't', record 4, field 'f': JSON cannot hold this value")
