@@ -73,9 +73,13 @@ def _compile(prop: dict) -> _Check | None:
 class CompiledValidator(BaseJSONSchemaValidator):
     """Type and required-field checks for flat Singer records."""
 
-    def __init__(self, schema: dict[str, t.Any], stream_name: str = "") -> None:
+    def __init__(
+        self, schema: dict[str, t.Any], stream_name: str = "", record_number: t.Callable[[], int] | None = None
+    ) -> None:
         super().__init__(schema)
         self._stream = stream_name
+        # The number of the record being validated in its stream, from the caller's count.
+        self._record_number = record_number
         self._required = tuple(schema.get("required") or ())
         self._checks: dict[str, _Check] = {}
         self._by_keys: dict[tuple[str, ...], list[t.Container[type]]] = {}
@@ -128,8 +132,11 @@ class CompiledValidator(BaseJSONSchemaValidator):
         self._fail(record, f"field '{name}' is {value!r} ({type(value).__name__}), the schema allows {check.label}")
 
     def _fail(self, record: dict, problem: str) -> t.NoReturn:
+        where = f"stream '{self._stream}'"
+        if self._record_number is not None:
+            where += f", record {self._record_number()}"
         msg = (
-            f"stream '{self._stream}': {problem}. Fix the tap's schema or the record, "
+            f"{where}: {problem}. Fix the tap's schema or the record, "
             "or set validate_records: false to load it as it is."
         )
         raise InvalidRecord(msg, record)

@@ -5,6 +5,7 @@ written, so the writer starts a new part with the widened header; at the end
 the parts (and, when appending, the previous run's file) are merged into one
 file whose header is the union of all, in order of first appearance. Appending
 rows whose columns the previous file already has is a byte copy, not a merge.
+A lone surrogate has no UTF-8 form: the record is refused, naming its field.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ import shutil
 import typing as t
 from pathlib import Path
 
-import orjson
-
 from target_adapters.common import ColumnType, Kind
+from target_adapters.files.errors import RefusedInput
 from target_adapters.files.output_dir import OutputDir
 from target_adapters.files.streams import open_text_read, open_text_write
+from target_adapters.files.unstorable import SURROGATE, first_surrogate, json_text, surrogate_refused
 
 
 def _json_text(value: t.Any) -> t.Any:  # noqa: ANN401
     if isinstance(value, (dict, list)):
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+        return json_text(value)
     return value
 
 
@@ -69,6 +70,8 @@ class CsvWriter:
         self._convert: list[tuple[int, t.Callable[[t.Any], t.Any]]] = []
         self._existing = out.final(self._name)
         self._existing_header = self._read_header(self._existing) if append and self._existing.exists() else None
+        self._stream = stream_name
+        self._records = 0
 
     @staticmethod
     def _read_header(path: Path) -> list[str]:
@@ -78,6 +81,12 @@ class CsvWriter:
     def set_schema(self, columns: dict[str, ColumnType], schema: dict, key_properties: list[str]) -> None:
         """Keep the part while its header holds every column; otherwise start a wider one."""
         names = list(columns)
+        for name in names:
+            if SURROGATE.search(name):
+                msg = (f"Stream {self._stream!r}: property name {name!r} holds a lone UTF-16 surrogate, "
+                       "which a CSV header cannot store. Rename the property (a stream map can), or use "
+                       "format jsonl. Nothing of this run was published; the previous files are kept.")
+                raise RefusedInput(msg)
         part = self._parts[-1] if self._parts else None
         if part is None or not set(names) <= set(part.header):
             if part is not None:
@@ -100,13 +109,21 @@ class CsvWriter:
 
     def write(self, record: dict) -> None:
         """One CSV row; absent and null values are empty fields."""
+        self._records += 1
         get = record.get
         row = [get(name) for name in self._header]
         for i, convert in self._convert:
             value = row[i]
             if value is not None:
                 row[i] = convert(value)
-        self._writerow(row)
+        try:
+            self._writerow(row)
+        except UnicodeEncodeError:
+            # The text layer encodes a non-ASCII row at once, so nothing of it was written.
+            field = first_surrogate(record, self._header)
+            if field is None:
+                raise
+            raise surrogate_refused(self._stream, self._records, field, "CSV (UTF-8)") from None
 
     def abort(self) -> None:
         """Close the staged parts; the staging folder is removed by the caller."""

@@ -1,7 +1,14 @@
-"""JSON Lines: each record as it arrived, one per line, optionally gzip."""
+"""JSON Lines: each record as it arrived, one per line, optionally gzip.
+
+orjson writes nearly every record; what it refuses (a lone surrogate, an integer
+beyond 64 bits, nesting deeper than 254 levels) the stdlib writes, with each lone
+surrogate as a ``\\uXXXX`` escape: legal JSON that reads back as the same string.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import typing as t
 from pathlib import Path
@@ -11,12 +18,31 @@ import orjson
 from target_adapters.common import ColumnType
 from target_adapters.files.output_dir import OutputDir
 from target_adapters.files.streams import close_binary, open_binary
+from target_adapters.files.unstorable import SURROGATE, refused
 
 _OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 
 
 def _default(value: t.Any) -> str:  # noqa: ANN401
     return str(value)
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def _stdlib_line(record: dict) -> bytes:
+    """What orjson refuses; ValueError for what JSON cannot hold at all (NaN, Infinity)."""
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_default, allow_nan=False)
+    return (SURROGATE.sub(_escape, text) + "\n").encode()
+
+
+def _fails(value: t.Any) -> bool:  # noqa: ANN401
+    try:
+        _stdlib_line({"": value})
+    except (ValueError, TypeError, RecursionError):
+        return True
+    return False
 
 
 class JsonlWriter:
@@ -30,13 +56,29 @@ class JsonlWriter:
         self._staged = out.staged(self._name)
         self._fh = open_binary(self._staged, gzip_level)
         self._write = self._fh.write
+        self._stream = stream_name
+        self._records = 0
 
     def set_schema(self, columns: dict[str, ColumnType], schema: dict, key_properties: list[str]) -> None:
         """Nothing to do: every line carries its own keys."""
 
     def write(self, record: dict) -> None:
         """One line per record."""
-        self._write(orjson.dumps(record, default=_default, option=_OPTIONS))
+        self._records += 1
+        try:
+            line = orjson.dumps(record, default=_default, option=_OPTIONS)
+        except orjson.JSONEncodeError:
+            line = self._slow_line(record)
+        self._write(line)
+
+    def _slow_line(self, record: dict) -> bytes:
+        try:
+            return _stdlib_line(record)
+        except (ValueError, TypeError, RecursionError) as exc:
+            field = next((k for k in record if _fails(record[k])), next(iter(record), ""))
+            raise refused(self._stream, self._records, str(field), f"JSON cannot hold this value ({exc})",
+                          "Fix the source value, or its stream map.") from None
+
 
     def abort(self) -> None:
         """Close the staged file; the staging folder is removed by the caller."""

@@ -18,8 +18,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from target_adapters.common import ColumnType
-from target_adapters.files.arrow_columns import JSON, arrow_schema, to_array
+from target_adapters.files.arrow_columns import JSON, ColumnConversionError, arrow_schema, to_array
+from target_adapters.files.errors import RefusedInput
 from target_adapters.files.output_dir import OutputDir
+from target_adapters.files.unstorable import SURROGATE, refused
 
 # Python objects cost several times their Arrow size; convert them often.
 _CHUNK_ROWS = 2_000
@@ -41,11 +43,19 @@ class ParquetWriter:
         self._columns: dict[str, ColumnType] = {}
         self._buffers: list[list] = []
         self._rows = 0
+        self._records = 0
         self._batches: list[pa.RecordBatch] = []
         self._batched_rows = 0
 
     def set_schema(self, columns: dict[str, ColumnType], schema: dict, key_properties: list[str]) -> None:
         """Start a new part when the Arrow schema differs from the current one."""
+        for name in columns:
+            if SURROGATE.search(name):
+                msg = (f"Stream {self._stream!r}: property name {name!r} holds a lone UTF-16 surrogate, "
+                       "which a Parquet column name (UTF-8) cannot store. Rename the property (a stream "
+                       "map can), or use format jsonl. Nothing of this run was published; the previous "
+                       "files are kept.")
+                raise RefusedInput(msg)
         metadata = {
             "singer.stream": self._stream,
             "singer.schema": json.dumps(schema),
@@ -72,6 +82,7 @@ class ParquetWriter:
         for append, name in self._appenders:
             append(get(name))
         self._rows += 1
+        self._records += 1
         if self._rows >= _CHUNK_ROWS or self._rows + self._batched_rows >= self._row_group_rows:
             self._to_batch()
             if self._batched_rows >= self._row_group_rows:
@@ -93,9 +104,10 @@ class ParquetWriter:
                 to_array(buf, self._columns[name], name)
                 for buf, name in zip(self._buffers, self._names, strict=True)
             ]
-        except ValueError as exc:
-            msg = f"stream '{self._stream}': {exc}"
-            raise ValueError(msg) from exc
+        except ColumnConversionError as exc:
+            # The buffer holds the stream's last self._rows records.
+            number = self._records - self._rows + exc.index + 1
+            raise refused(self._stream, number, exc.field, exc.problem, exc.advice) from exc
         self._batches.append(pa.RecordBatch.from_arrays(arrays, schema=self._schema))
         self._batched_rows += self._rows
         for buf in self._buffers:

@@ -38,13 +38,14 @@ class FileSink(Sink):
         schema: dict,
         key_properties: t.Sequence[str] | None,
     ) -> None:
+        # Before super().__init__, which builds the validator that names records by number.
+        self._record_numbers = target.writers.record_numbers
         super().__init__(target, stream_name, schema, key_properties)
         self._writer = target.writers.writer(
             stream_name, column_types(self.schema), self.schema, list(self.key_properties)
         )
         self._declared = frozenset(self.schema["properties"])
         self._keeps_undeclared = target.settings.format == "jsonl"
-        self._record_numbers = target.writers.record_numbers
 
     def _remove_sdc_metadata_from_schema(self) -> None:
         """Drop singer-sdk's metadata columns, but not a tap's own _sdc_deleted_at."""
@@ -64,7 +65,8 @@ class FileSink(Sink):
         """Type checks compiled once per schema; none when validate_records is false."""
         if not self.validate_schema:
             return None
-        return CompiledValidator(self.schema, self.stream_name)
+        # singer-sdk validates before _singer_validate_message counts the record: hence + 1.
+        return CompiledValidator(self.schema, self.stream_name, lambda: self._record_numbers[self.stream_name] + 1)
 
     def _parse_timestamps_in_record(
         self, record: dict, schema: dict, treatment: DatetimeErrorTreatmentEnum

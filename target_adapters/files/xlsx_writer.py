@@ -6,7 +6,9 @@ flat whatever the row count. A sheet is full at Excel's limit of 1,048,576 rows
 A schema change that adds columns also continues on a new sheet, because a
 header already written cannot grow. Dates and date-times are real Excel dates
 (converted to UTC and stored without zone: Excel has none); objects and arrays
-are JSON text; characters that XML cannot hold are written as ``\\xNN``.
+are JSON text; control characters that XML cannot hold are written as ``\\xNN``
+(U+FFFE, U+FFFF as ``\\ufffe``, ``\\uffff``). A lone surrogate, or a number Excel has no
+cell for (infinity, NaN), is refused naming stream, record and field.
 
 Sheet titles come from names.py. The saved workbook is opened again with openpyxl
 before it may replace the previous one: a workbook Excel cannot open is never
@@ -17,32 +19,50 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
 import typing as t
 from pathlib import Path
 
-import orjson
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from target_adapters.common import ColumnType, Kind
 from target_adapters.files.errors import RefusedInput
 from target_adapters.files.names import EXCEL_MAX_TITLE, XML_ILLEGAL, sheet_title, workbook_file_name
 from target_adapters.files.output_dir import OutputDir
+from target_adapters.files.unstorable import SURROGATE, json_text, refused, surrogate_at, surrogate_refused
 
 EXCEL_MAX_CELL = 32_767
 logger = logging.getLogger(__name__)
 
 
+class _Unholdable(ValueError):
+    """A value no cell can hold; the sheet writer names where it was."""
+
+
 def _escape(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _text(value: t.Any) -> t.Any:  # noqa: ANN401
     if isinstance(value, (dict, list)):
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
-    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
-        return ILLEGAL_CHARACTERS_RE.sub(_escape, value)
+        value = json_text(value)
+    if isinstance(value, str):
+        if XML_ILLEGAL.search(value):
+            if SURROGATE.search(value):
+                raise _Unholdable
+            return XML_ILLEGAL.sub(_escape, value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise _Unholdable
+    return value
+
+
+def _number(value: t.Any) -> t.Any:  # noqa: ANN401
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Unholdable
+    if isinstance(value, str):  # only with validate_records: false
+        return _text(value)
     return value
 
 
@@ -72,6 +92,8 @@ def _time(value: t.Any) -> t.Any:  # noqa: ANN401
 
 
 _CONVERTERS: dict[Kind, t.Callable[[t.Any], t.Any]] = {
+    Kind.INTEGER: _number,
+    Kind.NUMBER: _number,
     Kind.STRING: _text,
     Kind.OBJECT: _text,
     Kind.ARRAY: _text,
@@ -145,7 +167,7 @@ class WorkbookWriter:
             culprits = [
                 stream for stream, titles in self.sheets.items()
                 if any(XML_ILLEGAL.search(text) for text in titles)
-                or any(XML_ILLEGAL.search(str(_text(c))) for c in self._headers.get(stream, []))
+                or any(SURROGATE.search(c) for c in self._headers.get(stream, []))
             ] or list(self.sheets)
             msg = (f"The Excel workbook {self.name} built from stream(s) {', '.join(map(repr, culprits))} "
                    f"does not open ({type(exc).__name__}: {exc}); it was not published and the "
@@ -162,6 +184,7 @@ class SheetWriter:
         self._header: list[str] = []
         self._sheet: t.Any = None
         self._rows = 0
+        self._records = 0
         self._too_long_warned = False
 
     def set_schema(self, columns: dict[str, ColumnType], schema: dict, key_properties: list[str]) -> None:
@@ -180,24 +203,43 @@ class SheetWriter:
         self._sheet = self._book.book.create_sheet(self._book.new_title(self._stream))
         self._append = self._sheet.append
         self._book.note_header(self._stream, self._header)
+        for name in self._header:
+            if SURROGATE.search(name):
+                msg = (f"Stream {self._stream!r}: property name {name!r} holds a lone UTF-16 surrogate, "
+                       "which an Excel header cell cannot store. Rename the property (a stream map can), "
+                       "or use format jsonl. Nothing of this run was published; the previous files are kept.")
+                raise RefusedInput(msg)
         self._append([_text(name) for name in self._header])
         self._rows = 1
 
     def write(self, record: dict) -> None:
         """Append a row, spilling to a new sheet at the row limit."""
+        self._records += 1
         if self._rows >= self._book.max_rows:
             self._new_sheet()
         get = record.get
         row = [get(name) for name in self._header]
-        for i, convert in self._convert:
-            value = row[i]
-            if value is not None:
-                value = convert(value)
-                if isinstance(value, str) and len(value) > EXCEL_MAX_CELL:
-                    value = self._truncate(value, i)
-                row[i] = value
+        i = 0
+        try:
+            for i, convert in self._convert:
+                value = row[i]
+                if value is not None:
+                    value = convert(value)
+                    if isinstance(value, str) and len(value) > EXCEL_MAX_CELL:
+                        value = self._truncate(value, i)
+                    row[i] = value
+        except _Unholdable:
+            raise self._refusal(self._header[i], row[i]) from None
         self._append(row)
         self._rows += 1
+
+    def _refusal(self, name: str, value: t.Any) -> RefusedInput:  # noqa: ANN401
+        path = surrogate_at(value, name)
+        if path is not None:
+            return surrogate_refused(self._stream, self._records, path, "an Excel cell (XML)")
+        return refused(self._stream, self._records, name,
+                       f"{value!r} (beyond the range of a double, or not a number) has no Excel cell",
+                       "Fix the source value, or use format parquet or csv.")
 
     def _truncate(self, value: str, index: int) -> str:
         if not self._too_long_warned:

@@ -69,7 +69,7 @@ def test_parquet_naive_and_nanosecond_timestamps_are_read_as_utc(tmp_path):
 
 def test_parquet_bad_date_time_names_stream_column_and_value(tmp_path):
     props = {"id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}}
-    with pytest.raises(ValueError, match=r"stream 's': column 'at': value 'yesterday'"):
+    with pytest.raises(ValueError, match=r"Stream 's', record 1, field 'at': value 'yesterday'"):
         run_target({"format": "parquet", "output_dir": str(tmp_path)},
                    [schema("s", props), record("s", {"id": 1, "at": "yesterday"})])
     assert list(tmp_path.iterdir()) == [], "a failed run leaves neither a file nor its staging folder"

@@ -91,7 +91,7 @@ def test_bad_record_fails_naming_stream_and_field_and_keeps_earlier_output(tmp_p
     run_target(config, [schema("s", V1), record("s", {"id": 1}), state({"s": 1})])
     before = (tmp_path / "s.csv").read_bytes()
     bad = [schema("s", V1), record("s", {"id": 2}), state({"s": 2}), record("s", {"id": "three"})]
-    with pytest.raises(InvalidRecord, match=r"stream 's': field 'id' is 'three' \(str\)"):
+    with pytest.raises(InvalidRecord, match=r"stream 's', record 2: field 'id' is 'three' \(str\)"):
         run_target(config, bad)
     assert (tmp_path / "s.csv").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv", MANIFEST_NAME], "staging folder removed"
