@@ -5,6 +5,7 @@ server) once per condition, and clear when the condition recovers."""
 from __future__ import annotations
 
 import json
+import re
 import socketserver
 import sqlite3
 import threading
@@ -88,7 +89,10 @@ def test_a_healthy_tenant(sandbox, make_client):
     text = report.to_text()
     assert text.startswith("Autotask integration health: OK") and "latency" in text
     html = report.to_html()
-    assert html.startswith("<!doctype html>") and html.count("<svg") == 3
+    assert html.startswith("<!doctype html>") and html.count("<svg") == 4
+    answered = report.check("latency").value["count"]
+    assert html.count("<circle") == answered  # one dot per request on the latency chart
+    assert sum(int(n) for n in re.findall(r"<title>(\d+) requests</title>", html)) == answered
     assert "<script" not in html and "src=" not in html and "href=" not in html  # self-contained
 
 
