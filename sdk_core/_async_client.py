@@ -79,6 +79,8 @@ class AsyncAutotaskClient(BaseClient):
         result = self.transport.close()
         if inspect.isawaitable(result):
             await result
+        if self.cache is not None:
+            self.cache.close()
 
     async def __aenter__(self) -> AsyncAutotaskClient:
         return self

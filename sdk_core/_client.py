@@ -103,6 +103,8 @@ class AutotaskClient(BaseClient):
 
     def close(self) -> None:
         self.transport.close()
+        if self.cache is not None:
+            self.cache.close()
 
     def __enter__(self) -> AutotaskClient:
         return self

@@ -6,8 +6,9 @@ aware UTC datetimes, text as ``string``. A picklist column ``status`` gets ``sta
 beside it (dependent picklists such as ``subIssueType`` are labelled through their parent's
 value). User-defined fields become columns of their own, typed by their definitions.
 
-The frame is built a chunk of pages at a time: the JSON of at most ``chunk_rows`` rows is
-held at once, never the whole result. pandas is imported only here, when first used.
+The frame is built a chunk at a time while a reader thread fetches the next pages: the JSON
+of at most ``chunk_rows`` rows plus the pages read ahead is held at once, never the whole
+result. pandas is imported only here, when first used.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 
 from .recorder import percentile
 
-__all__ = ["render", "latency_chart", "gauge"]
+__all__ = ["render", "latency_chart", "requests_chart", "gauge"]
 
 _COLOURS = {"ok": "#2e7d32", "warn": "#ef6c00", "fail": "#c62828", "skip": "#757575"}
 _CSS = """
@@ -66,6 +66,39 @@ def latency_chart(series: list[tuple[float, float, str]], width: int = 900, heig
     return "".join(parts)
 
 
+def requests_chart(series: list[tuple[float, float, str]], per_minute_budget: float,
+                   width: int = 900, height: int = 160) -> str:
+    """Requests per minute over the window (bars), against the budget's even pace (a line)."""
+    if not series:
+        return f'<svg width="{width}" height="60" role="img"><text x="10" y="30">no requests recorded yet</text></svg>'
+    left, right, top, bottom = 52, 12, 10, 28
+    first = int(min(s[0] for s in series) // 60)
+    counts: dict[int, int] = {}
+    for at, _, _ in series:
+        counts[int(at // 60) - first] = counts.get(int(at // 60) - first, 0) + 1
+    minutes = max(counts) + 1
+    peak = max(max(counts.values()), per_minute_budget) * 1.15 or 1.0
+    slot = (width - left - right) / minutes
+
+    def y(n: float) -> float:
+        return top + (1 - n / peak) * (height - top - bottom)
+
+    parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+             'aria-label="requests per minute">',
+             f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" stroke="#bbb"/>']
+    for minute, n in sorted(counts.items()):
+        x = left + minute * slot
+        parts.append(f'<rect x="{x + 1:.1f}" y="{y(n):.1f}" width="{max(1.0, slot - 2):.1f}" '
+                     f'height="{y(0) - y(n):.1f}" fill="#7986cb"><title>{n} requests</title></rect>')
+    parts.append(f'<line x1="{left}" y1="{y(per_minute_budget):.1f}" x2="{width - right}" '
+                 f'y2="{y(per_minute_budget):.1f}" stroke="#c62828" stroke-dasharray="4 3"/>'
+                 f'<text x="{width - right - 4}" y="{y(per_minute_budget) - 3:.1f}" text-anchor="end" '
+                 f'style="fill:#c62828">budget pace {per_minute_budget:,.0f}/min</text>'
+                 f'<text x="{left - 6}" y="{y(0) + 4:.1f}" text-anchor="end">0</text>'
+                 f'<text x="{left}" y="{height - 8}">{minutes} min</text></svg>')
+    return "".join(parts)
+
+
 def gauge(label: str, used: float, total: float, marks: dict[str, float], width: int = 900) -> str:
     """A horizontal bar: `used` of `total`, with labelled marks (fractions of total)."""
     ratio = min(1.0, used / total) if total else 0.0
@@ -103,6 +136,9 @@ def render(report: Any) -> str:
         charts.append('<figure><figcaption>This process\'s budget share</figcaption>'
                       + gauge("requests in the timeframe", _value(budget, "used"), _value(budget, "budget", 1),
                               {"warn 80%": 0.8}) + "</figure>")
+        pace = _value(budget, "budget", 1) / max(1.0, _value(budget, "timeframe_minutes", 60))
+        charts.append("<figure><figcaption>Requests per minute (this client) and the budget's pace</figcaption>"
+                      + requests_chart(report.latency_series, pace) + "</figure>")
     alerts = "".join(f"<li>{escape(a['state'])}: <b>{escape(a['condition'])}</b> ({escape(a['level'])}) "
                      f"{escape(a['message'])}</li>" for a in report.alerts)
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Autotask health: "

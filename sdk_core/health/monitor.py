@@ -172,7 +172,7 @@ class HealthMonitor:
         status = _level(ratio, self.thresholds.budget_use_warn, self.thresholds.budget_use_fail)
         return Check("budget", status,
                      f"{used} of this process's {budget} requests per {timeframe / 60:.0f} min used ({ratio:.0%})",
-                     {"used": used, "budget": budget, "ratio": round(ratio, 4),
+                     {"used": used, "budget": budget, "ratio": round(ratio, 4), "timeframe_minutes": timeframe / 60,
                       "max_api_share": gov.max_api_share, "budget_waits": stats.get("budget_waits", 0),
                       "pacing_waits": stats.get("pacing_waits", 0)})
 

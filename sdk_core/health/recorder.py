@@ -29,12 +29,12 @@ def _cause(status: int | None, body: bytes) -> str | None:
         return "network"
     if status < 400:
         return None
+    if (status == 429 or status >= 500) and b"thread threshold" in body[:2000].lower():
+        return "thread_limited"  # Itgenatr005, sent as 429 or 500
     if status == 429:
         return "rate_limited"
     if status == 401:
         return "authentication"
-    if status >= 500 and b"thread" in body[:2000].lower():
-        return "thread_limited"
     return "server_error" if status >= 500 else "client_error"
 
 

@@ -5,6 +5,7 @@ server) once per condition, and clear when the condition recovers."""
 from __future__ import annotations
 
 import json
+import re
 import socketserver
 import sqlite3
 import threading
@@ -88,11 +89,14 @@ def test_a_healthy_tenant(sandbox, make_client):
     text = report.to_text()
     assert text.startswith("Autotask integration health: OK") and "latency" in text
     html = report.to_html()
-    assert html.startswith("<!doctype html>") and html.count("<svg") == 3
+    assert html.startswith("<!doctype html>") and html.count("<svg") == 4
+    answered = report.check("latency").value["count"]
+    assert html.count("<circle") == answered  # one dot per request on the latency chart
+    assert sum(int(n) for n in re.findall(r"<title>(\d+) requests</title>", html)) == answered
     assert "<script" not in html and "src=" not in html and "href=" not in html  # self-contained
 
 
-def test_faults_fail_checks_and_alert_once_then_clear(sandbox_factory, make_client, hook_server, tmp_path):
+def test_faults_fail_checks_and_alert_once_then_clear(sandbox_factory, make_client, hook_server, tmp_path, caplog):
     url, received = hook_server
     server = sandbox_factory(threshold=40)
     client = make_client(server)
@@ -116,6 +120,8 @@ def test_faults_fail_checks_and_alert_once_then_clear(sandbox_factory, make_clie
 
     monitor.check_all()  # still bad: nothing new
     assert len(received) == 2
+    logged = [r.getMessage() for r in caplog.records if r.name == "sdk_core.health.alerts"]
+    assert sorted(m.split(":")[0] for m in logged) == ["[Autotask health] FAIL", "[Autotask health] WARN"]
     again = HealthMonitor(client, channels=[WebhookChannel(url)], thresholds=monitor.thresholds,
                           state_file=str(tmp_path / "alerts.json"), window=0.5)
     server.admin.configure(threshold=10000, latency_ms=0)
@@ -140,6 +146,16 @@ def test_server_errors_show_as_retries_by_cause(sandbox_factory, make_client):
     retries = report.check("retries")
     assert retries.value["by_cause"].get("server_error", 0) >= 1
     assert retries.status in ("warn", "fail") and retries.value["ratio"] >= 0.05
+
+
+def test_thread_limit_refusals_are_counted(sandbox_factory, make_client):
+    server = sandbox_factory(thread_limit=1, latency_ms=40)
+    client = make_client(server)  # up to 3 in flight per endpoint; this tenant allows 1
+    assert len(list(client.tickets.query(page_size=50, parallel=3))) == client.tickets.count()
+    report = HealthMonitor(client, channels=[]).check_all()
+    check = report.check("thread_limit")
+    assert check.status == "warn" and check.value["refused"] >= 1
+    assert report.check("retries").value["by_cause"]["thread_limited"] == check.value["refused"]
 
 
 def test_wrong_credentials_fail_without_the_secret(sandbox, make_client, smtp_server):
