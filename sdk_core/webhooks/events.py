@@ -134,6 +134,8 @@ def read_payload(payload: Any, tenant: str, url_entity: str,
     if named is not None and named != url_entity:
         raise PayloadError(f"EntityType {entity_type!r} was posted to the URL of {url_entity}; "
                            f"register each entity's webhook with its own URL")
+    if len(str(payload["Guid"])) > 100 or len(entity_type) > 100:
+        raise PayloadError("Guid and EntityType have at most 100 characters")
     action = str(payload["Action"]).strip().lower()
     if action not in ACTIONS:
         raise PayloadError(f"Action must be Create, Update or Delete, not {payload['Action']!r}")
@@ -155,7 +157,7 @@ def read_payload(payload: Any, tenant: str, url_entity: str,
         tenant=tenant, entity=url_entity, entity_type=entity_type,
         id=cast(int, _int(payload["Id"], "Id", True)), action=action, guid=str(payload["Guid"]),
         sequence_number=_int(payload.get("SequenceNumber"), "SequenceNumber", False),
-        event_time=event_time or now, event_time_raw="" if raw_time is None else str(raw_time),
+        event_time=event_time or now, event_time_raw="" if raw_time is None else str(raw_time)[:64],
         person_id=_int(payload.get("PersonID"), "PersonID", False),
         fields=dict(fields), udf_fields=udfs)
 

@@ -10,6 +10,7 @@ entity and reason, never a secret or a body.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -44,6 +45,66 @@ class _TooLarge(Exception):
     pass
 
 
+class GroupCommit:
+    """Stores the events of concurrent requests in one transaction (one commit, one fsync).
+
+    While a batch is being committed, newly arrived events wait for the next one, so a busy
+    receiver commits many events at once and a quiet one commits each at once. A batch that
+    fails is retried one event at a time, so one bad event cannot refuse the others.
+    """
+
+    def __init__(self, store: EventStore, max_batch: int = 500):
+        self.store = store
+        self.max_batch = max_batch
+        self._waiting: list[tuple[Incoming, asyncio.Future[int | None]]] = []
+        self._running = False
+
+    async def add(self, incoming: Incoming) -> int | None:
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((incoming, future))
+        if not self._running:
+            self._running = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:self.max_batch]
+                del self._waiting[:self.max_batch]
+                try:
+                    results = await run_in_threadpool(self.store.add_many, [i for i, _ in batch])
+                except Exception:
+                    if len(batch) == 1:
+                        raise
+                    results = await run_in_threadpool(self._one_by_one, [i for i, _ in batch])
+                for (_, future), result in zip(batch, results):
+                    if future.done():
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        except Exception as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+        finally:
+            self._running = False
+            if self._waiting:  # arrived while the last batch failed
+                self._running = True
+                asyncio.get_running_loop().create_task(self._drain())
+
+    def _one_by_one(self, items: list[Incoming]) -> list[int | None | BaseException]:
+        out: list[int | None | BaseException] = []
+        for item in items:
+            try:
+                out.append(self.store.add(item))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
+
 class Receiver:
     """The receiving side of one app: tenants, store, counters."""
 
@@ -56,6 +117,7 @@ class Receiver:
         self.publish_changes = publish_changes
         self.counters: Counter[str] = Counter()
         self.started = time.time()
+        self._commits = GroupCommit(store)
         self._fault = os.environ.get(TEST_FAULT_ENV, "")
 
     def routes(self) -> list[Route]:
@@ -129,7 +191,7 @@ class Receiver:
             log.warning("refused a webhook for tenant %s entity %s: %s", tenant.name, entity, exc)
             return _error(400, str(exc))
         try:
-            seq = await run_in_threadpool(self.store.add, incoming)
+            seq = await self._commits.add(incoming)
         except Exception as exc:
             self.counters["store_errors"] += 1
             log.error("could not store a webhook for tenant %s entity %s: %s",

@@ -122,6 +122,18 @@ def _row_event(row: Any) -> StoredEvent:
         entity_type=row.entity_type, attempts=row.attempts, last_error=row.last_error)
 
 
+def _values(incoming: Incoming, received_at: datetime) -> dict[str, Any]:
+    return {
+        "tenant": incoming.tenant, "entity": incoming.entity, "entity_type": incoming.entity_type,
+        "entity_id": incoming.id, "action": incoming.action, "guid": incoming.guid,
+        "sequence_number": incoming.sequence_number, "event_time": incoming.event_time,
+        "event_time_raw": incoming.event_time_raw, "received_at": received_at,
+        "person_id": incoming.person_id, "fields": incoming.fields,
+        "udf_fields": incoming.udf_fields, "key_seq": incoming.key_seq,
+        "key_event": incoming.key_event, "status": "pending", "attempts": 0,
+    }
+
+
 def _entity_names(entities: Iterable[str] | None) -> list[str] | None:
     if entities is None:
         return None
@@ -166,21 +178,16 @@ class EventStore:
     # receiving -------------------------------------------------------------------------------
     def add(self, incoming: Incoming, received_at: datetime | None = None) -> int | None:
         """Store one event durably; returns its seq, or None when it was a duplicate."""
-        values = {
-            "tenant": incoming.tenant, "entity": incoming.entity,
-            "entity_type": incoming.entity_type, "entity_id": incoming.id,
-            "action": incoming.action, "guid": incoming.guid,
-            "sequence_number": incoming.sequence_number, "event_time": incoming.event_time,
-            "event_time_raw": incoming.event_time_raw, "received_at": received_at or _now(),
-            "person_id": incoming.person_id, "fields": incoming.fields,
-            "udf_fields": incoming.udf_fields, "key_seq": incoming.key_seq,
-            "key_event": incoming.key_event, "status": "pending", "attempts": 0,
-        }
+        return self.add_many([incoming], received_at)[0]
+
+    def add_many(self, batch: list[Incoming], received_at: datetime | None = None) -> list[int | None]:
+        """Store events in one transaction (one commit for all: group commit); returns each
+        one's seq, None for a duplicate (also of an earlier event of the same batch)."""
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
-        statement = insert(events_table).values(values).on_conflict_do_nothing().returning(
-            events_table.c.seq)
+        statement = insert(events_table).on_conflict_do_nothing().returning(events_table.c.seq)
+        at = received_at or _now()
         with self._write() as conn:
-            return conn.execute(statement).scalar()
+            return [conn.execute(statement, _values(item, at)).scalar() for item in batch]
 
     def record_deactivation(self, tenant: str, entity: str, payload: Any, verified: bool) -> int:
         """Remember a deactivation callout (its format is undocumented: kept whole)."""
@@ -303,9 +310,13 @@ class EventStore:
                              .values(locked_until=now + timedelta(seconds=lease)))
         return [_row_event(r) for r in rows]
 
-    def finish(self, seq: int) -> None:
+    def finish(self, seq: int | Iterable[int]) -> None:
+        """Handlers are done with these events."""
+        seqs = [seq] if isinstance(seq, int) else list(seq)
+        if not seqs:
+            return
         with self._write() as conn:
-            conn.execute(events_table.update().where(events_table.c.seq == seq).values(
+            conn.execute(events_table.update().where(events_table.c.seq.in_(seqs)).values(
                 status="done", locked_until=None, next_attempt_at=None, last_error=None,
                 handled_at=_now(), attempts=events_table.c.attempts + 1))
 

@@ -101,13 +101,20 @@ class Worker:
     def run_once(self) -> int:
         """Handle the events due now (one claim); returns how many were processed."""
         events = self.store.claim(self.batch, self.lease)
-        for event in events:
-            if self._stop.is_set():
-                break  # the lease runs out and another run takes them
-            self._handle(event)
+        done: list[int] = []
+        try:
+            for event in events:
+                if self._stop.is_set():
+                    break  # the lease runs out and another run takes them
+                if self._handle(event):
+                    done.append(event.seq)
+        finally:
+            self.store.finish(done)  # one commit for the batch; a crash before it re-runs them
+        self.handled += len(done)
         return len(events)
 
-    def _handle(self, event: WebhookEvent) -> None:
+    def _handle(self, event: WebhookEvent) -> bool:
+        """Run the matching handlers; False when one failed (the event is retried or dead)."""
         attempt = event.attempts + 1
         for handler in self._handlers():
             try:
