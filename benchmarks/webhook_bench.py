@@ -46,6 +46,7 @@ from sdk_core.webhooks.store import open_store  # noqa: E402
 SECRET = "bench-secret & <key>"
 P99_TARGET_MS = 50.0
 DUPLICATE_EVERY = 50
+EXTRA: list[str] = []  # extra `serve` options
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 console = Console()
 
@@ -170,7 +171,7 @@ class Receiver:
         env.pop("AUTOTASK_WEBHOOKS_TEST_FAULT", None)
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from sdk_core.cli import main; main()", "webhooks", "serve",
-             "--port", str(self.port), "--store", store_url, "--log-level", "warning"],
+             "--port", str(self.port), "--store", store_url, "--log-level", "warning", *EXTRA],
             env=env, stdout=subprocess.DEVNULL, cwd=ROOT)
         wait_ready(f"http://127.0.0.1:{self.port}/webhooks/_status")
 

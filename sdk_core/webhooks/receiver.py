@@ -72,8 +72,11 @@ class GroupCommit:
             while self._waiting:
                 batch = self._waiting[:self.max_batch]
                 del self._waiting[:self.max_batch]
+                started = time.perf_counter()
                 try:
                     results = await run_in_threadpool(self.store.add_many, [i for i, _ in batch])
+                    log.debug("committed %d event(s) in %.1f ms", len(batch),
+                              (time.perf_counter() - started) * 1000)
                 except Exception:
                     if len(batch) == 1:
                         raise

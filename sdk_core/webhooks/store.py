@@ -14,7 +14,8 @@ Dagster sensor) read with `events`/`unacked` and record progress with `ack`. Con
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -148,6 +149,9 @@ class EventStore:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
         self.dialect = engine.dialect.name
+        # SQLite has one writer at a time; threads of this process queue here rather than in
+        # SQLite's busy handler, which sleeps in steps of up to 100 ms
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else nullcontext()
         with self._write() as conn:  # under the write lock: processes opening at once do not race
             metadata.create_all(conn, checkfirst=True)
 
@@ -163,7 +167,7 @@ class EventStore:
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
         """One write transaction; the seq-ordering lock is taken first."""
-        with self.engine.connect() as conn:
+        with self._write_lock, self.engine.connect() as conn:
             conn = conn.execution_options(webhook_write=True)
             with conn.begin():
                 if self.dialect == "postgresql":
