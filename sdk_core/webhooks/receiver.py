@@ -1,7 +1,8 @@
 """The receiving routes: verify, check, store durably, then answer.
 
 `POST /webhooks/{tenant}/{entity}` takes callouts; `POST /webhooks/{tenant}/{entity}/deactivated`
-takes the deactivation callout (`deactivationUrl`); `GET /webhooks/_status` shows the counters,
+takes the deactivation callout (`deactivationUrl`; an `Action: Deactivated` payload posted to the
+callout route is recorded the same way); `GET /webhooks/_status` shows the counters,
 the handler backlog and the store's last seq. Answers: 200 stored or duplicate; 401 missing or
 bad signature; 404 unknown tenant or entity; 413 body over the limit; 400 not JSON or a
 required key missing; 503 the store could not commit (Autotask retries). Logs name the tenant,
@@ -187,6 +188,8 @@ class Receiver:
         if parsed is None:
             self.counters["bad_request"] += 1
             return _error(400, "the body is not JSON")
+        if isinstance(parsed, dict) and str(parsed.get("Action", "")).lower() == "deactivated":
+            return await self._record_deactivation(tenant, entity, parsed, True)
         try:
             incoming = read_payload(parsed, tenant.name, entity)
         except PayloadError as exc:
@@ -250,6 +253,10 @@ class Receiver:
             verified = verify(secrets, body, header, parsed if not isinstance(parsed, str) else None)
             if not verified:
                 return self._refuse_signature(request, tenant, entity, "does not match")
+        return await self._record_deactivation(tenant, entity, parsed, verified)
+
+    async def _record_deactivation(self, tenant: Tenant, entity: str, parsed: Any,
+                                   verified: bool) -> Response:
         await run_in_threadpool(self.store.record_deactivation, tenant.name, entity, parsed, verified)
         self.counters["deactivations"] += 1
         log.warning("Autotask deactivated a %s webhook of tenant %s (id %s); re-register it with "

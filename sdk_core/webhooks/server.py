@@ -21,6 +21,7 @@ import contextlib
 import importlib
 import logging
 import os
+import sys
 from typing import Any, AsyncIterator, Callable
 
 from starlette.applications import Starlette
@@ -156,6 +157,8 @@ class WebhookServer:
 def load_server(spec: str) -> WebhookServer:
     """`module:attribute` (default attribute `server`) -> a WebhookServer with handlers."""
     module_name, _, attribute = spec.partition(":")
+    if os.getcwd() not in sys.path:  # like uvicorn: modules of the working folder import
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -171,11 +171,12 @@ def test_the_deactivation_callback_is_recorded(client: TestClient, server: Webho
     assert post(client, "/webhooks/default/ticket/deactivated", notice).status_code == 200
     assert post(client, "/webhooks/default/ticket/deactivated", notice, secret="bad").status_code == 401
     assert post(client, "/webhooks/default/ticket/deactivated", notice, secret=None).status_code == 200
+    assert post(client, "/webhooks/default/ticket", notice).status_code == 200  # on the callout URL
     recorded = server.store.deactivations()
     assert [(r["tenant"], r["entity"], r["webhook_id"], r["verified"]) for r in recorded] == [
-        ("default", "Ticket", 3, True), ("default", "Ticket", 3, False)]
+        ("default", "Ticket", 3, True), ("default", "Ticket", 3, False), ("default", "Ticket", 3, True)]
     assert server.store.events() == []  # not an event of a record
-    assert client.get("/webhooks/_status").json()["counters"]["deactivations"] == 2
+    assert client.get("/webhooks/_status").json()["counters"]["deactivations"] == 3
 
 
 def test_a_store_that_cannot_commit_answers_503_so_autotask_retries(tmp_path: Path) -> None:
