@@ -232,7 +232,7 @@ class Receiver:
         return None
 
     async def deactivated(self, request: Request) -> Response:
-        """The deactivation callout: recorded (signature checked when one is sent)."""
+        """The deactivation callout: recorded, with whether its signature verified."""
         target = self._target(request)
         if isinstance(target, Response):
             return target
@@ -246,22 +246,21 @@ class Receiver:
             parsed: Any = json.loads(body)
         except ValueError:
             parsed = body.decode("utf-8", "replace")
-        header = request.headers.get("x-hook-signature")
-        verified = False
-        if header:
-            secrets = [s.reveal() for s in tenant.secrets_for(entity)]
-            verified = verify(secrets, body, header, parsed if not isinstance(parsed, str) else None)
-            if not verified:
-                return self._refuse_signature(request, tenant, entity, "does not match")
+        # recorded even unverified (flagged): a webhook deactivated for failing is often one
+        # registered with the wrong secret, and this notice is how you find out
+        secrets = [s.reveal() for s in tenant.secrets_for(entity)]
+        verified = verify(secrets, body, request.headers.get("x-hook-signature"),
+                          parsed if not isinstance(parsed, str) else None)
         return await self._record_deactivation(tenant, entity, parsed, verified)
 
     async def _record_deactivation(self, tenant: Tenant, entity: str, parsed: Any,
                                    verified: bool) -> Response:
         await run_in_threadpool(self.store.record_deactivation, tenant.name, entity, parsed, verified)
         self.counters["deactivations"] += 1
-        log.warning("Autotask deactivated a %s webhook of tenant %s (id %s); re-register it with "
-                    "`autotask webhooks register`", entity, tenant.name,
-                    parsed.get("Id") if isinstance(parsed, dict) else "?")
+        log.warning("Autotask deactivated a %s webhook of tenant %s (id %s, signature %s); check "
+                    "its secret and URL, then re-register or activate it", entity, tenant.name,
+                    parsed.get("Id") if isinstance(parsed, dict) else "?",
+                    "verified" if verified else "NOT verified")
         return JSONResponse({"status": "recorded"})
 
     async def status(self, request: Request) -> Response:

@@ -150,3 +150,25 @@ def test_handler_failure_dead_letter_then_replay(
     assert "1 event(s) queued" in rest.output, rest.output
     wait_until(lambda: len(receiver.handled()) == 2, what="the second replay")
     assert {e.status for e in _stored(receiver)} == {"done"}
+
+
+def test_a_webhook_deactivated_by_the_sandbox_is_recorded(
+        delivering: SandboxServer, receiver_factory: Callable[..., ReceiverProcess],
+        client_of: Callable[[SandboxServer], AutotaskClient]) -> None:
+    delivering.admin.put("webhooks/settings", {"max_attempts": 1, "deactivate_after": 2})
+    receiver = receiver_factory().start()
+    client = client_of(delivering)
+    hook = _hook(client, receiver.url(), secret="rotated-on-one-side-only")
+    ticket = _ticket(client)
+    for n in range(2):
+        client.tickets.update({"id": ticket["id"], "title": f"refused {n}"})
+        settle(delivering)
+    store = open_store(receiver.store_url)
+    try:
+        (notice,) = wait_until(store.deactivations, what="the deactivation notice")
+    finally:
+        store.close()
+    assert (notice["tenant"], notice["entity"], notice["webhook_id"]) == ("default", "Ticket", hook.id)
+    assert notice["guid"] == hook.guid and notice["verified"] is False  # the secrets differ
+    assert client.webhooks.get("Ticket", hook.id).active is False
+    assert "Autotask deactivated a Ticket webhook of tenant default" in receiver.stderr()
