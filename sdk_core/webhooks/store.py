@@ -187,11 +187,19 @@ class EventStore:
     def add_many(self, batch: list[Incoming], received_at: datetime | None = None) -> list[int | None]:
         """Store events in one transaction (one commit for all: group commit); returns each
         one's seq, None for a duplicate (also of an earlier event of the same batch)."""
+        if not batch:
+            return []
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
-        statement = insert(events_table).on_conflict_do_nothing().returning(events_table.c.seq)
+        statement = insert(events_table).on_conflict_do_nothing().returning(
+            events_table.c.seq, events_table.c.key_event)
         at = received_at or _now()
-        with self._write() as conn:
-            return [conn.execute(statement, _values(item, at)).scalar() for item in batch]
+        with self._write() as conn:  # one statement for the batch (insertmanyvalues)
+            stored = dict((key, seq) for seq, key in conn.execute(
+                statement, [_values(item, at) for item in batch]).all())
+        out: list[int | None] = []
+        for item in batch:  # a skipped row (duplicate) returns nothing; the first of twins wins
+            out.append(stored.pop(item.key_event, None))
+        return out
 
     def record_deactivation(self, tenant: str, entity: str, payload: Any, verified: bool) -> int:
         """Remember a deactivation callout (its format is undocumented: kept whole)."""
