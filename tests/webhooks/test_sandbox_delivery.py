@@ -35,8 +35,8 @@ def _stored(receiver: ReceiverProcess) -> list[Any]:
 
 def test_a_change_arrives_verified_stored_once_and_handled_once(
         delivering: SandboxServer, receiver_factory: Callable[..., ReceiverProcess],
-        client_of: Callable[[SandboxServer], AutotaskClient]) -> None:
-    receiver = receiver_factory().start()
+        client_of: Callable[[SandboxServer], AutotaskClient], store_url: str) -> None:
+    receiver = receiver_factory(store_url).start()  # SQLite and PostgreSQL
     client = client_of(delivering)
     _hook(client, receiver.url("default/TICKET"))  # the entity segment is case-insensitive
     ticket = _ticket(client)
