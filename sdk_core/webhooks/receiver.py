@@ -59,13 +59,14 @@ class GroupCommit:
         self.max_batch = max_batch
         self._waiting: list[tuple[Incoming, asyncio.Future[int | None]]] = []
         self._running = False
+        self._task: asyncio.Task[None] | None = None  # held: the loop keeps only weak references
 
     async def add(self, incoming: Incoming) -> int | None:
         future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._waiting.append((incoming, future))
         if not self._running:
             self._running = True
-            asyncio.get_running_loop().create_task(self._drain())
+            self._task = asyncio.get_running_loop().create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
@@ -97,7 +98,7 @@ class GroupCommit:
             self._running = False
             if self._waiting:  # arrived while the last batch failed
                 self._running = True
-                asyncio.get_running_loop().create_task(self._drain())
+                self._task = asyncio.get_running_loop().create_task(self._drain())
 
     def _one_by_one(self, items: list[Incoming]) -> list[int | None | BaseException]:
         out: list[int | None | BaseException] = []

@@ -203,3 +203,25 @@ def test_a_store_that_cannot_commit_answers_503_so_autotask_retries(tmp_path: Pa
     assert retried.status_code == 200 and retried.json()["status"] == "stored"
     assert status["counters"]["store_errors"] == 1 and status["max_seq"] == 1
     srv.close()
+
+
+async def test_one_bad_event_in_a_group_commit_does_not_refuse_the_others(pg_store_url: str) -> None:
+    import asyncio
+    import dataclasses
+
+    from sdk_core.webhooks.events import read_payload
+    from sdk_core.webhooks.receiver import GroupCommit
+    from sdk_core.webhooks.store import open_store
+
+    store = open_store(pg_store_url)
+    try:
+        good = [read_payload(payload(Guid=f"g-{n}"), "default", "Ticket") for n in range(3)]
+        bad = dataclasses.replace(good[0], guid="x" * 150, entity_type="y" * 150)  # too long for PostgreSQL
+        commits = GroupCommit(store)
+        results = await asyncio.gather(*(commits.add(i) for i in [good[0], bad, good[1], good[2]]),
+                                       return_exceptions=True)
+        assert isinstance(results[1], Exception)
+        assert all(isinstance(r, int) for r in (results[0], results[2], results[3]))
+        assert [e.guid for e in store.events()] == ["g-0", "g-1", "g-2"]
+    finally:
+        store.close()
