@@ -65,6 +65,9 @@ class WebhookServer:
     def handler(self, pattern: str = "*", *, when: Callable[[WebhookEvent], bool] | None = None
                 ) -> Callable[[HandlerFunc], HandlerFunc]:
         """Register a (sync or async) function for events matching `pattern` (and `when`)."""
+        if not isinstance(pattern, str):
+            raise TypeError("give the handler a pattern: @server.handler('ticket.created'), "
+                            "@server.handler('ticket.*') or @server.handler('*')")
         entity, action = parse_pattern(pattern)
 
         def register(func: HandlerFunc) -> HandlerFunc:

@@ -55,6 +55,11 @@ def test_bad_patterns_say_what_is_accepted(pattern: str, message: str) -> None:
         parse_pattern(pattern)
 
 
+def test_a_handler_needs_a_pattern(server: WebhookServer) -> None:
+    with pytest.raises(TypeError, match=r"@server.handler\('ticket.created'\)"):
+        server.handler(lambda e: None)  # type: ignore[arg-type]
+
+
 def test_handlers_get_the_events_they_match(server: WebhookServer) -> None:
     got: dict[str, list[tuple[str, int, str]]] = {"created": [], "any_ticket": [], "deleted": [],
                                                   "completed": [], "async": []}
