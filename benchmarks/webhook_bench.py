@@ -11,7 +11,8 @@ do. Every 50th event is sent twice on purpose (an Autotask retry).
 
 Prints, per store: p50/p99/max answer time at the target rate, answers that were not 200,
 events stored vs unique events sent (must be equal: nothing lost or doubled), and the largest
-rate of a ramp (doubling from the target) whose p99 stayed under 50 ms with no errors. The
+rate of a ramp (doubling from the target) that was sustained: every event stored, no errors,
+the run not stretched by more than 10% and p99 under a second (its p99 is printed beside it). The
 baseline, measured in the same run with the same generator, is a bare Starlette app on uvicorn
 that answers 200 without verifying or storing; answer times are also shown as ratios to it.
 """
@@ -155,7 +156,8 @@ async def _load(url: str, run: str, rate: float, duration: float) -> dict[str, A
         if conn is not None:
             conn[1].close()
     latencies.sort()
-    return {"sent": len(plan), "unique": total, "elapsed": elapsed, "lag_ms": lag * 1000,
+    return {"sent": len(plan), "unique": total, "elapsed": elapsed, "planned": duration,
+            "lag_ms": lag * 1000,
             "errors": errors, "p50": statistics.median(latencies),
             "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)], "max": latencies[-1]}
 
@@ -246,7 +248,10 @@ def stored(store_url: str, run: str) -> tuple[int, int]:
 
 
 def holds(result: dict[str, Any]) -> bool:
-    return result["p99"] < P99_TARGET_MS and not result["errors"] and result["lag_ms"] < 100
+    """Sustained: every event stored, no errors, and the receiver kept pace (the run ended
+    within 10% of its planned length and p99 stayed under a second)."""
+    return (not result["errors"] and result["rows"] == result["unique"]
+            and result["elapsed"] < result["planned"] * 1.1 and result["p99"] < 1000)
 
 
 def bench_store(name: str, store_url: str, rate: float, duration: float, ramp_duration: float,
@@ -259,16 +264,17 @@ def bench_store(name: str, store_url: str, rate: float, duration: float, ramp_du
         rows, distinct = stored(store_url, main["run"])
         main.update(rows=rows, distinct=distinct)
         best, step_rate, ramp = (rate if holds(main) else 0.0), rate * 2, []
+        best_p99 = main["p99"]
         for _ in range(ramp_steps):
             with console.status(f"{name}: ramp at {step_rate:.0f} events/s for {ramp_duration:.0f} s"):
                 result = generate(receiver.url, step_rate, ramp_duration)
             time.sleep(1)
             result["rows"], result["distinct"] = stored(store_url, result["run"])
             ramp.append((step_rate, result))
-            if not (holds(result) and result["rows"] == result["unique"]):
+            if not holds(result):
                 break
-            best, step_rate = step_rate, step_rate * 2
-        main["max_rate"], main["ramp"] = best, ramp
+            best, best_p99, step_rate = step_rate, result["p99"], step_rate * 2
+        main["max_rate"], main["max_rate_p99"], main["ramp"] = best, best_p99, ramp
         return main
     finally:
         receiver.stop()
@@ -280,7 +286,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--ramp-duration", type=float, default=15.0)
     parser.add_argument("--ramp-steps", type=int, default=4)
-    parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--stores", default="sqlite,sqlite-normal,postgresql",
+                        help="sqlite (synchronous=FULL), sqlite-normal (?synchronous=normal), postgresql")
     parser.add_argument("--quick", action="store_true", help="10 s runs, two ramp steps")
     args = parser.parse_args()
     if args.quick:
@@ -297,8 +304,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="webhook-bench-") as tmp:
         for name in args.stores.split(","):
             schema = None
-            if name == "sqlite":
-                url = f"sqlite:///{Path(tmp) / 'events.db'}"
+            if name.startswith("sqlite"):
+                url = f"sqlite:///{Path(tmp) / (name + '.db')}"
+                if name == "sqlite-normal":
+                    url += "?synchronous=normal"
             else:
                 schema = f"whbench_{uuid.uuid4().hex[:8]}"
                 engine = sa.create_engine(POSTGRES_URL)
@@ -325,7 +334,7 @@ def main() -> None:
         table.add_row(name, f"{r['p50']:.1f}", f"{r['p99']:.1f}", f"{r['max']:.1f}",
                       f"{r['p99'] / base['p99']:.2f}", str(sum(r["errors"].values())),
                       f"{r['rows']} / {r['unique']}", str(r["rows"] - r["distinct"]),
-                      f"{r['max_rate']:.0f}/s")
+                      f"{r['max_rate']:.0f}/s (p99 {r['max_rate_p99']:.0f} ms)")
     console.print(table)
     for name, r in results.items():
         steps = ", ".join(f"{rate:.0f}/s: p99 {res['p99']:.1f} ms, {sum(res['errors'].values())} "

@@ -358,6 +358,12 @@ class EventStore:
 
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:
+    synchronous = url.query.get("synchronous", "full")
+    synchronous = (synchronous[-1] if isinstance(synchronous, tuple) else synchronous).upper()
+    if synchronous not in ("FULL", "NORMAL"):
+        raise StoreError("synchronous= takes full (the default: a commit survives power loss) "
+                         "or normal (survives a crash of the receiver, not of the machine)")
+    url = url.difference_update_query(["synchronous"])
     database = url.database
     if not database or database == ":memory:":
         raise StoreError("the webhook store needs a file: use sqlite:///path/events.db "
@@ -371,7 +377,7 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         dbapi_connection.isolation_level = None  # transactions are begun below, explicitly
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")  # a commit survives power loss, not only kill -9
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # FULL: a commit survives power loss
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
@@ -387,8 +393,10 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
 def open_store(url: str | None = None) -> EventStore:
     """Open (creating its tables if missing) the store at `url`.
 
-    `sqlite:///path/events.db` (WAL mode; the default, in the working folder) or
-    `postgresql+psycopg://user:password@host/db` (a schema via `?options=-csearch_path%3Dname`).
+    `sqlite:///path/events.db` (WAL mode; the default, in the working folder; add
+    `?synchronous=normal` to skip the fsync per commit: answered events then survive a crash of
+    the receiver but not of the machine) or `postgresql+psycopg://user:password@host/db` (a
+    schema via `?options=-csearch_path%3Dname`).
     """
     try:
         parsed = sa.make_url(url or DEFAULT_STORE_URL)

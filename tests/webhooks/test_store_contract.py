@@ -185,6 +185,14 @@ def test_sqlite_store_is_in_wal_mode(tmp_path: Any) -> None:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     finally:
         opened.close()
+    relaxed = open_store(f"sqlite:///{tmp_path / 'sub' / 'e.db'}?synchronous=normal")
+    try:
+        with relaxed.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    finally:
+        relaxed.close()
+    with pytest.raises(StoreError, match="synchronous= takes full"):
+        open_store(f"sqlite:///{tmp_path / 'e.db'}?synchronous=off")
 
 
 def test_store_url_password_never_shows(pg_store_url: str) -> None:
