@@ -152,7 +152,7 @@ class EventStore:
         # SQLite has one writer at a time; threads of this process queue here rather than in
         # SQLite's busy handler, which sleeps in steps of up to 100 ms
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else nullcontext()
-        with self._write() as conn:  # under the write lock: processes opening at once do not race
+        with self._write(ordered=True) as conn:  # processes opening at once do not race
             metadata.create_all(conn, checkfirst=True)
 
     def __repr__(self) -> str:
@@ -165,12 +165,12 @@ class EventStore:
 
     # transactions ----------------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        """One write transaction; the seq-ordering lock is taken first."""
+    def _write(self, ordered: bool = False) -> Iterator[sa.Connection]:
+        """One write transaction; `ordered` (inserts, DDL) takes the seq-ordering lock first."""
         with self._write_lock, self.engine.connect() as conn:
             conn = conn.execution_options(webhook_write=True)
             with conn.begin():
-                if self.dialect == "postgresql":
+                if ordered and self.dialect == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
                 yield conn
 
@@ -193,7 +193,7 @@ class EventStore:
         statement = insert(events_table).on_conflict_do_nothing().returning(
             events_table.c.seq, events_table.c.key_event)
         at = received_at or _now()
-        with self._write() as conn:  # one statement for the batch (insertmanyvalues)
+        with self._write(ordered=True) as conn:  # one statement for the batch (insertmanyvalues)
             stored = dict((key, seq) for seq, key in conn.execute(
                 statement, [_values(item, at) for item in batch]).all())
         out: list[int | None] = []
