@@ -75,6 +75,12 @@ class AsyncAutotaskClient(BaseClient):
         """`{"limit", "timeframe", "used"}` (+ `timeframe_minutes`) from ThresholdInformation."""
         return await self._run(self._threshold_flow())
 
+    @property
+    def webhooks(self) -> Any:
+        """Webhook registration (`sdk_core.webhooks.AsyncWebhooks`), loaded on first use."""
+        from .webhooks.registration import AsyncWebhooks
+        return AsyncWebhooks(self)
+
     async def close(self) -> None:
         result = self.transport.close()
         if inspect.isawaitable(result):

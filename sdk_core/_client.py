@@ -101,6 +101,12 @@ class AutotaskClient(BaseClient):
         """`{"limit", "timeframe", "used"}` (+ `timeframe_minutes`) from ThresholdInformation."""
         return self._run(self._threshold_flow())
 
+    @property
+    def webhooks(self) -> Any:
+        """Webhook registration (`sdk_core.webhooks.Webhooks`), loaded on first use."""
+        from .webhooks.registration import Webhooks
+        return Webhooks(self)
+
     def close(self) -> None:
         self.transport.close()
         if self.cache is not None:
