@@ -41,7 +41,7 @@ def quick_start() -> str:
 @pytest.fixture(scope="module")
 def core_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv with the project and its core dependencies (lock pins, uv's cache, offline)."""
-    uv = shutil.which("uv")
+    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.base_prefix) / "bin"))
     assert uv, "uv is needed to build the core-only environment (make .venv/.installed installs it)"
     venv = tmp_path_factory.mktemp("core") / "venv"
     env = {**os.environ, "UV_OFFLINE": "1"}

@@ -1,6 +1,7 @@
 """The governor's rules, with threads, asyncio tasks, a fake clock and the real Redis."""
 
 import asyncio
+import os
 import threading
 import time
 import uuid
@@ -10,7 +11,7 @@ import redis
 
 from sdk_core._governor import BAND_MARGIN, LATENCY_BAND, LEASE_SECONDS, EndpointSlots, Governor
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 class Clock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 import httpx
@@ -159,4 +160,4 @@ def test_redis_holds_the_thread_limit_across_processes(sandbox_factory):
     server = sandbox_factory(latency_ms=50)
     assert _two_processes(server, "") > 0  # control: two governors, one per process, collide
     server.admin.reset()
-    assert _two_processes(server, "redis://127.0.0.1:6379/0") == 0
+    assert _two_processes(server, os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")) == 0

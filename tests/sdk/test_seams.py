@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import uuid
 from typing import Any
@@ -30,6 +31,7 @@ from sdk_core._client import RequestsTransport
 from sdk_core._config import settings_from_env
 from sdk_core._scan import IdRange, ScanPlan
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "S3CRET-never-shown"
 THRESHOLD = {
     "externalRequestThreshold": 10000,
@@ -189,9 +191,7 @@ def test_a_second_client_never_reconfigures_the_first_ones_governor(tmp_path) ->
 async def test_the_async_client_asks_redis_off_the_event_loop(sandbox, tmp_path) -> None:
     loop_thread = threading.get_ident()
     threads: list[int] = []
-    client = AsyncAutotaskClient(
-        **sandbox.credentials, cache_dir=str(tmp_path), redis_url="redis://127.0.0.1:6379/0"
-    )
+    client = AsyncAutotaskClient(**sandbox.credentials, cache_dir=str(tmp_path), redis_url=REDIS_URL)
     gov = client.governor
     assert gov._redis is not None
     real = gov._redis.execute_command
@@ -211,7 +211,7 @@ async def test_the_async_client_asks_redis_off_the_event_loop(sandbox, tmp_path)
     finally:
         gov._redis.execute_command = real  # type: ignore[method-assign]  # put the real one back
         await client.close()
-        r = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        r = redis.Redis.from_url(REDIS_URL)
         for key in r.scan_iter(f"autotask-liberator:{gov.tenant}*"):
             r.delete(key)
 
