@@ -7,11 +7,14 @@ SHARED  ?= ../shared
 
 .PHONY: demo test test-fast lint services catalog bench lock clean
 
+# Bytecode is compiled at install: the tests start the tap and targets as processes hundreds of
+# times, and where PYTHONDONTWRITEBYTECODE is set each start would otherwise compile every module.
 $(STAMP): requirements.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
 	@test -x $(BIN)/python || uv venv --quiet --python $(PY) $(VENV)
-	uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@$(BIN)/python -m compileall -q -j 0 sdk_core tap_autotask target_adapters autotask_sandbox orchestration scripts >/dev/null
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -39,7 +42,8 @@ catalog: $(STAMP)
 	$(BIN)/python scripts/generate_catalog.py --swagger $(SHARED)/reference/autotask-rest-swagger-v1.json
 
 # Performance figures (not pass/fail). Each prints ratios against a baseline of the same run.
-BENCHES := sandbox_bench client_bench tap_bench target_bench target_files_bench
+BENCHES := sandbox_bench client_bench tap_bench target_bench target_files_bench bulk_bench cache_bench \
+           dataframe_bench export_bench webhook_bench
 bench: $(STAMP) services
 	@for b in $(BENCHES); do echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || exit 1; done
 
