@@ -21,7 +21,11 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from starlette.concurrency import run_in_threadpool
+from .._extras import require_extra
+
+require_extra("sdk_core.webhooks", "webhooks", "starlette", "uvicorn")
+
+from starlette.concurrency import run_in_threadpool  # noqa: E402  (after the extra check)
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route

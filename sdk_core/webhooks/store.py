@@ -20,7 +20,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-import sqlalchemy as sa
+from .._extras import require_extra
+
+require_extra("sdk_core.webhooks", "webhooks", "sqlalchemy")
+
+import sqlalchemy as sa  # noqa: E402  (after the check that names the missing extra)
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
