@@ -10,13 +10,14 @@ import click
 from singer_sdk import Target
 
 from target_adapters.common import FastSingerReader
+from target_adapters.common.batch_messages import BatchAsRecords
 from target_adapters.files.cli_process import configure_cli_process
 from target_adapters.files.registry import WriterRegistry
 from target_adapters.files.settings import CONFIG_SCHEMA, FileSettings
 from target_adapters.files.sink import FileSink
 
 
-class TargetFiles(Target):
+class TargetFiles(BatchAsRecords, Target):
     """Files are published, and the last STATE emitted, only when the input ends cleanly.
 
     Emitting STATE earlier would tell the orchestrator that rows are saved which

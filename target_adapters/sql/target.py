@@ -17,6 +17,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLTarget
 
+from target_adapters.common.batch_messages import BatchAsRecords
 from target_adapters.sql.pipeline import BatchPipeline
 from target_adapters.sql.reader import SQLSingerReader
 from target_adapters.sql.sink import SQLTargetSink
@@ -28,7 +29,7 @@ if t.TYPE_CHECKING:
 _AGE_CHECK_EVERY = 1_000  # records between checks of the SDK's 5-minute batch age limit
 
 
-class TargetSQL(SQLTarget):
+class TargetSQL(BatchAsRecords, SQLTarget):
     """Singer target for PostgreSQL, MySQL/MariaDB and SQLite."""
 
     name = "target-sql"
