@@ -70,6 +70,12 @@ class SQLTargetConnector(SQLConnector):
         """The shared engine (public name for the sink and the bulk writers)."""
         return self._engine
 
+    def close(self) -> None:
+        """Close the pooled connections (psycopg warns about any left open at exit)."""
+        engine = self._cached_engine  # only if one was created
+        if engine is not None:
+            engine.dispose()
+
     def to_sql_type(self, jsonschema_type: dict) -> sa.types.TypeEngine:
         """The column type for one JSON-schema property (not part of the key)."""
         return sql_type(self.dialect_name, column_type(jsonschema_type))

@@ -18,6 +18,7 @@ from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLTarget
 
 from target_adapters.common.batch_messages import BatchAsRecords
+from target_adapters.sql.connector import SQLTargetConnector
 from target_adapters.sql.pipeline import BatchPipeline
 from target_adapters.sql.reader import SQLSingerReader
 from target_adapters.sql.sink import SQLTargetSink
@@ -203,10 +204,14 @@ class TargetSQL(BatchAsRecords, SQLTarget):
         super()._handle_max_record_age()
 
     def process_endofpipe(self) -> None:
-        """Commit the last batches, emit the final state and stop the writer thread."""
-        self._pipeline.wait()
-        super().process_endofpipe()
-        self._pipeline.close()
+        """Commit the last batches, emit the final state, stop the writer, close connections."""
+        try:
+            self._pipeline.wait()
+            super().process_endofpipe()
+            self._pipeline.close()
+        finally:
+            if self._target_connector is not None:
+                t.cast(SQLTargetConnector, self._target_connector).close()
 
 
 if __name__ == "__main__":
