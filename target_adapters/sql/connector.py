@@ -17,6 +17,8 @@ from singer_sdk.sql.connector import FullyQualifiedName, SQLConnector
 
 from target_adapters.common.schema_types import column_type
 from target_adapters.sql import identifiers
+from target_adapters.sql.annotations import LABELS_TABLE, labeled_view
+from target_adapters.sql.name_map import NameMap
 from target_adapters.sql.types import rung_type, sql_type, widened
 
 
@@ -69,6 +71,14 @@ class SQLTargetConnector(SQLConnector):
     def engine(self) -> sa.Engine:
         """The shared engine (public name for the sink and the bulk writers)."""
         return self._engine
+
+    def name_map(self, schema: str | None) -> NameMap:
+        """The recorded stream and property names of one schema (see :mod:`.name_map`)."""
+        maps: dict[str | None, NameMap] = self.__dict__.setdefault("_name_maps", {})
+        if schema not in maps:
+            reserved = [LABELS_TABLE] if self.config.get("picklist_label_views") else []
+            maps[schema] = NameMap(self._engine, schema, reserved)
+        return maps[schema]
 
     def close(self) -> None:
         """Close the pooled connections (psycopg warns about any left open at exit)."""
@@ -158,15 +168,14 @@ class SQLTargetConnector(SQLConnector):
         schema: dict,
         primary_keys: t.Sequence[str],
     ) -> None:
-        existing = {
-            name.casefold(): column
-            for name, column in self.get_table_columns(full_table_name).items()
-        }
+        # Names come from the name map, which keeps names the database would confuse
+        # apart, so an existing column is the one with exactly this name.
+        existing = self.get_table_columns(full_table_name)
         for name, prop in (schema.get("properties") or {}).items():
             wanted = sql_type(
                 self.dialect_name, column_type(prop or {}), is_key=name in primary_keys
             )
-            current = existing.get(name.casefold())
+            current = existing.get(name)
             if current is None:
                 self._create_empty_column(full_table_name, name, wanted)
                 continue
@@ -217,7 +226,7 @@ class SQLTargetConnector(SQLConnector):
         """
         if not isinstance(full_table_name, FullyQualifiedName):
             return
-        parts = (full_table_name.schema, f"{full_table_name.table}_labeled")
+        parts = (full_table_name.schema, labeled_view(self.dialect_name, full_table_name.table))
         view = ".".join(identifiers.quote(self._dialect, p) for p in parts if p)
         conn.execute(sa.text(f"DROP VIEW IF EXISTS {view}"))
 
@@ -235,7 +244,7 @@ class SQLTargetConnector(SQLConnector):
         _, schema_name, table_name = self.parse_full_table_name(full_table_name)
         old = sa.Table(table_name, sa.MetaData(), schema=schema_name, autoload_with=self._engine)
         meta = sa.MetaData()
-        staging_name = f"{table_name}__widening"
+        staging_name = identifiers.with_suffix(self.dialect_name, table_name, "__widening")
         staging = sa.Table(
             staging_name,
             meta,

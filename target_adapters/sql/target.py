@@ -55,6 +55,17 @@ class TargetSQL(BatchAsRecords, SQLTarget):
             description="Schema (PostgreSQL) or database (MySQL) for every stream's table.",
         ),
         th.Property(
+            "schema_from_stream_name",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Read a stream named <schema>-<table> as table <table> in schema <schema> "
+                "(singer-sdk's convention; default_target_schema, when set, still wins). Off: "
+                "every stream gets its own table, named after the whole stream name, inside "
+                "default_target_schema (or the connection's default schema or database)."
+            ),
+        ),
+        th.Property(
             "load_method",
             th.StringType,
             default=TargetLoadMethods.UPSERT.value,
