@@ -15,6 +15,7 @@ import typing as t
 
 from singer_sdk.sinks import Sink
 
+from target_adapters._sdk_compat import warned_fields
 from target_adapters.common import CompiledValidator, column_types
 
 if t.TYPE_CHECKING:
@@ -76,9 +77,10 @@ class FileSink(Sink):
         self._writer.write(record)
 
     def _warn_undeclared(self, record: dict) -> None:
-        new = [k for k in record if k not in self._declared and k not in self._warned_missing_fields]
+        warned = warned_fields(self)
+        new = [k for k in record if k not in self._declared and k not in warned]
         for name in new:
-            self._warned_missing_fields.add(name)
+            warned.add(name)
             if self._keeps_undeclared:
                 self.logger.warning("Stream '%s': field '%s' is not in the schema; kept as sent.",
                                     self.stream_name, name)

@@ -10,7 +10,7 @@ import click
 from singer_sdk import Target
 
 from target_adapters.common import FastSingerReader
-from target_adapters.common.batch_messages import BatchAsRecords
+from target_adapters._sdk_compat import BatchAsRecords
 from target_adapters.files.cli_process import configure_cli_process
 from target_adapters.files.registry import WriterRegistry
 from target_adapters.files.settings import CONFIG_SCHEMA, FileSettings

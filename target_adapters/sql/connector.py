@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql.connector import FullyQualifiedName, SQLConnector
 
+from target_adapters import _sdk_compat as compat
 from target_adapters.common.schema_types import column_type
 from target_adapters.sql import identifiers
 from target_adapters.sql.annotations import LABELS_TABLE, labeled_view
@@ -39,7 +40,7 @@ class SQLTargetConnector(SQLConnector):
     @property
     def dialect_name(self) -> str:
         """``postgresql``, ``mysql`` (also MariaDB) or ``sqlite``."""
-        return self._dialect.name
+        return self.engine.dialect.name
 
     def create_engine(self) -> sa.Engine:
         """An engine whose DBAPI parameters are positional, for executemany of tuples."""
@@ -64,25 +65,25 @@ class SQLTargetConnector(SQLConnector):
     @contextmanager
     def _connect(self) -> t.Iterator[sa.Connection]:
         """A plain connection: the SDK's server-side cursors cannot run DDL on psycopg."""
-        with self._engine.connect() as conn:
+        with self.engine.connect() as conn:
             yield conn
 
     @property
     def engine(self) -> sa.Engine:
         """The shared engine (public name for the sink and the bulk writers)."""
-        return self._engine
+        return compat.engine(self)
 
     def name_map(self, schema: str | None) -> NameMap:
         """The recorded stream and property names of one schema (see :mod:`.name_map`)."""
         maps: dict[str | None, NameMap] = self.__dict__.setdefault("_name_maps", {})
         if schema not in maps:
             reserved = [LABELS_TABLE] if self.config.get("picklist_label_views") else []
-            maps[schema] = NameMap(self._engine, schema, reserved)
+            maps[schema] = NameMap(self.engine, schema, reserved)
         return maps[schema]
 
     def close(self) -> None:
         """Close the pooled connections (psycopg warns about any left open at exit)."""
-        engine = self._cached_engine  # only if one was created
+        engine = compat.created_engine(self)  # only if one was created
         if engine is not None:
             engine.dispose()
 
@@ -93,7 +94,7 @@ class SQLTargetConnector(SQLConnector):
     def raw_table(self, full_table_name: str | FullyQualifiedName) -> str:
         """The table name quoted for statements written as text."""
         if isinstance(full_table_name, FullyQualifiedName):
-            return identifiers.table(self._dialect, full_table_name)
+            return identifiers.table(self.engine.dialect, full_table_name)
         return str(full_table_name)
 
     def table_has_rows(self, full_table_name: FullyQualifiedName) -> bool:
@@ -112,14 +113,14 @@ class SQLTargetConnector(SQLConnector):
     ) -> bool:
         """Create, or add and widen columns; returns True if the table is new."""
         table_key = str(full_table_name)
-        first_time = not self._tables_prepared.get(table_key, False)
+        first_time = not compat.prepared_tables(self).get(table_key, False)
         overwrite = self.config.get("load_method") == TargetLoadMethods.OVERWRITE
         exists = self.table_exists(full_table_name)
         if exists and overwrite and first_time:
             with self._connect() as conn, conn.begin():
                 conn.execute(sa.text(f"DROP TABLE {self.raw_table(full_table_name)}"))
             exists = False
-        self._tables_prepared[table_key] = True
+        compat.prepared_tables(self)[table_key] = True
         if not exists:
             self.create_empty_table(
                 full_table_name, schema, primary_keys, partition_keys, as_temp_table
@@ -160,7 +161,7 @@ class SQLTargetConnector(SQLConnector):
             args.append(sa.PrimaryKeyConstraint(*keys))
         table = sa.Table(table_name, sa.MetaData(), *columns, *args, schema=schema_name)
         self.logger.info("Creating table %s", full_table_name)
-        table.create(self._engine)
+        table.create(self.engine)
 
     def _evolve_table(
         self,
@@ -177,7 +178,7 @@ class SQLTargetConnector(SQLConnector):
             )
             current = existing.get(name)
             if current is None:
-                self._create_empty_column(full_table_name, name, wanted)
+                compat.add_column(self, full_table_name, name, wanted)
                 continue
             target_rung = widened(current.type, wanted)
             if target_rung is not None:
@@ -194,8 +195,8 @@ class SQLTargetConnector(SQLConnector):
         if self.dialect_name == "sqlite":
             self._rebuild_sqlite_table(full_table_name, column, new_type)
             return
-        compiled = new_type.compile(dialect=self._dialect)
-        quoted = identifiers.quote(self._dialect, column)
+        compiled = new_type.compile(dialect=self.engine.dialect)
+        quoted = identifiers.quote(self.engine.dialect, column)
         table = self.raw_table(full_table_name)
         if self.dialect_name == "postgresql":
             using = f"{quoted}::text" if target_rung == "text" else f"{quoted}::{compiled}"
@@ -227,7 +228,7 @@ class SQLTargetConnector(SQLConnector):
         if not isinstance(full_table_name, FullyQualifiedName):
             return
         parts = (full_table_name.schema, labeled_view(self.dialect_name, full_table_name.table))
-        view = ".".join(identifiers.quote(self._dialect, p) for p in parts if p)
+        view = ".".join(identifiers.quote(self.engine.dialect, p) for p in parts if p)
         conn.execute(sa.text(f"DROP VIEW IF EXISTS {view}"))
 
     def _rebuild_sqlite_table(
@@ -242,7 +243,7 @@ class SQLTargetConnector(SQLConnector):
         text in a NUMERIC column would break them even though SQLite stores it.
         """
         _, schema_name, table_name = self.parse_full_table_name(full_table_name)
-        old = sa.Table(table_name, sa.MetaData(), schema=schema_name, autoload_with=self._engine)
+        old = sa.Table(table_name, sa.MetaData(), schema=schema_name, autoload_with=self.engine)
         meta = sa.MetaData()
         staging_name = identifiers.with_suffix(self.dialect_name, table_name, "__widening")
         staging = sa.Table(
@@ -261,7 +262,7 @@ class SQLTargetConnector(SQLConnector):
             schema=schema_name,
         )
         self.logger.info("Widening column %s.%s to %s", full_table_name, column, new_type)
-        with self._engine.begin() as conn:
+        with self.engine.begin() as conn:
             self._drop_labeled_view(conn, full_table_name)
             staging.create(conn)
             names = [c.name for c in old.columns]
@@ -269,8 +270,8 @@ class SQLTargetConnector(SQLConnector):
             old.drop(conn)
             quote = identifiers.quote
             conn.exec_driver_sql(
-                f"ALTER TABLE {quote(self._dialect, staging_name)} "
-                f"RENAME TO {quote(self._dialect, table_name)}"
+                f"ALTER TABLE {quote(self.engine.dialect, staging_name)} "
+                f"RENAME TO {quote(self.engine.dialect, table_name)}"
             )
 
     def get_column_add_ddl(  # type: ignore[override]
@@ -280,7 +281,7 @@ class SQLTargetConnector(SQLConnector):
         column_type: sa.types.TypeEngine,
     ) -> sa.DDL:
         """ADD COLUMN with the name quoted by the dialect (``%`` escaped for DDL)."""
-        compiled = column_type.compile(dialect=self._dialect)
-        quoted = identifiers.quote(self._dialect, column_name).replace("%", "%%")
+        compiled = column_type.compile(dialect=self.engine.dialect)
+        quoted = identifiers.quote(self.engine.dialect, column_name).replace("%", "%%")
         table = self.raw_table(table_name).replace("%", "%%")
         return sa.DDL(f"ALTER TABLE {table} ADD COLUMN {quoted} {compiled}")

@@ -51,8 +51,8 @@ class NameMap:
     """The names of one schema (or database): read once, extended as streams arrive."""
 
     def __init__(self, engine: sa.Engine, schema: str | None, reserved: t.Iterable[str] = ()) -> None:
-        self._engine = engine
-        self._dialect = engine.dialect.name
+        self._db = engine
+        self._dialect_name = engine.dialect.name
         self._schema = schema
         self._table = _table(schema)
         self._reserved = {self._fold(n) for n in (MAP_TABLE, *reserved)}
@@ -61,17 +61,17 @@ class NameMap:
         self._loaded = False
 
     def _fold(self, name: str) -> str:
-        return identifiers.folded(self._dialect, name)
+        return identifiers.folded(self._dialect_name, name)
 
     def _load(self) -> None:
         if self._loaded:
             return
         self._loaded = True
-        inspector = sa.inspect(self._engine)
+        inspector = sa.inspect(self._db)
         self._existing_tables = set(inspector.get_table_names(schema=self._schema))
         if MAP_TABLE not in self._existing_tables:
             return
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             for kind, table_name, source, name in conn.execute(
                 sa.select(self._table.c.kind, self._table.c.table_name, self._table.c.source,
                           self._table.c.sql_name)
@@ -87,7 +87,7 @@ class NameMap:
         known = self._tables.get(stream)
         if known is not None:
             return known
-        name = identifiers.sql_name(self._dialect, wanted if wanted is not None else stream)
+        name = identifiers.sql_name(self._dialect_name, wanted if wanted is not None else stream)
         key = self._fold(name)
         for other, table_name in self._tables.items():
             if self._fold(table_name) == key:
@@ -132,10 +132,10 @@ class NameMap:
                      key=lambda p: (not p.startswith("_sdc_"), p))
         rows = []
         for prop in new:
-            name = identifiers.sql_name(self._dialect, prop)
+            name = identifiers.sql_name(self._dialect_name, prop)
             key = self._fold(name)
             if key in taken or present.get(key, name) != name:
-                name = identifiers.sql_name(self._dialect, prop, tagged=True)
+                name = identifiers.sql_name(self._dialect_name, prop, tagged=True)
                 key = self._fold(name)
                 if key in taken or key in present:
                     owner = taken.get(key, present.get(key))
@@ -153,7 +153,7 @@ class NameMap:
     def _record(self, rows: list[tuple[str, str, str, str, str]]) -> None:
         if not rows:
             return
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             self._table.create(conn, checkfirst=True)
             conn.execute(
                 sa.insert(self._table),

@@ -20,6 +20,7 @@ from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLSink
 
+from target_adapters._sdk_compat import count_record, records_read
 from target_adapters.common.schema_types import column_types
 from target_adapters.sql import annotations
 from target_adapters.sql.bulk import Batch, RowRefused, writer_for
@@ -188,9 +189,7 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
                 self._marked_rows.pop(key, None)
         else:
             self._plain_rows.append(row)
-        self._batch_records_read += 1
-        self._total_records_read += 1
-        return self._batch_records_read >= self._max_rows
+        return count_record(self) >= self._max_rows
 
     def _accept_deletion(self, row: tuple) -> None:
         """A deletion record carries only the key and a few fields, not the full row.
@@ -218,7 +217,7 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
 
     def _refuse(self, record: dict, exc: BadField) -> t.NoReturn:
         column = self._columns[exc.index]
-        where = f"record #{self._total_records_read + 1}"
+        where = f"record #{records_read(self)[1] + 1}"
         if exc.error is None:
             msg = (
                 f"stream '{self.stream_name}', {where}: key property '{column}' is missing "
@@ -239,7 +238,7 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
             "plain": self._plain_rows,
             "marked": list(self._marked_rows.values()),
         }
-        self.record_counter_metric.increment(self._batch_records_read)
+        self.record_counter_metric.increment(records_read(self)[0])
         self._keyed_rows, self._plain_rows, self._marked_rows = {}, [], {}
         self._new_batch_stamps()
         return context

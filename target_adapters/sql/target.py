@@ -17,7 +17,8 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLTarget
 
-from target_adapters.common.batch_messages import BatchAsRecords
+from target_adapters import _sdk_compat as compat
+from target_adapters._sdk_compat import BatchAsRecords
 from target_adapters.sql.connector import SQLTargetConnector
 from target_adapters.sql.pipeline import BatchPipeline
 from target_adapters.sql.reader import SQLSingerReader
@@ -150,7 +151,7 @@ class TargetSQL(BatchAsRecords, SQLTarget):
         try:
             if self._checkpoint_due:
                 self._checkpoint()
-            sink = self._sinks_active.get(message_dict.get("stream", "")) if self._fast_path else None
+            sink = compat.active_sinks(self).get(message_dict.get("stream", "")) if self._fast_path else None
             record = message_dict.get("record")
             if sink is None or not isinstance(record, dict):
                 super()._process_record_message(message_dict)
@@ -168,11 +169,12 @@ class TargetSQL(BatchAsRecords, SQLTarget):
         """Hand every sink's batch, then the latest state, to the writer thread as one job."""
         self._checkpoint_due = False
         batches = []
-        for sink in list(self._sinks_active.values()):
+        for sink in list(compat.active_sinks(self).values()):
             if sink.current_size:
                 batches.append((sink, sink.start_drain()))
                 sink.mark_drained()
-        state = copy.deepcopy(self._latest_state) if self._latest_state else None
+        latest = compat.latest_state(self)
+        state = copy.deepcopy(latest) if latest else None
 
         def commit_then_emit() -> None:
             for sink, context in batches:
@@ -195,7 +197,7 @@ class TargetSQL(BatchAsRecords, SQLTarget):
         is written, and no table should change under a running COPY.
         """
         self._pipeline.wait()
-        existing = self._sinks_active.get(message_dict.get("stream", ""))
+        existing = compat.active_sinks(self).get(message_dict.get("stream", ""))
         if existing is not None and (
             existing.original_schema != message_dict.get("schema")
             or list(existing.key_properties) != list(message_dict.get("key_properties") or [])
@@ -210,7 +212,7 @@ class TargetSQL(BatchAsRecords, SQLTarget):
 
     def _handle_max_record_age(self) -> None:
         """The SDK drains everything when records wait too long; the writer finishes first."""
-        if self._max_record_age_in_minutes > self._MAX_RECORD_AGE_IN_MINUTES:
+        if compat.record_age_limit_reached(self):
             self._pipeline.wait()
         super()._handle_max_record_age()
 
@@ -221,8 +223,9 @@ class TargetSQL(BatchAsRecords, SQLTarget):
             super().process_endofpipe()
             self._pipeline.close()
         finally:
-            if self._target_connector is not None:
-                t.cast(SQLTargetConnector, self._target_connector).close()
+            connector = compat.created_connector(self)
+            if connector is not None:
+                t.cast(SQLTargetConnector, connector).close()
 
 
 if __name__ == "__main__":
