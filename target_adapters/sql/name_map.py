@@ -151,16 +151,45 @@ class NameMap:
         return {p: known[p] for p in properties}
 
     def _record(self, rows: list[tuple[str, str, str, str, str]]) -> None:
+        """Insert the new names; another process recording the same ones at once is fine."""
         if not rows:
             return
-        with self._db.begin() as conn:
-            self._table.create(conn, checkfirst=True)
-            conn.execute(
-                sa.insert(self._table),
-                [
-                    {"id": _row_id(kind, table_name, source), "kind": kind, "stream": stream,
-                     "table_name": table_name, "source": source, "sql_name": name}
-                    for kind, stream, table_name, source, name in rows
-                ],
-            )
+        wanted = {
+            _row_id(kind, table_name, source): {
+                "id": _row_id(kind, table_name, source), "kind": kind, "stream": stream,
+                "table_name": table_name, "source": source, "sql_name": name}
+            for kind, stream, table_name, source, name in rows
+        }
+        self._create_table()
+        try:
+            with self._db.begin() as conn:
+                conn.execute(sa.insert(self._table), list(wanted.values()))
+        except sa.exc.IntegrityError:
+            self._record_one_by_one(wanted)
         self._existing_tables.add(MAP_TABLE)
+
+    def _create_table(self) -> None:
+        try:
+            with self._db.begin() as conn:
+                self._table.create(conn, checkfirst=True)
+        except sa.exc.DBAPIError:  # created by a concurrent run between check and create
+            if not sa.inspect(self._db).has_table(MAP_TABLE, schema=self._schema):
+                raise
+
+    def _record_one_by_one(self, wanted: dict[str, dict]) -> None:
+        """A concurrent run recorded some of these names: they must be the same choice."""
+        with self._db.begin() as conn:
+            stored = dict(conn.execute(
+                sa.select(self._table.c.id, self._table.c.sql_name)
+                .where(self._table.c.id.in_(list(wanted)))
+            ).all())
+            for row_id, row in wanted.items():
+                if row_id not in stored:
+                    conn.execute(sa.insert(self._table), [row])
+                elif stored[row_id] != row["sql_name"]:
+                    msg = (
+                        f"stream '{row['stream']}': another run recorded '{stored[row_id]}' "
+                        f"for '{row['source']}' in {MAP_TABLE} while this one chose "
+                        f"'{row['sql_name']}'; rerun, and the recorded name is used."
+                    )
+                    raise NameCollision(msg)

@@ -170,3 +170,23 @@ def test_picklist_view_with_a_backtick_property_survives_a_second_run(
     with sql_destination.engine.connect() as conn:
         row = conn.execute(sa.select(view.c[column], view.c[f"{column}_label"])).one()
     assert tuple(row) == (1, "New")
+
+
+def test_two_runs_recording_the_same_names_at_once_agree(sql_destination: SQLDestination) -> None:
+    from target_adapters.sql.name_map import NameMap
+
+    engine = sa.create_engine(sql_destination.url)
+    if sql_destination.schema:
+        with engine.begin() as conn:
+            quoted = engine.dialect.identifier_preparer.quote(sql_destination.schema)
+            conn.exec_driver_sql(f"CREATE SCHEMA {quoted}")
+    try:
+        first, second = NameMap(engine, sql_destination.schema), NameMap(engine, sql_destination.schema)
+        second.table_for("warmup")  # both have read the (empty) map before either records
+        first.table_for("other")
+        props = ["id", LONG + "one", "Foo", "foo"]
+        chosen = first.columns_for("things", first.table_for("things"), props, [])
+        assert second.columns_for("things", second.table_for("things"), props, []) == chosen
+        assert name_map(sql_destination)[("column", "things", LONG + "one")] == chosen[LONG + "one"]
+    finally:
+        engine.dispose()
