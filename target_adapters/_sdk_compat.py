@@ -19,6 +19,7 @@ Public hooks are used wherever the pinned version (0.54) has one (``process_reco
 from __future__ import annotations
 
 import typing as t
+from contextlib import contextmanager
 
 from singer_sdk import Sink, Target
 from singer_sdk.singerlib.encoding import SimpleSingerReader
@@ -26,8 +27,7 @@ from singer_sdk.sql import SQLConnector, SQLTarget
 
 from target_adapters.common.batch_files import batch_records, check_encoding
 
-if t.TYPE_CHECKING:
-    import sqlalchemy as sa
+import sqlalchemy as sa
 
 PINNED = "0.54"
 
@@ -148,3 +148,97 @@ class BatchAsRecords:
         process = self._process_record_message
         for record in batch_records(message_dict):
             process({"type": "RECORD", "stream": stream, "record": record})
+
+
+class TargetHooks:
+    """Target mixin: singer-sdk's private handlers forwarded to public-named hooks.
+
+    A target overrides ``on_record`` (and the others) and calls ``super().on_record``
+    for singer-sdk's own handling; only this class knows the private names.
+    """
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        self.on_record(message_dict)
+
+    def on_record(self, message_dict: dict) -> None:
+        """A RECORD message (singer-sdk: map, validate, hand to the sink)."""
+        super()._process_record_message(message_dict)  # type: ignore[misc]
+
+    def _process_schema_message(self, message_dict: dict) -> None:
+        self.on_schema(message_dict)
+
+    def on_schema(self, message_dict: dict) -> None:
+        """A SCHEMA message (singer-sdk: create or replace the stream's sink)."""
+        super()._process_schema_message(message_dict)  # type: ignore[misc]
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        self.on_activate_version(message_dict)
+
+    def on_activate_version(self, message_dict: dict) -> None:
+        """An ACTIVATE_VERSION message (singer-sdk: the sinks' ``activate_version``)."""
+        super()._process_activate_version_message(message_dict)  # type: ignore[misc]
+
+    def _handle_max_record_age(self) -> None:
+        self.on_record_age_check()
+
+    def on_record_age_check(self) -> None:
+        """singer-sdk drains every sink when records have waited too long."""
+        super()._handle_max_record_age()  # type: ignore[misc]
+
+    def _write_state_message(self, state: dict) -> None:
+        self.on_state_ready(state)
+
+    def on_state_ready(self, state: dict) -> None:
+        """Every record before ``state`` is drained (singer-sdk: emit it now)."""
+        self.emit_state(state)
+
+    def emit_state(self, state: dict) -> None:
+        """Write a STATE message to stdout."""
+        super()._write_state_message(state)  # type: ignore[misc]
+
+    def _handle_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ANN401
+        self.on_termination(signum, frame)
+
+    def on_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ANN401
+        """SIGINT or SIGTERM (singer-sdk: drain every sink, then exit)."""
+        super()._handle_termination(signum, frame)  # type: ignore[misc]
+
+
+class SinkHooks:
+    """Sink mixin: singer-sdk's private per-record steps forwarded to public-named hooks."""
+
+    def _remove_sdc_metadata_from_schema(self) -> None:
+        self.remove_metadata_from_schema()
+
+    def remove_metadata_from_schema(self) -> None:
+        """Without add_record_metadata: drop the ``_sdc_*`` properties from the schema."""
+        super()._remove_sdc_metadata_from_schema()  # type: ignore[misc]
+
+    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+        self.remove_metadata_from_record(record)
+
+    def remove_metadata_from_record(self, record: dict) -> None:
+        """Without add_record_metadata: drop the ``_sdc_*`` fields from a record."""
+        super()._remove_sdc_metadata_from_record(record)  # type: ignore[misc]
+
+    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:  # noqa: ANN401
+        self.parse_timestamps(record, schema, treatment)
+
+    def parse_timestamps(self, record: dict, schema: dict, treatment: t.Any) -> None:  # noqa: ANN401
+        """singer-sdk turns date-time strings into datetime objects here."""
+        super()._parse_timestamps_in_record(record, schema, treatment)  # type: ignore[misc]
+
+
+class ConnectorHooks:
+    """SQLConnector mixin: plain connections (singer-sdk's ``_connect`` streams results,
+    and psycopg's server-side cursors cannot run DDL)."""
+
+    @contextmanager
+    def _connect(self) -> t.Iterator[sa.Connection]:
+        with engine(t.cast(SQLConnector, self)).connect() as conn:
+            yield conn
+
+
+def unknown_message(reader: SimpleSingerReader, message: dict) -> None:
+    """singer-sdk's handling of a message type it does not know (a warning)."""
+    reader._process_unknown_message(message)  # noqa: SLF001

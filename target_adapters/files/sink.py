@@ -15,7 +15,7 @@ import typing as t
 
 from singer_sdk.sinks import Sink
 
-from target_adapters._sdk_compat import warned_fields
+from target_adapters._sdk_compat import SinkHooks, warned_fields
 from target_adapters.common import CompiledValidator, column_types
 
 if t.TYPE_CHECKING:
@@ -28,7 +28,7 @@ if t.TYPE_CHECKING:
 DELETED_AT = "_sdc_deleted_at"
 
 
-class FileSink(Sink):
+class FileSink(SinkHooks, Sink):
     """Validates with a compiled validator and hands records to the stream's writer."""
 
     def __init__(
@@ -45,17 +45,17 @@ class FileSink(Sink):
         self._declared = frozenset(self.schema["properties"])
         self._keeps_undeclared = target.settings.format == "jsonl"
 
-    def _remove_sdc_metadata_from_schema(self) -> None:
+    def remove_metadata_from_schema(self) -> None:
         """Drop singer-sdk's metadata columns, but not a tap's own _sdc_deleted_at."""
         deleted_at = self.schema["properties"].get(DELETED_AT)
-        super()._remove_sdc_metadata_from_schema()
+        super().remove_metadata_from_schema()
         if deleted_at is not None:
             self.schema["properties"][DELETED_AT] = deleted_at
 
-    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+    def remove_metadata_from_record(self, record: dict) -> None:
         """Likewise for each record."""
         deleted_at = record.get(DELETED_AT)
-        super()._remove_sdc_metadata_from_record(record)
+        super().remove_metadata_from_record(record)
         if deleted_at is not None:
             record[DELETED_AT] = deleted_at
 
@@ -65,7 +65,7 @@ class FileSink(Sink):
             return None
         return CompiledValidator(self.schema, self.stream_name)
 
-    def _parse_timestamps_in_record(
+    def parse_timestamps(
         self, record: dict, schema: dict, treatment: DatetimeErrorTreatmentEnum
     ) -> None:
         """Leave date-times as text: each writer converts them in the way its format needs."""

@@ -10,14 +10,14 @@ import click
 from singer_sdk import Target
 
 from target_adapters.common import FastSingerReader
-from target_adapters._sdk_compat import BatchAsRecords
+from target_adapters._sdk_compat import BatchAsRecords, TargetHooks
 from target_adapters.files.cli_process import configure_cli_process
 from target_adapters.files.registry import WriterRegistry
 from target_adapters.files.settings import CONFIG_SCHEMA, FileSettings
 from target_adapters.files.sink import FileSink
 
 
-class TargetFiles(BatchAsRecords, Target):
+class TargetFiles(BatchAsRecords, TargetHooks, Target):
     """Files are published, and the last STATE emitted, only when the input ends cleanly.
 
     Emitting STATE earlier would tell the orchestrator that rows are saved which
@@ -44,7 +44,7 @@ class TargetFiles(BatchAsRecords, Target):
         configure_cli_process()
         return super().get_singer_command()
 
-    def _write_state_message(self, state: dict) -> None:
+    def on_state_ready(self, state: dict) -> None:
         """Hold STATE until the files are published (see the class docstring)."""
         self._held_state = copy.deepcopy(state)
 
@@ -59,7 +59,7 @@ class TargetFiles(BatchAsRecords, Target):
         for path in published:
             self.logger.info("Wrote %s", path)
         if self._held_state is not None:
-            super()._write_state_message(self._held_state)
+            self.emit_state(self._held_state)
 
     def process_lines(self, file_input: t.IO[t.Any] | None = None) -> t.Counter[str]:
         """On any failure drop the staged files, so earlier published files stay as they were."""
@@ -70,7 +70,7 @@ class TargetFiles(BatchAsRecords, Target):
             raise
 
 
-    def _handle_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ANN401
+    def on_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ANN401
         """Stopped by a signal: publish nothing, emit no STATE, and exit non-zero.
 
         singer-sdk would drain and exit 0, which tells an orchestrator that the

@@ -8,7 +8,6 @@ quoting, so any stream or property name is safe.
 from __future__ import annotations
 
 import typing as t
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,7 +26,7 @@ APPEND_METHODS = frozenset({TargetLoadMethods.APPEND_ONLY.value, "append"})
 """load_method values that insert every record (``append`` is the issue's spelling)."""
 
 
-class SQLTargetConnector(SQLConnector):
+class SQLTargetConnector(compat.ConnectorHooks, SQLConnector):
     """One connector for PostgreSQL, MySQL/MariaDB and SQLite."""
 
     allow_column_add = True  # new stream properties become new columns
@@ -62,12 +61,6 @@ class SQLTargetConnector(SQLConnector):
             options["connect_args"] = {"check_same_thread": False, "timeout": 60}
         return sa.create_engine(url, **options)
 
-    @contextmanager
-    def _connect(self) -> t.Iterator[sa.Connection]:
-        """A plain connection: the SDK's server-side cursors cannot run DDL on psycopg."""
-        with self.engine.connect() as conn:
-            yield conn
-
     @property
     def engine(self) -> sa.Engine:
         """The shared engine (public name for the sink and the bulk writers)."""
@@ -99,7 +92,7 @@ class SQLTargetConnector(SQLConnector):
 
     def table_has_rows(self, full_table_name: FullyQualifiedName) -> bool:
         """Whether a table holds any row (decides direct COPY against merge)."""
-        with self._connect() as conn:
+        with self.engine.connect() as conn:
             query = sa.text(f"SELECT 1 FROM {self.raw_table(full_table_name)} LIMIT 1")  # noqa: S608
             return conn.execute(query).first() is not None
 
@@ -117,7 +110,7 @@ class SQLTargetConnector(SQLConnector):
         overwrite = self.config.get("load_method") == TargetLoadMethods.OVERWRITE
         exists = self.table_exists(full_table_name)
         if exists and overwrite and first_time:
-            with self._connect() as conn, conn.begin():
+            with self.engine.connect() as conn, conn.begin():
                 conn.execute(sa.text(f"DROP TABLE {self.raw_table(full_table_name)}"))
             exists = False
         compat.prepared_tables(self)[table_key] = True
@@ -207,7 +200,7 @@ class SQLTargetConnector(SQLConnector):
             "Widening column %s.%s from %s to %s", full_table_name, column, current, compiled
         )
         try:
-            with self._connect() as conn, conn.begin():
+            with self.engine.connect() as conn, conn.begin():
                 if self.dialect_name == "postgresql":
                     self._drop_labeled_view(conn, full_table_name)
                 conn.execute(sa.text(statement))

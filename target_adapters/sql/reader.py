@@ -14,6 +14,7 @@ import orjson
 
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
+from target_adapters._sdk_compat import unknown_message
 from target_adapters.common.reader import FastSingerReader
 
 
@@ -80,7 +81,7 @@ class SQLSingerReader(FastSingerReader):
                 raise InvalidInputLine(msg)
             callback = by_type.get(kind)
             if callback is None:
-                self._process_unknown_message(message)
+                unknown_message(self, message)
             else:
                 callback(message)
             counts[kind] += 1

@@ -20,7 +20,7 @@ from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLSink
 
-from target_adapters._sdk_compat import count_record, records_read
+from target_adapters._sdk_compat import SinkHooks, count_record, records_read
 from target_adapters.common.schema_types import column_types
 from target_adapters.sql import annotations
 from target_adapters.sql.bulk import Batch, RowRefused, writer_for
@@ -34,7 +34,7 @@ VERSION = "_sdc_table_version"
 _DATETIME = {"type": ["string", "null"], "format": "date-time"}
 
 
-class SQLTargetSink(SQLSink[SQLTargetConnector]):
+class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
     """Buffers one stream's rows and writes them a batch at a time."""
 
     connector_class = SQLTargetConnector
@@ -70,17 +70,17 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
             self.__dict__["_sql_table_name"] = cached
         return cached
 
-    def _remove_sdc_metadata_from_schema(self) -> None:
+    def remove_metadata_from_schema(self) -> None:
         """Drop metadata columns, except a deletion marker the tap itself declares."""
         declared = DELETED_AT in self.schema.get("properties", {})
         kept = self.schema["properties"].get(DELETED_AT)
-        super()._remove_sdc_metadata_from_schema()
+        super().remove_metadata_from_schema()
         if declared:
             self.schema["properties"][DELETED_AT] = kept
 
-    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+    def remove_metadata_from_record(self, record: dict) -> None:
         deleted_at = record.get(DELETED_AT)
-        super()._remove_sdc_metadata_from_record(record)
+        super().remove_metadata_from_record(record)
         if deleted_at is not None and DELETED_AT in self.schema["properties"]:
             record[DELETED_AT] = deleted_at
 

@@ -18,7 +18,7 @@ from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLTarget
 
 from target_adapters import _sdk_compat as compat
-from target_adapters._sdk_compat import BatchAsRecords
+from target_adapters._sdk_compat import BatchAsRecords, TargetHooks
 from target_adapters.sql.connector import SQLTargetConnector
 from target_adapters.sql.pipeline import BatchPipeline
 from target_adapters.sql.reader import SQLSingerReader
@@ -31,7 +31,7 @@ if t.TYPE_CHECKING:
 _AGE_CHECK_EVERY = 1_000  # records between checks of the SDK's 5-minute batch age limit
 
 
-class TargetSQL(BatchAsRecords, SQLTarget):
+class TargetSQL(BatchAsRecords, TargetHooks, SQLTarget):
     """Singer target for PostgreSQL, MySQL/MariaDB and SQLite."""
 
     name = "target-sql"
@@ -141,7 +141,7 @@ class TargetSQL(BatchAsRecords, SQLTarget):
             self.config.get("stream_maps") or self.config.get("flattening_enabled")
         )
 
-    def _process_record_message(self, message_dict: dict) -> None:
+    def on_record(self, message_dict: dict) -> None:
         """Hand the record to its sink; a full sink checkpoints before the next record.
 
         Waiting for the next record lets the STATE messages that follow the record
@@ -154,7 +154,7 @@ class TargetSQL(BatchAsRecords, SQLTarget):
             sink = compat.active_sinks(self).get(message_dict.get("stream", "")) if self._fast_path else None
             record = message_dict.get("record")
             if sink is None or not isinstance(record, dict):
-                super()._process_record_message(message_dict)
+                super().on_record(message_dict)
                 return
             if t.cast(SQLTargetSink, sink).accept(record, message_dict):
                 self._checkpoint_due = True
@@ -163,7 +163,7 @@ class TargetSQL(BatchAsRecords, SQLTarget):
             raise
         self._records_seen += 1
         if self._records_seen % _AGE_CHECK_EVERY == 0:
-            self._handle_max_record_age()
+            self.on_record_age_check()
 
     def _checkpoint(self) -> None:
         """Hand every sink's batch, then the latest state, to the writer thread as one job."""
@@ -180,7 +180,7 @@ class TargetSQL(BatchAsRecords, SQLTarget):
             for sink, context in batches:
                 sink.process_batch(context)
             if state is not None:
-                self._write_state_message(state)
+                self.emit_state(state)
 
         self._pipeline.submit(commit_then_emit)
 
@@ -190,7 +190,7 @@ class TargetSQL(BatchAsRecords, SQLTarget):
         self._checkpoint_due = False
         self.drain_all()
 
-    def _process_schema_message(self, message_dict: dict) -> None:
+    def on_schema(self, message_dict: dict) -> None:
         """Commit what the old schema buffered before the table's columns change.
 
         DDL also waits for the writer thread: SQLite locks the whole file while a batch
@@ -203,18 +203,18 @@ class TargetSQL(BatchAsRecords, SQLTarget):
             or list(existing.key_properties) != list(message_dict.get("key_properties") or [])
         ):
             self._flush()
-        super()._process_schema_message(message_dict)
+        super().on_schema(message_dict)
 
-    def _process_activate_version_message(self, message_dict: dict) -> None:
+    def on_activate_version(self, message_dict: dict) -> None:
         """Rows sent before ACTIVATE_VERSION are committed before older versions go."""
         self._flush()
-        super()._process_activate_version_message(message_dict)
+        super().on_activate_version(message_dict)
 
-    def _handle_max_record_age(self) -> None:
+    def on_record_age_check(self) -> None:
         """The SDK drains everything when records wait too long; the writer finishes first."""
         if compat.record_age_limit_reached(self):
             self._pipeline.wait()
-        super()._handle_max_record_age()
+        super().on_record_age_check()
 
     def process_endofpipe(self) -> None:
         """Commit the last batches, emit the final state, stop the writer, close connections."""

@@ -61,9 +61,9 @@ def test_accessors_read_what_they_name(tmp_path: Path) -> None:
 
 
 def test_private_names_of_singer_sdk_appear_only_in_the_compat_module() -> None:
-    """Reads of singer-sdk's private attributes live in _sdk_compat.py only."""
-    names = {name for _, name in compat.READ if not name.startswith("_process")}
-    pattern = re.compile(r"\.(" + "|".join(map(re.escape, sorted(names))) + r")\b")
+    """Overrides of singer-sdk's private methods and reads of its private attributes."""
+    names = {name for _, name in compat.READ} | {name for _, name, _ in compat.OVERRIDDEN}
+    pattern = re.compile(r"(\.|def )(" + "|".join(map(re.escape, sorted(names))) + r")\b")
     offenders = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
                  for path in ROOT.rglob("*.py") if path.name != "_sdk_compat.py"
                  for n, line in enumerate(path.read_text().splitlines(), 1)
@@ -71,6 +71,10 @@ def test_private_names_of_singer_sdk_appear_only_in_the_compat_module() -> None:
     assert not offenders, "\n".join(offenders)
 
 
-def test_files_target_uses_the_same_batch_path() -> None:
-    assert issubclass(TargetFiles, compat.BatchAsRecords)
-    assert issubclass(TargetSQL, compat.BatchAsRecords)
+def test_targets_take_singer_sdk_hooks_through_the_compat_module() -> None:
+    for target in (TargetFiles, TargetSQL):
+        assert issubclass(target, compat.BatchAsRecords) and issubclass(target, compat.TargetHooks)
+        for _, name, _ in compat.OVERRIDDEN:
+            owner = next((k for k in target.__mro__ if name in vars(k)), None)
+            assert owner is None or owner.__module__ == compat.__name__ or \
+                owner.__module__.startswith("singer_sdk"), f"{target.__name__}.{name} in {owner}"
