@@ -16,6 +16,7 @@ import typing as t
 from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.sinks import Sink
 
+from target_adapters._sdk_compat import SinkHooks, warned_fields
 from target_adapters.common import CompiledValidator, column_types
 
 if t.TYPE_CHECKING:
@@ -28,7 +29,7 @@ if t.TYPE_CHECKING:
 DELETED_AT = "_sdc_deleted_at"
 
 
-class FileSink(Sink):
+class FileSink(SinkHooks, Sink):
     """Validates with a compiled validator and hands records to the stream's writer."""
 
     def __init__(
@@ -47,17 +48,17 @@ class FileSink(Sink):
         self._declared = frozenset(self.schema["properties"])
         self._keeps_undeclared = target.settings.format == "jsonl"
 
-    def _remove_sdc_metadata_from_schema(self) -> None:
+    def remove_metadata_from_schema(self) -> None:
         """Drop singer-sdk's metadata columns, but not a tap's own _sdc_deleted_at."""
         deleted_at = self.schema["properties"].get(DELETED_AT)
-        super()._remove_sdc_metadata_from_schema()
+        super().remove_metadata_from_schema()
         if deleted_at is not None:
             self.schema["properties"][DELETED_AT] = deleted_at
 
-    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+    def remove_metadata_from_record(self, record: dict) -> None:
         """Likewise for each record."""
         deleted_at = record.get(DELETED_AT)
-        super()._remove_sdc_metadata_from_record(record)
+        super().remove_metadata_from_record(record)
         if deleted_at is not None:
             record[DELETED_AT] = deleted_at
 
@@ -65,15 +66,15 @@ class FileSink(Sink):
         """Type checks compiled once per schema; none when validate_records is false."""
         if not self.validate_schema:
             return None
-        # singer-sdk validates before _singer_validate_message counts the record: hence + 1.
+        # singer-sdk validates before check_message counts the record: hence + 1.
         return CompiledValidator(self.schema, self.stream_name, lambda: self._record_numbers[self.stream_name] + 1)
 
-    def _parse_timestamps_in_record(
+    def parse_timestamps(
         self, record: dict, schema: dict, treatment: DatetimeErrorTreatmentEnum
     ) -> None:
         """Leave date-times as text: each writer converts them in the way its format needs."""
 
-    def _singer_validate_message(self, record: dict) -> None:
+    def check_message(self, record: dict) -> None:
         """Number the stream's records; refuse one without a key property, naming both."""
         self._record_numbers[self.stream_name] += 1
         missing = [k for k in self.key_properties if k not in record]
@@ -93,9 +94,10 @@ class FileSink(Sink):
         self._writer.write(record)
 
     def _warn_undeclared(self, record: dict) -> None:
-        new = [k for k in record if k not in self._declared and k not in self._warned_missing_fields]
+        warned = warned_fields(self)
+        new = [k for k in record if k not in self._declared and k not in warned]
         for name in new:
-            self._warned_missing_fields.add(name)
+            warned.add(name)
             if self._keeps_undeclared:
                 self.logger.warning("Stream '%s': field '%s' is not in the schema; kept as sent.",
                                     self.stream_name, name)

@@ -12,6 +12,7 @@ from singer_sdk import Target
 from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
 
 from target_adapters.common import FastSingerReader
+from target_adapters._sdk_compat import BatchAsRecords, TargetHooks
 from target_adapters.files import about
 from target_adapters.files.cli_process import configure_cli_process
 from target_adapters.files.errors import RefusedInput
@@ -20,7 +21,7 @@ from target_adapters.files.settings import CONFIG_SCHEMA, FileSettings
 from target_adapters.files.sink import FileSink
 
 
-class TargetFiles(Target):
+class TargetFiles(BatchAsRecords, TargetHooks, Target):
     """Files are published, and the last STATE emitted, only when the input ends cleanly.
 
     Emitting STATE earlier would tell the orchestrator that rows are saved which
@@ -57,9 +58,9 @@ class TargetFiles(Target):
             raise click.ClickException(" ".join(str(exc).split())) from None
 
     @classmethod
-    def _get_about_info(cls) -> t.Any:  # noqa: ANN401
+    def about_info(cls, info: t.Any) -> t.Any:  # noqa: ANN401  (singer-sdk's AboutInfo is private)
         """A user's description, not the class docstring."""
-        return dataclasses.replace(super()._get_about_info(), description=about.DESCRIPTION)
+        return dataclasses.replace(info, description=about.DESCRIPTION)
 
     @classmethod
     def print_about(cls, output_format: str | None = None) -> None:
@@ -67,9 +68,9 @@ class TargetFiles(Target):
         if output_format != "markdown":
             super().print_about(output_format)
             return
-        print(about.markdown(cls._get_about_info()))  # noqa: T201
+        print(about.markdown(cls.about()))  # noqa: T201
 
-    def _write_state_message(self, state: dict) -> None:
+    def on_state_ready(self, state: dict) -> None:
         """Hold STATE until the files are published (see the class docstring)."""
         self._held_state = copy.deepcopy(state)
 
@@ -84,7 +85,7 @@ class TargetFiles(Target):
         for path in published:
             self.logger.info("Wrote %s", path)
         if self._held_state is not None:
-            super()._write_state_message(self._held_state)
+            self.emit_state(self._held_state)
 
     def process_lines(self, file_input: t.IO[t.Any] | None = None) -> t.Counter[str]:
         """On any failure drop the staged files, so earlier published files stay as they were."""
@@ -95,7 +96,7 @@ class TargetFiles(Target):
             raise
 
 
-    def _handle_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ANN401
+    def on_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ANN401
         """Stopped by a signal: publish nothing, emit no STATE, and exit non-zero.
 
         singer-sdk would drain and exit 0, which tells an orchestrator that the

@@ -33,6 +33,11 @@ LABELS_TABLE = "picklist_labels"
 logger = logging.getLogger(__name__)
 
 
+def labeled_view(dialect_name: str, table_name: str) -> str:
+    """The name of a table's labeled view."""
+    return identifiers.with_suffix(dialect_name, table_name, "_labeled")
+
+
 def reference_columns(schema: dict) -> list[str]:
     """Properties annotated as references to another entity."""
     return [n for n, p in (schema.get("properties") or {}).items() if (p or {}).get(REFERENCE)]
@@ -65,7 +70,8 @@ def index_references(
     for column in columns:
         if (column,) in existing:
             continue
-        name = f"ix_{table.table[:40]}_{zlib.crc32(column.encode()):08x}"
+        suffix = f"_{zlib.crc32(column.encode()):08x}"
+        name = identifiers.with_suffix(connector.dialect_name, f"ix_{table.table}", suffix)
         sa.Index(name, target.c[column]).create(connector.engine)
 
 
@@ -113,7 +119,7 @@ def label_picklists(
         schema=table.schema,
         autoload_with=connector.engine,
     )
-    view = f"{table.table}_labeled"
+    view = labeled_view(connector.dialect_name, table.table)
     quote = identifiers.quote
     dialect = connector.engine.dialect
     qualified_view = ".".join(quote(dialect, p) for p in (table.schema, view) if p)
@@ -121,7 +127,8 @@ def label_picklists(
     joined: t.Any = source
     taken = {c.name for c in source.c}
     for number, field in enumerate(lists):
-        if field not in source.c or f"{field}_label" in taken:
+        label = identifiers.with_suffix(connector.dialect_name, field, "_label")
+        if field not in source.c or label in taken:
             continue
         alias = labels.alias(f"l{number}")
         joined = joined.outerjoin(
@@ -132,7 +139,8 @@ def label_picklists(
                 alias.c.value == sa.cast(source.c[field], sa.String(128)),
             ),
         )
-        selected.append(alias.c.label.label(f"{field}_label"))
+        selected.append(alias.c.label.label(label))
+        taken.add(label)
     query = sa.select(*selected).select_from(joined)
     compiled = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     with connector.engine.begin() as conn:

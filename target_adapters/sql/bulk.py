@@ -127,8 +127,27 @@ class ExecutemanyWriter:
                 conn.exec_driver_sql(str(compiled), batch.rows)
             except sa.exc.DBAPIError as exc:
                 raise RowRefused(None, str(exc.orig)) from exc
+            except OverflowError as exc:  # sqlite3, before the database sees the row
+                raise _beyond_64_bits(batch) from exc
         _delete_keys(conn, batch)
         return False
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _beyond_64_bits(batch: Batch) -> RowRefused:
+    """Name the first row and column whose integer does not fit in 64 bits."""
+    low, high = _INT64
+    for index, row in enumerate(batch.rows):
+        for column, value in zip(batch.columns, row):
+            if isinstance(value, int) and not low <= value <= high:
+                return RowRefused(
+                    index,
+                    f"field '{column}' holds {value}, an integer beyond 64 bits, which the "
+                    "database cannot store as a number",
+                )
+    return RowRefused(None, "an integer beyond 64 bits, which the database cannot store")
 
 
 _COPY_LINE = re.compile(r"COPY .*, line (\d+)")

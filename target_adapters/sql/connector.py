@@ -8,15 +8,17 @@ quoting, so any stream or property name is safe.
 from __future__ import annotations
 
 import typing as t
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql.connector import FullyQualifiedName, SQLConnector
 
+from target_adapters import _sdk_compat as compat
 from target_adapters.common.schema_types import column_type
 from target_adapters.sql import identifiers
+from target_adapters.sql.annotations import LABELS_TABLE, labeled_view
+from target_adapters.sql.name_map import NameMap
 from target_adapters.sql.types import rung_type, sql_type, widened
 
 
@@ -24,7 +26,7 @@ APPEND_METHODS = frozenset({TargetLoadMethods.APPEND_ONLY.value, "append"})
 """load_method values that insert every record (``append`` is the issue's spelling)."""
 
 
-class SQLTargetConnector(SQLConnector):
+class SQLTargetConnector(compat.ConnectorHooks, SQLConnector):
     """One connector for PostgreSQL, MySQL/MariaDB and SQLite."""
 
     allow_column_add = True  # new stream properties become new columns
@@ -37,7 +39,7 @@ class SQLTargetConnector(SQLConnector):
     @property
     def dialect_name(self) -> str:
         """``postgresql``, ``mysql`` (also MariaDB) or ``sqlite``."""
-        return self._dialect.name
+        return self.engine.dialect.name
 
     def create_engine(self) -> sa.Engine:
         """An engine whose DBAPI parameters are positional, for executemany of tuples."""
@@ -59,16 +61,24 @@ class SQLTargetConnector(SQLConnector):
             options["connect_args"] = {"check_same_thread": False, "timeout": 60}
         return sa.create_engine(url, **options)
 
-    @contextmanager
-    def _connect(self) -> t.Iterator[sa.Connection]:
-        """A plain connection: the SDK's server-side cursors cannot run DDL on psycopg."""
-        with self._engine.connect() as conn:
-            yield conn
-
     @property
     def engine(self) -> sa.Engine:
         """The shared engine (public name for the sink and the bulk writers)."""
-        return self._engine
+        return compat.engine(self)
+
+    def name_map(self, schema: str | None) -> NameMap:
+        """The recorded stream and property names of one schema (see :mod:`.name_map`)."""
+        maps: dict[str | None, NameMap] = self.__dict__.setdefault("_name_maps", {})
+        if schema not in maps:
+            reserved = [LABELS_TABLE] if self.config.get("picklist_label_views") else []
+            maps[schema] = NameMap(self.engine, schema, reserved)
+        return maps[schema]
+
+    def close(self) -> None:
+        """Close the pooled connections (psycopg warns about any left open at exit)."""
+        engine = compat.created_engine(self)  # only if one was created
+        if engine is not None:
+            engine.dispose()
 
     def to_sql_type(self, jsonschema_type: dict) -> sa.types.TypeEngine:
         """The column type for one JSON-schema property (not part of the key)."""
@@ -77,12 +87,12 @@ class SQLTargetConnector(SQLConnector):
     def raw_table(self, full_table_name: str | FullyQualifiedName) -> str:
         """The table name quoted for statements written as text."""
         if isinstance(full_table_name, FullyQualifiedName):
-            return identifiers.table(self._dialect, full_table_name)
+            return identifiers.table(self.engine.dialect, full_table_name)
         return str(full_table_name)
 
     def table_has_rows(self, full_table_name: FullyQualifiedName) -> bool:
         """Whether a table holds any row (decides direct COPY against merge)."""
-        with self._connect() as conn:
+        with self.engine.connect() as conn:
             query = sa.text(f"SELECT 1 FROM {self.raw_table(full_table_name)} LIMIT 1")  # noqa: S608
             return conn.execute(query).first() is not None
 
@@ -96,14 +106,14 @@ class SQLTargetConnector(SQLConnector):
     ) -> bool:
         """Create, or add and widen columns; returns True if the table is new."""
         table_key = str(full_table_name)
-        first_time = not self._tables_prepared.get(table_key, False)
+        first_time = not compat.prepared_tables(self).get(table_key, False)
         overwrite = self.config.get("load_method") == TargetLoadMethods.OVERWRITE
         exists = self.table_exists(full_table_name)
         if exists and overwrite and first_time:
-            with self._connect() as conn, conn.begin():
+            with self.engine.connect() as conn, conn.begin():
                 conn.execute(sa.text(f"DROP TABLE {self.raw_table(full_table_name)}"))
             exists = False
-        self._tables_prepared[table_key] = True
+        compat.prepared_tables(self)[table_key] = True
         if not exists:
             self.create_empty_table(
                 full_table_name, schema, primary_keys, partition_keys, as_temp_table
@@ -144,7 +154,7 @@ class SQLTargetConnector(SQLConnector):
             args.append(sa.PrimaryKeyConstraint(*keys))
         table = sa.Table(table_name, sa.MetaData(), *columns, *args, schema=schema_name)
         self.logger.info("Creating table %s", full_table_name)
-        table.create(self._engine)
+        table.create(self.engine)
 
     def _evolve_table(
         self,
@@ -152,17 +162,16 @@ class SQLTargetConnector(SQLConnector):
         schema: dict,
         primary_keys: t.Sequence[str],
     ) -> None:
-        existing = {
-            name.casefold(): column
-            for name, column in self.get_table_columns(full_table_name).items()
-        }
+        # Names come from the name map, which keeps names the database would confuse
+        # apart, so an existing column is the one with exactly this name.
+        existing = self.get_table_columns(full_table_name)
         for name, prop in (schema.get("properties") or {}).items():
             wanted = sql_type(
                 self.dialect_name, column_type(prop or {}), is_key=name in primary_keys
             )
-            current = existing.get(name.casefold())
+            current = existing.get(name)
             if current is None:
-                self._create_empty_column(full_table_name, name, wanted)
+                compat.add_column(self, full_table_name, name, wanted)
                 continue
             target_rung = widened(current.type, wanted)
             if target_rung is not None:
@@ -179,8 +188,8 @@ class SQLTargetConnector(SQLConnector):
         if self.dialect_name == "sqlite":
             self._rebuild_sqlite_table(full_table_name, column, new_type)
             return
-        compiled = new_type.compile(dialect=self._dialect)
-        quoted = identifiers.quote(self._dialect, column)
+        compiled = new_type.compile(dialect=self.engine.dialect)
+        quoted = identifiers.quote(self.engine.dialect, column)
         table = self.raw_table(full_table_name)
         if self.dialect_name == "postgresql":
             using = f"{quoted}::text" if target_rung == "text" else f"{quoted}::{compiled}"
@@ -191,7 +200,7 @@ class SQLTargetConnector(SQLConnector):
             "Widening column %s.%s from %s to %s", full_table_name, column, current, compiled
         )
         try:
-            with self._connect() as conn, conn.begin():
+            with self.engine.connect() as conn, conn.begin():
                 if self.dialect_name == "postgresql":
                     self._drop_labeled_view(conn, full_table_name)
                 conn.execute(sa.text(statement))
@@ -211,8 +220,8 @@ class SQLTargetConnector(SQLConnector):
         """
         if not isinstance(full_table_name, FullyQualifiedName):
             return
-        parts = (full_table_name.schema, f"{full_table_name.table}_labeled")
-        view = ".".join(identifiers.quote(self._dialect, p) for p in parts if p)
+        parts = (full_table_name.schema, labeled_view(self.dialect_name, full_table_name.table))
+        view = ".".join(identifiers.quote(self.engine.dialect, p) for p in parts if p)
         conn.execute(sa.text(f"DROP VIEW IF EXISTS {view}"))
 
     def _rebuild_sqlite_table(
@@ -227,9 +236,9 @@ class SQLTargetConnector(SQLConnector):
         text in a NUMERIC column would break them even though SQLite stores it.
         """
         _, schema_name, table_name = self.parse_full_table_name(full_table_name)
-        old = sa.Table(table_name, sa.MetaData(), schema=schema_name, autoload_with=self._engine)
+        old = sa.Table(table_name, sa.MetaData(), schema=schema_name, autoload_with=self.engine)
         meta = sa.MetaData()
-        staging_name = f"{table_name}__widening"
+        staging_name = identifiers.with_suffix(self.dialect_name, table_name, "__widening")
         staging = sa.Table(
             staging_name,
             meta,
@@ -246,7 +255,7 @@ class SQLTargetConnector(SQLConnector):
             schema=schema_name,
         )
         self.logger.info("Widening column %s.%s to %s", full_table_name, column, new_type)
-        with self._engine.begin() as conn:
+        with self.engine.begin() as conn:
             self._drop_labeled_view(conn, full_table_name)
             staging.create(conn)
             names = [c.name for c in old.columns]
@@ -254,8 +263,8 @@ class SQLTargetConnector(SQLConnector):
             old.drop(conn)
             quote = identifiers.quote
             conn.exec_driver_sql(
-                f"ALTER TABLE {quote(self._dialect, staging_name)} "
-                f"RENAME TO {quote(self._dialect, table_name)}"
+                f"ALTER TABLE {quote(self.engine.dialect, staging_name)} "
+                f"RENAME TO {quote(self.engine.dialect, table_name)}"
             )
 
     def get_column_add_ddl(  # type: ignore[override]
@@ -265,7 +274,7 @@ class SQLTargetConnector(SQLConnector):
         column_type: sa.types.TypeEngine,
     ) -> sa.DDL:
         """ADD COLUMN with the name quoted by the dialect (``%`` escaped for DDL)."""
-        compiled = column_type.compile(dialect=self._dialect)
-        quoted = identifiers.quote(self._dialect, column_name).replace("%", "%%")
+        compiled = column_type.compile(dialect=self.engine.dialect)
+        quoted = identifiers.quote(self.engine.dialect, column_name).replace("%", "%%")
         table = self.raw_table(table_name).replace("%", "%%")
         return sa.DDL(f"ALTER TABLE {table} ADD COLUMN {quoted} {compiled}")

@@ -1,9 +1,11 @@
 """Errors of target-sql.
 
-Both name the stream and the record, so the operator knows what to fix::
+Each names the stream and the record, so the operator knows what to fix::
 
     singer_sdk.exceptions.InvalidRecord
     └── RecordRejected      a record the schema or the database refused
+    ValueError
+    └── NameCollision       two streams (or properties) that would share one table (or column)
 """
 
 from __future__ import annotations
@@ -20,3 +22,7 @@ class RecordRejected(InvalidRecord):
             "no state past it was emitted; fix the record or the tap's schema and rerun."
         )
         super().__init__(message, record)
+
+
+class NameCollision(ValueError):
+    """Raised before anything is written when two names would share one table or column."""

@@ -14,6 +14,7 @@ import orjson
 
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
+from target_adapters._sdk_compat import unknown_message
 from target_adapters.common.reader import FastSingerReader
 
 
@@ -57,7 +58,7 @@ class SQLSingerReader(FastSingerReader):
         by_type = {getattr(k, "value", k): v for k, v in callbacks.items()}
         on_record = by_type.get("RECORD")
         records = 0
-        for line in file_input or self.default_input:
+        for number, line in enumerate(file_input or self.default_input, start=1):
             # The common line goes straight to orjson; anything unusual (bad JSON, an
             # escaped NUL for PostgreSQL) takes deserialize_json's full path.
             try:
@@ -65,6 +66,7 @@ class SQLSingerReader(FastSingerReader):
                     raise ValueError
                 message = loads(line)
             except ValueError:
+                self.line_number = number
                 message = parse(line)
             kind = message.get("type") if message.__class__ is dict else None
             if kind == "RECORD" and on_record is not None:
@@ -73,13 +75,13 @@ class SQLSingerReader(FastSingerReader):
                 continue
             if kind is None:
                 msg = (
-                    f"Line has no 'type' key, so it is not a Singer message: {str(line)[:200]}. "
+                    f"Input line {number} has no 'type' key, so it is not a Singer message: {str(line)[:200]}. "
                     "Each line must be a SCHEMA, RECORD, STATE or ACTIVATE_VERSION message."
                 )
                 raise InvalidInputLine(msg)
             callback = by_type.get(kind)
             if callback is None:
-                self._process_unknown_message(message)
+                unknown_message(self, message)
             else:
                 callback(message)
             counts[kind] += 1

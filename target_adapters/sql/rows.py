@@ -52,6 +52,7 @@ class ValueStyle:
 
 
 _UTC = dt.timezone.utc
+_INT64_LIMIT = 2.0**63
 
 
 def _utc_naive(value: dt.datetime) -> dt.datetime:
@@ -115,6 +116,11 @@ def _converter(column: ColumnType, style: ValueStyle) -> tuple[str, Converter]:
     if kind is Kind.INTEGER:
         def to_int(value: t.Any) -> t.Any:
             if isinstance(value, float) and value.is_integer():
+                if abs(value) >= _INT64_LIMIT:
+                    raise FieldError(
+                        f"is an integer beyond 64 bits ({value:.0f}, read inexactly as a float); "
+                        "integer columns hold 64 bits, declare the property as a number"
+                    )
                 return int(value)
             if isinstance(value, decimal.Decimal) and value == value.to_integral_value():
                 return int(value)

@@ -20,6 +20,7 @@ from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLSink
 
+from target_adapters._sdk_compat import SinkHooks, count_record, records_read
 from target_adapters.common.schema_types import column_types
 from target_adapters.sql import annotations
 from target_adapters.sql.bulk import Batch, RowRefused, writer_for
@@ -33,7 +34,7 @@ VERSION = "_sdc_table_version"
 _DATETIME = {"type": ["string", "null"], "format": "date-time"}
 
 
-class SQLTargetSink(SQLSink[SQLTargetConnector]):
+class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
     """Buffers one stream's rows and writes them a batch at a time."""
 
     connector_class = SQLTargetConnector
@@ -44,20 +45,42 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
         return None
 
     def conform_name(self, name: str, object_type: str | None = None) -> str:  # noqa: ARG002
-        """Keep names as the tap sent them; every statement quotes them."""
+        """Keep names as the tap sent them; the name map makes them fit (see table_name)."""
         return name
 
-    def _remove_sdc_metadata_from_schema(self) -> None:
+    @property
+    def _split_name(self) -> bool:
+        """singer-sdk's ``<schema>-<table>`` reading of stream names, only when asked for."""
+        return bool(self.config.get("schema_from_stream_name"))
+
+    @property
+    def schema_name(self) -> str | None:
+        """The configured schema (or database); the connection's default when there is none."""
+        if self._split_name:
+            return super().schema_name
+        return self.default_target_schema
+
+    @property
+    def table_name(self) -> str:
+        """The stream's own table, recorded in the schema's name map (stable across runs)."""
+        cached = self.__dict__.get("_sql_table_name")
+        if cached is None:
+            wanted = self.stream_name.split("-")[-1] if self._split_name else self.stream_name
+            cached = self.connector.name_map(self.schema_name).table_for(self.stream_name, wanted)
+            self.__dict__["_sql_table_name"] = cached
+        return cached
+
+    def remove_metadata_from_schema(self) -> None:
         """Drop metadata columns, except a deletion marker the tap itself declares."""
         declared = DELETED_AT in self.schema.get("properties", {})
         kept = self.schema["properties"].get(DELETED_AT)
-        super()._remove_sdc_metadata_from_schema()
+        super().remove_metadata_from_schema()
         if declared:
             self.schema["properties"][DELETED_AT] = kept
 
-    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+    def remove_metadata_from_record(self, record: dict) -> None:
         deleted_at = record.get(DELETED_AT)
-        super()._remove_sdc_metadata_from_record(record)
+        super().remove_metadata_from_record(record)
         if deleted_at is not None and DELETED_AT in self.schema["properties"]:
             record[DELETED_AT] = deleted_at
 
@@ -79,18 +102,30 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
             raise MissingKeyPropertiesError(msg)
         if self.schema_name:
             self.connector.prepare_schema(self.schema_name)
+        table = self.full_table_name
+        existing = (
+            list(self.connector.get_table_columns(table))
+            if self.connector.table_exists(table) else []
+        )
+        names = self.connector.name_map(self.schema_name).columns_for(
+            self.stream_name, table.table, list(types), existing
+        )
+        self._sql_names = names
+        sql_schema = {
+            **self.schema,
+            "properties": {names[p]: v for p, v in self.schema["properties"].items()},
+        }
+        sql_keys = [names[k] for k in self.key_properties]
         created = self.connector.prepare_table(
-            full_table_name=self.full_table_name,
-            schema=self.schema,
-            primary_keys=self.key_properties,
+            full_table_name=table, schema=sql_schema, primary_keys=sql_keys
         )
         self._may_have_rows = not created and self.connector.table_has_rows(
             self.full_table_name
         )
         if self.config.get("index_reference_columns"):
-            annotations.index_references(self.connector, self.full_table_name, self.schema)
+            annotations.index_references(self.connector, table, sql_schema)
         if self.config.get("picklist_label_views"):
-            annotations.label_picklists(self.connector, self.full_table_name, self.schema)
+            annotations.label_picklists(self.connector, table, sql_schema)
         compiled = compile_rows(
             self.stream_name,
             types,
@@ -98,6 +133,8 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
             required=self.key_properties,
         )
         self._columns = compiled.columns  # the rows' order, not the table's
+        self._sql_columns = [names[c] for c in self._columns]
+        self._sql_keys = sql_keys
         self._build = compiled.build
         key_index = [self._columns.index(k) for k in self.key_properties]
         self._key_of = operator.itemgetter(*key_index) if key_index else None
@@ -152,9 +189,7 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
                 self._marked_rows.pop(key, None)
         else:
             self._plain_rows.append(row)
-        self._batch_records_read += 1
-        self._total_records_read += 1
-        return self._batch_records_read >= self._max_rows
+        return count_record(self) >= self._max_rows
 
     def _accept_deletion(self, row: tuple) -> None:
         """A deletion record carries only the key and a few fields, not the full row.
@@ -182,7 +217,7 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
 
     def _refuse(self, record: dict, exc: BadField) -> t.NoReturn:
         column = self._columns[exc.index]
-        where = f"record #{self._total_records_read + 1}"
+        where = f"record #{records_read(self)[1] + 1}"
         if exc.error is None:
             msg = (
                 f"stream '{self.stream_name}', {where}: key property '{column}' is missing "
@@ -203,7 +238,7 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
             "plain": self._plain_rows,
             "marked": list(self._marked_rows.values()),
         }
-        self.record_counter_metric.increment(self._batch_records_read)
+        self.record_counter_metric.increment(records_read(self)[0])
         self._keyed_rows, self._plain_rows, self._marked_rows = {}, [], {}
         self._new_batch_stamps()
         return context
@@ -218,8 +253,8 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
             rows = [r for r in rows if r[index] is None]
         batch = Batch(
             table=self.full_table_name,
-            columns=self._columns,
-            keys=list(self.key_properties),
+            columns=self._sql_columns,
+            keys=self._sql_keys,
             rows=rows,
             deleted_keys=deleted if self.key_properties else [],
             upsert=self.upsert,
@@ -227,10 +262,10 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
         )
         marked = Batch(
             table=self.full_table_name,
-            columns=self._columns,
-            keys=list(self.key_properties),
+            columns=self._sql_columns,
+            keys=self._sql_keys,
             rows=context.get("marked", []),
-            update_columns=[self._columns[i] for i in self._metadata_index],
+            update_columns=[self._sql_columns[i] for i in self._metadata_index],
         )
         started = time.perf_counter()
         with self.connector.engine.begin() as conn:
@@ -258,15 +293,22 @@ class SQLTargetSink(SQLSink[SQLTargetConnector]):
         """Retire rows of older versions: mark them deleted, or delete them if hard_delete."""
         if not self.connector.table_exists(self.full_table_name):
             return
-        self.connector.prepare_column(self.full_table_name, VERSION, sa.BigInteger())
+        names = self.connector.name_map(self.schema_name).columns_for(
+            self.stream_name,
+            self.full_table_name.table,
+            [VERSION, DELETED_AT],
+            self.connector.get_table_columns(self.full_table_name),
+        )
+        version, deleted_at = names[VERSION], names[DELETED_AT]
+        self.connector.prepare_column(self.full_table_name, version, sa.BigInteger())
         self.connector.prepare_column(
-            self.full_table_name, DELETED_AT, self.connector.to_sql_type(_DATETIME)
+            self.full_table_name, deleted_at, self.connector.to_sql_type(_DATETIME)
         )
         table = sa.Table(
             self.full_table_name.table,
             sa.MetaData(),
-            sa.Column(VERSION, sa.BigInteger()),
-            sa.Column(DELETED_AT, sa.DateTime(timezone=True)),
+            sa.Column(version, sa.BigInteger(), key=VERSION),
+            sa.Column(deleted_at, sa.DateTime(timezone=True), key=DELETED_AT),
             schema=self.full_table_name.schema,
         )
         older = table.c[VERSION] < new_version

@@ -17,6 +17,9 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLTarget
 
+from target_adapters import _sdk_compat as compat
+from target_adapters._sdk_compat import BatchAsRecords, TargetHooks
+from target_adapters.sql.connector import SQLTargetConnector
 from target_adapters.sql.pipeline import BatchPipeline
 from target_adapters.sql.reader import SQLSingerReader
 from target_adapters.sql.sink import SQLTargetSink
@@ -28,7 +31,7 @@ if t.TYPE_CHECKING:
 _AGE_CHECK_EVERY = 1_000  # records between checks of the SDK's 5-minute batch age limit
 
 
-class TargetSQL(SQLTarget):
+class TargetSQL(BatchAsRecords, TargetHooks, SQLTarget):
     """Singer target for PostgreSQL, MySQL/MariaDB and SQLite."""
 
     name = "target-sql"
@@ -52,6 +55,17 @@ class TargetSQL(SQLTarget):
             "default_target_schema",
             th.StringType,
             description="Schema (PostgreSQL) or database (MySQL) for every stream's table.",
+        ),
+        th.Property(
+            "schema_from_stream_name",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Read a stream named <schema>-<table> as table <table> in schema <schema> "
+                "(singer-sdk's convention; default_target_schema, when set, still wins). Off: "
+                "every stream gets its own table, named after the whole stream name, inside "
+                "default_target_schema (or the connection's default schema or database)."
+            ),
         ),
         th.Property(
             "load_method",
@@ -128,7 +142,7 @@ class TargetSQL(SQLTarget):
             self.config.get("stream_maps") or self.config.get("flattening_enabled")
         )
 
-    def _process_record_message(self, message_dict: dict) -> None:
+    def on_record(self, message_dict: dict) -> None:
         """Hand the record to its sink; a full sink checkpoints before the next record.
 
         Waiting for the next record lets the STATE messages that follow the record
@@ -138,10 +152,10 @@ class TargetSQL(SQLTarget):
         try:
             if self._checkpoint_due:
                 self._checkpoint()
-            sink = self._sinks_active.get(message_dict.get("stream", "")) if self._fast_path else None
+            sink = compat.active_sinks(self).get(message_dict.get("stream", "")) if self._fast_path else None
             record = message_dict.get("record")
             if sink is None or not isinstance(record, dict):
-                super()._process_record_message(message_dict)
+                super().on_record(message_dict)
                 return
             if t.cast(SQLTargetSink, sink).accept(record, message_dict):
                 self._checkpoint_due = True
@@ -150,23 +164,24 @@ class TargetSQL(SQLTarget):
             raise
         self._records_seen += 1
         if self._records_seen % _AGE_CHECK_EVERY == 0:
-            self._handle_max_record_age()
+            self.on_record_age_check()
 
     def _checkpoint(self) -> None:
         """Hand every sink's batch, then the latest state, to the writer thread as one job."""
         self._checkpoint_due = False
         batches = []
-        for sink in list(self._sinks_active.values()):
+        for sink in list(compat.active_sinks(self).values()):
             if sink.current_size:
                 batches.append((sink, sink.start_drain()))
                 sink.mark_drained()
-        state = copy.deepcopy(self._latest_state) if self._latest_state else None
+        latest = compat.latest_state(self)
+        state = copy.deepcopy(latest) if latest else None
 
         def commit_then_emit() -> None:
             for sink, context in batches:
                 sink.process_batch(context)
             if state is not None:
-                self._write_state_message(state)
+                self.emit_state(state)
 
         self._pipeline.submit(commit_then_emit)
 
@@ -176,37 +191,42 @@ class TargetSQL(SQLTarget):
         self._checkpoint_due = False
         self.drain_all()
 
-    def _process_schema_message(self, message_dict: dict) -> None:
+    def on_schema(self, message_dict: dict) -> None:
         """Commit what the old schema buffered before the table's columns change.
 
         DDL also waits for the writer thread: SQLite locks the whole file while a batch
         is written, and no table should change under a running COPY.
         """
         self._pipeline.wait()
-        existing = self._sinks_active.get(message_dict.get("stream", ""))
+        existing = compat.active_sinks(self).get(message_dict.get("stream", ""))
         if existing is not None and (
             existing.original_schema != message_dict.get("schema")
             or list(existing.key_properties) != list(message_dict.get("key_properties") or [])
         ):
             self._flush()
-        super()._process_schema_message(message_dict)
+        super().on_schema(message_dict)
 
-    def _process_activate_version_message(self, message_dict: dict) -> None:
+    def on_activate_version(self, message_dict: dict) -> None:
         """Rows sent before ACTIVATE_VERSION are committed before older versions go."""
         self._flush()
-        super()._process_activate_version_message(message_dict)
+        super().on_activate_version(message_dict)
 
-    def _handle_max_record_age(self) -> None:
+    def on_record_age_check(self) -> None:
         """The SDK drains everything when records wait too long; the writer finishes first."""
-        if self._max_record_age_in_minutes > self._MAX_RECORD_AGE_IN_MINUTES:
+        if compat.record_age_limit_reached(self):
             self._pipeline.wait()
-        super()._handle_max_record_age()
+        super().on_record_age_check()
 
     def process_endofpipe(self) -> None:
-        """Commit the last batches, emit the final state and stop the writer thread."""
-        self._pipeline.wait()
-        super().process_endofpipe()
-        self._pipeline.close()
+        """Commit the last batches, emit the final state, stop the writer, close connections."""
+        try:
+            self._pipeline.wait()
+            super().process_endofpipe()
+            self._pipeline.close()
+        finally:
+            connector = compat.created_connector(self)
+            if connector is not None:
+                t.cast(SQLTargetConnector, connector).close()
 
 
 if __name__ == "__main__":
