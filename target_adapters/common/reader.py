@@ -17,6 +17,7 @@ so no database or file can store it).
 from __future__ import annotations
 
 import json
+import math
 import sys
 import typing as t
 
@@ -82,7 +83,14 @@ class FastSingerReader(SimpleSingerReader):
             return orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             try:
-                message = json.loads(line)
+                message = json.loads(line, parse_float=_finite, parse_constant=_no_constant)
+            except _NonFinite as refused:
+                msg = (
+                    f"Input line {self.line_number} holds the number {refused}, which is not a finite "
+                    "number: no destination can store it (JSON Lines and Parquet would turn it into "
+                    "null). Fix the value at its source."
+                )
+                raise InvalidInputLine(msg) from None
             except ValueError:
                 shown = line[:_SHOWN]
                 msg = (
@@ -111,3 +119,18 @@ class FastSingerReader(SimpleSingerReader):
             "this batch was written and no state past it was emitted; fix the tap's output."
         )
         raise InvalidInputLine(msg)
+
+
+class _NonFinite(ValueError):
+    """A number the stdlib parser read as infinity or NaN (orjson refuses them outright)."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value) or math.isnan(value):
+        raise _NonFinite(text)
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise _NonFinite(text)

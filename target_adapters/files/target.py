@@ -10,6 +10,7 @@ import typing as t
 import click
 from singer_sdk import Target
 from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_adapters.common import FastSingerReader
 from target_adapters._sdk_compat import BatchAsRecords, TargetHooks
@@ -54,7 +55,7 @@ class TargetFiles(BatchAsRecords, TargetHooks, Target):
         """Refused input ends with its one-line reason (stream, record, rule), not a traceback."""
         try:
             super().invoke(*args, **kwargs)
-        except (RefusedInput, InvalidRecord, MissingKeyPropertiesError) as exc:
+        except (RefusedInput, InvalidRecord, MissingKeyPropertiesError, InvalidInputLine) as exc:
             raise click.ClickException(" ".join(str(exc).split())) from None
 
     @classmethod
