@@ -9,6 +9,7 @@
 - budget headroom: ThresholdInformation's use of the hourly limit below the tenant's share.
 """
 
+import warnings
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
