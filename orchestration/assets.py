@@ -79,7 +79,7 @@ def sync_assets_for(group: StreamGroup) -> AssetsDefinition:
 
         try:
             result = sync_group(tenant, group, streams=streams, mode=config.mode,
-                                pipeline=pipeline, store=store, owner=context.run_id,
+                                pipeline=pipeline, store=store, owner=context.run.run_id,
                                 log=log, lease_wait=LEASE_WAIT_SECONDS)
         except LeaseHeldError as exc:
             context.log.warning(str(exc))

@@ -33,6 +33,8 @@ from .tenants import Tenant, is_sql_url
 
 __all__ = ["CHECKS", "checks_for", "freshness_result", "parity_result", "budget_result"]
 
+# A check spends a few requests and must report a tenant over its share, not wait for it.
+_CHECK_CLIENT = {"max_api_share": 1.0, "max_budget_wait": 0}
 FRESHNESS = "freshness"
 PARITY = "count_parity"
 BUDGET = "api_budget_headroom"
@@ -157,10 +159,10 @@ def checks_for(group: StreamGroup) -> AssetChecksDefinition:
                                            group.freshness_minutes)
             for stream in parity_streams:
                 if (keys[stream], PARITY) in selected:
-                    client = client or tenants.client(tenant.name)
+                    client = client or tenants.client(tenant.name, **_CHECK_CLIENT)
                     yield parity_result(keys[stream], stream, tenant, client, bookmark.state)
             if (first, BUDGET) in selected:
-                client = client or tenants.client(tenant.name)
+                client = client or tenants.client(tenant.name, **_CHECK_CLIENT)
                 yield budget_result(first, tenant, client)
         finally:
             if client is not None:

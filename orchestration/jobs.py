@@ -11,7 +11,6 @@ from typing import Any
 from dagster import AssetSelection, define_asset_job
 
 from .groups import GROUPS, StreamGroup
-from .partitions import TENANTS
 
 __all__ = ["SYNC_JOBS", "WEBHOOK_JOBS", "sync_job_name", "webhook_job_name", "ASSET_JOBS"]
 
@@ -30,7 +29,7 @@ def _selection(group: StreamGroup) -> AssetSelection:
 
 SYNC_JOBS: dict[str, Any] = {
     group.name: define_asset_job(
-        sync_job_name(group), selection=_selection(group), partitions_def=TENANTS,
+        sync_job_name(group), selection=_selection(group),
         description=f"Sync {group.description.lower()} and run their checks.",
         tags={"autotask/stream_group": group.name})
     for group in GROUPS
@@ -39,7 +38,7 @@ SYNC_JOBS: dict[str, Any] = {
 WEBHOOK_JOBS: dict[str, Any] = {
     group.name: define_asset_job(
         webhook_job_name(group), selection=_selection(group).without_checks(),
-        partitions_def=TENANTS, tags={"autotask/stream_group": group.name,
+        tags={"autotask/stream_group": group.name,
                                       "autotask/trigger": "webhook"},
         description=f"Incremental sync of {group.description.lower()} started by webhooks.")
     for group in GROUPS if group.webhook_entities

@@ -46,11 +46,11 @@ class TenantsResource(ConfigurableResource):
             f"No tenant {name!r} is configured (tenants: {', '.join(self.names())}). Add it to "
             "the tenants file (AUTOTASK_TENANTS_FILE), or remove its partition.")
 
-    def client(self, name: str) -> Any:
+    def client(self, name: str, **overrides: Any) -> Any:
         """An `sdk_core.AutotaskClient` for the tenant (its governor shared through Redis)."""
         from sdk_core import AutotaskClient
 
-        return AutotaskClient(**self.get(name).client_settings())
+        return AutotaskClient(**{**self.get(name).client_settings(), **overrides})
 
 
 class StateStoreResource(ConfigurableResource):
