@@ -57,7 +57,8 @@ def sync_run_request(tenant: str, group: StreamGroup, *, mode: str | None = None
     run_config = ({"ops": {f"autotask_{group.name}": {"config": {"mode": mode}}}}
                   if mode else {})
     return RunRequest(run_key=run_key, partition_key=tenant, run_config=run_config,
-                      tags={SYNC_TAG: f"{tenant}.{group.name}", **(extra_tags or {})},
+                      tags={SYNC_TAG: f"{tenant}.{group.name}", "autotask/stream_group": group.name,
+                            **(extra_tags or {})},
                       job_name=job_name)
 
 
