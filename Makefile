@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SHARED  ?= ../shared
 
-.PHONY: demo test test-fast services catalog bench lock clean
+.PHONY: demo demo-dagster test test-fast services catalog bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
@@ -36,3 +36,7 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+# Webhook-triggered syncs with Dagster against the sandbox (scripts/demo_dagster.py).
+demo-dagster: $(STAMP)
+	$(BIN)/python -m scripts.demo_dagster
