@@ -96,6 +96,7 @@ def main() -> int:
                                  fields=["title", "status"])
         console.print(f"[bold]Sandbox[/] {sandbox.api_url}\n[bold]Receiver[/] {hook_url}")
 
+        runs(env)  # creates the instance's storage once, before two processes race to
         ui_port = free_port()
         dagster = subprocess.Popen([str(BIN / "dagster"), "dev", "-m", "orchestration", "-h",
                                     "127.0.0.1", "-p", str(ui_port)], env=env, cwd=ROOT,
