@@ -4,6 +4,7 @@ Asset keys are `["autotask", <stream>]` with the tap's stream names. A subset (o
 group) runs only that stream; its bookmarks merge into the group's stored state.
 """
 
+import os
 from typing import Iterator
 
 from dagster import (
@@ -59,7 +60,10 @@ def sync_assets_for(group: StreamGroup) -> AssetsDefinition:
 
     @multi_asset(name=f"autotask_{group.name}", specs=specs, can_subset=True,
                  retry_policy=SYNC_RETRY, partitions_def=TENANTS,
-                 op_tags={"autotask/stream_group": group.name},
+                 op_tags={"autotask/stream_group": group.name,
+                          # Celery queue of the step (AUTOTASK_CELERY_QUEUE; default "dagster")
+                          "dagster-celery/queue": os.environ.get("AUTOTASK_CELERY_QUEUE",
+                                                                 "dagster")},
                  description=f"Syncs {group.description.lower()} with tap-autotask into the "
                  "tenant's destination.")
     def _sync(context: AssetExecutionContext, config: SyncConfig, tenants: TenantsResource,

@@ -10,6 +10,7 @@ from typing import Any
 
 from dagster import AssetSelection, define_asset_job
 
+from .executors import webhook_executor
 from .groups import GROUPS, StreamGroup
 
 __all__ = ["SYNC_JOBS", "WEBHOOK_JOBS", "sync_job_name", "webhook_job_name", "ASSET_JOBS"]
@@ -38,6 +39,7 @@ SYNC_JOBS: dict[str, Any] = {
 WEBHOOK_JOBS: dict[str, Any] = {
     group.name: define_asset_job(
         webhook_job_name(group), selection=_selection(group).without_checks(),
+        executor_def=webhook_executor(),
         tags={"autotask/stream_group": group.name,
                                       "autotask/trigger": "webhook"},
         description=f"Incremental sync of {group.description.lower()} started by webhooks.")

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from . import warm_start
+
 __all__ = ["SingerCommand", "RunResult", "SingerRunError", "run_pipeline", "Masker"]
 
 # One DEBUG line per API attempt, written by sdk_core's client (request id, method, URL).
@@ -115,13 +117,9 @@ def run_pipeline(
         tap_args = [tap.executable, "--config", str(paths[tap.name])]
         if state:
             tap_args += ["--state", str(state_path)]
-        tap_proc = subprocess.Popen(tap_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env=tap_env, cwd=tmp)
-        target_proc = subprocess.Popen(
-            [target.executable, "--config", str(paths[target.name])], stdin=tap_proc.stdout,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base_env, cwd=tmp)
-        assert tap_proc.stdout is not None
-        tap_proc.stdout.close()  # the target holds the only reader: a dead target stops the tap
+        tap_proc, target_proc, streams = _start(
+            tap_args, [target.executable, "--config", str(paths[target.name])],
+            tap_env, base_env, tmp, (Path(tap.executable).name, Path(target.executable).name))
         tails = {tap.name: deque(maxlen=15), target.name: deque(maxlen=15)}
         failures: list[BaseException] = []
 
@@ -143,9 +141,8 @@ def run_pipeline(
                 log(level.group(1) if level else "INFO", f"[{name}] {line}")
 
         def watch_states() -> None:
-            assert target_proc.stdout is not None
             try:
-                for raw in target_proc.stdout:
+                for raw in streams[1]:
                     text = raw.strip()
                     if not text:
                         continue
@@ -159,8 +156,8 @@ def run_pipeline(
                 tap_proc.kill()
 
         threads = [
-            threading.Thread(target=watch_stderr, args=(tap.name, tap_proc.stderr, True), daemon=True),
-            threading.Thread(target=watch_stderr, args=(target.name, target_proc.stderr, False),
+            threading.Thread(target=watch_stderr, args=(tap.name, streams[0], True), daemon=True),
+            threading.Thread(target=watch_stderr, args=(target.name, streams[2], False),
                              daemon=True),
             threading.Thread(target=watch_states, daemon=True),
         ]
@@ -184,15 +181,52 @@ def run_pipeline(
         cpu_after = os.times()
         result.seconds = time.monotonic() - started
         result.cpu_seconds = ((cpu_after.children_user - cpu_before.children_user)
-                              + (cpu_after.children_system - cpu_before.children_system))
+                              + (cpu_after.children_system - cpu_before.children_system)
+                              + sum(getattr(p, "cpu_seconds", 0.0) for p in (tap_proc, target_proc)))
+        for stream in streams:
+            stream.close()
         if failures:
             raise SingerRunError(f"Saving the target's state failed: {mask(str(failures[0]))}")
-        for command, proc in ((tap, tap_proc), (target, target_proc)):
+        # The target first: when it dies the tap fails too (broken pipe), and the cause is
+        # the target's; when the tap fails, the target ends cleanly.
+        for command, proc in ((target, target_proc), (tap, tap_proc)):
             if proc.returncode != 0:
                 raise SingerRunError(
                     f"{command.name} exited with code {proc.returncode}; its last lines:\n"
                     + "\n".join(tails[command.name]))
     return result
+
+
+def _start(tap_args: list[str], target_args: list[str], tap_env: dict[str, str],
+           env: dict[str, str], cwd: str, names: tuple[str, str]) -> tuple[Any, Any, list[Any]]:
+    """Start tap | target: forked warm by the launcher when enabled, else as new processes.
+
+    Returns both processes and the streams to read: tap stderr, target stdout, target stderr.
+    """
+    if warm_start.enabled() and all(name in warm_start.PROGRAMS for name in names):
+        pipe_r, pipe_w = os.pipe()
+        reads, writes = zip(*(os.pipe() for _ in range(3)))
+        with open(os.devnull, "rb") as null:
+            tap = warm_start.spawn(names[0], tap_args[1:], stdin=null.fileno(), stdout=pipe_w,
+                                   stderr=writes[0], env=tap_env, cwd=cwd)
+            target = tap and warm_start.spawn(names[1], target_args[1:], stdin=pipe_r,
+                                               stdout=writes[1], stderr=writes[2], env=env,
+                                               cwd=cwd)
+        for fd in (pipe_r, pipe_w, *writes):
+            os.close(fd)
+        if tap is not None and target is not None:
+            return tap, target, [os.fdopen(fd, "rb") for fd in reads]
+        if tap is not None:
+            tap.kill()
+        for fd in reads:
+            os.close(fd)
+    tap_proc = subprocess.Popen(tap_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=tap_env, cwd=cwd)
+    target_proc = subprocess.Popen(target_args, stdin=tap_proc.stdout, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=env, cwd=cwd)
+    assert tap_proc.stdout is not None
+    tap_proc.stdout.close()  # the target holds the only reader: a dead target stops the tap
+    return tap_proc, target_proc, [tap_proc.stderr, target_proc.stdout, target_proc.stderr]
 
 
 def _count_records(payload: str, records: Counter) -> None:
