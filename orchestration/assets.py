@@ -4,7 +4,6 @@ Asset keys are `["autotask", <stream>]` with the tap's stream names. A subset (o
 group) runs only that stream; its bookmarks merge into the group's stored state.
 """
 
-import os
 from typing import Iterator
 
 from dagster import (
@@ -22,6 +21,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from .executors import step_tags
 from .groups import GROUPS, StreamGroup
 from .partitions import TENANTS
 from .resources import SingerPipelineResource, StateStoreResource, TenantsResource
@@ -60,10 +60,7 @@ def sync_assets_for(group: StreamGroup) -> AssetsDefinition:
 
     @multi_asset(name=f"autotask_{group.name}", specs=specs, can_subset=True,
                  retry_policy=SYNC_RETRY, partitions_def=TENANTS,
-                 op_tags={"autotask/stream_group": group.name,
-                          # Celery queue of the step (AUTOTASK_CELERY_QUEUE; default "dagster")
-                          "dagster-celery/queue": os.environ.get("AUTOTASK_CELERY_QUEUE",
-                                                                 "dagster")},
+                 op_tags={"autotask/stream_group": group.name, **step_tags()},
                  description=f"Syncs {group.description.lower()} with tap-autotask into the "
                  "tenant's destination.")
     def _sync(context: AssetExecutionContext, config: SyncConfig, tenants: TenantsResource,

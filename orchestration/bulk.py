@@ -15,6 +15,7 @@ from pydantic import Field
 from sdk_core.catalog import load_catalog
 from sdk_core.errors import ConfigurationError
 
+from .executors import step_tags
 from .resources import TenantsResource
 
 __all__ = ["BulkWriteConfig", "bulk_write_job", "read_rows", "validate_bulk_config"]
@@ -81,7 +82,7 @@ def validate_bulk_config(config: BulkWriteConfig, tenants: TenantsResource) -> t
 
 
 @op(description="Validates the file against the catalog, then writes it with the SDK's bulk "
-    "engine (journaled: a retry never duplicates a create).")
+    "engine (journaled: a retry never duplicates a create).", tags=step_tags())
 def autotask_bulk_write(context: OpExecutionContext, config: BulkWriteConfig,
                         tenants: TenantsResource) -> Output[dict]:
     try:

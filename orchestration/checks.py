@@ -26,6 +26,7 @@ from dagster import (
 
 from sdk_core.catalog import load_catalog
 
+from .executors import step_tags
 from .groups import GROUPS, StreamGroup
 from .partitions import TENANTS
 from .resources import StateStoreResource, TenantsResource
@@ -141,7 +142,8 @@ def checks_for(group: StreamGroup) -> AssetChecksDefinition:
         specs.append(AssetCheckSpec(BUDGET, asset=first, partitions_def=TENANTS,
                                     description="Tenant's hourly API use below its allowed share"))
 
-    @multi_asset_check(name=f"autotask_{group.name}_checks", specs=specs, can_subset=True)
+    @multi_asset_check(name=f"autotask_{group.name}_checks", specs=specs, can_subset=True,
+                       op_tags=step_tags())
     def _checks(context: AssetCheckExecutionContext, tenants: TenantsResource,
                 state_store: StateStoreResource) -> Iterator[AssetCheckResult]:
         tenant = tenants.get(context.partition_key)

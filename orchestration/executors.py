@@ -14,7 +14,7 @@ from dagster import ExecutorDefinition, in_process_executor, multiprocess_execut
 
 from sdk_core.errors import ConfigurationError
 
-__all__ = ["executor_from_env", "webhook_executor", "DEFAULT_BROKER"]
+__all__ = ["executor_from_env", "webhook_executor", "step_tags", "DEFAULT_BROKER"]
 
 DEFAULT_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
 
@@ -41,3 +41,8 @@ def webhook_executor() -> ExecutorDefinition:
     if os.environ.get("AUTOTASK_DAGSTER_EXECUTOR", "multiprocess").strip().lower() == "multiprocess":
         return in_process_executor
     return executor_from_env()
+
+
+def step_tags() -> dict[str, str]:
+    """Op tags of every step: its Celery queue (AUTOTASK_CELERY_QUEUE; default "dagster")."""
+    return {"dagster-celery/queue": os.environ.get("AUTOTASK_CELERY_QUEUE", "dagster")}

@@ -11,6 +11,7 @@ from typing import Any
 
 from dagster import Failure, MetadataValue, OpExecutionContext, Output, job, op
 
+from .executors import step_tags
 from .resources import TenantsResource, WebhookStoreResource
 
 __all__ = ["health_check_job", "tenant_health"]
@@ -67,7 +68,7 @@ def tenant_health(tenants: TenantsResource, webhook_store: WebhookStoreResource,
 
 
 @op(description="Health of every tenant: zone, authentication, threshold use and headroom, "
-    "latency, version, webhook backlog. Fails when a tenant is unhealthy.")
+    "latency, version, webhook backlog. Fails when a tenant is unhealthy.", tags=step_tags())
 def autotask_health(context: OpExecutionContext, tenants: TenantsResource,
                     webhook_store: WebhookStoreResource) -> Output[dict]:
     reports: dict[str, Any] = {}
