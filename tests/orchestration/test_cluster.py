@@ -32,7 +32,7 @@ def test_three_tenants_on_two_celery_workers(tmp_path, pg_schema, sandbox_factor
     servers: dict[str, SandboxServer] = {name: sandbox_factory(seed=1) for name in names}
     write_tenants(tmp_path / "tenants.yaml", {
         name: sandbox_tenant(server, url, schema=f"{base}_{name}", max_api_share=0.5,
-                             redis_url=f"{REDIS}?prefix={uuid.uuid4().hex[:6]}")
+                             redis_url=REDIS)  # keys per sandbox host: private
         for name, server in servers.items()})
     (tmp_path / "home").mkdir()
     DagsterInstance.from_config(str(tmp_path / "home")).dispose()  # storage made once, not raced
