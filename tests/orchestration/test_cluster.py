@@ -4,6 +4,7 @@ every tenant's rows equal its API counts; no tenant hit its thread or threshold 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -49,7 +50,8 @@ def test_three_tenants_on_two_celery_workers(tmp_path, pg_schema, sandbox_factor
     workers = [subprocess.Popen(
         [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y",
          str(tmp_path / "celery.yaml"), "-q", queue, "-n", f"{queue}-{i}@%h"],
-        cwd=ROOT, env=env, stdout=open(tmp_path / f"worker{i}.log", "w"), stderr=subprocess.STDOUT)
+        cwd=ROOT, env=env, stdout=open(tmp_path / f"worker{i}.log", "w"), stderr=subprocess.STDOUT,
+        start_new_session=True)  # its own group: `celery` runs as a child of the wrapper
         for i in range(2)]
     try:
         runs = [subprocess.Popen(
@@ -64,12 +66,12 @@ def test_three_tenants_on_two_celery_workers(tmp_path, pg_schema, sandbox_factor
             assert "RUN_SUCCESS" in logs[name]
     finally:
         for worker in workers:
-            worker.terminate()
+            os.killpg(worker.pid, signal.SIGTERM)
         for worker in workers:
             try:
                 worker.wait(30)
             except subprocess.TimeoutExpired:
-                worker.kill()
+                os.killpg(worker.pid, signal.SIGKILL)
     engine = sa.create_engine(url)
     try:
         for name, server in servers.items():
