@@ -15,7 +15,6 @@ Any failure to reach it falls back to starting the programs normally.
 
 from __future__ import annotations
 
-import array
 import hashlib
 import importlib.util
 import json

@@ -12,7 +12,6 @@ from dagster import AssetKey, AssetSelection, Definitions, define_asset_job, mat
 
 from orchestration.assets import SYNC_ASSETS
 from orchestration.checks import CHECKS
-from orchestration.partitions import TENANTS
 from orchestration.resources import default_resources
 from orchestration.state_store import StateStore
 from sdk_core import AutotaskClient

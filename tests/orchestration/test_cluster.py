@@ -17,7 +17,7 @@ from dagster import DagsterInstance
 from autotask_sandbox.testing import SandboxServer
 from sdk_core import AutotaskClient
 
-from .conftest import POSTGRES_URL, sandbox_tenant, write_tenants
+from .conftest import sandbox_tenant, write_tenants
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
