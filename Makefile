@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SHARED  ?= ../shared
 
-.PHONY: demo test test-fast lint services catalog bench lock clean
+.PHONY: demo demo-dagster test test-fast lint services catalog bench lock clean
 
 # Bytecode is compiled at install: the tests start the tap and targets as processes hundreds of
 # times, and where PYTHONDONTWRITEBYTECODE is set each start would otherwise compile every module.
@@ -52,3 +52,7 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+# Webhook-triggered syncs with Dagster against the sandbox (scripts/demo_dagster.py).
+demo-dagster: $(STAMP)
+	$(BIN)/python -m scripts.demo_dagster
