@@ -185,6 +185,7 @@ def _load_programs() -> dict[str, Any]:
         if ep.name in PROGRAMS:
             ep.load()
             loaded[ep.name] = ep
+    import tap_autotask.tap  # noqa: F401  (tap-autotask's entry point defers singer-sdk to first use)
     logging.getLogger().handlers.clear()  # set up again in each child, with its environment
     return loaded
 
@@ -202,7 +203,10 @@ def _run_child(entry: Any, name: str, request: dict[str, Any], fds: list[int]) -
         sys.argv = [name, *request["args"]]
         program = entry.load()  # modules are loaded: this only sets up logging, as a start does
         try:
-            program(args=request["args"], prog_name=name)
+            if hasattr(program, "main"):  # a click command (the targets)
+                program(args=request["args"], prog_name=name)
+            else:  # a plain function reading sys.argv (tap-autotask's warm-discovery front door)
+                program()
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
