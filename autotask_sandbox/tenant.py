@@ -73,9 +73,16 @@ class WriteLock:
 class Tenant:
     """Owns the SQLite tenant file: connections, the write lock, transactions, reset, events."""
 
-    def __init__(self, db_path: str | Path, *, pristine: str | Path | None = None,
-                 scale: str = "tiny", seed: int = 1, datetime_z: bool = False,
-                 catalog: Catalog | None = None):
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        pristine: str | Path | None = None,
+        scale: str = "tiny",
+        seed: int = 1,
+        datetime_z: bool = False,
+        catalog: Catalog | None = None,
+    ):
         self.path = Path(db_path)
         self.pristine = Path(pristine) if pristine else None
         self.scale, self.seed = scale, seed
@@ -106,6 +113,7 @@ class Tenant:
             shutil.copyfile(self.pristine, self.path)
         else:
             from .generator import build_tenant
+
             build_tenant(self.path, self.scale, self.seed)
 
     def reset(self) -> None:

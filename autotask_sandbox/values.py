@@ -36,7 +36,12 @@ def parse_datetime(text: str) -> str:
         raise ValueError(text)
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     value = datetime(
-        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+        int(year),
+        int(month),
+        int(day),
+        int(hour or 0),
+        int(minute or 0),
+        int(second or 0),
         int((fraction or "0").ljust(6, "0")[:6]),
     )
     if zone and zone.upper() != "Z":

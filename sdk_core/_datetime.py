@@ -34,8 +34,14 @@ def parse_datetime(value: str | datetime | date | None) -> datetime | None:
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     parsed = datetime(
-        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
-        micro, tzinfo=timezone.utc,
+        int(year),
+        int(month),
+        int(day),
+        int(hour or 0),
+        int(minute or 0),
+        int(second or 0),
+        micro,
+        tzinfo=timezone.utc,
     )
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
@@ -57,4 +63,3 @@ def _to_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
-

@@ -67,15 +67,35 @@ def _periods(start: datetime, end: datetime, freq: str) -> "pd.DatetimeIndex":
 def ticket_volume(client: Any, since: Any, until: Any = None, freq: str = "W-MON") -> "pd.DataFrame":
     """Tickets created and completed per period (`freq`: a pandas offset, weekly by default)."""
     start, end = _window(since, until)
-    created = _frame(client.tickets.query((Q("createDate") >= _text(start)) & (Q("createDate") < _text(end)),
-                                          ["createDate"]), ["id", "createDate"], ["createDate"])
-    completed = _frame(client.tickets.query((Q("completedDate") >= _text(start)) & (Q("completedDate") < _text(end)),
-                                            ["completedDate"]), ["id", "completedDate"], ["completedDate"])
+    created = _frame(
+        client.tickets.query(
+            (Q("createDate") >= _text(start)) & (Q("createDate") < _text(end)), ["createDate"]
+        ),
+        ["id", "createDate"],
+        ["createDate"],
+    )
+    completed = _frame(
+        client.tickets.query(
+            (Q("completedDate") >= _text(start)) & (Q("completedDate") < _text(end)), ["completedDate"]
+        ),
+        ["id", "completedDate"],
+        ["completedDate"],
+    )
     pd = _pandas()
-    out = pd.DataFrame({
-        "created": created.set_index("createDate").resample(freq, label="left", closed="left")["id"].count(),
-        "completed": completed.set_index("completedDate").resample(freq, label="left", closed="left")["id"].count(),
-    }).fillna(0).astype("Int64")
+    out = (
+        pd.DataFrame(
+            {
+                "created": created.set_index("createDate")
+                .resample(freq, label="left", closed="left")["id"]
+                .count(),
+                "completed": completed.set_index("completedDate")
+                .resample(freq, label="left", closed="left")["id"]
+                .count(),
+            }
+        )
+        .fillna(0)
+        .astype("Int64")
+    )
     out.index.name = "period"
     return out
 
@@ -104,12 +124,20 @@ def sla_attainment(client: Any, since: Any, until: Any = None, freq: str = "W-MO
     """
     start, end = _window(since, until)
     pd = _pandas()
-    tickets = _frame(client.tickets.query((Q("createDate") >= _text(start)) & (Q("createDate") < _text(end)),
-                                          ["createDate"]),
-                     ["id", "createDate"], ["createDate"])
-    results = _frame(client.entity("ServiceLevelAgreementResults").query(
-        None, ["ticketID", "isFirstResponseMet", "isResolutionPlanMet", "isResolutionMet"]),
-        ["id", "ticketID", "isFirstResponseMet", "isResolutionPlanMet", "isResolutionMet"], [])
+    tickets = _frame(
+        client.tickets.query(
+            (Q("createDate") >= _text(start)) & (Q("createDate") < _text(end)), ["createDate"]
+        ),
+        ["id", "createDate"],
+        ["createDate"],
+    )
+    results = _frame(
+        client.entity("ServiceLevelAgreementResults").query(
+            None, ["ticketID", "isFirstResponseMet", "isResolutionPlanMet", "isResolutionMet"]
+        ),
+        ["id", "ticketID", "isFirstResponseMet", "isResolutionPlanMet", "isResolutionMet"],
+        [],
+    )
     joined = results.merge(tickets, left_on="ticketID", right_on="id", suffixes=("_sla", ""))
     if joined.empty:
         out = pd.DataFrame(columns=["first_response", "resolution_plan", "resolution", "tickets"])
@@ -118,35 +146,51 @@ def sla_attainment(client: Any, since: Any, until: Any = None, freq: str = "W-MO
     for column in ("isFirstResponseMet", "isResolutionPlanMet", "isResolutionMet"):
         joined[column] = joined[column].astype("boolean").astype("Float64")
     grouped = joined.set_index("createDate").resample(freq, label="left", closed="left")
-    out = pd.DataFrame({
-        "first_response": grouped["isFirstResponseMet"].mean(),
-        "resolution_plan": grouped["isResolutionPlanMet"].mean(),
-        "resolution": grouped["isResolutionMet"].mean(),
-        "tickets": grouped["ticketID"].count().astype("Int64"),
-    })
+    out = pd.DataFrame(
+        {
+            "first_response": grouped["isFirstResponseMet"].mean(),
+            "resolution_plan": grouped["isResolutionPlanMet"].mean(),
+            "resolution": grouped["isResolutionMet"].mean(),
+            "tickets": grouped["ticketID"].count().astype("Int64"),
+        }
+    )
     out.index.name = "period"
     return out
 
 
-def utilization(client: Any, since: Any, until: Any = None, freq: str = "W-MON",
-                hours_per_week: float = 40.0) -> "pd.DataFrame":
+def utilization(
+    client: Any, since: Any, until: Any = None, freq: str = "W-MON", hours_per_week: float = 40.0
+) -> "pd.DataFrame":
     """Hours worked per resource and period, and that as a share of `hours_per_week` capacity.
 
     Columns: resource (name), resource_id, period, hours, utilization.
     """
     start, end = _window(since, until)
     pd = _pandas()
-    entries = _frame(client.time_entries.query((Q("dateWorked") >= _text(start)) & (Q("dateWorked") < _text(end)),
-                                               ["resourceID", "dateWorked", "hoursWorked"]),
-                     ["id", "resourceID", "dateWorked", "hoursWorked"], ["dateWorked"])
+    entries = _frame(
+        client.time_entries.query(
+            (Q("dateWorked") >= _text(start)) & (Q("dateWorked") < _text(end)),
+            ["resourceID", "dateWorked", "hoursWorked"],
+        ),
+        ["id", "resourceID", "dateWorked", "hoursWorked"],
+        ["dateWorked"],
+    )
     if entries.empty:
         return pd.DataFrame(columns=["resource", "resource_id", "period", "hours", "utilization"])
-    names = {r["id"]: f"{r.get('firstName') or ''} {r.get('lastName') or ''}".strip() or str(r["id"])
-             for r in client.resources.query(Q("id").in_(sorted(set(entries["resourceID"].dropna().astype(int)))),
-                                             ["firstName", "lastName"])}
+    names = {
+        r["id"]: f"{r.get('firstName') or ''} {r.get('lastName') or ''}".strip() or str(r["id"])
+        for r in client.resources.query(
+            Q("id").in_(sorted(set(entries["resourceID"].dropna().astype(int)))), ["firstName", "lastName"]
+        )
+    }
     entries["hoursWorked"] = entries["hoursWorked"].astype("Float64")
-    grouped = (entries.set_index("dateWorked").groupby("resourceID")
-               .resample(freq, label="left", closed="left")["hoursWorked"].sum().reset_index())
+    grouped = (
+        entries.set_index("dateWorked")
+        .groupby("resourceID")
+        .resample(freq, label="left", closed="left")["hoursWorked"]
+        .sum()
+        .reset_index()
+    )
     grouped.columns = ["resource_id", "period", "hours"]
     days = pd.tseries.frequencies.to_offset(freq)
     span_hours = ((grouped["period"] + days) - grouped["period"]).dt.total_seconds() / 3600

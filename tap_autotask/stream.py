@@ -71,9 +71,7 @@ class AutotaskStream(CompatStream):
     def schema(self) -> dict:
         """JSON schema from the entity's field metadata (and UDFs, when enabled)."""
         if self.built_schema is None:
-            self.built_schema = build_schema(
-                self.field_specs, with_deleted_at=self.plan.deletes is not None
-            )
+            self.built_schema = build_schema(self.field_specs, with_deleted_at=self.plan.deletes is not None)
         return self.built_schema  # type: ignore[return-value]  # just built
 
     @property
@@ -235,4 +233,3 @@ class AutotaskStream(CompatStream):
     def _activate(self, version: int | None) -> None:
         if version is not None and self.activate_versions:
             self.write_activate_version_message(version)
-

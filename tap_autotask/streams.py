@@ -65,8 +65,7 @@ class _MetadataStream(CompatStream):
         names = self.config.get("picklist_entities")
         if names:
             return [self._entity_catalog.get(name) for name in names]
-        return [s.entity for s in self.tap.streams.values()
-                if isinstance(s, AutotaskStream) and s.selected]
+        return [s.entity for s in self.tap.streams.values() if isinstance(s, AutotaskStream) and s.selected]
 
 
 class PicklistValuesStream(_MetadataStream):
@@ -76,8 +75,9 @@ class PicklistValuesStream(_MetadataStream):
     primary_keys = ["entity", "field", "value"]  # noqa: RUF012
     schema = th.PropertiesList(
         th.Property("entity", th.StringType, required=True, description="Autotask entity"),
-        th.Property("field", th.StringType, required=True,
-                    description="Record field (camelCase) or UDF column"),
+        th.Property(
+            "field", th.StringType, required=True, description="Record field (camelCase) or UDF column"
+        ),
         th.Property("value", th.StringType, required=True, description="Stored value"),
         th.Property("label", th.StringType),
         th.Property("active", th.BooleanType),

@@ -97,8 +97,9 @@ class Window:
         edge = min(to_utc(self.until), to_utc(self.max_seen))  # type: ignore[type-var]
         return edge - timedelta(minutes=self.lookback)
 
-    def advance(self, last_id: int, newest: datetime | None,
-                candidates: Iterable[tuple[Any, str, datetime]] = ()) -> None:
+    def advance(
+        self, last_id: int, newest: datetime | None, candidates: Iterable[tuple[Any, str, datetime]] = ()
+    ) -> None:
         """Every row up to `last_id` is emitted; `candidates` may fall in the next overlap."""
         self.last_id = last_id
         if newest is not None:
@@ -159,16 +160,22 @@ def open_window(
     if bookmark is None:
         if floor is None:
             return full
-        return Window(ROWS, INCREMENTAL, until, since=floor, version=version,
-                      lookback=lookback_minutes)
+        return Window(ROWS, INCREMENTAL, until, since=floor, version=version, lookback=lookback_minutes)
     last = state.get("last_reconciled")
     if reconcile_every_hours > 0 and (
         last is None or now - to_utc(last) >= timedelta(hours=reconcile_every_hours)  # type: ignore[operator]
     ):
         return full
     since = later(_minus(bookmark, lookback_minutes), floor)
-    return Window(ROWS, INCREMENTAL, until, since=since, version=version,
-                  lookback=lookback_minutes, skip=state.get("overlap"))
+    return Window(
+        ROWS,
+        INCREMENTAL,
+        until,
+        since=since,
+        version=version,
+        lookback=lookback_minutes,
+        skip=state.get("overlap"),
+    )
 
 
 def _overlap(window: Window, bookmark: str | None) -> dict[str, str] | None:
@@ -219,5 +226,12 @@ def close_window(
         state.pop("deletes_overlap", None)
         return None
     since = _minus(state["deletes_value"], lookback_minutes)
-    return Window(DELETES, INCREMENTAL, window.until, since=since, version=window.version,
-                  lookback=lookback_minutes, skip=state.get("deletes_overlap"))
+    return Window(
+        DELETES,
+        INCREMENTAL,
+        window.until,
+        since=since,
+        version=window.version,
+        lookback=lookback_minutes,
+        skip=state.get("deletes_overlap"),
+    )

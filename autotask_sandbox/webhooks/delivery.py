@@ -44,7 +44,6 @@ class WebhookSettings:
             setattr(self, key, type(getattr(self, key))(value))
 
 
-
 @dataclass
 class Delivery:
     """One payload on its way to one callout, with the exact bytes and signature to send."""
@@ -81,8 +80,12 @@ class DeliveryQueues:
     same callout wait behind it in trigger order while other callouts carry on.
     """
 
-    def __init__(self, settings: WebhookSettings, post: Callable[[Delivery], str | None],
-                 on_result: Callable[[Delivery, str | None, bool], None]):
+    def __init__(
+        self,
+        settings: WebhookSettings,
+        post: Callable[[Delivery], str | None],
+        on_result: Callable[[Delivery, str | None, bool], None],
+    ):
         self._settings = settings
         self._post = post  # returns None when delivered, else what went wrong
         self._on_result = on_result  # (delivery, error, final)
@@ -96,9 +99,12 @@ class DeliveryQueues:
             callout.items.append(delivery)
             if not callout.running and not self._closed.is_set():
                 callout.running = True
-                threading.Thread(target=self._drain, args=(callout,), daemon=True,
-                                 name=f"webhook-{delivery.webhook.entity}-{delivery.webhook.id}"
-                                 ).start()
+                threading.Thread(
+                    target=self._drain,
+                    args=(callout,),
+                    daemon=True,
+                    name=f"webhook-{delivery.webhook.entity}-{delivery.webhook.id}",
+                ).start()
 
     def pending(self) -> int:
         with self._lock:
@@ -139,4 +145,3 @@ class DeliveryQueues:
                             callout.items.popleft()
             if not final:
                 self._closed.wait(self._settings.retry_interval)
-

@@ -73,4 +73,3 @@ def sign(secret: str, body: bytes) -> str:
     """`X-Hook-Signature` value: `sha1=` + base64 of HMAC-SHA1 keyed with the secret."""
     digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha1).digest()
     return "sha1=" + base64.b64encode(digest).decode("ascii")
-

@@ -53,8 +53,14 @@ class ClientCache:
         self.tenant = tenant
         self._lock = threading.Lock()
         self._generation: dict[str, int] = {}
-        self._counters = {"hits": 0, "misses": 0, "stores": 0, "invalidations": 0, "errors": 0,
-                          "skipped_stale": 0}
+        self._counters = {
+            "hits": 0,
+            "misses": 0,
+            "stores": 0,
+            "invalidations": 0,
+            "errors": 0,
+            "skipped_stale": 0,
+        }
         self._ttl = {self._entity_name(k): float(v) for k, v in config.ttl.items()}
         ref = weakref.ref(self)
 
@@ -103,8 +109,9 @@ class ClientCache:
         raw = orjson.dumps(_normalized(list(parts)), option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(raw).hexdigest()[:32]
 
-    def pages(self, entity: str, parts: Iterable[Any],
-              source: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    def pages(
+        self, entity: str, parts: Iterable[Any], source: Iterator[list[dict[str, Any]]]
+    ) -> Iterator[list[dict[str, Any]]]:
         """The cached pages of this query, else `source`'s pages, kept when complete and small."""
         if not self.config.queries or self.ttl(entity) <= 0:
             yield from source
@@ -125,8 +132,9 @@ class ClientCache:
         if kept is not None:
             self._put(entity, "q", key, kept, self.ttl(entity), token)
 
-    async def apages(self, entity: str, parts: Iterable[Any],
-                     source: AsyncIterator[list[dict[str, Any]]]) -> AsyncIterator[list[dict[str, Any]]]:
+    async def apages(
+        self, entity: str, parts: Iterable[Any], source: AsyncIterator[list[dict[str, Any]]]
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         """`pages` for the async client."""
         if not self.config.queries or self.ttl(entity) <= 0:
             async for page in source:
@@ -220,8 +228,12 @@ class ClientCache:
             return call()
         except Exception as exc:
             self._count("errors")
-            log.warning("cache %s backend failed (%s: %s); going to the API", self.config.backend,
-                        type(exc).__name__, exc)
+            log.warning(
+                "cache %s backend failed (%s: %s); going to the API",
+                self.config.backend,
+                type(exc).__name__,
+                exc,
+            )
             return None
 
 

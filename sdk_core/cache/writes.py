@@ -18,8 +18,14 @@ __all__ = ["publish_write"]
 _ACTIONS = {"create": "create", "update": "update", "patch": "update", "delete": "delete"}
 
 
-def publish_write(info: EntityInfo, verb: str, id: int | None, data: Mapping[str, Any] | None,
-                  parent_id: int | None, tenant: str | None) -> None:
+def publish_write(
+    info: EntityInfo,
+    verb: str,
+    id: int | None,
+    data: Mapping[str, Any] | None,
+    parent_id: int | None,
+    tenant: str | None,
+) -> None:
     """Announce a write that happened, or may have happened (an unknown outcome)."""
     publish(Change(info.name, id, _ACTIONS.get(verb, verb), tenant))
     for route in info.parents:

@@ -92,8 +92,9 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name=DISTRIBUTION, prog_name="autotask")
 @click.option("--api-url", envvar="AUTOTASK_API_URL", help="REST root of the zone (skips zone lookup).")
-@click.option("--profile", envvar="AUTOTASK_PROFILE",
-              help="Saved connection profile (see `autotask config init`).")
+@click.option(
+    "--profile", envvar="AUTOTASK_PROFILE", help="Saved connection profile (see `autotask config init`)."
+)
 @click.pass_context
 def main(ctx: click.Context, api_url: str | None, profile: str | None) -> None:
     """Autotask PSA from the command line.

@@ -22,15 +22,25 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _WHERE = {
-    "WebhookServer": ".server", "create_app": ".server", "load_server": ".server",
-    "WebhookEvent": ".events", "StoredEvent": ".events",
-    "EventStore": ".store", "open_store": ".store", "StoreError": ".store",
+    "WebhookServer": ".server",
+    "create_app": ".server",
+    "load_server": ".server",
+    "WebhookEvent": ".events",
+    "StoredEvent": ".events",
+    "EventStore": ".store",
+    "open_store": ".store",
+    "StoreError": ".store",
     "RetryPolicy": ".worker",
-    "Tenant": ".config", "Tenants": ".config", "Secret": ".config", "load_tenants": ".config",
+    "Tenant": ".config",
+    "Tenants": ".config",
+    "Secret": ".config",
+    "load_tenants": ".config",
     "ConfigError": ".config",
-    "Webhooks": ".registration", "AsyncWebhooks": ".registration",
+    "Webhooks": ".registration",
+    "AsyncWebhooks": ".registration",
     "RegisteredWebhook": ".registration",
-    "sign": ".signature", "verify": ".signature",
+    "sign": ".signature",
+    "verify": ".signature",
 }
 __all__ = sorted(_WHERE)
 

@@ -27,20 +27,26 @@ def parse_pattern(pattern: str) -> tuple[str | None, str | None]:
         return None, None
     entity, dot, action = text.rpartition(".")
     if not dot:
-        raise ValueError(f"handler pattern {pattern!r} must be ENTITY.ACTION, e.g. "
-                         "'ticket.created', 'ticket.*', '*.deleted' or '*'")
+        raise ValueError(
+            f"handler pattern {pattern!r} must be ENTITY.ACTION, e.g. "
+            "'ticket.created', 'ticket.*', '*.deleted' or '*'"
+        )
     found_entity = None
     if entity != "*":
         found_entity = canonical_entity(entity)
         if found_entity is None:
-            raise ValueError(f"handler pattern {pattern!r}: {entity!r} is not a webhook entity; "
-                             f"use one of {known_entities()} (any case) or *")
+            raise ValueError(
+                f"handler pattern {pattern!r}: {entity!r} is not a webhook entity; "
+                f"use one of {known_entities()} (any case) or *"
+            )
     found_action = None
     if action != "*":
         found_action = _ACTION_WORDS.get(action.lower())
         if found_action is None:
-            raise ValueError(f"handler pattern {pattern!r}: the action must be created, updated, "
-                             f"deleted or *, not {action!r}")
+            raise ValueError(
+                f"handler pattern {pattern!r}: the action must be created, updated, "
+                f"deleted or *, not {action!r}"
+            )
     return found_entity, found_action
 
 

@@ -93,7 +93,11 @@ def _beyond_int64(value: t.Any) -> bool:  # noqa: ANN401
 
 
 def _explain(
-    index: int, name: str, value: t.Any, typ: pa.DataType, exc: BaseException,  # noqa: ANN401
+    index: int,
+    name: str,
+    value: t.Any,
+    typ: pa.DataType,
+    exc: BaseException,  # noqa: ANN401
 ) -> ColumnConversionError:
     """Why one value does not fit its column, in the user's terms."""
     path = surrogate_at(value, name)
@@ -101,12 +105,16 @@ def _explain(
         return _surrogate(index, path)
     if _beyond_int64(value) and typ in (pa.int64(), pa.list_(pa.int64())):
         return ColumnConversionError(
-            index, name, f"{shown(value)} holds an integer beyond Parquet's int64 (-2^63..2^63-1)",
+            index,
+            name,
+            f"{shown(value)} holds an integer beyond Parquet's int64 (-2^63..2^63-1)",
             "Declare the field as number (double, inexact) or string in the tap's schema, or use "
             "format jsonl or csv, which keep it exactly.",
         )
     return ColumnConversionError(
-        index, name, f"value {shown(value)} cannot be stored as {typ} ({exc})",
+        index,
+        name,
+        f"value {shown(value)} cannot be stored as {typ} ({exc})",
         "Fix the source value, or the field's type in the tap's schema.",
     )
 

@@ -76,9 +76,13 @@ class JsonlWriter:
             return _stdlib_line(record)
         except (ValueError, TypeError, RecursionError) as exc:
             field = next((k for k in record if _fails(record[k])), next(iter(record), ""))
-            raise refused(self._stream, self._records, str(field), f"JSON cannot hold this value ({exc})",
-                          "Fix the source value, or its stream map.") from None
-
+            raise refused(
+                self._stream,
+                self._records,
+                str(field),
+                f"JSON cannot hold this value ({exc})",
+                "Fix the source value, or its stream map.",
+            ) from None
 
     def abort(self) -> None:
         """Close the staged file; the staging folder is removed by the caller."""

@@ -71,13 +71,17 @@ def shown(value: t.Any) -> str:  # noqa: ANN401
 
 def refused(stream: str, number: int, field: str, problem: str, advice: str) -> RefusedInput:
     """The one-line refusal: where, what, what to do, and that nothing was published."""
-    msg = (f"Stream {stream!r}, record {number}, field {field!r}: {problem}. {advice} "
-           "Nothing of this run was published; the previous files are kept.")
+    msg = (
+        f"Stream {stream!r}, record {number}, field {field!r}: {problem}. {advice} "
+        "Nothing of this run was published; the previous files are kept."
+    )
     return RefusedInput(msg)
 
 
-SURROGATE_ADVICE = ("It usually comes from text cut in the middle of a character pair: fix the source "
-                    "value, or use format jsonl, which keeps it as a \\uXXXX escape.")
+SURROGATE_ADVICE = (
+    "It usually comes from text cut in the middle of a character pair: fix the source "
+    "value, or use format jsonl, which keeps it as a \\uXXXX escape."
+)
 
 
 def surrogate_problem(fmt: str) -> str:

@@ -165,13 +165,16 @@ class WorkbookWriter:
         except Exception as exc:  # noqa: BLE001 - any failure to read back means do not publish
             # What XML cannot hold in a title or a header points at the stream; otherwise name all.
             culprits = [
-                stream for stream, titles in self.sheets.items()
+                stream
+                for stream, titles in self.sheets.items()
                 if any(XML_ILLEGAL.search(text) for text in titles)
                 or any(SURROGATE.search(c) for c in self._headers.get(stream, []))
             ] or list(self.sheets)
-            msg = (f"The Excel workbook {self.name} built from stream(s) {', '.join(map(repr, culprits))} "
-                   f"does not open ({type(exc).__name__}: {exc}); it was not published and the "
-                   f"previous {self.name} is kept. Use csv, jsonl or parquet for these streams.")
+            msg = (
+                f"The Excel workbook {self.name} built from stream(s) {', '.join(map(repr, culprits))} "
+                f"does not open ({type(exc).__name__}: {exc}); it was not published and the "
+                f"previous {self.name} is kept. Use csv, jsonl or parquet for these streams."
+            )
             raise RefusedInput(msg) from exc
 
 
@@ -205,9 +208,11 @@ class SheetWriter:
         self._book.note_header(self._stream, self._header)
         for name in self._header:
             if SURROGATE.search(name):
-                msg = (f"Stream {self._stream!r}: property name {name!r} holds a lone UTF-16 surrogate, "
-                       "which an Excel header cell cannot store. Rename the property (a stream map can), "
-                       "or use format jsonl. Nothing of this run was published; the previous files are kept.")
+                msg = (
+                    f"Stream {self._stream!r}: property name {name!r} holds a lone UTF-16 surrogate, "
+                    "which an Excel header cell cannot store. Rename the property (a stream map can), "
+                    "or use format jsonl. Nothing of this run was published; the previous files are kept."
+                )
                 raise RefusedInput(msg)
         self._append([_text(name) for name in self._header])
         self._rows = 1
@@ -237,9 +242,13 @@ class SheetWriter:
         path = surrogate_at(value, name)
         if path is not None:
             return surrogate_refused(self._stream, self._records, path, "an Excel cell (XML)")
-        return refused(self._stream, self._records, name,
-                       f"{value!r} (beyond the range of a double, or not a number) has no Excel cell",
-                       "Fix the source value, or use format parquet or csv.")
+        return refused(
+            self._stream,
+            self._records,
+            name,
+            f"{value!r} (beyond the range of a double, or not a number) has no Excel cell",
+            "Fix the source value, or use format parquet or csv.",
+        )
 
     def _truncate(self, value: str, index: int) -> str:
         if not self._too_long_warned:
@@ -247,7 +256,10 @@ class SheetWriter:
                 "Stream '%s', column '%s': a value of %d characters was cut to Excel's cell "
                 "limit of %d (further cuts in this stream are not logged). Use csv, jsonl or "
                 "parquet to keep such values whole.",
-                self._stream, self._header[index], len(value), EXCEL_MAX_CELL,
+                self._stream,
+                self._header[index],
+                len(value),
+                EXCEL_MAX_CELL,
             )
             self._too_long_warned = True
         return value[:EXCEL_MAX_CELL]

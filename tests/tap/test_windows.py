@@ -16,8 +16,7 @@ FULL = ReplicationPlan(None)
 
 
 def _open(state: dict, plan: ReplicationPlan = INCR, **kw) -> Window:
-    args = dict(now=NOW, start_date=None, lookback_minutes=5, reconcile_every_hours=0,
-                new_version=42)
+    args = dict(now=NOW, start_date=None, lookback_minutes=5, reconcile_every_hours=0, new_version=42)
     args.update(kw)
     return open_window(state, plan, **args)
 
@@ -39,11 +38,13 @@ def test_start_date_bounds_the_first_run() -> None:
 
 
 def test_bookmark_minus_lookback_but_never_before_start_date() -> None:
-    state = {"replication_key": "lastActivityDate",
-             "replication_key_value": "2026-02-01T10:00:00.000Z", "table_version": 7}
+    state = {
+        "replication_key": "lastActivityDate",
+        "replication_key_value": "2026-02-01T10:00:00.000Z",
+        "table_version": 7,
+    }
     window = _open(state)
-    assert (window.mode, window.since, window.version) == (
-        "incremental", "2026-02-01T09:55:00.000Z", 7)
+    assert (window.mode, window.since, window.version) == ("incremental", "2026-02-01T09:55:00.000Z", 7)
     assert _open(state, start_date="2026-02-01T09:58:00Z").since == "2026-02-01T09:58:00.000Z"
 
 
@@ -53,8 +54,14 @@ def test_a_changed_replication_key_discards_the_bookmark() -> None:
 
 
 def test_an_unfinished_window_is_resumed_as_it_was() -> None:
-    saved = Window("rows", "incremental", "2026-02-02T00:00:00.000Z",
-                   since="2026-02-01T00:00:00.000Z", last_id=1500, version=7)
+    saved = Window(
+        "rows",
+        "incremental",
+        "2026-02-02T00:00:00.000Z",
+        since="2026-02-01T00:00:00.000Z",
+        last_id=1500,
+        version=7,
+    )
     resumed = _open({"window": saved.to_state()})
     assert resumed == saved
 
@@ -77,18 +84,24 @@ def test_bookmark_moves_to_the_earlier_of_scan_start_and_newest_row() -> None:
 
 
 def test_an_empty_window_keeps_the_bookmark() -> None:
-    state = {"replication_key": "lastActivityDate",
-             "replication_key_value": "2026-02-01T10:00:00.000Z", "table_version": 7,
-             "last_reconciled": "2026-02-01T00:00:00.000Z"}
+    state = {
+        "replication_key": "lastActivityDate",
+        "replication_key_value": "2026-02-01T10:00:00.000Z",
+        "table_version": 7,
+        "last_reconciled": "2026-02-01T00:00:00.000Z",
+    }
     _close(state, _open(state))
     assert state["replication_key_value"] == "2026-02-01T10:00:00.000Z"
     assert "window" not in state
 
 
 def test_reconciliation_is_a_full_scan_with_a_new_version_when_due() -> None:
-    state = {"replication_key": "lastActivityDate",
-             "replication_key_value": "2026-02-28T10:00:00.000Z", "table_version": 7,
-             "last_reconciled": "2026-02-20T00:00:00.000Z"}
+    state = {
+        "replication_key": "lastActivityDate",
+        "replication_key_value": "2026-02-28T10:00:00.000Z",
+        "table_version": 7,
+        "last_reconciled": "2026-02-20T00:00:00.000Z",
+    }
     due = _open(state, reconcile_every_hours=24)
     assert (due.mode, due.version, due.activates) == ("full", 42, True)
     state["last_reconciled"] = "2026-03-01T00:00:00.000Z"
@@ -104,10 +117,13 @@ def test_full_table_streams_always_scan_everything_with_a_fresh_version() -> Non
 
 
 def test_deletions_are_read_after_an_incremental_window() -> None:
-    state = {"replication_key": "lastActivityDate",
-             "replication_key_value": "2026-02-28T10:00:00.000Z", "table_version": 7,
-             "last_reconciled": "2026-02-28T00:00:00.000Z",
-             "deletes_value": "2026-02-28T11:00:00.000Z"}
+    state = {
+        "replication_key": "lastActivityDate",
+        "replication_key_value": "2026-02-28T10:00:00.000Z",
+        "table_version": 7,
+        "last_reconciled": "2026-02-28T00:00:00.000Z",
+        "deletes_value": "2026-02-28T11:00:00.000Z",
+    }
     rows = _open(state, WITH_DELETES)
     deletes = _close(state, rows, WITH_DELETES)
     assert deletes is not None
@@ -133,8 +149,7 @@ def test_rows_in_the_next_overlap_are_remembered_and_skipped_if_unchanged() -> N
     first = _open(state)
     first.lookback = 5
     stamps = {1: "2026-02-01T00:00:00", 2: "2026-02-28T11:58:00", 3: "2026-02-28T11:59:30"}
-    moments = {i: datetime.fromisoformat(s).replace(tzinfo=timezone.utc)
-               for i, s in stamps.items()}
+    moments = {i: datetime.fromisoformat(s).replace(tzinfo=timezone.utc) for i, s in stamps.items()}
     first.advance(3, max(moments.values()), [(i, stamps[i], moments[i]) for i in stamps])
     _close(state, first)
     assert state["replication_key_value"] == "2026-02-28T11:59:30.000Z"
@@ -159,9 +174,13 @@ def test_a_busy_overlap_is_not_remembered_beyond_the_cap() -> None:
 
 
 def test_full_scans_never_skip_rows() -> None:
-    state = {"replication_key": "lastActivityDate", "overlap": {"1": "2026-01-01T00:00:00"},
-             "replication_key_value": "2026-02-28T10:00:00.000Z", "table_version": 7,
-             "last_reconciled": "2026-01-01T00:00:00.000Z"}
+    state = {
+        "replication_key": "lastActivityDate",
+        "overlap": {"1": "2026-01-01T00:00:00"},
+        "replication_key_value": "2026-02-28T10:00:00.000Z",
+        "table_version": 7,
+        "last_reconciled": "2026-01-01T00:00:00.000Z",
+    }
     window = _open(state, reconcile_every_hours=24)
     assert window.mode == "full" and window.skip is None
 

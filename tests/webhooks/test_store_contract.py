@@ -14,12 +14,27 @@ from sdk_core.webhooks.events import read_payload
 from sdk_core.webhooks.store import EventStore, StoredEvent, StoreError, open_store
 
 
-def incoming(id_: int = 1, seq: int | None = 1, *, entity: str = "Ticket", action: str = "Update",
-             guid: str = "guid-1", tenant: str = "default", event_time: str = "2026-03-01T10:00:00.123",
-             fields: dict[str, Any] | None = None) -> Any:
-    payload = {"Action": action, "Guid": guid, "EntityType": entity, "Id": id_,
-               "Fields": fields if fields is not None else {"status": 5},
-               "EventTime": event_time, "SequenceNumber": seq, "PersonID": 29680001}
+def incoming(
+    id_: int = 1,
+    seq: int | None = 1,
+    *,
+    entity: str = "Ticket",
+    action: str = "Update",
+    guid: str = "guid-1",
+    tenant: str = "default",
+    event_time: str = "2026-03-01T10:00:00.123",
+    fields: dict[str, Any] | None = None,
+) -> Any:
+    payload = {
+        "Action": action,
+        "Guid": guid,
+        "EntityType": entity,
+        "Id": id_,
+        "Fields": fields if fields is not None else {"status": 5},
+        "EventTime": event_time,
+        "SequenceNumber": seq,
+        "PersonID": 29680001,
+    }
     return read_payload(payload, tenant, entity)
 
 
@@ -28,7 +43,12 @@ def test_add_reads_back_every_contract_field(store: EventStore) -> None:
     (event,) = store.events()
     assert isinstance(event, StoredEvent) and event.seq == seq == store.max_seq()
     assert (event.tenant, event.entity, event.id, event.action, event.guid) == (
-        "default", "Ticket", 7, "update", "guid-1")
+        "default",
+        "Ticket",
+        7,
+        "update",
+        "guid-1",
+    )
     assert event.sequence_number == 1 and event.person_id == 29680001
     assert event.event_time == datetime(2026, 3, 1, 10, 0, 0, 123000, tzinfo=timezone.utc)
     assert event.received_at.tzinfo is not None
@@ -131,8 +151,7 @@ def test_requeue_replays_selected_events(store: EventStore) -> None:
 def _insert_many(url: str, worker: int, count: int) -> list[int]:
     opened = open_store(url)
     try:
-        return [opened.add(incoming(n, worker * 1000 + n, guid=f"w{worker}")) or -1
-                for n in range(count)]
+        return [opened.add(incoming(n, worker * 1000 + n, guid=f"w{worker}")) or -1 for n in range(count)]
     finally:
         opened.close()
 
