@@ -25,8 +25,9 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from .backend import Backend
 from .errors import ApiError, method_not_allowed
@@ -264,7 +265,7 @@ def invoice_settings_update(
     region = fields.get("taxregionid")
     if region is not None and backend.get("TaxRegions", int(region)) is None:
         raise ApiError(
-            500, f"Reference value on field: taxRegionId of type: TaxRegion does not exist or is invalid."
+            500, "Reference value on field: taxRegionId of type: TaxRegion does not exist or is invalid."
         )
     for key, name in SETTINGS_FIELDS.items():
         settings[name] = fields.get(key)  # PUT: omitted fields become null

@@ -30,9 +30,10 @@ import json
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -349,7 +350,7 @@ class Background:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sandbox-activity", daemon=True)
 
-    def start(self) -> "Background":
+    def start(self) -> Background:
         self._thread.start()
         return self
 

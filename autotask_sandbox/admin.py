@@ -18,8 +18,9 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -77,7 +78,7 @@ async def _body(request: Request) -> Any:
     try:
         return orjson.loads(raw) if raw.strip() else {}
     except orjson.JSONDecodeError as exc:
-        raise ValueError(f"request body is not valid JSON: {exc}")
+        raise ValueError(f"request body is not valid JSON: {exc}") from exc
 
 
 async def health(request: Request) -> Response:

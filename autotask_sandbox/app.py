@@ -17,10 +17,11 @@ import json
 import logging
 import urllib.parse
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from functools import partial
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -163,7 +164,7 @@ def query_model(raw: Any) -> tuple[Any, list[str] | None, int]:
         try:
             raw = json.loads(raw) if raw else {}
         except ValueError as exc:
-            raise ApiError(500, f"The query is not valid JSON: {exc}.")
+            raise ApiError(500, f"The query is not valid JSON: {exc}.") from exc
     if not isinstance(raw, dict):
         raise ApiError(500, "The query must be a JSON object with a 'filter' list.")
     model = {str(k).lower(): v for k, v in raw.items()}
@@ -223,7 +224,7 @@ async def read_json(call: Call) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ApiError(500, f"The request body is not valid JSON: {exc}.")
+        raise ApiError(500, f"The request body is not valid JSON: {exc}.") from exc
 
 
 # -- handlers: queries ------------------------------------------------------------------------
@@ -243,8 +244,10 @@ async def query_next(call: Call) -> Response:
     try:
         paging = {str(k).lower(): v for k, v in json.loads(params.get("paging", "")).items()}
         size = int(paging.get("pagesize", MAX_PAGE))
-    except (ValueError, AttributeError, TypeError):
-        raise ApiError(500, "The 'paging' parameter is missing or invalid; follow nextPageUrl as given.")
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise ApiError(
+            500, "The 'paging' parameter is missing or invalid; follow nextPageUrl as given."
+        ) from exc
     search = params.get("search")
     if call.request.method == "GET":
         if search is None:  # a POST-originated cursor: ASP.NET rejects the verb
@@ -337,8 +340,8 @@ async def _update(call: Call, sparse: bool) -> Response:
         raise ApiError(500, "The id of the record to update is required in the request body.")
     try:
         id_ = int(id_)
-    except (TypeError, ValueError):
-        raise ApiError(500, f"The id {id_!r} is not a valid record id.")
+    except (TypeError, ValueError) as exc:
+        raise ApiError(500, f"The id {id_!r} is not a valid record id.") from exc
     await call.sandbox.write(
         call.backend.update,
         call.entity.name,
@@ -482,8 +485,8 @@ class AutotaskApi:
         elif rest and rest[0].lower() == "v1.0":
             try:
                 match = sb.router.resolve(request.method, rest[1:])
-            except NoRoute:
-                raise no_route(str(request.url))
+            except NoRoute as exc:
+                raise no_route(str(request.url)) from exc
         else:
             raise no_route(str(request.url))
         count = sb.window.count()
@@ -561,8 +564,8 @@ class AutotaskApi:
             return self.sandbox.backend.api_resource_id, False
         try:
             resource = int(raw)
-        except ValueError:
-            raise ApiError(500, f"ImpersonationResourceId '{raw}' is not a resource id.")
+        except ValueError as exc:
+            raise ApiError(500, f"ImpersonationResourceId '{raw}' is not a resource id.") from exc
         if resource == self.sandbox.backend.api_resource_id:
             raise ApiError(
                 500,

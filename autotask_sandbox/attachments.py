@@ -155,11 +155,11 @@ class AttachmentRules:
             )
         try:
             content = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
+        except (binascii.Error, ValueError) as exc:
             raise ApiError(
                 500,
                 "The attachment 'data' is not valid base64; encode the file's bytes with standard base64.",
-            )
+            ) from exc
         if len(content) > MAX_FILE_BYTES:
             raise ApiError(
                 500,

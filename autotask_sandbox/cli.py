@@ -36,7 +36,7 @@ def _check_faults(ctx: click.Context, param: click.Parameter, value: str | None)
     try:
         parse_spec(value)
     except FaultSpecError as exc:
-        raise click.BadParameter(str(exc))
+        raise click.BadParameter(str(exc)) from exc
     return value
 
 
@@ -122,7 +122,7 @@ def serve(
     try:
         backend = Backend(db, pristine=reset_from, scale=scale, seed=seed, datetime_z=datetime_format == "z")
     except StaleTenantError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     settings = Settings(
         zone=zone,
         username=username,
@@ -174,7 +174,7 @@ def _start_activity(backend: Any, per_minute: float, seed: int) -> None:
             raise
         raise click.ClickException(
             "--activity-per-minute needs autotask_sandbox.activity, which is not installed in this build."
-        )
+        ) from exc
     activity.start_background(backend, per_minute, seed)
 
 

@@ -13,10 +13,11 @@ import json
 import os
 import random
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sdk_core.catalog import Catalog, load_catalog
 
@@ -304,7 +305,7 @@ def _populate(b: Builder, s: Scale, seed: int, scale: str, progress: Callable[[s
     b.put("Companies", msp, {}, id_=0)
     b.next_id["Companies"] = ID_BASE
     progress("companies", 0, s.companies)
-    for i in range(s.companies):
+    for _ in range(s.companies):
         when = at(rng.random() * 0.3)
         cid = b.add("Companies", when)
         for j in range(rng.randint(1, 2)):
@@ -563,7 +564,7 @@ def _udf_definition_rows(b: Builder) -> None:
     data_types = {"string": 1, "double": 2, "datetime": 3}
     info = b.catalog.get("UserDefinedFieldDefinitions")
     for entity, defs in words.UDFS.items():
-        for order, (name, kind, labels) in enumerate(defs):
+        for order, (name, kind, _labels) in enumerate(defs):
             values = {
                 "name": name,
                 "description": f"{name} (sandbox UDF)",

@@ -11,8 +11,9 @@ dict of UDF values by name.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from sdk_core.catalog import Catalog, EntityInfo
 

@@ -177,7 +177,7 @@ class SandboxServer:
         }
 
     # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         self._tmp = tempfile.TemporaryDirectory(prefix="autotask-sandbox-test-")
         tmp = Path(self._tmp.name)
         args = [
@@ -268,7 +268,7 @@ class SandboxServer:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -74,8 +74,8 @@ def to_storage(value: Any, data_type: str, field: str) -> Any:
             if not isinstance(value, str):
                 raise ValueError(value)
             return parse_datetime(value)
-    except (TypeError, ValueError):
-        raise ApiError(500, f"Value {value!r} is not valid for field {field} of type {data_type}.")
+    except (TypeError, ValueError) as exc:
+        raise ApiError(500, f"Value {value!r} is not valid for field {field} of type {data_type}.") from exc
     return value if isinstance(value, str) else str(value)
 
 

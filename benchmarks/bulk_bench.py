@@ -28,9 +28,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox.testing import SandboxServer  # noqa: E402
-from sdk_core import AutotaskClient, Q  # noqa: E402
-from sdk_core._flow import RetryPolicy  # noqa: E402
+from autotask_sandbox.testing import SandboxServer
+from sdk_core import AutotaskClient, Q
+from sdk_core._flow import RetryPolicy
 
 LATENCY_MS = 50
 THREADS = 3

@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox.testing import SandboxServer  # noqa: E402
-from sdk_core import AutotaskClient, CacheConfig, Q  # noqa: E402
+from autotask_sandbox.testing import SandboxServer
+from sdk_core import AutotaskClient, CacheConfig, Q
 
 FIELDS = ["title", "status", "priority", "companyID", "assignedResourceID", "lastActivityDate"]
 TTL = {"Tickets": 120, "Companies": 1800, "Resources": 3600}

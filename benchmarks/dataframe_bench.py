@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox import generator  # noqa: E402
-from autotask_sandbox.testing import SandboxServer  # noqa: E402
-from sdk_core import AutotaskClient, Q  # noqa: E402
-from sdk_core.frames import entity_frame  # noqa: E402
+from autotask_sandbox import generator
+from autotask_sandbox.testing import SandboxServer
+from sdk_core import AutotaskClient, Q
+from sdk_core.frames import entity_frame
 
 CACHE = ROOT / "benchmarks" / ".cache"
 SCALE = generator.Scale(400, 60, 100_000, 0.2, 0.2, 20, 4, 50, 500, 50, 30, 100, 200, 3)

@@ -25,8 +25,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox.testing import SandboxServer  # noqa: E402  (after the path is set)
-from sdk_core import AutotaskClient  # noqa: E402
+from autotask_sandbox.testing import SandboxServer
+from sdk_core import AutotaskClient
 
 BIN = Path(sys.executable).parent
 

@@ -26,8 +26,8 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox.generator import build_tenant, version_key  # noqa: E402
-from autotask_sandbox.testing import SandboxServer  # noqa: E402
+from autotask_sandbox.generator import build_tenant, version_key
+from autotask_sandbox.testing import SandboxServer
 
 TARGET_MEDIAN_MS = 30.0
 TARGET_RSS_MB = 400.0

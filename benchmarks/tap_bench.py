@@ -50,16 +50,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox.cache import cached_tenant  # noqa: E402
-from autotask_sandbox.testing import SandboxServer  # noqa: E402
-from sdk_core import AutotaskClient  # noqa: E402
+from autotask_sandbox.cache import cached_tenant
+from autotask_sandbox.testing import SandboxServer
+from sdk_core import AutotaskClient
 
 BIN = Path(sys.executable).parent
 NO_LIMITS = {"threshold": 1_000_000_000, "latency_bands": False}
@@ -120,7 +119,7 @@ def newest_since(server: SandboxServer, rows: int, cache_dir: Path) -> tuple[str
     client = _client(server, cache_dir)
     try:
         tickets = client.entity("Tickets")
-        top = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        top = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         lo, hi = 0.0, 2000.0  # days back from now
         since, count = top.isoformat(), 0
         for _ in range(30):

@@ -37,13 +37,13 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import httpx
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
 
-from sdk_core.webhooks.signature import escaped_form, sign  # noqa: E402
-from sdk_core.webhooks.store import open_store  # noqa: E402
+from sdk_core.webhooks.signature import escaped_form, sign
+from sdk_core.webhooks.store import open_store
 
 SECRET = "bench-secret & <key>"
 P99_TARGET_MS = 50.0

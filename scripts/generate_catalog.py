@@ -208,7 +208,7 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
         entity_paths = [p for _, p, _ in ops if re.match(rf"^/V1\.0/{url_name}(/|$)", p)]
         verbs: set[str] = set()
         model = internal = None
-        for verb, path, op in ops:
+        for _verb, path, op in ops:
             suffix = op["operationId"].split("_", 1)[1]
             if path.startswith(f"/V1.0/{url_name}/{{parentId}}"):
                 continue

@@ -19,15 +19,14 @@ from typing import Any, TypeVar
 
 from . import _protocol as proto
 from ._cache import DiskCache
-from .cache import CacheConfig, open_cache, publish_write
 from ._config import Settings, client_options, mask_url, settings_from_env
 from ._flow import Admit, Failure, RetryPolicy, Sleep, request_flow
 from ._governor import Governor, get_governor
 from ._query import FilterLike, Q, compile_filter
 from ._scan import check_page
 from ._transport import AsyncTransport, Transport
+from .cache import CacheConfig, open_cache, publish_write
 from .catalog import Catalog, EntityInfo, load_catalog
-from .health.recorder import RequestStats
 from .errors import (
     ConfigurationError,
     QueryError,
@@ -35,6 +34,7 @@ from .errors import (
     UnknownEntityError,
     UnsupportedOperationError,
 )
+from .health.recorder import RequestStats
 
 __all__ = ["BaseClient", "EntityCore", "LiveEntityInfo", "Call"]
 

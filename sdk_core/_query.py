@@ -7,8 +7,9 @@ Everything that Autotask would reject for its shape fails here, before a request
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any
 
 from ._datetime import format_datetime, parse_datetime
 from .catalog import EntityInfo
@@ -37,16 +38,16 @@ _ALIASES = {
     "equals": "eq",
 }
 
-Scalar = Union[int, float, str, bool, datetime, date]
+Scalar = int | float | str | bool | datetime | date
 
 
 class Expr:
     """A filter expression; combine with `&` and `|`."""
 
-    def __and__(self, other: "Expr") -> "Group":
+    def __and__(self, other: Expr) -> Group:
         return Group("and", _flatten("and", self, _expr(other)))
 
-    def __or__(self, other: "Expr") -> "Group":
+    def __or__(self, other: Expr) -> Group:
         return Group("or", _flatten("or", self, _expr(other)))
 
     def to_dict(self) -> dict[str, Any]:
@@ -162,7 +163,7 @@ class Q:
         return f"Q({self.field!r}{', udf=True' if self.udf else ''})"
 
 
-FilterLike = Union[Expr, Mapping[str, Any], Sequence[Mapping[str, Any]], None]
+FilterLike = Expr | Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 
 def compile_filter(filter: FilterLike, entity: EntityInfo | None = None) -> list[dict[str, Any]]:

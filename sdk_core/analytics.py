@@ -8,8 +8,9 @@ extra to install.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 from ._query import Q
 from .errors import ConfigurationError
@@ -36,22 +37,22 @@ def as_utc(value: str | date | datetime) -> datetime:
         value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _window(since: Any, until: Any) -> tuple[datetime, datetime]:
     start = as_utc(since)
-    end = as_utc(until) if until is not None else datetime.now(timezone.utc)
+    end = as_utc(until) if until is not None else datetime.now(UTC)
     if end <= start:
         raise ConfigurationError(f"until ({_text(end)}) must come after since ({_text(start)})")
     return start, end
 
 
-def _frame(rows: Iterable[dict[str, Any]], columns: list[str], dates: Iterable[str]) -> "pd.DataFrame":
+def _frame(rows: Iterable[dict[str, Any]], columns: list[str], dates: Iterable[str]) -> pd.DataFrame:
     pd = _pandas()
     frame = pd.DataFrame.from_records(list(rows), columns=columns)
     for column in dates:
@@ -59,12 +60,12 @@ def _frame(rows: Iterable[dict[str, Any]], columns: list[str], dates: Iterable[s
     return frame
 
 
-def _periods(start: datetime, end: datetime, freq: str) -> "pd.DatetimeIndex":
+def _periods(start: datetime, end: datetime, freq: str) -> pd.DatetimeIndex:
     pd = _pandas()
     return pd.date_range(pd.Timestamp(start).floor("D"), pd.Timestamp(end), freq=freq, tz="UTC")
 
 
-def ticket_volume(client: Any, since: Any, until: Any = None, freq: str = "W-MON") -> "pd.DataFrame":
+def ticket_volume(client: Any, since: Any, until: Any = None, freq: str = "W-MON") -> pd.DataFrame:
     """Tickets created and completed per period (`freq`: a pandas offset, weekly by default)."""
     start, end = _window(since, until)
     created = _frame(
@@ -100,7 +101,7 @@ def ticket_volume(client: Any, since: Any, until: Any = None, freq: str = "W-MON
     return out
 
 
-def backlog(client: Any, since: Any, until: Any = None, freq: str = "D") -> "pd.DataFrame":
+def backlog(client: Any, since: Any, until: Any = None, freq: str = "D") -> pd.DataFrame:
     """Open tickets at the end of each period: created by then and not yet completed."""
     start, end = _window(since, until)
     still_open = Q("completedDate").not_exists() | (Q("completedDate") >= _text(start))
@@ -116,7 +117,7 @@ def backlog(client: Any, since: Any, until: Any = None, freq: str = "D") -> "pd.
     return out
 
 
-def sla_attainment(client: Any, since: Any, until: Any = None, freq: str = "W-MON") -> "pd.DataFrame":
+def sla_attainment(client: Any, since: Any, until: Any = None, freq: str = "W-MON") -> pd.DataFrame:
     """Share of tickets (created in the window) whose SLA targets were met, per period.
 
     From `ServiceLevelAgreementResults` (one row per ticket with an SLA), dated by the ticket's
@@ -160,7 +161,7 @@ def sla_attainment(client: Any, since: Any, until: Any = None, freq: str = "W-MO
 
 def utilization(
     client: Any, since: Any, until: Any = None, freq: str = "W-MON", hours_per_week: float = 40.0
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """Hours worked per resource and period, and that as a share of `hours_per_week` capacity.
 
     Columns: resource (name), resource_id, period, hours, utilization.

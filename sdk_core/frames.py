@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ._datetime import parse_datetime
 from .errors import ConfigurationError, QueryError
@@ -106,7 +107,7 @@ class FramePlan:
         *,
         labels: bool = True,
         udfs: str = "columns",
-    ) -> "FramePlan":
+    ) -> FramePlan:
         """Columns from live metadata; `wanted` (names, any case) narrows them to those + id."""
         keys: dict[str, str] = {}
         for meta in fields_meta:
@@ -177,7 +178,7 @@ class FramePlan:
                 data[f"{col.name}_label"] = labels[col.name]
         return data
 
-    def assemble(self, chunks: list[dict[str, Any]]) -> "pd.DataFrame":
+    def assemble(self, chunks: list[dict[str, Any]]) -> pd.DataFrame:
         """The frame: each column's chunks joined once, text typed as `string` once."""
         pd = _pandas()
         import numpy as np
@@ -334,7 +335,7 @@ def _join_extension(pd: Any, parts: list[Any]) -> Any:
     return pd.concat([pd.Series(p, copy=False) for p in parts], ignore_index=True).array
 
 
-def _assemble(pd: Any, plan: FramePlan, chunks: list[Any]) -> "pd.DataFrame":
+def _assemble(pd: Any, plan: FramePlan, chunks: list[Any]) -> pd.DataFrame:
     return plan.assemble(chunks)
 
 
@@ -403,7 +404,7 @@ def entity_frame(
     udfs: str = "columns",
     chunk_rows: int = CHUNK_ROWS,
     page_size: int = 500,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """The DataFrame of a sync `Entity`'s rows matching `where` (see the module docstring)."""
     pd = _pandas()
     names = _check(fields, udfs, chunk_rows)
@@ -422,7 +423,7 @@ async def entity_frame_async(
     udfs: str = "columns",
     chunk_rows: int = CHUNK_ROWS,
     page_size: int = 500,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """`entity_frame` for an `AsyncEntity`."""
     pd = _pandas()
     names = _check(fields, udfs, chunk_rows)
@@ -450,7 +451,7 @@ def to_dataframe(
     udfs: str = "columns",
     client: Any = None,
     chunk_rows: int = CHUNK_ROWS,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """`sdk_core.to_dataframe("Tickets", Q("status") == 1)`: with `client`, else one from the environment."""
     if not isinstance(entity, str):
         raise ConfigurationError(f"to_dataframe takes an entity name such as 'Tickets', not {entity!r}")

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk.helpers import types
@@ -218,7 +219,7 @@ class CompatStream(Stream):
             )
         for name in self._deselected:
             record.pop(name, None)
-        extracted = self.extracted_at or datetime.now(timezone.utc)
+        extracted = self.extracted_at or datetime.now(UTC)
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
             if mapped is not None:

@@ -25,11 +25,12 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from importlib import metadata as dist_metadata
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 __all__ = ["DiscoveryKey", "cache_root", "enabled", "key_from_argv", "load", "store"]
 

@@ -13,8 +13,9 @@ import logging
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from sdk_core.catalog import EntityInfo
 from sdk_core.errors import NotFoundError, PermissionDeniedError

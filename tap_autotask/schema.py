@@ -9,7 +9,8 @@ which JSON Schema validators and targets that do not know them ignore.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .metadata import FieldSpec
 

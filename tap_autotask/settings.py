@@ -10,7 +10,8 @@ validation. Everything else reads plain numbers from the config.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
+from typing import Any
 
 from sdk_core.errors import ConfigurationError
 

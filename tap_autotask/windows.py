@@ -24,9 +24,10 @@ State of a stream (Singer `bookmarks.<stream>`)::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sdk_core import format_datetime, parse_datetime
 
@@ -50,8 +51,8 @@ def to_utc(value: Any) -> datetime | None:
     except (TypeError, ValueError):
         return parse_datetime(value)
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 @dataclass

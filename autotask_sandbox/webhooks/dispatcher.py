@@ -538,7 +538,7 @@ _RESET = object()  # fan-out marker: the backend was reset
 
 # --- wiring: one dispatcher per sandbox, admin routes -----------------------------------------
 
-_DISPATCHERS: "weakref.WeakKeyDictionary[Any, WebhookDispatcher]" = weakref.WeakKeyDictionary()
+_DISPATCHERS: weakref.WeakKeyDictionary[Any, WebhookDispatcher] = weakref.WeakKeyDictionary()
 
 
 def attach(sandbox: Any) -> WebhookDispatcher:

@@ -7,9 +7,10 @@ catalog (`field_ids()`); clients must read them from the `fieldID` picklist of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Mapping
+from typing import Any
 
 from sdk_core.catalog import load_catalog
 

@@ -12,7 +12,8 @@ import hashlib
 import hmac
 import json
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # Characters .NET's default (HTML-safe) JSON encoder writes as \uXXXX inside strings.
 _DOTNET_ESCAPED = frozenset("&<>'+`\"")

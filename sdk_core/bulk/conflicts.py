@@ -8,8 +8,9 @@ keep Autotask's value and are reported).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from .._datetime import parse_datetime
 from ..errors import ConfigurationError

@@ -17,9 +17,10 @@ import itertools
 import logging
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .._query import Q
 from ..catalog import EntityInfo

@@ -8,8 +8,9 @@ it from one query per chunk (see `missing_parents`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..catalog import Catalog, EntityInfo, ParentRoute
 from ..errors import UnsupportedOperationError

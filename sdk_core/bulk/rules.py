@@ -7,7 +7,8 @@ reads like the errors the real run would have met.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .._datetime import parse_datetime
 from ..catalog import EntityInfo

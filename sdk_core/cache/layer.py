@@ -13,8 +13,9 @@ import hashlib
 import logging
 import threading
 import weakref
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any
 
 import orjson
 

@@ -8,7 +8,8 @@ record as well.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..catalog import EntityInfo
 from ..change_signals import Change, publish

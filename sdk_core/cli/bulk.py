@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import difflib
+from collections.abc import Iterator
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
@@ -264,7 +266,7 @@ def bulk(
         fields = run_sdk(handle.fields)
         udfs = run_sdk(handle.udfs)
         columns = run_sdk(lambda: ColumnMap(header, fields, udfs, handle.name))
-        rows = [run_sdk(lambda: columns.row(list(r), n)) for n, r in enumerate(cells, 2)]
+        rows = [run_sdk(partial(columns.row, list(r), n)) for n, r in enumerate(cells, 2)]
         if not dry_run and not yes and (operation == "delete" or len(rows) > confirm_over):
             if not click.confirm(f"{operation} {len(rows):,} {handle.name} rows in {client.root}?", err=True):
                 raise CLIError("nothing sent", ExitCode.USAGE)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from typing import IO, Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 import orjson
 from rich.console import Console

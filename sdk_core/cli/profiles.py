@@ -16,8 +16,8 @@ from __future__ import annotations
 import configparser
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from .._config import ENV_VARS
 from ..errors import ConfigurationError

@@ -12,11 +12,12 @@ import logging
 import os
 import smtplib
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 
 import orjson
 
@@ -33,7 +34,7 @@ class Alert:
     level: str  # warn or fail (the level that was raised, for a cleared alert too)
     state: str  # raised or cleared
     message: str
-    at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     source: str = "autotask-liberator"
 
     def to_dict(self) -> dict[str, Any]:

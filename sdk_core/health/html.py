@@ -3,7 +3,7 @@ no external files, so it can be mailed, attached to a ticket or opened offline."
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -69,7 +69,7 @@ def latency_chart(series: list[tuple[float, float, str]], width: int = 900, heig
             f'y="{y(value) - 3:.1f}" text-anchor="end" style="fill:{colour}">p{q} {value:.0f} ms</text>'
         )
     for t in (t0, t1):
-        label = datetime.fromtimestamp(t, timezone.utc).strftime("%H:%M:%S")
+        label = datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")
         parts.append(f'<text x="{x(t):.1f}" y="{height - 8}" text-anchor="middle">{label}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -12,10 +12,12 @@ import inspect
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version as package_version
-from typing import Any, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import Any
 
 from .. import _protocol as proto
 from .._datetime import parse_datetime
@@ -297,7 +299,7 @@ class HealthMonitor:
             return Check(f"freshness:{name}", "fail", f"could not read: {type(exc).__name__}: {exc}", {})
         if newest is None:
             return Check(f"freshness:{name}", "warn", "never synced (no rows)", {"newest": None})
-        age = (datetime.now(timezone.utc) - newest).total_seconds()
+        age = (datetime.now(UTC) - newest).total_seconds()
         status = "fail" if age > self.thresholds.freshness_max_age else "ok"
         return Check(
             f"freshness:{name}",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ class Check:
 @dataclass
 class HealthReport:
     checks: list[Check]
-    generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     latency_series: list[tuple[float, float, str]] = field(default_factory=list)  # (at, ms, endpoint)
     alerts: list[dict[str, Any]] = field(default_factory=list)  # raised or cleared by this run
 

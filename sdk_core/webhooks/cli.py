@@ -10,8 +10,9 @@ import logging
 import re
 import socket
 import sys
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
 import orjson
@@ -36,7 +37,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """`90s`, `15m`, `2h`, `3d`, `1w` ago, or an ISO 8601 timestamp (naive means UTC)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     match = _DURATION.match(text)
     if match:
         return now - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2).lower()])
@@ -47,7 +48,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
             f"{text!r} is neither a duration (30m, 2h, 3d) nor an ISO timestamp (2026-01-31T08:00:00Z)",
             param_hint="--since",
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _entity(value: str | None) -> str | None:

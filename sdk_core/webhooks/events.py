@@ -8,9 +8,10 @@ sent when present. UDFs arrive inside `Fields` as a `userDefinedFields` list of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping, cast
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from .._datetime import parse_datetime
 from .entities import REST_ENTITY, canonical_entity, known_entities
@@ -162,7 +163,7 @@ def read_payload(payload: Any, tenant: str, url_entity: str, received_at: dateti
     for item in raw_fields.get("userDefinedFields") or ():
         if isinstance(item, Mapping) and "name" in item:
             udfs[str(item["name"])] = item.get("value")
-    now = received_at or datetime.now(timezone.utc)
+    now = received_at or datetime.now(UTC)
     raw_time = payload.get("EventTime")
     try:
         event_time = parse_datetime(raw_time) if isinstance(raw_time, str) else None

@@ -8,15 +8,16 @@ or `*`. `when=` is an extra predicate on the event.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Union
+from typing import Any
 
 from .entities import canonical_entity, known_entities
 from .events import ACTIONS, WebhookEvent
 
 __all__ = ["Handler", "HandlerFunc", "parse_pattern"]
 
-HandlerFunc = Callable[[WebhookEvent], Union[None, Awaitable[None], Any]]
+HandlerFunc = Callable[[WebhookEvent], None | Awaitable[None] | Any]
 _ACTION_WORDS = {**{a: a for a in ACTIONS}, **{a + "d": a for a in ACTIONS}}
 
 

@@ -18,14 +18,15 @@ import os
 import signal
 import time
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from .._extras import require_extra
 
 require_extra("sdk_core.webhooks", "webhooks", "starlette", "uvicorn")
 
-from starlette.concurrency import run_in_threadpool  # noqa: E402  (after the extra check)
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -313,7 +314,7 @@ class Receiver:
                 "backlog": backlog,
                 "max_seq": last,
                 "tenants": self.tenants.names(),
-                "up_since": datetime.fromtimestamp(self.started, timezone.utc).isoformat(),
+                "up_since": datetime.fromtimestamp(self.started, UTC).isoformat(),
             }
         )
 

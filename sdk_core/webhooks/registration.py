@@ -14,9 +14,10 @@ async (`AsyncWebhooks`) client, like the client's own flows.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generator, Iterable, Mapping
+from typing import Any
 
 from .._datetime import format_datetime
 from .entities import CANONICAL, canonical_entity, config_entity, known_entities

@@ -22,7 +22,8 @@ import importlib
 import logging
 import os
 import sys
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 
@@ -100,7 +101,7 @@ class WebhookServer:
         tenants: Any = None,
         max_body: int | None = None,
         worker: bool | None = None,
-    ) -> "WebhookServer":
+    ) -> WebhookServer:
         """Override settings (the `serve` command applies its options here)."""
         if store is not None:
             self._store_spec = store

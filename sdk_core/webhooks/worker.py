@@ -13,8 +13,9 @@ import asyncio
 import inspect
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .events import WebhookEvent
 from .handlers import Handler

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def export(
             for item in filters:
                 combined = item if combined is None else _and(combined, item)
             run_sdk(
-                lambda: exporter.add(entity, since=since, until=until, where=combined, date_field=date_field)
+                partial(exporter.add, entity, since=since, until=until, where=combined, date_field=date_field)
             )
         exporter.include_related(include_related)
         try:

@@ -23,10 +23,11 @@ from __future__ import annotations
 import re
 import sqlite3
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sdk_core import Q, compile_filter
 from sdk_core.catalog import EntityInfo, load_catalog
@@ -80,16 +81,14 @@ def parse_when(text: str | date | datetime, *, end: bool = False) -> str:
     An `until` given as a plain date means the end of that day (the filter uses `<` the next day).
     """
     if isinstance(text, datetime):
-        moment = text if text.tzinfo else text.replace(tzinfo=timezone.utc)
+        moment = text if text.tzinfo else text.replace(tzinfo=UTC)
     elif isinstance(text, date):
-        moment = datetime(text.year, text.month, text.day, tzinfo=timezone.utc) + timedelta(
-            days=1 if end else 0
-        )
+        moment = datetime(text.year, text.month, text.day, tzinfo=UTC) + timedelta(days=1 if end else 0)
     else:
         relative = _RELATIVE.match(text.strip())
         if relative:
             hours = {"h": 1, "d": 24, "w": 168}[relative["unit"]] * int(relative["n"])
-            moment = datetime.now(timezone.utc) - timedelta(hours=hours)
+            moment = datetime.now(UTC) - timedelta(hours=hours)
         else:
             try:
                 moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
@@ -98,10 +97,10 @@ def parse_when(text: str | date | datetime, *, end: bool = False) -> str:
                     f"{text!r} is not a date: use 2026-10-01, 2026-10-01T08:00:00Z or 90d / 12h / 2w ago"
                 ) from None
             if len(text.strip()) == 10:
-                moment = moment.replace(tzinfo=timezone.utc) + timedelta(days=1 if end else 0)
+                moment = moment.replace(tzinfo=UTC) + timedelta(days=1 if end else 0)
             elif moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Exporter:
@@ -124,7 +123,7 @@ class Exporter:
         until: Any = None,
         where: Any = None,
         date_field: str | None = None,
-    ) -> "Exporter":
+    ) -> Exporter:
         """Rows of `entity`, optionally within [since, until] on its creation date (or `date_field`)
         and matching `where` (a Q expression, a dict or Autotask filter JSON)."""
         info = self._catalog.get(entity)
@@ -147,7 +146,7 @@ class Exporter:
         self._parts.append(_Part(info, items))
         return self
 
-    def include_related(self, enabled: bool = True) -> "Exporter":
+    def include_related(self, enabled: bool = True) -> Exporter:
         """Also export the rows the added rows reference (one level), and a relationships table."""
         self._related = enabled
         return self

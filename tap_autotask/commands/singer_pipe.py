@@ -11,8 +11,9 @@ import re
 import subprocess
 import threading
 from collections import deque
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Callable, Iterable
+from typing import IO
 
 import orjson
 

@@ -152,7 +152,7 @@ class _View:
         self.counts, self.started = counts, started
         self.live: Any = None
 
-    def __enter__(self) -> "_View":
+    def __enter__(self) -> _View:
         if sys.stderr.isatty():
             from rich.console import Console
             from rich.live import Live

@@ -8,7 +8,7 @@ committed) is saved at once, so a run killed at any point resumes from committed
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -76,7 +76,7 @@ class SQLStateStore:
 
     def save(self, state: dict[str, Any]) -> None:
         sa = self._sa
-        values = {"state": orjson.dumps(state).decode(), "updated_at": datetime.now(timezone.utc)}
+        values = {"state": orjson.dumps(state).decode(), "updated_at": datetime.now(UTC)}
         with self.engine.begin() as conn:
             changed = conn.execute(
                 sa.update(self.table).where(self.table.c.state_id == self.key).values(**values)

@@ -84,7 +84,7 @@ def _surrogate(index: int, field: str) -> ColumnConversionError:
     return ColumnConversionError(index, field, surrogate_problem("Parquet (UTF-8 strings)"), SURROGATE_ADVICE)
 
 
-def _beyond_int64(value: t.Any) -> bool:  # noqa: ANN401
+def _beyond_int64(value: t.Any) -> bool:
     if isinstance(value, list):
         return any(_beyond_int64(v) for v in value)
     if isinstance(value, float):
@@ -97,7 +97,7 @@ def _explain(
     name: str,
     value: t.Any,
     typ: pa.DataType,
-    exc: BaseException,  # noqa: ANN401
+    exc: BaseException,
 ) -> ColumnConversionError:
     """Why one value does not fit its column, in the user's terms."""
     path = surrogate_at(value, name)
@@ -122,7 +122,7 @@ def _explain(
 def _parse_datetime(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text)
     if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
     return value
 
 
@@ -141,7 +141,7 @@ _PARSERS: dict[Kind, t.Callable[[str], t.Any]] = {
 }
 
 
-def _one(value: t.Any, kind: Kind, typ: pa.DataType) -> t.Any:  # noqa: ANN401
+def _one(value: t.Any, kind: Kind, typ: pa.DataType) -> t.Any:
     """One value as its column stores it; raises what Arrow or the parser raises."""
     parse = _PARSERS.get(kind)
     if parse is not None:

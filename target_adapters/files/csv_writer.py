@@ -22,13 +22,13 @@ from target_adapters.files.streams import open_text_read, open_text_write
 from target_adapters.files.unstorable import SURROGATE, first_surrogate, json_text, surrogate_refused
 
 
-def _json_text(value: t.Any) -> t.Any:  # noqa: ANN401
+def _json_text(value: t.Any) -> t.Any:
     if isinstance(value, (dict, list)):
         return json_text(value)
     return value
 
 
-def _bool_text(value: t.Any) -> t.Any:  # noqa: ANN401
+def _bool_text(value: t.Any) -> t.Any:
     if value is True:
         return "true"
     if value is False:

@@ -45,7 +45,7 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def _text(value: t.Any) -> t.Any:  # noqa: ANN401
+def _text(value: t.Any) -> t.Any:
     if isinstance(value, (dict, list)):
         value = json_text(value)
     if isinstance(value, str):
@@ -58,7 +58,7 @@ def _text(value: t.Any) -> t.Any:  # noqa: ANN401
     return value
 
 
-def _number(value: t.Any) -> t.Any:  # noqa: ANN401
+def _number(value: t.Any) -> t.Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise _Unholdable
     if isinstance(value, str):  # only with validate_records: false
@@ -66,24 +66,24 @@ def _number(value: t.Any) -> t.Any:  # noqa: ANN401
     return value
 
 
-def _datetime(value: t.Any) -> t.Any:  # noqa: ANN401
+def _datetime(value: t.Any) -> t.Any:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return _text(value)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed
 
 
-def _date(value: t.Any) -> t.Any:  # noqa: ANN401
+def _date(value: t.Any) -> t.Any:
     try:
         return dt.date.fromisoformat(value[:10])
     except (TypeError, ValueError):
         return _text(value)
 
 
-def _time(value: t.Any) -> t.Any:  # noqa: ANN401
+def _time(value: t.Any) -> t.Any:
     try:
         parsed = dt.time.fromisoformat(value)
     except (TypeError, ValueError):
@@ -162,7 +162,7 @@ class WorkbookWriter:
                     next(book[title].iter_rows(max_row=1, values_only=True), None)
             finally:
                 book.close()
-        except Exception as exc:  # noqa: BLE001 - any failure to read back means do not publish
+        except Exception as exc:  # any failure to read back means do not publish
             # What XML cannot hold in a title or a header points at the stream; otherwise name all.
             culprits = [
                 stream
@@ -238,7 +238,7 @@ class SheetWriter:
         self._append(row)
         self._rows += 1
 
-    def _refusal(self, name: str, value: t.Any) -> RefusedInput:  # noqa: ANN401
+    def _refusal(self, name: str, value: t.Any) -> RefusedInput:
         path = surrogate_at(value, name)
         if path is not None:
             return surrogate_refused(self._stream, self._records, path, "an Excel cell (XML)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,13 +18,13 @@ def api(sandbox):
 
 
 def _when(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=timezone.utc) if text else None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=UTC) if text else None
 
 
 def test_volume_counts_every_ticket_created_and_completed(api):
     frame = analytics.ticket_volume(api, SINCE)
     tickets = list(api.tickets.query(None, ["createDate", "completedDate"]))
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     assert int(frame["created"].sum()) == sum(1 for t in tickets if _when(t["createDate"]) >= start)
     assert int(frame["completed"].sum()) == sum(
         1 for t in tickets if t["completedDate"] and _when(t["completedDate"]) >= start
@@ -41,7 +41,7 @@ def test_backlog_ends_at_the_tickets_open_now(api):
 
 def test_utilization_adds_up_to_the_hours_worked(api):
     frame = analytics.utilization(api, SINCE)
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     entries = [
         e
         for e in api.time_entries.query(None, ["dateWorked", "hoursWorked", "resourceID"])

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-
 # The module's own tiny sandbox (`server` and `w` fixtures in conftest.py).
 SERVER_SEED = 5
 
@@ -65,8 +64,10 @@ def test_invoice_markup_html_and_xml_render_the_lines(api: Any) -> None:
     xml = api.get(f"Invoices/{invoice_id}/InvoiceMarkupXml").json()["invoiceMarkup"]
     root = ET.fromstring(xml.split("?>", 1)[1])
     assert root.get("id") == str(invoice_id)
-    assert sorted(int(l.get("billingItemID")) for l in root.iter("line")) == sorted(l["id"] for l in lines)
-    total = sum(float(l["extendedPrice"]) for l in lines)
+    assert sorted(int(item.get("billingItemID")) for item in root.iter("line")) == sorted(
+        item["id"] for item in lines
+    )
+    total = sum(float(item["extendedPrice"]) for item in lines)
     assert float(root.findtext("subtotal")) == pytest.approx(total)
 
 

@@ -3,7 +3,8 @@ GET- and POST-originated cursors, prevPageUrl, and 405 on GET of a POST cursor."
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest

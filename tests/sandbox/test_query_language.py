@@ -3,7 +3,8 @@ compared with the same predicate evaluated in Python over every ticket."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

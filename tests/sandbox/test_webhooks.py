@@ -9,16 +9,16 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from autotask_sandbox.testing import SandboxError, SandboxServer
 from autotask_sandbox.webhooks import Webhook
-
 
 SECRET = "test-Secret+&<key>-123"
 
@@ -44,7 +44,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:  # http.server names its handlers so
                 length = int(self.headers.get("Content-Length", 0))
                 got = Received(
                     self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)

@@ -9,7 +9,6 @@ from typing import Any
 from autotask_sandbox.testing import SandboxServer
 from sdk_core.catalog import load_catalog
 
-
 # The module's own tiny sandbox (`server` and `w` fixtures in conftest.py).
 SERVER_SEED = 4
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from autotask_sandbox.testing import SandboxServer
 
-
 # The module's own tiny sandbox (`server` and `w` fixtures in conftest.py).
 SERVER_SEED = 3
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,7 @@ def test_csv_cells_are_typed_by_the_catalog(tmp_path):
 
 
 def test_deletes_take_bare_ids_and_dicts_keep_their_values():
-    when = datetime(2030, 1, 2, tzinfo=timezone.utc)
+    when = datetime(2030, 1, 2, tzinfo=UTC)
     assert list(iter_rows([5, {"id": 6, "dueDateTime": when, "title": None}], TICKETS)) == [
         {"id": 5},
         {"id": 6, "dueDateTime": "2030-01-02T00:00:00.000Z", "title": None},

@@ -9,7 +9,7 @@ import re
 import socketserver
 import sqlite3
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -190,7 +190,7 @@ def test_freshness_and_webhook_backlog_when_given(sandbox, make_client, tmp_path
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE tickets (id INTEGER, last_activity_date TEXT)")
         conn.execute("CREATE TABLE companies (id INTEGER, last_activity_date TEXT)")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         conn.execute("INSERT INTO tickets VALUES (1, ?)", ((now - timedelta(minutes=5)).isoformat(),))
         conn.execute("INSERT INTO companies VALUES (1, ?)", ((now - timedelta(days=2)).isoformat(),))
 

@@ -82,7 +82,7 @@ def test_meltano_run_into_target_files_then_incrementally(sandbox_factory: Any, 
         "target-files",
     )
     assert first.returncode == 0, "\n".join(
-        l for l in first.stderr.splitlines() if "Skipping deselected" not in l
+        line for line in first.stderr.splitlines() if "Skipping deselected" not in line
     )[-5000:]
     tickets = _rows(out1, "tickets")
     assert len(tickets) == server.admin.health()["tickets"]

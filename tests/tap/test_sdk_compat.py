@@ -94,14 +94,14 @@ def _singer_sdk_private_names() -> set[str]:
 
     class Plain(Stream):
         name = "plain"
-        schema = {"type": "object", "properties": {"id": {"type": "integer"}}}  # noqa: RUF012
+        schema = {"type": "object", "properties": {"id": {"type": "integer"}}}
 
         def get_records(self, context: Any) -> list[dict[str, Any]]:
             return []
 
     class PlainTap(Tap):
         name = "plain-tap"
-        config_jsonschema = {"type": "object", "properties": {}}  # noqa: RUF012
+        config_jsonschema = {"type": "object", "properties": {}}
 
         def discover_streams(self) -> list[Stream]:
             return [Plain(self)]

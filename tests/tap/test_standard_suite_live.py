@@ -44,7 +44,7 @@ def test_standard_suite_with_live_metadata(sandbox: Any) -> None:
             run(suite, None, runner, *args)
         except pytest.skip.Exception:
             skipped.append(test_id)
-        except Exception as exc:  # noqa: BLE001 (collected, reported together below)
+        except Exception as exc:  # collected, reported together below
             failures.append(f"{test_id}: {type(exc).__name__}: {exc}")
 
     for test_class in tap_tests.tests:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tap_autotask.plans import DeleteLog, ReplicationPlan
 from tap_autotask.windows import Window, close_window, later, open_window
 
-NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 INCR = ReplicationPlan("lastActivityDate")
 WITH_DELETES = ReplicationPlan(
     "lastActivityDate", deletes=DeleteLog("DeletedTicketLogs", "ticketID", "deletedDateTime")
@@ -69,8 +69,8 @@ def test_an_unfinished_window_is_resumed_as_it_was() -> None:
 def test_bookmark_moves_to_the_earlier_of_scan_start_and_newest_row() -> None:
     state: dict = {}
     window = _open(state)
-    window.advance(500, datetime(2026, 2, 1, tzinfo=timezone.utc))
-    window.advance(1000, datetime(2026, 2, 3, tzinfo=timezone.utc))
+    window.advance(500, datetime(2026, 2, 1, tzinfo=UTC))
+    window.advance(1000, datetime(2026, 2, 3, tzinfo=UTC))
     assert _close(state, window) is None
     assert state["replication_key_value"] == "2026-02-03T00:00:00.000Z"
     assert state["table_version"] == 42 and state["last_reconciled"] == window.until
@@ -78,7 +78,7 @@ def test_bookmark_moves_to_the_earlier_of_scan_start_and_newest_row() -> None:
     # Rows stamped after the scan began (changed while it ran) must be read again.
     state2: dict = {}
     window2 = _open(state2)
-    window2.advance(10, datetime(2026, 3, 1, 12, 30, tzinfo=timezone.utc))
+    window2.advance(10, datetime(2026, 3, 1, 12, 30, tzinfo=UTC))
     _close(state2, window2)
     assert state2["replication_key_value"] == "2026-03-01T12:00:00.000Z"
 
@@ -128,7 +128,7 @@ def test_deletions_are_read_after_an_incremental_window() -> None:
     deletes = _close(state, rows, WITH_DELETES)
     assert deletes is not None
     assert (deletes.phase, deletes.since) == ("deletes", "2026-02-28T10:55:00.000Z")
-    deletes.advance(3, datetime(2026, 2, 28, 11, 30, tzinfo=timezone.utc))
+    deletes.advance(3, datetime(2026, 2, 28, 11, 30, tzinfo=UTC))
     assert _close(state, deletes, WITH_DELETES) is None
     assert state["deletes_value"] == "2026-02-28T11:30:00.000Z"
 
@@ -149,7 +149,7 @@ def test_rows_in_the_next_overlap_are_remembered_and_skipped_if_unchanged() -> N
     first = _open(state)
     first.lookback = 5
     stamps = {1: "2026-02-01T00:00:00", 2: "2026-02-28T11:58:00", 3: "2026-02-28T11:59:30"}
-    moments = {i: datetime.fromisoformat(s).replace(tzinfo=timezone.utc) for i, s in stamps.items()}
+    moments = {i: datetime.fromisoformat(s).replace(tzinfo=UTC) for i, s in stamps.items()}
     first.advance(3, max(moments.values()), [(i, stamps[i], moments[i]) for i in stamps])
     _close(state, first)
     assert state["replication_key_value"] == "2026-02-28T11:59:30.000Z"
@@ -165,7 +165,7 @@ def test_rows_in_the_next_overlap_are_remembered_and_skipped_if_unchanged() -> N
 def test_a_busy_overlap_is_not_remembered_beyond_the_cap() -> None:
     state: dict = {}
     window = _open(state)
-    moment = datetime(2026, 3, 1, 11, 59, tzinfo=timezone.utc)
+    moment = datetime(2026, 3, 1, 11, 59, tzinfo=UTC)
     window.advance(5000, moment, [(i, "2026-03-01T11:59:00", moment) for i in range(2000)])
     assert window.recent is None
     _close(state, window)
@@ -192,4 +192,4 @@ def test_a_window_read_back_from_a_state_file_has_plain_numbers() -> None:
     saved["lookback"] = Decimal("5.0")
     window = Window.from_state(saved)
     window.max_seen = "2026-02-01T00:00:00.000Z"
-    assert window.overlap_floor() == datetime(2026, 1, 31, 23, 55, tzinfo=timezone.utc)
+    assert window.overlap_floor() == datetime(2026, 1, 31, 23, 55, tzinfo=UTC)

@@ -10,8 +10,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -70,7 +71,7 @@ class ReceiverProcess:
         self.handled_log = tmp / "handled.jsonl"
         self.stderr_path = tmp / f"receiver-{uuid.uuid4().hex[:6]}.log"
 
-    def start(self, **env: str) -> "ReceiverProcess":
+    def start(self, **env: str) -> ReceiverProcess:
         args = [
             sys.executable,
             "-c",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -122,12 +122,12 @@ def test_serve_has_no_secret_option() -> None:
 
 @pytest.mark.parametrize(("text", "ago"), [("90s", 90), ("15m", 900), ("2h", 7200), ("3d", 259200)])
 def test_since_durations(text: str, ago: int) -> None:
-    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
     assert parse_since(text, now) == now - timedelta(seconds=ago)
 
 
 def test_since_timestamps_and_errors() -> None:
-    assert parse_since("2026-01-31T08:00:00Z") == datetime(2026, 1, 31, 8, tzinfo=timezone.utc)
+    assert parse_since("2026-01-31T08:00:00Z") == datetime(2026, 1, 31, 8, tzinfo=UTC)
     assert parse_since("2026-01-31T08:00:00").tzinfo is not None
     import click
 

@@ -9,8 +9,8 @@ import re
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from autotask_sandbox.testing import SandboxServer
 

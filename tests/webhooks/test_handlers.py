@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -172,8 +173,9 @@ def test_a_handler_that_keeps_failing_dead_letters_the_event(server: WebhookServ
 
 
 def test_the_worker_thread_runs_with_the_app_and_wakes_on_new_events(server: WebhookServer) -> None:
-    from sdk_core.webhooks.signature import sign
     import warnings
+
+    from sdk_core.webhooks.signature import sign
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
-from typing import Any, Iterator
-
 import sqlite3
 import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa

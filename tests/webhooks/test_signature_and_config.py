@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autotask_sandbox.webhooks import dotnet_json, plain_json, sign as sandbox_sign
+from autotask_sandbox.webhooks import dotnet_json, plain_json
+from autotask_sandbox.webhooks import sign as sandbox_sign
 from sdk_core.webhooks.config import ConfigError, Secret, load_tenants, tenants_from
 from sdk_core.webhooks.signature import escaped_form, sign, verify
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -50,9 +50,9 @@ def test_add_reads_back_every_contract_field(store: EventStore) -> None:
         "guid-1",
     )
     assert event.sequence_number == 1 and event.person_id == 29680001
-    assert event.event_time == datetime(2026, 3, 1, 10, 0, 0, 123000, tzinfo=timezone.utc)
+    assert event.event_time == datetime(2026, 3, 1, 10, 0, 0, 123000, tzinfo=UTC)
     assert event.received_at.tzinfo is not None
-    assert abs(event.received_at - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert abs(event.received_at - datetime.now(UTC)) < timedelta(minutes=1)
     assert event.status == "pending"
     assert event.fields == {"status": 5} and event.udf_fields == {"Root": "x"}
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -144,7 +144,7 @@ def test_requeue_replays_selected_events(store: EventStore) -> None:
     assert store.requeue(status=["dead"]) == 1
     assert store.get(a).status == "pending" and store.get(a).attempts == 0  # type: ignore[union-attr]
     assert store.requeue(entities=["Company"], entity_id=2) == 1
-    assert store.requeue(since=datetime.now(timezone.utc) + timedelta(hours=1)) == 0
+    assert store.requeue(since=datetime.now(UTC) + timedelta(hours=1)) == 0
     assert store.backlog() == 2
 
 
