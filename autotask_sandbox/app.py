@@ -286,8 +286,10 @@ def item_response(call: Call, item: dict[str, Any] | None) -> Response:
 
 @operation("child_list")
 async def child_list(call: Call) -> Response:
+    parent = call.match.parent
+    assert parent is not None  # the router matches child routes only under a parent
     items = await call.sandbox.read(
-        call.backend.children, call.entity.name, call.match.parent.name, call.match.ids["parent_id"]
+        call.backend.children, call.entity.name, parent.name, call.match.ids["parent_id"]
     )
     return json_response(
         {
@@ -304,8 +306,10 @@ async def child_list(call: Call) -> Response:
 
 @operation("child_get")
 async def child_get(call: Call) -> Response:
+    parent = call.match.parent
+    assert parent is not None  # the router matches child routes only under a parent
     item = await call.sandbox.read(call.backend.get, call.entity.name, call.match.ids["id"])
-    fk = call.backend.parent_field(call.entity, call.match.parent.name)
+    fk = call.backend.parent_field(call.entity, parent.name)
     if item is not None and fk and item.get(fk) != call.match.ids["parent_id"]:
         item = None
     return item_response(call, item)

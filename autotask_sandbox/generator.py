@@ -114,8 +114,8 @@ class GenSource:
                 value = rng.randint(first, last)
                 if value not in skip:
                     return value
-        ids = self.ids.get(entity)
-        return rng.choice(ids) if ids else None
+        known = self.ids.get(entity)
+        return rng.choice(known) if known else None
 
     def picklist_values(self, entity: str, field: str) -> list[tuple[str, str]]:
         return self.picklists.get((entity, field), [])
@@ -398,17 +398,17 @@ def _populate(b: Builder, s: Scale, seed: int, scale: str, progress: Callable[[s
         "UserDefinedFieldDefinitions",
         "AttachmentInfo",
     }
-    for entity in b.catalog:
+    for info in b.catalog:
         if (
-            not entity.queryable
-            or entity.name in done
-            or not entity.fields
-            or is_attachment(entity)
-            or any(word in entity.name for word in NO_GENERIC_ROWS)
+            not info.queryable
+            or info.name in done
+            or not info.fields
+            or is_attachment(info)
+            or any(word in info.name for word in NO_GENERIC_ROWS)
         ):
             continue
         for _ in range(s.generic_rows):
-            b.add(entity.name, anywhen())
+            b.add(info.name, anywhen())
     _attachments(b, s, anywhen)
 
 
@@ -538,8 +538,8 @@ def _picklists(b: Builder, rng: random.Random) -> None:
     for entity, defs in words.UDFS.items():
         b.src.udfs[entity] = []
         for order, (name, kind, labels) in enumerate(defs):
-            values = [str(i + 1) for i in range(len(labels))] if labels else []
-            b.src.udfs[entity].append((name, kind, values))
+            numbers = [str(i + 1) for i in range(len(labels))] if labels else []
+            b.src.udfs[entity].append((name, kind, numbers))
             udf_rows.append(
                 (
                     entity,

@@ -45,7 +45,8 @@ def fields(backend: Backend, info: EntityInfo) -> list[dict[str, Any]]:
     for f in info.fields:
         values = picklists.get(f.name)
         parent = PICKLIST_PARENTS.get((info.name, f.name))
-        parent_label = info.field(parent).label if parent and info.field(parent) else ""
+        parent_field = info.field(parent) if parent else None
+        parent_label = parent_field.label if parent_field else ""
         reference = backend.catalog.find(f.reference) if f.reference else None
         out.append(
             {

@@ -464,7 +464,8 @@ class Storage:
         self.conn.execute(f'UPDATE {quote(table.name)} SET "_json" = {expr} WHERE "id" = ?', (*params, id_))
 
     def where(self, table: Table, conditions: Any) -> tuple[str, list[Any]]:
-        return self.plan(table, conditions)[:2]  # type: ignore[return-value]
+        sql, params, _bounds = self.plan(table, conditions)
+        return sql, params
 
     def plan(self, table: Table, conditions: Any) -> tuple[str, list[Any], list[tuple[str, Any]]]:
         """(SQL, parameters, top-level bounds) of a filter."""
@@ -573,7 +574,8 @@ class Storage:
             f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
             f"VALUES ({', '.join('?' * len(cols))})"
         )
-        new_id = int(self.conn.execute(sql, args).lastrowid)
+        new_id = self.conn.execute(sql, args).lastrowid
+        assert new_id is not None  # sqlite3 sets it after every INSERT
         self.refresh_json(table, new_id)
         return new_id
 

@@ -134,7 +134,7 @@ class WriteRules(Reads):
                         values[f.name] = None
                 fk = self.parent_field(info, parent[0]) if parent else None
                 if fk:
-                    values[fk] = parent[1]  # type: ignore[index]
+                    values[fk] = parent[1]  # type: ignore[index]  # fk is set only when parent is
             for f in info.fields:
                 if f.name == info.creation_timestamp or f.name in CREATOR_FIELDS:
                     values.pop(f.name, None)
@@ -306,9 +306,9 @@ class WriteRules(Reads):
             f = info.field(name)
             if f is None:
                 continue
-            known = f.reference is not None and f.reference in self.catalog
-            if known and not self.storage.exists(f.reference, int(value)):
-                raise bad_reference(f.name, self.internal(self.entity(f.reference)))
+            ref = f.reference
+            if ref is not None and ref in self.catalog and not self.storage.exists(ref, int(value)):
+                raise bad_reference(f.name, self.internal(self.entity(ref)))
             if name in picklists and str(value) not in picklists[name]:
                 raise bad_picklist(value, f.name)
         row = {**(current or {}), **values}

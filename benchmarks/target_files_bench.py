@@ -95,7 +95,7 @@ def measure(argv: list[str], stdin_path: Path | None = None) -> tuple[float, flo
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     if stdin_path:
-        stdin.close()  # type: ignore[union-attr]
+        stdin.close()  # type: ignore[union-attr]  # a file whenever stdin_path is set
     if proc.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed:\n{stderr.decode()[-3000:]}")
     return seconds, usage.ru_maxrss / 1024

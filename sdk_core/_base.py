@@ -14,7 +14,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, TypeVar
 
 from . import _protocol as proto
@@ -180,7 +180,9 @@ class BaseClient:
         """Cache counters: hits, misses, evictions, stores, invalidations, hit_rate, entries, bytes."""
         return self.cache.stats() if self.cache is not None else {"hits": 0, "misses": 0, "evictions": 0}
 
-    def _cached_pages(self, entity: str, parts: tuple[Any, ...], source: Any) -> Any:
+    def _cached_pages(
+        self, entity: str, parts: tuple[Any, ...], source: Iterator[list[dict[str, Any]]]
+    ) -> Iterator[list[dict[str, Any]]]:
         return source if self.cache is None else self.cache.pages(entity, parts, source)
 
     # flows shared by both drivers ----------------------------------------------------------

@@ -104,7 +104,7 @@ class Q:
     """A field to compare: `Q("status") == 1`; `Q("My UDF", udf=True)` for a user-defined field."""
 
     __slots__ = ("field", "udf")
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # == builds a Condition, so Q is unhashable
 
     def __init__(self, field: str, *, udf: bool = False):
         if not isinstance(field, str) or not field.strip():
@@ -114,10 +114,10 @@ class Q:
     def _cmp(self, op: str, value: Any) -> Condition:
         return Condition(op, self.field, _scalar(op, self.field, value), self.udf)
 
-    def __eq__(self, value: Any) -> Condition:  # type: ignore[override]
+    def __eq__(self, value: Any) -> Condition:  # type: ignore[override]  # builds a Condition
         return self._cmp("eq", value)
 
-    def __ne__(self, value: Any) -> Condition:  # type: ignore[override]
+    def __ne__(self, value: Any) -> Condition:  # type: ignore[override]  # builds a Condition
         return self._cmp("noteq", value)
 
     def __gt__(self, value: Any) -> Condition:
@@ -175,7 +175,7 @@ def compile_filter(filter: FilterLike, entity: EntityInfo | None = None) -> list
     elif isinstance(filter, Q):
         raise QueryError(f"{filter!r} is a field, not a condition; compare it, e.g. Q(...) == 1")
     elif isinstance(filter, Mapping):
-        items = [filter] if _is_raw(filter) else _shorthand(filter)  # type: ignore[list-item]
+        items = [filter] if _is_raw(filter) else _shorthand(filter)  # type: ignore[list-item]  # a raw item passes as given
     elif isinstance(filter, (list, tuple)):
         items = list(filter)
     else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -204,7 +204,7 @@ class CompatStream(Stream):
         """
 
     @override
-    def _generate_record_messages(self, record: types.Record) -> Iterator[RecordMessage]:
+    def _generate_record_messages(self, record: types.Record) -> Generator[RecordMessage, None, None]:
         """singer-sdk's, without its walk over every property of every record.
 
         That walk (`pop_deselected_record_properties`) was the largest cost left per row;

@@ -106,7 +106,7 @@ class AutotaskStream(CompatStream):
     def get_records(self, context: types.Context | None) -> Iterable[dict]:
         """Rows of the current window, then deletions; checkpointed after every page."""
         state = self.stream_state
-        window: Window | None = open_window(
+        opened = open_window(
             state,
             self.plan,
             now=datetime.now(UTC).replace(microsecond=0),
@@ -116,10 +116,11 @@ class AutotaskStream(CompatStream):
             new_version=int(time.time() * 1000),
         )
         first_load = "table_version" not in state
-        self.stream_version = window.version
-        self._checkpoint(window)
-        if window.activates and first_load and window.last_id is None:
-            self._activate(window.version)  # lets targets create the table before any row
+        self.stream_version = opened.version
+        self._checkpoint(opened)
+        if opened.activates and first_load and opened.last_id is None:
+            self._activate(opened.version)  # lets targets create the table before any row
+        window: Window | None = opened
         while window is not None:
             try:
                 yield from self._scan(window)

@@ -223,7 +223,7 @@ class TapAutotask(CompatTap):
             self._unreadable: dict[str, str] = {}
         return self._unreadable
 
-    @override
+    @override  # type: ignore[misc]  # final in singer-sdk; extended here, not replaced
     def sync_all(self) -> None:
         """All selected streams; then fail if some could not be read (orchestrators must see it).
 
@@ -316,7 +316,7 @@ class TapAutotask(CompatTap):
 
     @classmethod
     @override
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
         """Run the tap; an Autotask error ends it with one line that says what to do."""
         try:
             super().invoke(*args, **kwargs)

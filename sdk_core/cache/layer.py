@@ -91,7 +91,7 @@ class ClientCache:
         return self._generation.get(entity, 0)
 
     # records ---------------------------------------------------------------------------
-    def lookup(self, entity: str, id: int) -> Any | None:
+    def lookup(self, entity: str, id: int) -> dict[str, Any] | None:
         """The cached record (a fresh copy), or None on a miss."""
         if self.ttl(entity) <= 0:
             return None
@@ -122,7 +122,8 @@ class ClientCache:
         if cached is not None:
             yield from cached
             return
-        token, kept, rows = self.token(entity), [], 0
+        token, rows = self.token(entity), 0
+        kept: list[list[dict[str, Any]]] | None = []
         for page in source:
             if kept is not None:
                 rows += len(page)
@@ -147,7 +148,8 @@ class ClientCache:
             for page in cached:
                 yield page
             return
-        token, kept, rows = self.token(entity), [], 0
+        token, rows = self.token(entity), 0
+        kept: list[list[dict[str, Any]]] | None = []
         async for page in source:
             if kept is not None:
                 rows += len(page)

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -29,7 +29,7 @@ class CLIError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = ExitCode.ERROR):
         super().__init__(message)
-        self.exit_code = int(exit_code)
+        self.exit_code = int(exit_code)  # type: ignore[misc]  # click reads exit_code per instance
 
 
 def err_console() -> Any:
@@ -74,7 +74,7 @@ class _Group(click.Group):
         if ep is None:
             return None
         try:
-            return ep.load()
+            return cast(click.Command, ep.load())  # the entry-point group holds click commands
         except Exception as exc:  # a broken plugin must not break the other commands
             click.echo(f"could not load the '{name}' commands: {exc}", err=True)
             return None

@@ -97,12 +97,12 @@ class ColumnMap:
             if len(found) == 1 and key not in by_key:
                 by_key[key] = found[0]
         self.columns: list[tuple[str, dict[str, Any], bool] | None] = []
-        unknown = []
+        unknown: list[str] = []
         for cell in header:
-            found = by_key.get(_key(cell))
-            if found is None and cell.strip():
+            column = by_key.get(_key(cell))
+            if column is None and cell.strip():
                 unknown.append(cell)
-            self.columns.append(found)
+            self.columns.append(column)
         if unknown:
             hints = []
             for cell in unknown:

@@ -59,10 +59,10 @@ def parse_where(text: str) -> Any:
             raise QueryError(f"--where looks like JSON but is not: {exc}") from None
     parser = _Parser(_tokens(stripped))
     expr = parser.expr()
-    if parser.peek() is not None:
+    extra = parser.peek()
+    if extra is not None:
         raise QueryError(
-            f"--where: unexpected {parser.peek()[1]!r} after a complete condition; "
-            "join conditions with 'and' or 'or'"
+            f"--where: unexpected {extra[1]!r} after a complete condition; join conditions with 'and' or 'or'"
         )
     return expr
 

@@ -18,7 +18,7 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,6 +80,7 @@ class GroupCommit:
                 batch = self._waiting[: self.max_batch]
                 del self._waiting[: self.max_batch]
                 started = time.perf_counter()
+                results: Sequence[int | BaseException | None]
                 try:
                     results = await run_in_threadpool(self.store.add_many, [i for i, _ in batch])
                     log.debug(

@@ -13,6 +13,7 @@ async (`AsyncWebhooks`) client, like the client's own flows.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -139,12 +140,12 @@ def _resolve(names: Iterable[str | int], picklist: dict[int, str], what: str, en
                 raise RegistrationError(f"{what} {name} is not in the {entity} webhook picklist")
             out[name] = picklist[name]
             continue
-        number = by_norm.get(_norm(str(name)))
-        if number is None:
+        found = by_norm.get(_norm(str(name)))
+        if found is None:
             close = difflib.get_close_matches(str(name), list(picklist.values()), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise RegistrationError(f"{entity} has no webhook {what} {name!r}{hint}")
-        out[number] = picklist[number]
+        out[found] = picklist[found]
     return out
 
 
@@ -303,7 +304,7 @@ class _Flows:
         if url is not None:
             body["webhookUrl"] = url
         if deactivation_url is not None or (current is None and url):
-            body["deactivationUrl"] = deactivation_url or url.rstrip("/") + "/deactivated"  # type: ignore[union-attr]
+            body["deactivationUrl"] = deactivation_url or url.rstrip("/") + "/deactivated"  # type: ignore[union-attr]  # url is set here
         if secret is not None:
             body["secretKey"] = secret
         if active is not None or current is None:
@@ -529,7 +530,9 @@ class Webhooks(_Flows):
         """Delete a webhook and its children; False when there was none."""
         return self._drive(self._remove_flow(entity, ref))
 
-    def error_logs(self, since: datetime | None = None) -> list[dict[str, Any]]:
+    def error_logs(
+        self, since: datetime | None = None
+    ) -> builtins.list[dict[str, Any]]:  # `list` here is the method above
         """`WebhookEventErrorLogs` rows (payloads Autotask gave up delivering), oldest first."""
         return self._drive(self._errors_flow(since))
 
@@ -617,7 +620,9 @@ class AsyncWebhooks(_Flows):
     async def remove(self, entity: str, ref: str | int) -> bool:
         return await self._drive(self._remove_flow(entity, ref))
 
-    async def error_logs(self, since: datetime | None = None) -> list[dict[str, Any]]:
+    async def error_logs(
+        self, since: datetime | None = None
+    ) -> builtins.list[dict[str, Any]]:  # `list` here is the method above
         return await self._drive(self._errors_flow(since))
 
 

@@ -174,7 +174,7 @@ def remove(ctx: click.Context, entity: str, name: str | None, webhook_id: int | 
     if (name is None) == (webhook_id is None):
         raise click.UsageError("give --name or --id")
     canonical = _entity_choice(entity)
-    ref: str | int = webhook_id if webhook_id is not None else name  # type: ignore[assignment]
+    ref: str | int = webhook_id if webhook_id is not None else name  # type: ignore[assignment]  # one is given (checked above)
 
     def go() -> bool:
         with _client(ctx) as client:

@@ -357,7 +357,7 @@ class EventStore:
         query = sa.select(events_table.c.status, sa.func.count()).group_by(events_table.c.status)
         query = self._filtered(query, tenant, None)
         with self._read() as conn:
-            found = dict(conn.execute(query).all())
+            found = {status: count for status, count in conn.execute(query)}
         return {s: int(found.get(s, 0)) for s in STATUSES}
 
     # the handler worker ----------------------------------------------------------------------

@@ -156,8 +156,8 @@ class Worker:
                         delay,
                         error,
                     )
-                return
-        self.store.finish(event.seq)
+                return False
+        return True
         self.handled += 1
 
     def _await(self, awaitable: Any) -> Any:

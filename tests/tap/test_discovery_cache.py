@@ -49,7 +49,7 @@ def _columns(catalog: dict[str, Any], stream: str) -> set[str]:
 def discover(sandbox_factory: Any, tmp_path: Path) -> Discover:
     server = sandbox_factory()
     run = Discover(tmp_path, tap_config(server, include_streams=["companies", "udf_definitions"]))
-    run.server = server  # type: ignore[attr-defined]
+    run.server = server  # type: ignore[attr-defined]  # kept on the fixture for the test
     return run
 
 
@@ -63,7 +63,7 @@ def test_a_warm_discovery_repeats_the_catalog_until_the_metadata_cache_changes(d
     built, fast = discover(AUTOTASK_TAP_DISCOVERY_CACHE="off")
     assert not fast and built == again  # the switch, and the very same catalog
 
-    discover.server.admin.add_udf("Companies", "Renewal Tier")  # type: ignore[attr-defined]
+    discover.server.admin.add_udf("Companies", "Renewal Tier")  # type: ignore[attr-defined]  # set by the fixture
     again, fast = discover()
     assert fast and "udf_renewal_tier" not in _columns(again, "companies")  # metadata cached
     shutil.rmtree(discover.cache / "metadata")  # as its expiry or an invalidation would

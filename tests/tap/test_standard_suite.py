@@ -55,7 +55,7 @@ _Standard = get_tap_test_class(
 )
 
 
-class TestTapAutotaskStandard(_Standard):  # type: ignore[misc, valid-type]
+class TestTapAutotaskStandard(_Standard):  # type: ignore[misc, valid-type]  # a class built at run time
     @pytest.fixture(scope="class", autouse=True)
     @classmethod
     def _point_at_sandbox(cls, sandbox: Any) -> None:

@@ -100,7 +100,7 @@ class ReceiverProcess:
         self.process = subprocess.Popen(
             args, env=full_env, stdout=subprocess.PIPE, stderr=self._stderr, text=True, cwd=self.tmp
         )
-        line = self.process.stdout.readline()  # type: ignore[union-attr]
+        line = self.process.stdout.readline()  # type: ignore[union-attr]  # stdout=PIPE
         if "webhook receiver on http://" not in line:
             self.process.wait(10)
             raise RuntimeError(f"receiver did not start: {line!r} {self.stderr()}")

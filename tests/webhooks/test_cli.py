@@ -91,7 +91,7 @@ def test_replay_needs_a_selection_and_requeues(tmp_path: Path) -> None:
     assert json.loads(result.output) == {"requeued": 1}
     store = open_store(url)
     try:
-        assert store.get(seqs[2]).status == "pending"  # type: ignore[union-attr]
+        assert store.get(seqs[2]).status == "pending"  # type: ignore[union-attr]  # the event exists
     finally:
         store.close()
 

@@ -56,7 +56,7 @@ def test_add_reads_back_every_contract_field(store: EventStore) -> None:
     assert event.status == "pending"
     assert event.fields == {"status": 5} and event.udf_fields == {"Root": "x"}
     with pytest.raises(dataclasses.FrozenInstanceError):
-        event.status = "done"  # type: ignore[misc]
+        event.status = "done"  # type: ignore[misc]  # the write under test must fail
 
 
 def test_duplicates_are_stored_once(store: EventStore) -> None:
@@ -112,7 +112,7 @@ def test_backlog_counts_pending_and_retrying(store: EventStore) -> None:
     store.fail(seqs[2], "boom", retry_in=None)  # dead: not backlog
     assert store.backlog() == 3 and store.backlog(tenant="a") == 1
     assert store.counts() == {"pending": 2, "done": 1, "failed": 1, "dead": 1}
-    assert store.get(seqs[2]).status == "dead"  # type: ignore[union-attr]
+    assert store.get(seqs[2]).status == "dead"  # type: ignore[union-attr]  # the event exists
 
 
 def test_claim_keeps_each_records_order(store: EventStore) -> None:
@@ -142,7 +142,7 @@ def test_requeue_replays_selected_events(store: EventStore) -> None:
     store.fail(a, "boom", None)
     store.finish(b)
     assert store.requeue(status=["dead"]) == 1
-    assert store.get(a).status == "pending" and store.get(a).attempts == 0  # type: ignore[union-attr]
+    assert store.get(a).status == "pending" and store.get(a).attempts == 0  # type: ignore[union-attr]  # the event exists
     assert store.requeue(entities=["Company"], entity_id=2) == 1
     assert store.requeue(since=datetime.now(UTC) + timedelta(hours=1)) == 0
     assert store.backlog() == 2
