@@ -25,8 +25,9 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from .backend import Backend
 from .errors import ApiError, method_not_allowed
@@ -34,10 +35,14 @@ from .invoice_render import InvoiceDocument, render_html, render_pdf, render_xml
 
 PENDING, APPROVED, REJECTED = 1, 2, 3
 TIME_OFF_KINDS = {1: "vacationTime", 2: "personalTime", 3: "sickTime", 4: "floatingHoliday"}
-ALLOWANCE_HOURS = {"vacationTime": 120.0, "personalTime": 24.0, "sickTime": 40.0,
-                   "floatingHoliday": 16.0}
-SETTINGS_FIELDS = {"taxexempt": "taxExempt", "taxregionid": "taxRegionId", "taxid": "taxId",
-                   "invoiceemailingenabled": "invoiceEmailingEnabled", "otheremails": "otherEmails"}
+ALLOWANCE_HOURS = {"vacationTime": 120.0, "personalTime": 24.0, "sickTime": 40.0, "floatingHoliday": 16.0}
+SETTINGS_FIELDS = {
+    "taxexempt": "taxExempt",
+    "taxregionid": "taxRegionId",
+    "taxid": "taxId",
+    "invoiceemailingenabled": "invoiceEmailingEnabled",
+    "otheremails": "otherEmails",
+}
 
 Performer = Callable[[Backend, list[int], Any, "int | None"], dict[str, Any]]
 PERFORMERS: dict[str, Performer] = {}
@@ -47,35 +52,46 @@ ROUTES: dict[tuple[str, ...], tuple[str, dict[str, str]]] = {
     ("invoices", "#", "invoicepdf"): ("Invoices", {"GET": "invoice_pdf"}),
     ("invoices", "#", "invoicemarkuphtml"): ("Invoices", {"GET": "invoice_html"}),
     ("invoices", "#", "invoicemarkupxml"): ("Invoices", {"GET": "invoice_xml"}),
-    ("companies", "#", "invoicesettings"): ("Companies", {"GET": "invoice_settings",
-                                                          "PUT": "invoice_settings_update"}),
+    ("companies", "#", "invoicesettings"): (
+        "Companies",
+        {"GET": "invoice_settings", "PUT": "invoice_settings_update"},
+    ),
     ("companies", "#", "invoicesettings", "contactrecipients"): (
-        "Companies", {"POST": "contact_recipients_add"}),
+        "Companies",
+        {"POST": "contact_recipients_add"},
+    ),
     ("companies", "#", "invoicesettings", "contactrecipients", "#"): (
-        "Companies", {"DELETE": "contact_recipient_delete"}),
+        "Companies",
+        {"DELETE": "contact_recipient_delete"},
+    ),
     ("companies", "#", "invoicesettings", "resourcerecipients"): (
-        "Companies", {"POST": "resource_recipients_add"}),
+        "Companies",
+        {"POST": "resource_recipients_add"},
+    ),
     ("companies", "#", "invoicesettings", "resourcerecipients", "#"): (
-        "Companies", {"DELETE": "resource_recipient_delete"}),
+        "Companies",
+        {"DELETE": "resource_recipient_delete"},
+    ),
     ("resources", "#", "timeoffbalances"): ("ResourceTimeOffBalances", {"GET": "time_off_balances"}),
     ("resources", "#", "timeoffbalances", "#"): ("ResourceTimeOffBalances", {"GET": "time_off_balance"}),
     ("timeoffrequests", "#", "approve"): ("TimeOffRequests", {"GET": "time_off_approve"}),
     ("timeoffrequests", "#", "reject"): ("TimeOffRequests", {"POST": "time_off_reject"}),
     ("inventoryproducts", "#", "stockeditemsadd"): ("InventoryStockedItems", {"POST": "stock_add"}),
     ("inventoryproducts", "#", "stockeditemsremove"): ("InventoryStockedItems", {"POST": "stock_remove"}),
-    ("inventoryproducts", "#", "stockeditemstransfer"): ("InventoryStockedItems",
-                                                         {"POST": "stock_transfer"}),
-    ("contracts", "#", "serviceadjustments"): ("ContractServiceAdjustments",
-                                               {"POST": "service_adjustment"}),
+    ("inventoryproducts", "#", "stockeditemstransfer"): ("InventoryStockedItems", {"POST": "stock_transfer"}),
+    ("contracts", "#", "serviceadjustments"): ("ContractServiceAdjustments", {"POST": "service_adjustment"}),
     ("contractserviceadjustments",): ("ContractServiceAdjustments", {"POST": "service_adjustment"}),
-    ("contracts", "#", "servicebundleadjustments"): ("ContractServiceBundleAdjustments",
-                                                     {"POST": "bundle_adjustment"}),
-    ("contractservicebundleadjustments",): ("ContractServiceBundleAdjustments",
-                                            {"POST": "bundle_adjustment"}),
+    ("contracts", "#", "servicebundleadjustments"): (
+        "ContractServiceBundleAdjustments",
+        {"POST": "bundle_adjustment"},
+    ),
+    ("contractservicebundleadjustments",): (
+        "ContractServiceBundleAdjustments",
+        {"POST": "bundle_adjustment"},
+    ),
     ("tickets", "#", "checklistlibraries"): ("TicketChecklistLibraries", {"POST": "ticket_checklist"}),
     ("ticketchecklistlibraries",): ("TicketChecklistLibraries", {"POST": "ticket_checklist"}),
-    ("documents", "#", "checklistlibraries"): ("DocumentChecklistLibraries",
-                                               {"POST": "document_checklist"}),
+    ("documents", "#", "checklistlibraries"): ("DocumentChecklistLibraries", {"POST": "document_checklist"}),
     ("documentchecklistlibraries",): ("DocumentChecklistLibraries", {"POST": "document_checklist"}),
 }
 
@@ -104,6 +120,7 @@ def performer(name: str) -> Callable[[Performer], Performer]:
     def register(fn: Performer) -> Performer:
         PERFORMERS[name] = fn
         return fn
+
     return register
 
 
@@ -127,8 +144,9 @@ def _require(backend: Backend, entity: str, id_: Any, *, parent: bool = False) -
     item = backend.get(entity, int(id_)) if isinstance(id_, int) or str(id_).lstrip("-").isdigit() else None
     if item is None:
         prefix = "the parent " if parent else ""
-        raise ApiError(500 if parent else 404, f"Unable to find {prefix}{Backend.internal(info)} "
-                                               f"with id {id_}.")
+        raise ApiError(
+            500 if parent else 404, f"Unable to find {prefix}{Backend.internal(info)} with id {id_}."
+        )
     return item
 
 
@@ -156,8 +174,10 @@ def _rows(backend: Backend, entity: str, **eq: Any) -> list[dict[str, Any]]:
 @performer("authenticate")
 def authenticate(backend: Backend, ids: list[int], body: Any, person: int | None) -> dict[str, Any]:
     expiration = (_now() + timedelta(hours=1)).replace(tzinfo=None)
-    return {"authToken": secrets.token_urlsafe(32),
-            "expiration": expiration.isoformat(timespec="milliseconds")}
+    return {
+        "authToken": secrets.token_urlsafe(32),
+        "expiration": expiration.isoformat(timespec="milliseconds"),
+    }
 
 
 # -- invoice rendering ----------------------------------------------------------------------
@@ -172,8 +192,13 @@ def _invoice_document(backend: Backend, invoice_id: int) -> InvoiceDocument:
 def invoice_pdf(backend: Backend, ids: list[int], body: Any, person: int | None) -> dict[str, Any]:
     doc = _invoice_document(backend, ids[0])
     pdf = render_pdf(doc)
-    return {"id": ids[0], "contentType": "application/pdf", "fileName": f"Invoice_{doc.number}.pdf",
-            "fileSize": len(pdf), "data": base64.b64encode(pdf).decode()}
+    return {
+        "id": ids[0],
+        "contentType": "application/pdf",
+        "fileName": f"Invoice_{doc.number}.pdf",
+        "fileSize": len(pdf),
+        "data": base64.b64encode(pdf).decode(),
+    }
 
 
 @performer("invoice_html")
@@ -189,26 +214,38 @@ def invoice_xml(backend: Backend, ids: list[int], body: Any, person: int | None)
 # -- company invoice settings ---------------------------------------------------------------
 def _settings_table(backend: Backend) -> Any:
     conn = backend.storage.conn
-    conn.execute('CREATE TABLE IF NOT EXISTS "_invoice_settings" '
-                 '("companyID" INTEGER PRIMARY KEY, "settings" TEXT NOT NULL)')
+    conn.execute(
+        'CREATE TABLE IF NOT EXISTS "_invoice_settings" '
+        '("companyID" INTEGER PRIMARY KEY, "settings" TEXT NOT NULL)'
+    )
     return conn
 
 
 def _load_settings(backend: Backend, company_id: int) -> dict[str, Any]:
     company = _require(backend, "Companies", company_id, parent=True)
-    row = _settings_table(backend).execute(
-        'SELECT "settings" FROM "_invoice_settings" WHERE "companyID" = ?', (company_id,)).fetchone()
+    row = (
+        _settings_table(backend)
+        .execute('SELECT "settings" FROM "_invoice_settings" WHERE "companyID" = ?', (company_id,))
+        .fetchone()
+    )
     if row:
         return json.loads(row[0])
-    return {"taxExempt": bool(company.get("isTaxExempt")), "taxRegionId": company.get("taxRegionID"),
-            "taxId": company.get("taxID"), "invoiceEmailingEnabled": False,
-            "contactRecipients": [], "resourceRecipients": [], "otherEmails": None}
+    return {
+        "taxExempt": bool(company.get("isTaxExempt")),
+        "taxRegionId": company.get("taxRegionID"),
+        "taxId": company.get("taxID"),
+        "invoiceEmailingEnabled": False,
+        "contactRecipients": [],
+        "resourceRecipients": [],
+        "otherEmails": None,
+    }
 
 
 def _save_settings(backend: Backend, company_id: int, settings: dict[str, Any]) -> None:
     conn = _settings_table(backend)
-    conn.execute('INSERT OR REPLACE INTO "_invoice_settings" VALUES (?, ?)',
-                 (company_id, json.dumps(settings)))
+    conn.execute(
+        'INSERT OR REPLACE INTO "_invoice_settings" VALUES (?, ?)', (company_id, json.dumps(settings))
+    )
 
 
 @performer("invoice_settings")
@@ -217,7 +254,9 @@ def invoice_settings(backend: Backend, ids: list[int], body: Any, person: int | 
 
 
 @performer("invoice_settings_update")
-def invoice_settings_update(backend: Backend, ids: list[int], body: Any, person: int | None) -> dict[str, Any]:
+def invoice_settings_update(
+    backend: Backend, ids: list[int], body: Any, person: int | None
+) -> dict[str, Any]:
     settings = _load_settings(backend, ids[0])
     fields = _fields(body, "UpdateAccountInvoiceSettingsModel")
     unknown = sorted(set(fields) - set(SETTINGS_FIELDS))
@@ -225,8 +264,9 @@ def invoice_settings_update(backend: Backend, ids: list[int], body: Any, person:
         raise ApiError(500, f"Unable to find {unknown[0]} in the AccountInvoiceSettings Entity.")
     region = fields.get("taxregionid")
     if region is not None and backend.get("TaxRegions", int(region)) is None:
-        raise ApiError(500, f"Reference value on field: taxRegionId of type: TaxRegion does not exist "
-                            "or is invalid.")
+        raise ApiError(
+            500, "Reference value on field: taxRegionId of type: TaxRegion does not exist or is invalid."
+        )
     for key, name in SETTINGS_FIELDS.items():
         settings[name] = fields.get(key)  # PUT: omitted fields become null
     settings["taxExempt"] = bool(settings["taxExempt"])
@@ -237,14 +277,18 @@ def invoice_settings_update(backend: Backend, ids: list[int], body: Any, person:
 
 def _recipient_ids(body: Any) -> list[int]:
     items = _fields(body, '{"items": [ids]}').get("items")
-    if not isinstance(items, list) or not items or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in items):
+    if (
+        not isinstance(items, list)
+        or not items
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in items)
+    ):
         raise ApiError(500, 'The body must be {"items": [id, ...]} with at least one integer id.')
     return items
 
 
-def _add_recipients(backend: Backend, company_id: int, body: Any, key: str,
-                    check: Callable[[int], None]) -> dict[str, Any]:
+def _add_recipients(
+    backend: Backend, company_id: int, body: Any, key: str, check: Callable[[int], None]
+) -> dict[str, Any]:
     settings = _load_settings(backend, company_id)
     new = _recipient_ids(body)
     for id_ in new:
@@ -268,27 +312,41 @@ def contact_recipients_add(backend: Backend, ids: list[int], body: Any, person: 
     def check(contact_id: int) -> None:
         contact = backend.get("Contacts", contact_id)
         if contact is None or contact.get("companyID") != ids[0]:
-            raise ApiError(500, f"Contact {contact_id} does not belong to company {ids[0]}; only the "
-                                "company's own contacts can receive its invoices.")
+            raise ApiError(
+                500,
+                f"Contact {contact_id} does not belong to company {ids[0]}; only the "
+                "company's own contacts can receive its invoices.",
+            )
+
     return _add_recipients(backend, ids[0], body, "contactRecipients", check)
 
 
 @performer("resource_recipients_add")
-def resource_recipients_add(backend: Backend, ids: list[int], body: Any, person: int | None) -> dict[str, Any]:
+def resource_recipients_add(
+    backend: Backend, ids: list[int], body: Any, person: int | None
+) -> dict[str, Any]:
     def check(resource_id: int) -> None:
         if not backend.is_active_resource(resource_id):
-            raise ApiError(500, f"Reference value on field: resourceRecipients of type: Resource "
-                                f"does not exist or is invalid ({resource_id} is not an active resource).")
+            raise ApiError(
+                500,
+                f"Reference value on field: resourceRecipients of type: Resource "
+                f"does not exist or is invalid ({resource_id} is not an active resource).",
+            )
+
     return _add_recipients(backend, ids[0], body, "resourceRecipients", check)
 
 
 @performer("contact_recipient_delete")
-def contact_recipient_delete(backend: Backend, ids: list[int], body: Any, person: int | None) -> dict[str, Any]:
+def contact_recipient_delete(
+    backend: Backend, ids: list[int], body: Any, person: int | None
+) -> dict[str, Any]:
     return _delete_recipient(backend, ids[0], ids[1], "contactRecipients", "Contact")
 
 
 @performer("resource_recipient_delete")
-def resource_recipient_delete(backend: Backend, ids: list[int], body: Any, person: int | None) -> dict[str, Any]:
+def resource_recipient_delete(
+    backend: Backend, ids: list[int], body: Any, person: int | None
+) -> dict[str, Any]:
     return _delete_recipient(backend, ids[0], ids[1], "resourceRecipients", "Resource")
 
 
@@ -302,8 +360,9 @@ def _allowances(backend: Backend, resource_id: int, year: int) -> dict[str, floa
             if row.get(prefix) == year:
                 for kind in allowance:
                     cap = kind[0].upper() + kind[1:]
-                    allowance[kind] = float((row.get(f"{prefix}Annual{cap}") or 0)
-                                            + (row.get(f"{prefix}Additional{cap}") or 0))
+                    allowance[kind] = float(
+                        (row.get(f"{prefix}Annual{cap}") or 0) + (row.get(f"{prefix}Additional{cap}") or 0)
+                    )
     return allowance
 
 
@@ -350,19 +409,30 @@ def time_off_balances(backend: Backend, ids: list[int], body: Any, person: int |
         if start[:4].isdigit():
             years.add(int(start[:4]))
     items = [_balance(backend, ids[0], year) for year in sorted(years)]
-    return {"items": items, "pageDetails": {"count": len(items), "requestCount": 500,
-                                            "prevPageUrl": None, "nextPageUrl": None}}
+    return {
+        "items": items,
+        "pageDetails": {"count": len(items), "requestCount": 500, "prevPageUrl": None, "nextPageUrl": None},
+    }
 
 
-def _decide(backend: Backend, request_id: int, person: int | None, status: int,
-            extra: dict[str, Any]) -> dict[str, Any]:
+def _decide(
+    backend: Backend, request_id: int, person: int | None, status: int, extra: dict[str, Any]
+) -> dict[str, Any]:
     request = _require(backend, "TimeOffRequests", request_id, parent=True)
     if request.get("status") != PENDING:
-        raise ApiError(500, f"Time off request {request_id} is not waiting for approval (status "
-                            f"{request.get('status')}); only pending requests can be approved or rejected.")
+        raise ApiError(
+            500,
+            f"Time off request {request_id} is not waiting for approval (status "
+            f"{request.get('status')}); only pending requests can be approved or rejected.",
+        )
     stamp = _now().replace(tzinfo=None).isoformat(timespec="milliseconds")
-    changes = {"id": request_id, "status": status, "approveRejectResourceID": person,
-               "approvedDateTime": stamp if status == APPROVED else None, **extra}
+    changes = {
+        "id": request_id,
+        "status": status,
+        "approveRejectResourceID": person,
+        "approvedDateTime": stamp if status == APPROVED else None,
+        **extra,
+    }
     backend.update("TimeOffRequests", request_id, changes, sparse=True, person_id=person)
     return {"itemId": request_id}
 
@@ -392,9 +462,16 @@ def _stocked_item(backend: Backend, product_id: int, fields: dict[str, Any]) -> 
 
 
 def _adjust_product(backend: Backend, product: dict[str, Any], delta: int, person: int | None) -> None:
-    backend.update("InventoryProducts", product["id"], {
-        "onHandUnits": (product.get("onHandUnits") or 0) + delta,
-        "availableUnits": (product.get("availableUnits") or 0) + delta}, sparse=True, person_id=person)
+    backend.update(
+        "InventoryProducts",
+        product["id"],
+        {
+            "onHandUnits": (product.get("onHandUnits") or 0) + delta,
+            "availableUnits": (product.get("availableUnits") or 0) + delta,
+        },
+        sparse=True,
+        person_id=person,
+    )
 
 
 @performer("stock_add")
@@ -402,14 +479,27 @@ def stock_add(backend: Backend, ids: list[int], body: Any, person: int | None) -
     product = _require(backend, "InventoryProducts", ids[0], parent=True)
     fields = _fields(body, "InventoryStockedItemAddModel")
     quantity = _int_field(fields, "quantityBeingAdded", positive=True)
-    new_id = backend.create("InventoryStockedItems", {
-        "inventoryProductID": product["id"], "availableUnits": quantity, "onHandUnits": quantity,
-        "currentInventoryLocationID": product.get("inventoryLocationID"),
-        "serialNumber": fields.get("serialnumber"), "unitCost": fields.get("unitcost"),
-        "vendorID": fields.get("vendorid"), "vendorInvoiceNumber": fields.get("vendorinvoicenumber"),
-        "returnPrice": fields.get("returnprice"), "returnTypeID": fields.get("returntypeid"),
-        "pickedUnits": 0, "removedUnits": 0, "transferredUnits": 0, "reservedUnits": 0,
-        "deliveredUnits": 0}, person_id=person)
+    new_id = backend.create(
+        "InventoryStockedItems",
+        {
+            "inventoryProductID": product["id"],
+            "availableUnits": quantity,
+            "onHandUnits": quantity,
+            "currentInventoryLocationID": product.get("inventoryLocationID"),
+            "serialNumber": fields.get("serialnumber"),
+            "unitCost": fields.get("unitcost"),
+            "vendorID": fields.get("vendorid"),
+            "vendorInvoiceNumber": fields.get("vendorinvoicenumber"),
+            "returnPrice": fields.get("returnprice"),
+            "returnTypeID": fields.get("returntypeid"),
+            "pickedUnits": 0,
+            "removedUnits": 0,
+            "transferredUnits": 0,
+            "reservedUnits": 0,
+            "deliveredUnits": 0,
+        },
+        person_id=person,
+    )
     _adjust_product(backend, product, quantity, person)
     return {"itemId": new_id}
 
@@ -421,13 +511,23 @@ def stock_remove(backend: Backend, ids: list[int], body: Any, person: int | None
     item = _stocked_item(backend, product["id"], fields)
     quantity = _int_field(fields, "quantityBeingRemoved", positive=True)
     if quantity > (item.get("availableUnits") or 0):
-        raise ApiError(500, f"Cannot remove {quantity} units: stocked item {item['id']} has "
-                            f"{item.get('availableUnits') or 0} available.")
-    backend.update("InventoryStockedItems", item["id"], {
-        "availableUnits": item["availableUnits"] - quantity,
-        "onHandUnits": (item.get("onHandUnits") or 0) - quantity,
-        "removedUnits": (item.get("removedUnits") or 0) + quantity,
-        "pickedRemovedByResourceID": person}, sparse=True, person_id=person)
+        raise ApiError(
+            500,
+            f"Cannot remove {quantity} units: stocked item {item['id']} has "
+            f"{item.get('availableUnits') or 0} available.",
+        )
+    backend.update(
+        "InventoryStockedItems",
+        item["id"],
+        {
+            "availableUnits": item["availableUnits"] - quantity,
+            "onHandUnits": (item.get("onHandUnits") or 0) - quantity,
+            "removedUnits": (item.get("removedUnits") or 0) + quantity,
+            "pickedRemovedByResourceID": person,
+        },
+        sparse=True,
+        person_id=person,
+    )
     _adjust_product(backend, product, -quantity, person)
     return {"itemId": item["id"]}
 
@@ -440,21 +540,46 @@ def stock_transfer(backend: Backend, ids: list[int], body: Any, person: int | No
     quantity = _int_field(fields, "quantityBeingTransferred", positive=True)
     location = _int_field(fields, "newInventoryLocationID")
     if backend.get("InventoryLocations", location) is None:
-        raise ApiError(500, "Reference value on field: newInventoryLocationID of type: "
-                            "InventoryLocation does not exist or is invalid.")
+        raise ApiError(
+            500,
+            "Reference value on field: newInventoryLocationID of type: "
+            "InventoryLocation does not exist or is invalid.",
+        )
     if quantity > (item.get("availableUnits") or 0):
-        raise ApiError(500, f"Cannot transfer {quantity} units: stocked item {item['id']} has "
-                            f"{item.get('availableUnits') or 0} available.")
-    backend.update("InventoryStockedItems", item["id"], {
-        "availableUnits": item["availableUnits"] - quantity,
-        "onHandUnits": (item.get("onHandUnits") or 0) - quantity,
-        "transferredUnits": (item.get("transferredUnits") or 0) + quantity}, sparse=True, person_id=person)
-    new_id = backend.create("InventoryStockedItems", {
-        "inventoryProductID": product["id"], "availableUnits": quantity, "onHandUnits": quantity,
-        "currentInventoryLocationID": location, "parentInventoryStockedItemID": item["id"],
-        "serialNumber": item.get("serialNumber"), "unitCost": item.get("unitCost"),
-        "pickedUnits": 0, "removedUnits": 0, "transferredUnits": 0, "reservedUnits": 0,
-        "deliveredUnits": 0}, person_id=person)
+        raise ApiError(
+            500,
+            f"Cannot transfer {quantity} units: stocked item {item['id']} has "
+            f"{item.get('availableUnits') or 0} available.",
+        )
+    backend.update(
+        "InventoryStockedItems",
+        item["id"],
+        {
+            "availableUnits": item["availableUnits"] - quantity,
+            "onHandUnits": (item.get("onHandUnits") or 0) - quantity,
+            "transferredUnits": (item.get("transferredUnits") or 0) + quantity,
+        },
+        sparse=True,
+        person_id=person,
+    )
+    new_id = backend.create(
+        "InventoryStockedItems",
+        {
+            "inventoryProductID": product["id"],
+            "availableUnits": quantity,
+            "onHandUnits": quantity,
+            "currentInventoryLocationID": location,
+            "parentInventoryStockedItemID": item["id"],
+            "serialNumber": item.get("serialNumber"),
+            "unitCost": item.get("unitCost"),
+            "pickedUnits": 0,
+            "removedUnits": 0,
+            "transferredUnits": 0,
+            "reservedUnits": 0,
+            "deliveredUnits": 0,
+        },
+        person_id=person,
+    )
     return {"itemId": new_id}
 
 
@@ -469,8 +594,9 @@ def _adjust(backend: Backend, ids: list[int], body: Any, person: int | None, *, 
     fields = _fields(body, f"Contract{kind}AdjustmentModel")
     contract = _require(backend, "Contracts", _contract_id(ids, fields), parent=True)
     link_entity = "ContractServiceBundles" if bundle else "ContractServices"
-    link_key, item_key = ("contractServiceBundleID", "serviceBundleID") if bundle else (
-        "contractServiceID", "serviceID")
+    link_key, item_key = (
+        ("contractServiceBundleID", "serviceBundleID") if bundle else ("contractServiceID", "serviceID")
+    )
     units = _int_field(fields, "unitChange")
     effective = fields.get("effectivedate")
     if not isinstance(effective, str) or not effective[:10].replace("-", "").isdigit():
@@ -480,8 +606,11 @@ def _adjust(backend: Backend, ids: list[int], body: Any, person: int | None, *, 
     if fields.get(link_key.lower()) is not None:
         link = backend.get(link_entity, int(fields[link_key.lower()]))
         if link is None or link.get("contractID") != contract["id"]:
-            raise ApiError(500, f"Reference value on field: {link_key} of type: "
-                                f"{Backend.internal(backend.entity(link_entity))} does not exist or is invalid.")
+            raise ApiError(
+                500,
+                f"Reference value on field: {link_key} of type: "
+                f"{Backend.internal(backend.entity(link_entity))} does not exist or is invalid.",
+            )
     else:
         item_id = _int_field(fields, item_key)
         existing = _rows(backend, link_entity, contractID=contract["id"], **{item_key: item_id})
@@ -490,25 +619,43 @@ def _adjust(backend: Backend, ids: list[int], body: Any, person: int | None, *, 
         else:
             catalog_item = backend.get("ServiceBundles" if bundle else "Services", item_id)
             if catalog_item is None:
-                raise ApiError(500, f"Reference value on field: {item_key} of type: "
-                                    f"{'ServiceBundle' if bundle else 'Service'} does not exist or is invalid.")
-            new = {"contractID": contract["id"], item_key: item_id,
-                   "unitPrice": catalog_item.get("unitPrice"),
-                   "invoiceDescription": catalog_item.get("invoiceDescription") or catalog_item.get("name")}
+                raise ApiError(
+                    500,
+                    f"Reference value on field: {item_key} of type: "
+                    f"{'ServiceBundle' if bundle else 'Service'} does not exist or is invalid.",
+                )
+            new = {
+                "contractID": contract["id"],
+                item_key: item_id,
+                "unitPrice": catalog_item.get("unitPrice"),
+                "invoiceDescription": catalog_item.get("invoiceDescription") or catalog_item.get("name"),
+            }
             if not bundle:
                 new["unitCost"] = catalog_item.get("unitCost")
             link = backend.get(link_entity, backend.create(link_entity, new, person_id=person))
     assert link is not None
     price = fields.get("adjustedunitprice", link.get("unitPrice"))
-    adjustment = {"contractID": contract["id"], link_key: link["id"], item_key: link.get(item_key),
-                  "unitChange": units, "effectiveDate": effective, "adjustedUnitPrice": price,
-                  "quoteItemID": fields.get("quoteitemid")}
+    adjustment = {
+        "contractID": contract["id"],
+        link_key: link["id"],
+        item_key: link.get(item_key),
+        "unitChange": units,
+        "effectiveDate": effective,
+        "adjustedUnitPrice": price,
+        "quoteItemID": fields.get("quoteitemid"),
+    }
     if not bundle:
         adjustment["adjustedUnitCost"] = fields.get("adjustedunitcost", link.get("unitCost"))
     adjustment_id = backend.create(f"Contract{kind}Adjustments", adjustment, person_id=person)
-    unit_row = {"contractID": contract["id"], link_key: link["id"], item_key: link.get(item_key),
-                "units": units, "price": price, "startDate": effective,
-                "endDate": contract.get("endDate")}
+    unit_row = {
+        "contractID": contract["id"],
+        link_key: link["id"],
+        item_key: link.get(item_key),
+        "units": units,
+        "price": price,
+        "startDate": effective,
+        "endDate": contract.get("endDate"),
+    }
     if not bundle:
         unit_row["cost"] = adjustment["adjustedUnitCost"]
     backend.create(f"Contract{kind}Units", unit_row, person_id=person)
@@ -526,37 +673,73 @@ def bundle_adjustment(backend: Backend, ids: list[int], body: Any, person: int |
 
 
 # -- checklist libraries --------------------------------------------------------------------
-def _apply_checklist(backend: Backend, ids: list[int], body: Any, person: int | None, *,
-                     parent: str, key: str, items_entity: str, link_entity: str) -> dict[str, Any]:
+def _apply_checklist(
+    backend: Backend,
+    ids: list[int],
+    body: Any,
+    person: int | None,
+    *,
+    parent: str,
+    key: str,
+    items_entity: str,
+    link_entity: str,
+) -> dict[str, Any]:
     fields = _fields(body, f"{link_entity} model")
     parent_id = ids[0] if ids else _int_field(fields, key)
     _require(backend, parent, parent_id, parent=True)
     library_id = _int_field(fields, "checklistLibraryID")
     if backend.get("ChecklistLibraries", library_id) is None:
-        raise ApiError(500, "Reference value on field: checklistLibraryID of type: ChecklistLibrary "
-                            "does not exist or is invalid.")
-    template = sorted(_rows(backend, "ChecklistLibraryChecklistItems", checklistLibraryID=library_id),
-                      key=lambda i: (i.get("position") or 0, i["id"]))
+        raise ApiError(
+            500,
+            "Reference value on field: checklistLibraryID of type: ChecklistLibrary "
+            "does not exist or is invalid.",
+        )
+    template = sorted(
+        _rows(backend, "ChecklistLibraryChecklistItems", checklistLibraryID=library_id),
+        key=lambda i: (i.get("position") or 0, i["id"]),
+    )
     existing = _rows(backend, items_entity, **{key: parent_id})
     position = max((i.get("position") or 0 for i in existing), default=0)
-    link_id = backend.create(link_entity, {key: parent_id, "checklistLibraryID": library_id},
-                             person_id=person)
+    link_id = backend.create(
+        link_entity, {key: parent_id, "checklistLibraryID": library_id}, person_id=person
+    )
     wanted = {f.name for f in backend.entity(items_entity).fields}
     for offset, item in enumerate(template, start=1):
-        row = {key: parent_id, "itemName": item.get("itemName"), "isImportant": item.get("isImportant"),
-               "knowledgebaseArticleID": item.get("knowledgebaseArticleID"),
-               "position": position + offset, "isCompleted": False}
+        row = {
+            key: parent_id,
+            "itemName": item.get("itemName"),
+            "isImportant": item.get("isImportant"),
+            "knowledgebaseArticleID": item.get("knowledgebaseArticleID"),
+            "position": position + offset,
+            "isCompleted": False,
+        }
         backend.create(items_entity, {k: v for k, v in row.items() if k in wanted}, person_id=person)
     return {"itemId": link_id}
 
 
 @performer("ticket_checklist")
 def ticket_checklist(backend: Backend, ids: list[int], body: Any, person: int | None) -> dict[str, Any]:
-    return _apply_checklist(backend, ids, body, person, parent="Tickets", key="ticketID",
-                            items_entity="TicketChecklistItems", link_entity="TicketChecklistLibraries")
+    return _apply_checklist(
+        backend,
+        ids,
+        body,
+        person,
+        parent="Tickets",
+        key="ticketID",
+        items_entity="TicketChecklistItems",
+        link_entity="TicketChecklistLibraries",
+    )
 
 
 @performer("document_checklist")
 def document_checklist(backend: Backend, ids: list[int], body: Any, person: int | None) -> dict[str, Any]:
-    return _apply_checklist(backend, ids, body, person, parent="Documents", key="documentID",
-                            items_entity="DocumentChecklistItems", link_entity="DocumentChecklistLibraries")
+    return _apply_checklist(
+        backend,
+        ids,
+        body,
+        person,
+        parent="Documents",
+        key="documentID",
+        items_entity="DocumentChecklistItems",
+        link_entity="DocumentChecklistLibraries",
+    )

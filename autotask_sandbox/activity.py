@@ -30,9 +30,10 @@ import json
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -80,8 +81,9 @@ class Actor:
     def pick(self, entity: str, **match: int) -> int | None:
         return self.backend.random_id(entity, self.rng, **match)
 
-    def create(self, entity: str, fixed: dict[str, Any] | None = None,
-               parent: tuple[str, int] | None = None) -> int:
+    def create(
+        self, entity: str, fixed: dict[str, Any] | None = None, parent: tuple[str, int] | None = None
+    ) -> int:
         data = self.backend.make_row(entity, self.rng, fixed)
         new_id = self.backend.create(entity, data, parent=parent, person_id=self.person)
         self.note(entity, new_id, "Create")
@@ -91,11 +93,15 @@ class Actor:
         self.backend.update(entity, id_, data, sparse=True, person_id=self.person)
         self.note(entity, id_, "Update")
 
-    def other_value(self, entity: str, field_name: str, current: Any,
-                    exclude: tuple[int, ...] = ()) -> int | None:
+    def other_value(
+        self, entity: str, field_name: str, current: Any, exclude: tuple[int, ...] = ()
+    ) -> int | None:
         """A picklist value other than the current one (and not excluded), or None."""
-        values = sorted(int(v) for v, _ in self.backend.picklist_values(entity, field_name)
-                        if str(v) != str(current) and int(v) not in exclude)
+        values = sorted(
+            int(v)
+            for v, _ in self.backend.picklist_values(entity, field_name)
+            if str(v) != str(current) and int(v) not in exclude
+        )
         return self.rng.choice(values) if values else None
 
 
@@ -112,6 +118,7 @@ def _ticket_field(field_name: str, exclude: tuple[int, ...] = ()) -> Callable[[A
         if value is None:
             return
         actor.update("Tickets", ticket, {field_name: value})
+
     return run
 
 
@@ -131,6 +138,7 @@ def _add_to_ticket(child: str) -> Callable[[Actor], None]:
             return
         actor.create(child, {"ticketID": ticket})
         actor.note("Tickets", ticket, "Update")  # the backend bumps the ticket's lastActivityDate
+
     return run
 
 
@@ -138,10 +146,10 @@ def _edit_contact(actor: Actor) -> None:
     contact = actor.pick("Contacts")
     if contact is None:
         return
-    title = actor.rng.choice(["Office Manager", "CFO", "IT Contact", "Owner", "Director",
-                              "Operations Lead", "Practice Manager"])
-    actor.update("Contacts", contact, {"title": title,
-                                       "phone": f"(555) 555-{actor.rng.randint(1000, 9999)}"})
+    title = actor.rng.choice(
+        ["Office Manager", "CFO", "IT Contact", "Owner", "Director", "Operations Lead", "Practice Manager"]
+    )
+    actor.update("Contacts", contact, {"title": title, "phone": f"(555) 555-{actor.rng.randint(1000, 9999)}"})
 
 
 def _edit_company(actor: Actor) -> None:
@@ -158,6 +166,7 @@ def _edit_company(actor: Actor) -> None:
 def _create(entity: str) -> Callable[[Actor], None]:
     def run(actor: Actor) -> None:
         actor.create(entity)
+
     return run
 
 
@@ -167,8 +176,11 @@ def _delete_ticket(actor: Actor) -> None:
     ticket = actor.pick("Tickets")
     if ticket is None:
         return
-    children = [(child, item["id"]) for child in ("TicketNotes", "TimeEntries")
-                for item in _all(backend, child, "ticketID", ticket)]
+    children = [
+        (child, item["id"])
+        for child in ("TicketNotes", "TimeEntries")
+        for item in _all(backend, child, "ticketID", ticket)
+    ]
     backend.delete("Tickets", ticket, person_id=actor.person)
     actor.note("Tickets", ticket, "Delete")
     for child, child_id in children:
@@ -189,8 +201,9 @@ def _all(backend: Any, entity: str, field_name: str, value: int) -> list[dict[st
     items: list[dict[str, Any]] = []
     after = None
     while True:
-        page = backend.query(entity, [{"op": "eq", "field": field_name, "value": value}],
-                             include_fields=["id"], after_id=after)
+        page = backend.query(
+            entity, [{"op": "eq", "field": field_name, "value": value}], include_fields=["id"], after_id=after
+        )
         items.extend(page.items)
         if not page.has_more:
             return items
@@ -247,16 +260,21 @@ class Activity:
                 allowed = {self.backend.catalog.get(name).name for name in entities}
             except UnknownEntityError as exc:
                 raise ValueError(str(exc)) from None
-        return {category: [k for k in KINDS if k.category == category
-                           and (allowed is None or k.entity in allowed)]
-                for category in CATEGORIES}
+        return {
+            category: [
+                k for k in KINDS if k.category == category and (allowed is None or k.entity in allowed)
+            ]
+            for category in CATEGORIES
+        }
 
     def check(self, counts: dict[str, int]) -> None:
         for category, n in counts.items():
             if n and not self.kinds[category]:
                 possible = sorted({k.entity for k in KINDS if k.category == category})
-                raise ValueError(f"no {category} are simulated for the requested entities; "
-                                 f"{category} exist for: {', '.join(possible)}")
+                raise ValueError(
+                    f"no {category} are simulated for the requested entities; "
+                    f"{category} exist for: {', '.join(possible)}"
+                )
 
     def one(self, category: str) -> tuple[list[Change], str | None]:
         """Apply one change of the category: what was committed, and the error if refused."""
@@ -270,8 +288,14 @@ class Activity:
         return actor.changes, None
 
 
-def apply_batch(backend: Any, updates: int = 0, creates: int = 0, deletes: int = 0,
-                seed: int | None = None, entities: list[str] | None = None) -> dict[str, Any]:
+def apply_batch(
+    backend: Any,
+    updates: int = 0,
+    creates: int = 0,
+    deletes: int = 0,
+    seed: int | None = None,
+    entities: list[str] | None = None,
+) -> dict[str, Any]:
     """Apply a batch in a seeded, shuffled order; answer every change it made."""
     counts = {"updates": updates, "creates": creates, "deletes": deletes}
     for category, n in counts.items():
@@ -302,8 +326,7 @@ def apply_batch(backend: Any, updates: int = 0, creates: int = 0, deletes: int =
     return {
         "seed": seed,
         "requested": counts,
-        "totals": {**applied, "skipped": len(plan) - sum(applied.values()),
-                   "changes": len(changes)},
+        "totals": {**applied, "skipped": len(plan) - sum(applied.values()), "changes": len(changes)},
         "by_entity": by_entity,
         "changes": [asdict(c) for c in changes],
         "errors": errors,
@@ -327,7 +350,7 @@ class Background:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sandbox-activity", daemon=True)
 
-    def start(self) -> "Background":
+    def start(self) -> Background:
         self._thread.start()
         return self
 
@@ -366,14 +389,13 @@ async def activity_endpoint(request: Request) -> Response:
         raw = await request.body()
         body = json.loads(raw) if raw.strip() else {}
         if not isinstance(body, dict):
-            raise ValueError("send a JSON object like {\"updates\": 10, \"creates\": 2}")
+            raise ValueError('send a JSON object like {"updates": 10, "creates": 2}')
         unknown = set(body) - _BATCH_KEYS
         if unknown:
             raise ValueError(f"unknown key(s) {sorted(unknown)}; allowed: {sorted(_BATCH_KEYS)}")
         summary = await run_in_threadpool(apply_batch, request.app.state.backend, **body)
     except ValueError as exc:
-        return Response(json.dumps({"error": str(exc)}), status_code=400,
-                        media_type="application/json")
+        return Response(json.dumps({"error": str(exc)}), status_code=400, media_type="application/json")
     return Response(json.dumps(summary), media_type="application/json")
 
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -49,15 +50,22 @@ def _route(path: str, endpoint: Endpoint, methods: list[str]) -> Route:
 
 def json_only(endpoint: Endpoint) -> Endpoint:
     """Refuse (415) a changing request whose body is not declared JSON (see the module doc)."""
+
     @wraps(endpoint)
     async def guarded(request: Request) -> Response:
         if request.method not in _READ_ONLY:
             media = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if media != "application/json":
-                return _json({"error": f"{request.method} {request.url.path} needs "
-                              "Content-Type: application/json (send {} when there is nothing "
-                              f"to say); got {media or 'none'}."}, 415)
+                return _json(
+                    {
+                        "error": f"{request.method} {request.url.path} needs "
+                        "Content-Type: application/json (send {} when there is nothing "
+                        f"to say); got {media or 'none'}."
+                    },
+                    415,
+                )
         return await endpoint(request)
+
     return guarded
 
 
@@ -70,15 +78,21 @@ async def _body(request: Request) -> Any:
     try:
         return orjson.loads(raw) if raw.strip() else {}
     except orjson.JSONDecodeError as exc:
-        raise ValueError(f"request body is not valid JSON: {exc}")
+        raise ValueError(f"request body is not valid JSON: {exc}") from exc
 
 
 async def health(request: Request) -> Response:
     sandbox = request.app.state.sandbox
     backend = sandbox.backend
-    return _json({"status": "ok", "zone": sandbox.settings.zone, "seed": backend.seed,
-                  "scale": backend.storage.meta("scale"),
-                  "tickets": backend.storage.ids("Tickets")[2]})
+    return _json(
+        {
+            "status": "ok",
+            "zone": sandbox.settings.zone,
+            "seed": backend.seed,
+            "scale": backend.storage.meta("scale"),
+            "tickets": backend.storage.ids("Tickets")[2],
+        }
+    )
 
 
 async def reset(request: Request) -> Response:
@@ -127,8 +141,8 @@ async def udfs(request: Request) -> Response:
             raise ValueError(f"unknown key(s) {sorted(unknown)}; allowed: entity, name, type, label")
         backend = request.app.state.sandbox.backend
         await request.app.state.sandbox.write(
-            backend.add_udf, body["entity"], body["name"], body.get("type", "string"),
-            label=body.get("label"))
+            backend.add_udf, body["entity"], body["name"], body.get("type", "string"), label=body.get("label")
+        )
     except (KeyError, ValueError) as exc:  # KeyError: an unknown entity, named in args[0]
         return _json({"error": str(exc.args[0]) if exc.args else str(exc)}, 400)
     return _json({"entity": body["entity"], "name": body["name"]}, 201)

@@ -17,10 +17,11 @@ import json
 import logging
 import urllib.parse
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from functools import partial
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -35,11 +36,19 @@ from .faults import FaultPlan
 from .limits import RequestWindow, ThreadLimiter, band_latency, threshold_exceeded
 from .routing import Match, NoRoute, Router
 from .settings import (  # noqa: F401 (the defaults are still importable from here)
-    DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME, Settings)
+    DEFAULT_INTEGRATION_CODE,
+    DEFAULT_SECRET,
+    DEFAULT_USERNAME,
+    Settings,
+)
 
 log = logging.getLogger(__name__)
-ZONE_NAMES = {"webservices14": "America East 2", "webservices2": "Pre Release",
-              "webservices3": "America East", "webservices5": "America West"}
+ZONE_NAMES = {
+    "webservices14": "America East 2",
+    "webservices2": "Pre Release",
+    "webservices3": "America East",
+    "webservices5": "America West",
+}
 READ_THREADS = 4
 
 
@@ -59,11 +68,16 @@ class Stats:
         endpoints: dict[str, dict[str, int]] = {}
         for (endpoint, verb), n in sorted(self.by_endpoint.items()):
             endpoints.setdefault(endpoint, {})[verb] = n
-        return {"total": self.total, "endpoints": endpoints,
-                "rejected": {"thread_limit": self.rejected["thread_limit"],
-                             "threshold": self.rejected["threshold"],
-                             "fault": sum(self.faults.values())},
-                "faults": dict(self.faults)}
+        return {
+            "total": self.total,
+            "endpoints": endpoints,
+            "rejected": {
+                "thread_limit": self.rejected["thread_limit"],
+                "threshold": self.rejected["threshold"],
+                "fault": sum(self.faults.values()),
+            },
+            "faults": dict(self.faults),
+        }
 
 
 class Sandbox:
@@ -105,8 +119,9 @@ class Sandbox:
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers,
-                    media_type="application/json; charset=utf-8")
+    return Response(
+        orjson.dumps(body), status_code=status, headers=headers, media_type="application/json; charset=utf-8"
+    )
 
 
 @dataclass
@@ -138,6 +153,7 @@ def operation(name: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         HANDLERS[name] = fn
         return fn
+
     return register
 
 
@@ -148,7 +164,7 @@ def query_model(raw: Any) -> tuple[Any, list[str] | None, int]:
         try:
             raw = json.loads(raw) if raw else {}
         except ValueError as exc:
-            raise ApiError(500, f"The query is not valid JSON: {exc}.")
+            raise ApiError(500, f"The query is not valid JSON: {exc}.") from exc
     if not isinstance(raw, dict):
         raise ApiError(500, "The query must be a JSON object with a 'filter' list.")
     model = {str(k).lower(): v for k, v in raw.items()}
@@ -161,20 +177,30 @@ def query_model(raw: Any) -> tuple[Any, list[str] | None, int]:
 
 
 def page_url(call: Call, paging: dict[str, Any], search: str | None) -> str:
-    url = (f"{call.api_root}V1.0/{call.entity.name}/query/next?paging="
-           f"{urllib.parse.quote(json.dumps(paging, separators=(',', ':')), safe='')}")
+    url = (
+        f"{call.api_root}V1.0/{call.entity.name}/query/next?paging="
+        f"{urllib.parse.quote(json.dumps(paging, separators=(',', ':')), safe='')}"
+    )
     if search is not None:
         url += f"&search={urllib.parse.quote(search, safe='')}"
     return url
 
 
-def page_response(call: Call, raw: Any, search: str | None, *, after_id: int | None = None,
-                  before_id: int | None = None, page_size: int | None = None) -> Response:
+def page_response(
+    call: Call,
+    raw: Any,
+    search: str | None,
+    *,
+    after_id: int | None = None,
+    before_id: int | None = None,
+    page_size: int | None = None,
+) -> Response:
     flt, include, max_records = query_model(raw)
     if page_size is not None:
         max_records = page_size
-    page = call.backend.query(call.entity.name, flt, include, max_records,
-                              after_id=after_id, before_id=before_id)
+    page = call.backend.query(
+        call.entity.name, flt, include, max_records, after_id=after_id, before_id=before_id
+    )
     size = max_records
     next_url = prev_url = None
     if page.ids:
@@ -184,8 +210,9 @@ def page_response(call: Call, raw: Any, search: str | None, *, after_id: int | N
             next_url = page_url(call, {"pageSize": size, "nextIds": [page.ids[-1]]}, search)
         if more_before:
             prev_url = page_url(call, {"pageSize": size, "previousIds": [page.ids[0]]}, search)
-    details = orjson.dumps({"count": len(page.raw), "requestCount": size,
-                            "prevPageUrl": prev_url, "nextPageUrl": next_url})
+    details = orjson.dumps(
+        {"count": len(page.raw), "requestCount": size, "prevPageUrl": prev_url, "nextPageUrl": next_url}
+    )
     body = b'{"items":[' + ",".join(page.raw).encode() + b'],"pageDetails":' + details + b"}"
     return Response(body, media_type="application/json; charset=utf-8")
 
@@ -197,7 +224,7 @@ async def read_json(call: Call) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ApiError(500, f"The request body is not valid JSON: {exc}.")
+        raise ApiError(500, f"The request body is not valid JSON: {exc}.") from exc
 
 
 # -- handlers: queries ------------------------------------------------------------------------
@@ -217,8 +244,10 @@ async def query_next(call: Call) -> Response:
     try:
         paging = {str(k).lower(): v for k, v in json.loads(params.get("paging", "")).items()}
         size = int(paging.get("pagesize", MAX_PAGE))
-    except (ValueError, AttributeError, TypeError):
-        raise ApiError(500, "The 'paging' parameter is missing or invalid; follow nextPageUrl as given.")
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise ApiError(
+            500, "The 'paging' parameter is missing or invalid; follow nextPageUrl as given."
+        ) from exc
     search = params.get("search")
     if call.request.method == "GET":
         if search is None:  # a POST-originated cursor: ASP.NET rejects the verb
@@ -251,23 +280,36 @@ async def get(call: Call) -> Response:
 def item_response(call: Call, item: dict[str, Any] | None) -> Response:
     if item is None and not call.sandbox.settings.get_missing_as_null_item:
         internal = Backend.internal(call.entity)
-        return json_response({"errors": [f"Unable to find {internal} with id "
-                                          f"{call.match.ids['id']}."]}, 404)
+        return json_response({"errors": [f"Unable to find {internal} with id {call.match.ids['id']}."]}, 404)
     return json_response({"item": item})
 
 
 @operation("child_list")
 async def child_list(call: Call) -> Response:
-    items = await call.sandbox.read(call.backend.children, call.entity.name, call.match.parent.name,
-                                    call.match.ids["parent_id"])
-    return json_response({"items": items, "pageDetails": {
-        "count": len(items), "requestCount": MAX_PAGE, "prevPageUrl": None, "nextPageUrl": None}})
+    parent = call.match.parent
+    assert parent is not None  # the router matches child routes only under a parent
+    items = await call.sandbox.read(
+        call.backend.children, call.entity.name, parent.name, call.match.ids["parent_id"]
+    )
+    return json_response(
+        {
+            "items": items,
+            "pageDetails": {
+                "count": len(items),
+                "requestCount": MAX_PAGE,
+                "prevPageUrl": None,
+                "nextPageUrl": None,
+            },
+        }
+    )
 
 
 @operation("child_get")
 async def child_get(call: Call) -> Response:
+    parent = call.match.parent
+    assert parent is not None  # the router matches child routes only under a parent
     item = await call.sandbox.read(call.backend.get, call.entity.name, call.match.ids["id"])
-    fk = call.backend.parent_field(call.entity, call.match.parent.name)
+    fk = call.backend.parent_field(call.entity, parent.name)
     if item is not None and fk and item.get(fk) != call.match.ids["parent_id"]:
         item = None
     return item_response(call, item)
@@ -282,9 +324,14 @@ def parent_of(call: Call) -> tuple[str, int] | None:
 @operation("child_create")
 async def create(call: Call) -> Response:
     body = await read_json(call) if call.request.method != "GET" else {}
-    new_id = await call.sandbox.write(call.backend.create, call.entity.name, body or {},
-                                      parent=parent_of(call), person_id=call.person_id,
-                                      impersonating=call.impersonating)
+    new_id = await call.sandbox.write(
+        call.backend.create,
+        call.entity.name,
+        body or {},
+        parent=parent_of(call),
+        person_id=call.person_id,
+        impersonating=call.impersonating,
+    )
     return json_response({"itemId": new_id})
 
 
@@ -297,11 +344,18 @@ async def _update(call: Call, sparse: bool) -> Response:
         raise ApiError(500, "The id of the record to update is required in the request body.")
     try:
         id_ = int(id_)
-    except (TypeError, ValueError):
-        raise ApiError(500, f"The id {id_!r} is not a valid record id.")
-    await call.sandbox.write(call.backend.update, call.entity.name, id_, body, sparse=sparse,
-                             parent=parent_of(call), person_id=call.person_id,
-                             impersonating=call.impersonating)
+    except (TypeError, ValueError) as exc:
+        raise ApiError(500, f"The id {id_!r} is not a valid record id.") from exc
+    await call.sandbox.write(
+        call.backend.update,
+        call.entity.name,
+        id_,
+        body,
+        sparse=sparse,
+        parent=parent_of(call),
+        person_id=call.person_id,
+        impersonating=call.impersonating,
+    )
     return json_response({"itemId": id_})
 
 
@@ -320,8 +374,13 @@ async def patch(call: Call) -> Response:
 @operation("delete")
 @operation("child_delete")
 async def delete(call: Call) -> Response:
-    deleted = await call.sandbox.write(call.backend.delete, call.entity.name, call.match.ids["id"],
-                                       parent=parent_of(call), person_id=call.person_id)
+    deleted = await call.sandbox.write(
+        call.backend.delete,
+        call.entity.name,
+        call.match.ids["id"],
+        parent=parent_of(call),
+        person_id=call.person_id,
+    )
     return json_response({"itemId": deleted})
 
 
@@ -338,26 +397,34 @@ async def fields(call: Call) -> Response:
 
 @operation("user_defined_fields")
 async def user_defined_fields(call: Call) -> Response:
-    return json_response({"fields": await call.sandbox.read(metadata.user_defined_fields, call.backend, call.entity)})
+    return json_response(
+        {"fields": await call.sandbox.read(metadata.user_defined_fields, call.backend, call.entity)}
+    )
 
 
 @operation("ThresholdInformation")
 async def threshold_information(call: Call) -> Response:
-    return json_response({"externalRequestThreshold": call.sandbox.settings.threshold,
-                          "requestThresholdTimeframe": 60,
-                          "currentTimeframeRequestCount": call.sandbox.window.count()})
+    return json_response(
+        {
+            "externalRequestThreshold": call.sandbox.settings.threshold,
+            "requestThresholdTimeframe": 60,
+            "currentTimeframeRequestCount": call.sandbox.window.count(),
+        }
+    )
 
 
 @operation("Version")
 async def version(call: Call) -> Response:
-    return json_response({"majorVersion": "2026", "minorVersion": "1", "build": "sandbox",
-                          "customerType": "Sandbox"})
+    return json_response(
+        {"majorVersion": "2026", "minorVersion": "1", "build": "sandbox", "customerType": "Sandbox"}
+    )
 
 
 @operation("EntityInformation")
 async def all_entity_information(call: Call) -> Response:
-    return json_response({"entityDescriptions": [
-        {"info": metadata.entity_information(e)} for e in call.backend.catalog]})
+    return json_response(
+        {"entityDescriptions": [{"info": metadata.entity_information(e)} for e in call.backend.catalog]}
+    )
 
 
 @operation("Modules")
@@ -368,9 +435,11 @@ async def modules(call: Call) -> Response:
 async def run_action(call: Call) -> Response:
     """The non-CRUD operations of `actions` (one handler; the match names the action)."""
     body = await read_json(call) if call.request.method in ("POST", "PUT") else None
-    return json_response(await call.sandbox.write(actions.perform, call.match.operation,
-                                                  call.backend, call.match.ids["path"], body,
-                                                  call.person_id))
+    return json_response(
+        await call.sandbox.write(
+            actions.perform, call.match.operation, call.backend, call.match.ids["path"], body, call.person_id
+        )
+    )
 
 
 for _action in actions.PERFORMERS:
@@ -407,7 +476,7 @@ class AutotaskApi:
         if "atservicesrest" not in lower:
             raise no_route(str(request.url))
         at = lower.index("atservicesrest")
-        zone, rest = parts[:at], parts[at + 1:]
+        zone, rest = parts[:at], parts[at + 1 :]
         host = request.headers.get("host", f"127.0.0.1:{request.url.port}")
         api_root = f"{request.url.scheme}://{host}/{settings.zone}/ATServicesRest/"
         if [r.lower() for r in rest] == ["v1.0", "zoneinformation"]:
@@ -420,8 +489,8 @@ class AutotaskApi:
         elif rest and rest[0].lower() == "v1.0":
             try:
                 match = sb.router.resolve(request.method, rest[1:])
-            except NoRoute:
-                raise no_route(str(request.url))
+            except NoRoute as exc:
+                raise no_route(str(request.url)) from exc
         else:
             raise no_route(str(request.url))
         count = sb.window.count()
@@ -439,8 +508,15 @@ class AutotaskApi:
                 sb.stats.rejected["thread_limit"] += 1
             raise
 
-    async def run(self, request: Request, match: Match, api_root: str, person_id: int | None,
-                  impersonating: bool, count: int) -> Response:
+    async def run(
+        self,
+        request: Request,
+        match: Match,
+        api_root: str,
+        person_id: int | None,
+        impersonating: bool,
+        count: int,
+    ) -> Response:
         sb, settings = self.sandbox, self.sandbox.settings
         fault = sb.fault_plan.draw()
         delay = settings.latency_ms / 1000
@@ -456,8 +532,11 @@ class AutotaskApi:
             raise _Reset()
         if fault is not None and fault.kind == "429":
             retry = max(1, round(fault.ms / 1000))
-            raise ApiError(429, "Request rate limit exceeded (injected by the sandbox). Retry later.",
-                           headers={"Retry-After": str(retry)})
+            raise ApiError(
+                429,
+                "Request rate limit exceeded (injected by the sandbox). Retry later.",
+                headers={"Retry-After": str(retry)},
+            )
         if fault is not None and fault.kind == "500":
             raise ApiError(500, "An unexpected error occurred (injected by the sandbox).")
         try:
@@ -489,14 +568,18 @@ class AutotaskApi:
             return self.sandbox.backend.api_resource_id, False
         try:
             resource = int(raw)
-        except ValueError:
-            raise ApiError(500, f"ImpersonationResourceId '{raw}' is not a resource id.")
+        except ValueError as exc:
+            raise ApiError(500, f"ImpersonationResourceId '{raw}' is not a resource id.") from exc
         if resource == self.sandbox.backend.api_resource_id:
-            raise ApiError(500, "API-only users cannot be impersonated; give the id of an active "
-                                "resource in ImpersonationResourceId.")
+            raise ApiError(
+                500,
+                "API-only users cannot be impersonated; give the id of an active "
+                "resource in ImpersonationResourceId.",
+            )
         if not self.sandbox.backend.is_active_resource(resource):
-            raise ApiError(500, f"ImpersonationResourceId {resource} is not an active resource "
-                                "that can be impersonated.")
+            raise ApiError(
+                500, f"ImpersonationResourceId {resource} is not an active resource that can be impersonated."
+            )
         return resource, True
 
     def zone_information(self, request: Request, host: str, api_root: str) -> Response:
@@ -504,11 +587,14 @@ class AutotaskApi:
         user = request.query_params.get("user", "")
         if user.lower() != settings.username.lower():
             raise ApiError(500, "Zone information could not be determined")
-        return json_response({
-            "zoneName": ZONE_NAMES.get(settings.zone.lower(), f"Sandbox ({settings.zone})"),
-            "url": api_root, "webUrl": f"{request.url.scheme}://{host}/",
-            "ci": 30000 + settings.seed,
-        })
+        return json_response(
+            {
+                "zoneName": ZONE_NAMES.get(settings.zone.lower(), f"Sandbox ({settings.zone})"),
+                "url": api_root,
+                "webUrl": f"{request.url.scheme}://{host}/",
+                "ci": 30000 + settings.seed,
+            }
+        )
 
 
 class _Reset(Exception):

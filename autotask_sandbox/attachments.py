@@ -34,11 +34,13 @@ MAX_FILE_BYTES = 7 * 1024 * 1024
 MAX_WINDOW_BYTES = 10_000_000
 WINDOW_SECONDS = 300
 FILE_ATTACHMENT = "FILE_ATTACHMENT"
-SAMPLE_FILES = (("network-diagram.txt", "Switch stack and VLAN layout"),
-                ("error-log.log", "Application error log excerpt"),
-                ("asset-list.csv", "Asset inventory export"),
-                ("signed-quote.txt", "Signed quote confirmation"),
-                ("backup-report.txt", "Nightly backup report"))
+SAMPLE_FILES = (
+    ("network-diagram.txt", "Switch stack and VLAN layout"),
+    ("error-log.log", "Application error log excerpt"),
+    ("asset-list.csv", "Asset inventory export"),
+    ("signed-quote.txt", "Signed quote confirmation"),
+    ("backup-report.txt", "Nightly backup report"),
+)
 
 
 def is_attachment(info: EntityInfo) -> bool:
@@ -95,21 +97,33 @@ def _recipe_for(info: EntityInfo) -> Any:
     parent = info.parents[0].parent
     parent_type = 1 + _ALL_PARENTS.index(parent)
 
-    def make(rm: RowMaker, rng: random.Random, src: RowSource, when: datetime,
-             fixed: dict[str, Any]) -> dict[str, Any]:
+    def make(
+        rm: RowMaker, rng: random.Random, src: RowSource, when: datetime, fixed: dict[str, Any]
+    ) -> dict[str, Any]:
         name, title = rng.choice(SAMPLE_FILES)
         data = sample_content(rng, title, when)
         parent_id = fixed.get("parentID") or src.random_id(parent, rng)
         values: dict[str, Any] = {f.name: None for f in info.fields if f.name != "id"}
-        values.update(attachDate=ts(when), attachmentType=FILE_ATTACHMENT, contentType=content_type(name),
-                      fileSize=float(len(data)), fullPath=name, title=title, publish=1, creatorType=1,
-                      parentID=parent_id, parentType=parent_type, isTaskAttachment=False,
-                      attachedByResourceID=src.random_id("Resources", rng),
-                      data=base64.b64encode(data).decode())
+        values.update(
+            attachDate=ts(when),
+            attachmentType=FILE_ATTACHMENT,
+            contentType=content_type(name),
+            fileSize=float(len(data)),
+            fullPath=name,
+            title=title,
+            publish=1,
+            creatorType=1,
+            parentID=parent_id,
+            parentType=parent_type,
+            isTaskAttachment=False,
+            attachedByResourceID=src.random_id("Resources", rng),
+            data=base64.b64encode(data).decode(),
+        )
         for f in info.fields:
             if f.reference == parent:
                 values[f.name] = parent_id
         return values
+
     return make
 
 
@@ -124,20 +138,34 @@ class AttachmentRules:
         with self.lock:
             self.window.clear()
 
-    def prepare(self, info: EntityInfo, values: dict[str, Any], parent: tuple[str, int] | None,
-                stamp: str, person: int | None) -> None:
+    def prepare(
+        self,
+        info: EntityInfo,
+        values: dict[str, Any],
+        parent: tuple[str, int] | None,
+        stamp: str,
+        person: int | None,
+    ) -> None:
         raw = values.get("data")
         if not isinstance(raw, str) or not raw:
-            raise ApiError(500, "Missing Required Field: data. ; on record number [1]. Send the file "
-                                "content base64-encoded in 'data'.")
+            raise ApiError(
+                500,
+                "Missing Required Field: data. ; on record number [1]. Send the file "
+                "content base64-encoded in 'data'.",
+            )
         try:
             content = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
-            raise ApiError(500, "The attachment 'data' is not valid base64; encode the file's bytes "
-                                "with standard base64.")
+        except (binascii.Error, ValueError) as exc:
+            raise ApiError(
+                500,
+                "The attachment 'data' is not valid base64; encode the file's bytes with standard base64.",
+            ) from exc
         if len(content) > MAX_FILE_BYTES:
-            raise ApiError(500, f"The attachment is {len(content):,} bytes; the API accepts files up to "
-                                f"{MAX_FILE_BYTES:,} bytes. Attach a smaller file or a link to it.")
+            raise ApiError(
+                500,
+                f"The attachment is {len(content):,} bytes; the API accepts files up to "
+                f"{MAX_FILE_BYTES:,} bytes. Attach a smaller file or a link to it.",
+            )
         if not values.get("fullPath"):
             raise ApiError(500, "Missing Required Field: fullPath. ; on record number [1].")
         self._charge(len(content))
@@ -161,6 +189,9 @@ class AttachmentRules:
             used = sum(n for _, n in self.window)
             if used + size > MAX_WINDOW_BYTES:
                 wait = int(self.window[0][0] + WINDOW_SECONDS - now) + 1
-                raise ApiError(500, f"Attachment upload limit reached: {used:,} of {MAX_WINDOW_BYTES:,} "
-                                    f"bytes in the last 5 minutes. Retry in {wait} s.")
+                raise ApiError(
+                    500,
+                    f"Attachment upload limit reached: {used:,} of {MAX_WINDOW_BYTES:,} "
+                    f"bytes in the last 5 minutes. Retry in {wait} s.",
+                )
             self.window.append((now, size))

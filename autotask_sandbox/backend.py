@@ -37,8 +37,7 @@ from .reads import MAX_PAGE, QueryPage
 from .tenant import ChangeEvent, WriteLock
 from .write_rules import ACTIVITY_LOG_TYPES
 
-__all__ = ["ACTIVITY_LOG_TYPES", "Backend", "ChangeEvent", "MAX_PAGE", "QueryPage", "UDF_TYPES",
-           "WriteLock"]
+__all__ = ["ACTIVITY_LOG_TYPES", "Backend", "ChangeEvent", "MAX_PAGE", "QueryPage", "UDF_TYPES", "WriteLock"]
 
 
 class Backend(DataHelpers):

@@ -17,11 +17,13 @@ from .faults import FaultSpecError, parse_spec
 from .generator import SCALES, build_tenant
 from .settings import DEFAULT_INTEGRATION_CODE, DEFAULT_SECRET, DEFAULT_USERNAME, Settings
 
-FAULTS_HELP = ("Inject faults into Autotask routes: comma-separated KIND:PROBABILITY[@MS] with KIND "
-               "429 (Retry-After MS/1000 s), 500, reset (connection aborted before the request is "
-               "processed), reset-after (request processed and any write committed, then the "
-               "connection aborted: the response is lost) or slow (delayed MS, default 2000); e.g. "
-               "'429:0.02,500:0.01,reset:0.005,reset-after:0.005,slow:0.01@2000'. Seeded by --seed.")
+FAULTS_HELP = (
+    "Inject faults into Autotask routes: comma-separated KIND:PROBABILITY[@MS] with KIND "
+    "429 (Retry-After MS/1000 s), 500, reset (connection aborted before the request is "
+    "processed), reset-after (request processed and any write committed, then the "
+    "connection aborted: the response is lost) or slow (delayed MS, default 2000); e.g. "
+    "'429:0.02,500:0.01,reset:0.005,reset-after:0.005,slow:0.01@2000'. Seeded by --seed."
+)
 
 
 @click.group(name="sandbox", help="Run an emulated Autotask REST API with a generated MSP tenant.")
@@ -34,7 +36,7 @@ def _check_faults(ctx: click.Context, param: click.Parameter, value: str | None)
     try:
         parse_spec(value)
     except FaultSpecError as exc:
-        raise click.BadParameter(str(exc))
+        raise click.BadParameter(str(exc)) from exc
     return value
 
 
@@ -43,31 +45,68 @@ def _check_faults(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--scale", default="small", show_default=True, type=click.Choice(list(SCALES)))
 @click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
-              help="Tenant file to serve (built first if missing); changes persist in it.")
-@click.option("--reset-from", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Pristine tenant file that POST /_sandbox/reset restores (default: regenerate).")
-@click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(min=0),
-              help="Added to every request.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Tenant file to serve (built first if missing); changes persist in it.",
+)
+@click.option(
+    "--reset-from",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Pristine tenant file that POST /_sandbox/reset restores (default: regenerate).",
+)
+@click.option(
+    "--latency-ms", default=0, show_default=True, type=click.IntRange(min=0), help="Added to every request."
+)
 @click.option("--faults", callback=_check_faults, help=FAULTS_HELP)
-@click.option("--threshold", default=10000, show_default=True, type=click.IntRange(min=1),
-              help="Requests allowed per rolling 60 minutes.")
-@click.option("--thread-limit", default=3, show_default=True, type=click.IntRange(min=1),
-              help="Concurrent requests per (integration code, entity).")
+@click.option(
+    "--threshold",
+    default=10000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests allowed per rolling 60 minutes.",
+)
+@click.option(
+    "--thread-limit",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Concurrent requests per (integration code, entity).",
+)
 @click.option("--no-latency-bands", is_flag=True, help="No added latency at 50%/75% of the threshold.")
 @click.option("--activity-per-minute", type=float, help="Simulated user activity (changes per minute).")
 @click.option("--zone", default="webservices14", show_default=True)
 @click.option("--username", default=DEFAULT_USERNAME, show_default=True)
 @click.option("--secret", default=DEFAULT_SECRET, show_default=False, envvar="AUTOTASK_SANDBOX_SECRET")
 @click.option("--integration-code", default=DEFAULT_INTEGRATION_CODE, show_default=True)
-@click.option("--datetime-format", type=click.Choice(["plain", "z"]), default="plain", show_default=True,
-              help="'plain' = 2024-01-31T15:04:05.307, 'z' = 2024-01-31T15:04:05.307Z.")
-@click.option("--get-missing-as-null-item", is_flag=True, help="GET of a missing id: 200 {\"item\": null}.")
-def serve(host: str, port: int, scale: str, seed: int, db: Path | None, reset_from: Path | None,
-          latency_ms: int, faults: str | None, threshold: int, thread_limit: int,
-          no_latency_bands: bool, activity_per_minute: float | None, zone: str, username: str,
-          secret: str, integration_code: str, datetime_format: str,
-          get_missing_as_null_item: bool) -> None:
+@click.option(
+    "--datetime-format",
+    type=click.Choice(["plain", "z"]),
+    default="plain",
+    show_default=True,
+    help="'plain' = 2024-01-31T15:04:05.307, 'z' = 2024-01-31T15:04:05.307Z.",
+)
+@click.option("--get-missing-as-null-item", is_flag=True, help='GET of a missing id: 200 {"item": null}.')
+def serve(
+    host: str,
+    port: int,
+    scale: str,
+    seed: int,
+    db: Path | None,
+    reset_from: Path | None,
+    latency_ms: int,
+    faults: str | None,
+    threshold: int,
+    thread_limit: int,
+    no_latency_bands: bool,
+    activity_per_minute: float | None,
+    zone: str,
+    username: str,
+    secret: str,
+    integration_code: str,
+    datetime_format: str,
+    get_missing_as_null_item: bool,
+) -> None:
     import uvicorn
 
     from .backend import Backend
@@ -81,20 +120,28 @@ def serve(host: str, port: int, scale: str, seed: int, db: Path | None, reset_fr
     elif not db.exists():
         _build_with_progress(db, scale, seed)
     try:
-        backend = Backend(db, pristine=reset_from, scale=scale, seed=seed,
-                          datetime_z=datetime_format == "z")
+        backend = Backend(db, pristine=reset_from, scale=scale, seed=seed, datetime_z=datetime_format == "z")
     except StaleTenantError as exc:
-        raise click.ClickException(str(exc))
-    settings = Settings(zone=zone, username=username, secret=secret,
-                        integration_code=integration_code, latency_ms=latency_ms,
-                        threshold=threshold, thread_limit=thread_limit,
-                        latency_bands=not no_latency_bands,
-                        get_missing_as_null_item=get_missing_as_null_item, faults=faults, seed=seed)
+        raise click.ClickException(str(exc)) from exc
+    settings = Settings(
+        zone=zone,
+        username=username,
+        secret=secret,
+        integration_code=integration_code,
+        latency_ms=latency_ms,
+        threshold=threshold,
+        thread_limit=thread_limit,
+        latency_bands=not no_latency_bands,
+        get_missing_as_null_item=get_missing_as_null_item,
+        faults=faults,
+        seed=seed,
+    )
     app = create_app(backend, settings)
     if activity_per_minute:
         _start_activity(backend, activity_per_minute, seed)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                           access_log=False, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    )
     secret_hint = "(default)" if secret == DEFAULT_SECRET else "(as given; not shown)"
     asyncio.run(_serve(server, host, zone, username, integration_code, secret_hint))
     backend.close()
@@ -125,8 +172,9 @@ def _start_activity(backend: Any, per_minute: float, seed: int) -> None:
     except ModuleNotFoundError as exc:
         if exc.name != "autotask_sandbox.activity":
             raise
-        raise click.ClickException("--activity-per-minute needs autotask_sandbox.activity, "
-                                   "which is not installed in this build.")
+        raise click.ClickException(
+            "--activity-per-minute needs autotask_sandbox.activity, which is not installed in this build."
+        ) from exc
     activity.start_background(backend, per_minute, seed)
 
 
@@ -142,10 +190,12 @@ def _build_with_progress(db: Path, scale: str, seed: int) -> dict[str, int]:
 
         counts = build_tenant(db, scale, seed, progress=report)
     elapsed = time.perf_counter() - started
-    click.echo(f"Built {scale} tenant (seed {seed}) into {db} in {elapsed:.1f} s: "
-               f"{sum(counts.values()):,} rows in {len(counts)} entities "
-               f"({counts.get('Tickets', 0):,} tickets, {counts.get('TicketNotes', 0):,} ticket notes, "
-               f"{counts.get('TimeEntries', 0):,} time entries); {db.stat().st_size / 1e6:,.1f} MB.")
+    click.echo(
+        f"Built {scale} tenant (seed {seed}) into {db} in {elapsed:.1f} s: "
+        f"{sum(counts.values()):,} rows in {len(counts)} entities "
+        f"({counts.get('Tickets', 0):,} tickets, {counts.get('TicketNotes', 0):,} ticket notes, "
+        f"{counts.get('TimeEntries', 0):,} time entries); {db.stat().st_size / 1e6:,.1f} MB."
+    )
     return counts
 
 

@@ -36,18 +36,20 @@ class DataHelpers(WriteRules):
         info = self.entity(entity)
         with self.lock:
             if match:
-                (name, value), = match.items()
+                ((name, value),) = match.items()
                 f = info.field(name)
                 if f is None:
                     raise unknown_field(name, self.internal(info))
                 conn = self.storage.conn
-                total = conn.execute(f'SELECT COUNT(*) FROM "{info.name}" WHERE "{f.name}" = ?',
-                                     (value,)).fetchone()[0]
+                total = conn.execute(
+                    f'SELECT COUNT(*) FROM "{info.name}" WHERE "{f.name}" = ?', (value,)
+                ).fetchone()[0]
                 if not total:
                     return None
                 return conn.execute(
                     f'SELECT "id" FROM "{info.name}" WHERE "{f.name}" = ? ORDER BY "id" LIMIT 1 OFFSET ?',
-                    (value, rng.randrange(total))).fetchone()[0]
+                    (value, rng.randrange(total)),
+                ).fetchone()[0]
             low, high, total = self.storage.ids(info.name)
             if not total:
                 return None
@@ -55,17 +57,21 @@ class DataHelpers(WriteRules):
 
     def picklist_values(self, entity: str, field: str) -> list[tuple[str, str]]:
         with self.lock:
-            return [(v["value"], v["parentValue"])
-                    for v in self.storage.picklists(entity).get(field, []) if v["isActive"]]
+            return [
+                (v["value"], v["parentValue"])
+                for v in self.storage.picklists(entity).get(field, [])
+                if v["isActive"]
+            ]
 
     def udf_definitions(self, entity: str) -> list[tuple[str, str, list[str]]]:
         with self.lock:
             picks = self.storage.picklists(entity, udf=True)
-            return [(d.name, d.type, [v["value"] for v in picks.get(d.name, [])])
-                    for d in self.storage.udf_defs(entity).values()]
+            return [
+                (d.name, d.type, [v["value"] for v in picks.get(d.name, [])])
+                for d in self.storage.udf_defs(entity).values()
+            ]
 
-    def add_udf(self, entity: str, name: str, type: str = "string", *,
-                label: str | None = None) -> None:
+    def add_udf(self, entity: str, name: str, type: str = "string", *, label: str | None = None) -> None:
         """Define a new UDF (tests of names that collide once slugged, of odd scripts...).
 
         Autotask keeps UDF names unique per entity whatever their case; so does this.
@@ -81,13 +87,27 @@ class DataHelpers(WriteRules):
             if name.lower() in self.storage.udf_defs(info.name):
                 raise ValueError(f"{info.name} already has a UDF named {name!r}")
             with self._write():
-                self.storage.add_udf_def(info.name, UdfDef(
-                    name, label or name, type, 8000 if type == "string" else 0,
-                    f"{name} (sandbox UDF)", False, False))
+                self.storage.add_udf_def(
+                    info.name,
+                    UdfDef(
+                        name,
+                        label or name,
+                        type,
+                        8000 if type == "string" else 0,
+                        f"{name} (sandbox UDF)",
+                        False,
+                        False,
+                    ),
+                )
             self.reopen_readers()  # their cached UDF definitions are stale
 
-    def make_row(self, entity: str, rng: random.Random, fixed: dict[str, Any] | None = None,
-                 when: datetime | None = None) -> dict[str, Any]:
+    def make_row(
+        self,
+        entity: str,
+        rng: random.Random,
+        fixed: dict[str, Any] | None = None,
+        when: datetime | None = None,
+    ) -> dict[str, Any]:
         """A plausible new row as API JSON (with `userDefinedFields`), ready for `create`."""
         info = self.entity(entity)
         values, udfs = self.rows.make(info.name, rng, self, when or datetime.now(UTC), fixed)

@@ -57,14 +57,17 @@ def missing_required(field: str) -> ApiError:
 
 def too_long(field: str, length: int) -> ApiError:
     # INFERRED wording (the reference quotes no length error); suffix as the verbatim ones.
-    return ApiError(500, f"The value of {field} exceeds the maximum length of {length} characters. "
-                         "; on record number [1].")
+    return ApiError(
+        500,
+        f"The value of {field} exceeds the maximum length of {length} characters. ; on record number [1].",
+    )
 
 
 def duplicate_contact_group(name: str) -> ApiError:
     # Verbatim from section 9.3 [D-POST].
-    return ApiError(500, f"A ContactGroup already exists with Name [{name}]. ContactGroup names "
-                         "must be unique.")
+    return ApiError(
+        500, f"A ContactGroup already exists with Name [{name}]. ContactGroup names must be unique."
+    )
 
 
 def no_matching_records() -> ApiError:

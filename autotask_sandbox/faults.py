@@ -53,8 +53,10 @@ def parse_spec(spec: Any) -> list[Fault]:
         try:
             probability = float(prob_text)
             ms = int(ms_text) if ms_text else DEFAULT_MS[kind]
-        except ValueError:
-            raise FaultSpecError(f"Bad fault {part!r}: expected KIND:PROBABILITY[@MS], e.g. slow:0.1@2000.")
+        except ValueError as exc:
+            raise FaultSpecError(
+                f"Bad fault {part!r}: expected KIND:PROBABILITY[@MS], e.g. slow:0.1@2000."
+            ) from exc
         if not 0 <= probability <= 1 or ms < 0:
             raise FaultSpecError(f"Bad fault {part!r}: probability must be 0..1 and ms >= 0.")
         faults.append(Fault(kind, probability, ms))

@@ -24,18 +24,35 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 
 # Lengths: the documented ones (ticket/task title 255; the webhook models, reference 11.2);
 # otherwise INFERRED by name: long texts 8000, URLs and paths 500, other strings 100.
-LONG_TEXT = ("description", "note", "resolution", "summary", "comment", "content", "text",
-             "message", "payload")
+LONG_TEXT = (
+    "description",
+    "note",
+    "resolution",
+    "summary",
+    "comment",
+    "content",
+    "text",
+    "message",
+    "payload",
+)
 URL_LIKE = ("url", "path", "link")
-WEBHOOK_LENGTHS = {"name": 50, "webhookUrl": 500, "deactivationUrl": 500, "secretKey": 64,
-                   "notificationEmailAddress": 150, "webhookGUID": 100}
-KNOWN_LENGTHS: dict[tuple[str, str], int] = {
-    ("Tickets", "title"): 255, ("Tasks", "title"): 255,
-    **{(f"{kind}Webhooks", name): length for kind in ("Company", "Contact", "ConfigurationItem",
-                                                      "Ticket", "TicketNote")
-       for name, length in WEBHOOK_LENGTHS.items()},
+WEBHOOK_LENGTHS = {
+    "name": 50,
+    "webhookUrl": 500,
+    "deactivationUrl": 500,
+    "secretKey": 64,
+    "notificationEmailAddress": 150,
+    "webhookGUID": 100,
 }
-
+KNOWN_LENGTHS: dict[tuple[str, str], int] = {
+    ("Tickets", "title"): 255,
+    ("Tasks", "title"): 255,
+    **{
+        (f"{kind}Webhooks", name): length
+        for kind in ("Company", "Contact", "ConfigurationItem", "Ticket", "TicketNote")
+        for name, length in WEBHOOK_LENGTHS.items()
+    },
+}
 
 
 # Ids the backend stamps on writes (the catalog marks them read-only for callers).
@@ -63,8 +80,11 @@ def is_modification_field(name: str) -> bool:
 
 def is_maintained_timestamp(info: EntityInfo, f: FieldInfo) -> bool:
     """Creation and modification timestamps the backend stamps on every write."""
-    return f.name == info.creation_timestamp or f.name == info.modification_timestamp or (
-        f.data_type == "datetime" and is_modification_field(f.name))
+    return (
+        f.name == info.creation_timestamp
+        or f.name == info.modification_timestamp
+        or (f.data_type == "datetime" and is_modification_field(f.name))
+    )
 
 
 def is_read_only(info: EntityInfo, f: FieldInfo) -> bool:

@@ -13,10 +13,11 @@ import json
 import os
 import random
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sdk_core.catalog import Catalog, load_catalog
 
@@ -52,25 +53,34 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "tiny": Scale(12, 10, 300, 1.5, 1.0, 4, 4, 10, 30, 10, 6, 15, 40, 3),
     "small": Scale(120, 30, 4000, 1.5, 1.0, 30, 6, 100, 400, 80, 50, 300, 1500, 5),
-    "large": Scale(4000, 300, 1_000_000, 1.5, 1.0, 2000, 8, 3000, 30000, 3000, 2000, 30000,
-                   200000, 5),
+    "large": Scale(4000, 300, 1_000_000, 1.5, 1.0, 2000, 8, 3000, 30000, 3000, 2000, 30000, 200000, 5),
 }
-INDEXES = [("Tickets", "lastActivityDate"), ("Tickets", "companyID"), ("TicketNotes", "ticketID"),
-           ("TicketNotes", "lastActivityDate"), ("TimeEntries", "ticketID"),
-           ("TimeEntries", "taskID"), ("TimeEntries", "lastModifiedDateTime"),
-           ("Contacts", "companyID"), ("CompanyLocations", "companyID"),
-           ("Tasks", "projectID"), ("Phases", "projectID"), ("ContractServices", "contractID"),
-           ("ContractBlocks", "contractID"), ("ConfigurationItems", "companyID"),
-           ("Contracts", "companyID"), ("Opportunities", "companyID"),
-           ("BillingItems", "ticketID")]
+INDEXES = [
+    ("Tickets", "lastActivityDate"),
+    ("Tickets", "companyID"),
+    ("TicketNotes", "ticketID"),
+    ("TicketNotes", "lastActivityDate"),
+    ("TimeEntries", "ticketID"),
+    ("TimeEntries", "taskID"),
+    ("TimeEntries", "lastModifiedDateTime"),
+    ("Contacts", "companyID"),
+    ("CompanyLocations", "companyID"),
+    ("Tasks", "projectID"),
+    ("Phases", "projectID"),
+    ("ContractServices", "contractID"),
+    ("ContractBlocks", "contractID"),
+    ("ConfigurationItems", "companyID"),
+    ("Contracts", "companyID"),
+    ("Opportunities", "companyID"),
+    ("BillingItems", "ticketID"),
+]
 
 
 def version_key() -> str:
     """Changes whenever the generator's code or the catalog changes (used by tenant caches)."""
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    for name in ("generator.py", "rows.py", "attachments.py", "tenant_data.py", "storage.py",
-                 "values.py"):
+    for name in ("generator.py", "rows.py", "attachments.py", "tenant_data.py", "storage.py", "values.py"):
         digest.update((here / name).read_bytes())
     digest.update(json_catalog_bytes())
     return digest.hexdigest()[:16]
@@ -78,6 +88,7 @@ def version_key() -> str:
 
 def json_catalog_bytes() -> bytes:
     from importlib import resources
+
     return resources.files("sdk_core").joinpath("data/catalog.json").read_bytes()
 
 
@@ -103,8 +114,8 @@ class GenSource:
                 value = rng.randint(first, last)
                 if value not in skip:
                     return value
-        ids = self.ids.get(entity)
-        return rng.choice(ids) if ids else None
+        known = self.ids.get(entity)
+        return rng.choice(known) if known else None
 
     def picklist_values(self, entity: str, field: str) -> list[tuple[str, str]]:
         return self.picklists.get((entity, field), [])
@@ -129,13 +140,25 @@ class Builder:
         self.next_id: dict[str, int] = {}
         self.counts: dict[str, int] = {}
 
-    def add(self, entity: str, when: datetime, fixed: dict[str, Any] | None = None,
-            id_: int | None = None, track: str = "list") -> int:
+    def add(
+        self,
+        entity: str,
+        when: datetime,
+        fixed: dict[str, Any] | None = None,
+        id_: int | None = None,
+        track: str = "list",
+    ) -> int:
         values, udfs = self.rows.make(entity, self.rng, self.src, when, fixed)
         return self.put(entity, values, udfs, id_, track)
 
-    def put(self, entity: str, values: dict[str, Any], udfs: dict[str, Any] | None = None,
-            id_: int | None = None, track: str = "list") -> int:
+    def put(
+        self,
+        entity: str,
+        values: dict[str, Any],
+        udfs: dict[str, Any] | None = None,
+        id_: int | None = None,
+        track: str = "list",
+    ) -> int:
         table = self.tables[entity.lower()]
         if id_ is None:
             id_ = self.next_id.get(entity, ID_BASE)
@@ -170,22 +193,27 @@ class Builder:
             expr, params = item_expression(table, udfs)
             # the item JSON is rendered in the same statement, so rows are written once
             values = ", ".join(f"? AS {quote(c)}" for c in names)
-            sql = (f"INSERT INTO {quote(table.name)} ({cols}, \"_json\") "
-                   f"SELECT {cols}, {expr} FROM (SELECT {values})")
+            sql = (
+                f'INSERT INTO {quote(table.name)} ({cols}, "_json") '
+                f"SELECT {cols}, {expr} FROM (SELECT {values})"
+            )
             prefix = tuple(params)
             self.conn.executemany(sql, [prefix + row for row in rows])
 
 
-COMPANY_INDEXED = {"CompanyLocations", "Contacts", "Contracts", "ConfigurationItems",
-                   "Opportunities"}
+COMPANY_INDEXED = {"CompanyLocations", "Contacts", "Contracts", "ConfigurationItems", "Opportunities"}
 
 
 def _udf_json(udfs: dict[str, Any]) -> str:
     return json.dumps(udfs, sort_keys=True)
 
 
-def build_tenant(path: str | Path, scale: str = "tiny", seed: int = 1,
-                 progress: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
+def build_tenant(
+    path: str | Path,
+    scale: str = "tiny",
+    seed: int = 1,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, int]:
     """Build the tenant into `path` (replaced if present); returns row counts per entity."""
     if scale not in SCALES:
         raise ValueError(f"Unknown scale {scale!r}; choose one of {', '.join(SCALES)}.")
@@ -205,8 +233,10 @@ def build_tenant(path: str | Path, scale: str = "tiny", seed: int = 1,
         _populate(builder, SCALES[scale], seed, scale, progress or (lambda *_: None))
         builder.flush()
         for entity, column in INDEXES:
-            conn.execute(f"CREATE INDEX IF NOT EXISTS {quote('ix_' + entity + '_' + column)} "
-                         f"ON {quote(entity)} ({quote(column)})")
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {quote('ix_' + entity + '_' + column)} "
+                f"ON {quote(entity)} ({quote(column)})"
+            )
         conn.execute("COMMIT")
     except BaseException:
         conn.close()
@@ -217,8 +247,7 @@ def build_tenant(path: str | Path, scale: str = "tiny", seed: int = 1,
     return builder.counts
 
 
-def _populate(b: Builder, s: Scale, seed: int, scale: str,
-              progress: Callable[[str, int, int], None]) -> None:
+def _populate(b: Builder, s: Scale, seed: int, scale: str, progress: Callable[[str, int, int], None]) -> None:
     rng = b.rng
     start = ANCHOR - SPAN
 
@@ -232,16 +261,35 @@ def _populate(b: Builder, s: Scale, seed: int, scale: str,
     _meta(b, seed, scale)
     progress("reference data", 0, 1)
     for name in words.DEPARTMENTS:
-        b.put("Departments", {"name": name, "description": f"{name} department",
-                              "number": str(rng.randint(100, 999))})
+        b.put(
+            "Departments",
+            {"name": name, "description": f"{name} department", "number": str(rng.randint(100, 999))},
+        )
     for name in words.ROLES:
         rate = float(rng.choice([85, 95, 125, 150, 175]))
-        b.put("Roles", {"name": name, "description": name, "hourlyRate": rate, "hourlyFactor": 1.0,
-                        "isActive": True, "isSystemRole": False, "isExcludedFromNewContracts": False,
-                        "roleType": 1})
+        b.put(
+            "Roles",
+            {
+                "name": name,
+                "description": name,
+                "hourlyRate": rate,
+                "hourlyFactor": 1.0,
+                "isActive": True,
+                "isSystemRole": False,
+                "isExcludedFromNewContracts": False,
+                "roleType": 1,
+            },
+        )
     api_values, _ = b.rows.make("Resources", rng, b.src, start)
-    api_values.update(firstName="Sandbox", lastName="API User", email=API_USER, userName=API_USER,
-                      licenseType=7, resourceType="API User", title="API User (API-only)")
+    api_values.update(
+        firstName="Sandbox",
+        lastName="API User",
+        email=API_USER,
+        userName=API_USER,
+        licenseType=7,
+        resourceType="API User",
+        title="API User (API-only)",
+    )
     api_id = b.put("Resources", api_values)
     b.conn.execute("INSERT INTO _meta VALUES ('api_resource_id', ?)", (str(api_id),))
     for i in range(s.resources - 1):
@@ -257,7 +305,7 @@ def _populate(b: Builder, s: Scale, seed: int, scale: str,
     b.put("Companies", msp, {}, id_=0)
     b.next_id["Companies"] = ID_BASE
     progress("companies", 0, s.companies)
-    for i in range(s.companies):
+    for _ in range(s.companies):
         when = at(rng.random() * 0.3)
         cid = b.add("Companies", when)
         for j in range(rng.randint(1, 2)):
@@ -268,16 +316,31 @@ def _populate(b: Builder, s: Scale, seed: int, scale: str,
         when = at(rng.random() * 0.8)
         contract = b.add("Contracts", when)
         for _ in range(rng.randint(1, 3)):
-            b.put("ContractServices", {
-                "contractID": contract, "serviceID": b.src.random_id("Services", rng),
-                "unitPrice": float(rng.randint(10, 300)), "unitCost": float(rng.randint(5, 100)),
-                "invoiceDescription": rng.choice(words.PRODUCT_WORDS)})
+            b.put(
+                "ContractServices",
+                {
+                    "contractID": contract,
+                    "serviceID": b.src.random_id("Services", rng),
+                    "unitPrice": float(rng.randint(10, 300)),
+                    "unitCost": float(rng.randint(5, 100)),
+                    "invoiceDescription": rng.choice(words.PRODUCT_WORDS),
+                },
+            )
         if rng.random() < 0.4:
-            b.put("ContractBlocks", {
-                "contractID": contract, "hours": float(rng.choice([10, 20, 40])),
-                "hourlyRate": float(rng.choice([95, 125])), "datePurchased": ts(when),
-                "startDate": ts(when), "endDate": ts(when + timedelta(days=365)),
-                "isPaid": True, "status": 1, "hoursApproved": 0.0})
+            b.put(
+                "ContractBlocks",
+                {
+                    "contractID": contract,
+                    "hours": float(rng.choice([10, 20, 40])),
+                    "hourlyRate": float(rng.choice([95, 125])),
+                    "datePurchased": ts(when),
+                    "startDate": ts(when),
+                    "endDate": ts(when + timedelta(days=365)),
+                    "isPaid": True,
+                    "status": 1,
+                    "hoursApproved": 0.0,
+                },
+            )
     for _ in range(s.configuration_items):
         b.add("ConfigurationItems", anywhen())
     for _ in range(s.opportunities):
@@ -290,13 +353,15 @@ def _populate(b: Builder, s: Scale, seed: int, scale: str,
         project = b.add("Projects", when)
         phases = [b.add("Phases", when, {"projectID": project}) for _ in range(2)]
         for _ in range(s.tasks_per_project):
-            task = b.add("Tasks", when + timedelta(days=rng.randint(0, 30)),
-                         {"projectID": project, "phaseID": rng.choice(phases)})
+            task = b.add(
+                "Tasks",
+                when + timedelta(days=rng.randint(0, 30)),
+                {"projectID": project, "phaseID": rng.choice(phases)},
+            )
             tasks.append((task, when))
     for task, when in tasks:
         for _ in range(rng.randint(0, 3)):
-            b.add("TimeEntries", min(when + timedelta(days=rng.randint(0, 40)), ANCHOR),
-                  {"taskID": task})
+            b.add("TimeEntries", min(when + timedelta(days=rng.randint(0, 40)), ANCHOR), {"taskID": task})
     _tickets(b, s, at, progress)
     for _ in range(s.invoices):
         b.add("Invoices", anywhen())
@@ -304,17 +369,46 @@ def _populate(b: Builder, s: Scale, seed: int, scale: str,
         b.add("BillingItems", anywhen())
     _udf_definition_rows(b)
     progress("other entities", 0, 1)
-    done = {"Departments", "Roles", "Resources", "BillingCodes", "Services", "Products",
-            "ConfigurationItemTypes", "Companies", "CompanyLocations", "Contacts", "Contracts",
-            "ContractServices", "ContractBlocks", "ConfigurationItems", "Opportunities", "Quotes",
-            "Projects", "Phases", "Tasks", "TimeEntries", "Tickets", "TicketNotes", "Invoices",
-            "BillingItems", "DeletedTicketLogs", "UserDefinedFieldDefinitions", "AttachmentInfo"}
-    for entity in b.catalog:
-        if (not entity.queryable or entity.name in done or not entity.fields or is_attachment(entity)
-                or any(word in entity.name for word in NO_GENERIC_ROWS)):
+    done = {
+        "Departments",
+        "Roles",
+        "Resources",
+        "BillingCodes",
+        "Services",
+        "Products",
+        "ConfigurationItemTypes",
+        "Companies",
+        "CompanyLocations",
+        "Contacts",
+        "Contracts",
+        "ContractServices",
+        "ContractBlocks",
+        "ConfigurationItems",
+        "Opportunities",
+        "Quotes",
+        "Projects",
+        "Phases",
+        "Tasks",
+        "TimeEntries",
+        "Tickets",
+        "TicketNotes",
+        "Invoices",
+        "BillingItems",
+        "DeletedTicketLogs",
+        "UserDefinedFieldDefinitions",
+        "AttachmentInfo",
+    }
+    for info in b.catalog:
+        if (
+            not info.queryable
+            or info.name in done
+            or not info.fields
+            or is_attachment(info)
+            or any(word in info.name for word in NO_GENERIC_ROWS)
+        ):
             continue
         for _ in range(s.generic_rows):
-            b.add(entity.name, anywhen())
+            b.add(info.name, anywhen())
     _attachments(b, s, anywhen)
 
 
@@ -332,8 +426,9 @@ def _attachments(b: Builder, s: Scale, anywhen: Callable[[], datetime]) -> None:
             next_id += 1
 
 
-def _tickets(b: Builder, s: Scale, at: Callable[[float], datetime],
-             progress: Callable[[str, int, int], None]) -> None:
+def _tickets(
+    b: Builder, s: Scale, at: Callable[[float], datetime], progress: Callable[[str, int, int], None]
+) -> None:
     rng = b.rng
     deleted = b.src.skip.setdefault("Tickets", set())
     api_resources = b.src.ids["Resources"]
@@ -348,10 +443,16 @@ def _tickets(b: Builder, s: Scale, at: Callable[[float], datetime],
         if rng.random() < 0.01:
             b.next_id["Tickets"] = tid + 1
             deleted.add(tid)
-            b.put("DeletedTicketLogs", {
-                "ticketID": tid, "ticketNumber": values["ticketNumber"],
-                "ticketTitle": values["title"], "deletedByResourceID": rng.choice(api_resources),
-                "deletedDateTime": ts(last)})
+            b.put(
+                "DeletedTicketLogs",
+                {
+                    "ticketID": tid,
+                    "ticketNumber": values["ticketNumber"],
+                    "ticketTitle": values["title"],
+                    "deletedByResourceID": rng.choice(api_resources),
+                    "deletedDateTime": ts(last),
+                },
+            )
             continue
         events: list[tuple[str, datetime]] = []
         for _ in range(_poisson(rng, s.notes_per_ticket)):
@@ -370,8 +471,12 @@ def _time_off_allowance(rng: random.Random, resource: int) -> dict[str, Any]:
     row: dict[str, Any] = {"resourceID": resource}
     for prefix, year in (("currentYear", ANCHOR.year), ("nextYear", ANCHOR.year + 1)):
         row[prefix] = year
-        for kind, annual in (("VacationTime", rng.choice([80.0, 120.0, 160.0])),
-                             ("PersonalTime", 24.0), ("SickTime", 40.0), ("FloatingHoliday", 16.0)):
+        for kind, annual in (
+            ("VacationTime", rng.choice([80.0, 120.0, 160.0])),
+            ("PersonalTime", 24.0),
+            ("SickTime", 40.0),
+            ("FloatingHoliday", 16.0),
+        ):
             row[f"{prefix}Annual{kind}"] = annual
             row[f"{prefix}Additional{kind}"] = rng.choice([0.0, 0.0, 8.0, 16.0])
     return row
@@ -388,20 +493,36 @@ def _poisson(rng: random.Random, mean: float) -> int:
 def _picklists(b: Builder, rng: random.Random) -> None:
     rows: list[tuple[Any, ...]] = []
 
-    def add(entity: str, field: str, values: list[tuple[int, str]], parent: dict[int, int] | None = None,
-            is_udf: bool = False) -> None:
+    def add(
+        entity: str,
+        field: str,
+        values: list[tuple[int, str]],
+        parent: dict[int, int] | None = None,
+        is_udf: bool = False,
+    ) -> None:
         default = rng.randrange(len(values))
         for order, (value, label) in enumerate(values):
             parent_value = str(parent[value]) if parent else ""
-            rows.append((entity, field, int(is_udf), str(value), label, int(order == default), order,
-                         parent_value, 1, int(not parent and not is_udf and value < 20)))
+            rows.append(
+                (
+                    entity,
+                    field,
+                    int(is_udf),
+                    str(value),
+                    label,
+                    int(order == default),
+                    order,
+                    parent_value,
+                    1,
+                    int(not parent and not is_udf and value < 20),
+                )
+            )
             b.src.picklists.setdefault((entity, field), []).append((str(value), parent_value))
 
     for (entity, field), values in words.SYSTEM_PICKLISTS.items():
         add(entity, field, values)
     queues = rng.sample(words.QUEUE_POOL, rng.randint(5, 8))
-    add("Tickets", "queueID", [(29_682_800 + rng.randint(1, 199) * 7 + i, q)
-                               for i, q in enumerate(queues)])
+    add("Tickets", "queueID", [(29_682_800 + rng.randint(1, 199) * 7 + i, q) for i, q in enumerate(queues)])
     issues = rng.sample(sorted(words.ISSUE_POOL), rng.randint(5, 7))
     issue_values = [(i + 1, name) for i, name in enumerate(issues)]
     add("Tickets", "issueType", issue_values)
@@ -417,10 +538,21 @@ def _picklists(b: Builder, rng: random.Random) -> None:
     for entity, defs in words.UDFS.items():
         b.src.udfs[entity] = []
         for order, (name, kind, labels) in enumerate(defs):
-            values = [str(i + 1) for i in range(len(labels))] if labels else []
-            b.src.udfs[entity].append((name, kind, values))
-            udf_rows.append((entity, name, name, kind, 8000 if kind == "string" else 0,
-                             f"{name} (sandbox UDF)", 0, int(bool(labels)), order))
+            numbers = [str(i + 1) for i in range(len(labels))] if labels else []
+            b.src.udfs[entity].append((name, kind, numbers))
+            udf_rows.append(
+                (
+                    entity,
+                    name,
+                    name,
+                    kind,
+                    8000 if kind == "string" else 0,
+                    f"{name} (sandbox UDF)",
+                    0,
+                    int(bool(labels)),
+                    order,
+                )
+            )
             if labels:
                 add(entity, name, [(i + 1, label) for i, label in enumerate(labels)], is_udf=True)
     b.conn.executemany("INSERT INTO _picklists VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -432,19 +564,35 @@ def _udf_definition_rows(b: Builder) -> None:
     data_types = {"string": 1, "double": 2, "datetime": 3}
     info = b.catalog.get("UserDefinedFieldDefinitions")
     for entity, defs in words.UDFS.items():
-        for order, (name, kind, labels) in enumerate(defs):
-            values = {"name": name, "description": f"{name} (sandbox UDF)", "udfType": udf_types[entity],
-                      "dataType": data_types[kind], "isActive": True, "isRequired": False,
-                      "isProtected": False, "isEncrypted": False, "isPrivate": False,
-                      "isFieldMapping": False, "isVisibleToClientPortal": False,
-                      "displayFormat": 1, "sortOrder": order,
-                      "createDate": ts(ANCHOR - SPAN)}
-            b.put("UserDefinedFieldDefinitions",
-                  {k: v for k, v in values.items() if info.field(k) is not None})
+        for order, (name, kind, _labels) in enumerate(defs):
+            values = {
+                "name": name,
+                "description": f"{name} (sandbox UDF)",
+                "udfType": udf_types[entity],
+                "dataType": data_types[kind],
+                "isActive": True,
+                "isRequired": False,
+                "isProtected": False,
+                "isEncrypted": False,
+                "isPrivate": False,
+                "isFieldMapping": False,
+                "isVisibleToClientPortal": False,
+                "displayFormat": 1,
+                "sortOrder": order,
+                "createDate": ts(ANCHOR - SPAN),
+            }
+            b.put(
+                "UserDefinedFieldDefinitions", {k: v for k, v in values.items() if info.field(k) is not None}
+            )
 
 
 def _meta(b: Builder, seed: int, scale: str) -> None:
-    b.conn.executemany("INSERT INTO _meta VALUES (?, ?)", [
-        ("seed", str(seed)), ("scale", scale), ("anchor", ts(ANCHOR)), ("version", version_key()),
-    ])
-
+    b.conn.executemany(
+        "INSERT INTO _meta VALUES (?, ?)",
+        [
+            ("seed", str(seed)),
+            ("scale", scale),
+            ("anchor", ts(ANCHOR)),
+            ("version", version_key()),
+        ],
+    )

@@ -42,16 +42,25 @@ def _money(value: Any) -> str:
 
 def text_lines(doc: InvoiceDocument) -> list[str]:
     inv = doc.invoice
-    out = [f"Invoice {doc.number}", f"Bill to: {doc.company_name}",
-           f"Invoice date: {str(inv.get('invoiceDateTime') or '')[:10]}",
-           f"Period: {str(inv.get('fromDate') or '')[:10]} - {str(inv.get('toDate') or '')[:10]}",
-           f"Due: {str(inv.get('dueDate') or '')[:10]}", ""]
+    out = [
+        f"Invoice {doc.number}",
+        f"Bill to: {doc.company_name}",
+        f"Invoice date: {str(inv.get('invoiceDateTime') or '')[:10]}",
+        f"Period: {str(inv.get('fromDate') or '')[:10]} - {str(inv.get('toDate') or '')[:10]}",
+        f"Due: {str(inv.get('dueDate') or '')[:10]}",
+        "",
+    ]
     for line in doc.lines:
-        out.append(f"{str(line.get('itemDate') or '')[:10]}  {line.get('itemName') or ''}: "
-                   f"{line.get('description') or ''}  {line.get('quantity') or 0} x "
-                   f"{_money(line.get('rate'))} = {_money(_amount(line))}")
-    out += ["", f"Lines: {len(doc.lines)}  Subtotal: {_money(doc.subtotal())}",
-            f"Tax: {_money(inv.get('totalTaxValue'))}  Total: {_money(inv.get('invoiceTotal'))}"]
+        out.append(
+            f"{str(line.get('itemDate') or '')[:10]}  {line.get('itemName') or ''}: "
+            f"{line.get('description') or ''}  {line.get('quantity') or 0} x "
+            f"{_money(line.get('rate'))} = {_money(_amount(line))}"
+        )
+    out += [
+        "",
+        f"Lines: {len(doc.lines)}  Subtotal: {_money(doc.subtotal())}",
+        f"Tax: {_money(inv.get('totalTaxValue'))}  Total: {_money(inv.get('invoiceTotal'))}",
+    ]
     return out
 
 
@@ -61,16 +70,19 @@ def render_html(doc: InvoiceDocument) -> str:
         f"<tr><td>{esc(str(line.get('itemDate') or '')[:10])}</td><td>{esc(str(line.get('itemName') or ''))}</td>"
         f"<td>{esc(str(line.get('description') or ''))}</td><td>{esc(str(line.get('quantity') or 0))}</td>"
         f"<td>{_money(line.get('rate'))}</td><td>{_money(_amount(line))}</td></tr>"
-        for line in doc.lines)
+        for line in doc.lines
+    )
     inv = doc.invoice
-    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Invoice {esc(doc.number)}</title>"
-            f"</head><body><h1>Invoice {esc(doc.number)}</h1><p class=\"bill-to\">{esc(doc.company_name)}</p>"
-            f"<p class=\"dates\">{esc(str(inv.get('invoiceDateTime') or '')[:10])}</p>"
-            "<table><thead><tr><th>Date</th><th>Item</th><th>Description</th><th>Quantity</th>"
-            f"<th>Rate</th><th>Amount</th></tr></thead><tbody>{rows}</tbody></table>"
-            f"<p class=\"subtotal\">{_money(doc.subtotal())}</p>"
-            f"<p class=\"tax\">{_money(inv.get('totalTaxValue'))}</p>"
-            f"<p class=\"total\">{_money(inv.get('invoiceTotal'))}</p></body></html>")
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Invoice {esc(doc.number)}</title>'
+        f'</head><body><h1>Invoice {esc(doc.number)}</h1><p class="bill-to">{esc(doc.company_name)}</p>'
+        f'<p class="dates">{esc(str(inv.get("invoiceDateTime") or "")[:10])}</p>'
+        "<table><thead><tr><th>Date</th><th>Item</th><th>Description</th><th>Quantity</th>"
+        f"<th>Rate</th><th>Amount</th></tr></thead><tbody>{rows}</tbody></table>"
+        f'<p class="subtotal">{_money(doc.subtotal())}</p>'
+        f'<p class="tax">{_money(inv.get("totalTaxValue"))}</p>'
+        f'<p class="total">{_money(inv.get("invoiceTotal"))}</p></body></html>'
+    )
 
 
 def render_xml(doc: InvoiceDocument) -> str:
@@ -99,7 +111,7 @@ def _pdf_text(text: str) -> bytes:
 def render_pdf(doc: InvoiceDocument) -> bytes:
     """A valid PDF 1.4 file with the invoice's text lines."""
     lines = text_lines(doc)
-    pages = [lines[i:i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)] or [[]]
+    pages = [lines[i : i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)] or [[]]
     font_obj = 3
     objects: list[bytes] = []  # object n is objects[n - 1]
     page_ids = [4 + 2 * i for i in range(len(pages))]
@@ -108,10 +120,15 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
     objects.append(b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % len(pages))
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     for page_id, page in zip(page_ids, pages):
-        stream = b"BT /F1 10 Tf 50 800 Td 14 TL " + b" ".join(
-            b"(" + _pdf_text(line) + b") '" for line in page) + b" ET"
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources "
-                       b"<< /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (font_obj, page_id + 1))
+        stream = (
+            b"BT /F1 10 Tf 50 800 Td 14 TL "
+            + b" ".join(b"(" + _pdf_text(line) + b") '" for line in page)
+            + b" ET"
+        )
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources "
+            b"<< /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (font_obj, page_id + 1)
+        )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []

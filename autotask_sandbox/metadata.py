@@ -45,22 +45,25 @@ def fields(backend: Backend, info: EntityInfo) -> list[dict[str, Any]]:
     for f in info.fields:
         values = picklists.get(f.name)
         parent = PICKLIST_PARENTS.get((info.name, f.name))
-        parent_label = info.field(parent).label if parent and info.field(parent) else ""
+        parent_field = info.field(parent) if parent else None
+        parent_label = parent_field.label if parent_field else ""
         reference = backend.catalog.find(f.reference) if f.reference else None
-        out.append({
-            "name": f.label,
-            "dataType": f.data_type,
-            "length": field_length(info.name, f.name, f.data_type),
-            "isRequired": f.name in required,
-            "isReadOnly": is_read_only(info, f),
-            "isQueryable": True,
-            "isReference": reference is not None,
-            "referenceEntityType": (reference.internal_name or reference.name) if reference else "",
-            "isPickList": values is not None,
-            "picklistValues": values,
-            "picklistParentValueField": parent_label,
-            "isSupportedWebhookField": webhooks and not is_read_only(info, f),
-        })
+        out.append(
+            {
+                "name": f.label,
+                "dataType": f.data_type,
+                "length": field_length(info.name, f.name, f.data_type),
+                "isRequired": f.name in required,
+                "isReadOnly": is_read_only(info, f),
+                "isQueryable": True,
+                "isReference": reference is not None,
+                "referenceEntityType": (reference.internal_name or reference.name) if reference else "",
+                "isPickList": values is not None,
+                "picklistValues": values,
+                "picklistParentValueField": parent_label,
+                "isSupportedWebhookField": webhooks and not is_read_only(info, f),
+            }
+        )
     return out
 
 
@@ -70,11 +73,23 @@ def user_defined_fields(backend: Backend, info: EntityInfo) -> list[dict[str, An
     with backend.reading() as storage:
         defs = storage.udf_defs(info.name)
         picklists = storage.picklists(info.name, udf=True)
-    return [{
-        "name": d.name, "label": d.label, "type": d.type, "length": d.length,
-        "description": d.description, "isRequired": d.is_required, "isReadOnly": False,
-        "isQueryable": True, "isReference": False, "referenceEntityType": "",
-        "isPickList": d.is_picklist, "picklistValues": picklists.get(d.name) if d.is_picklist else None,
-        "picklistParentValueField": "", "defaultValue": None,
-        "isSupportedWebhookField": info.name in WEBHOOK_ENTITIES,
-    } for d in defs.values()]
+    return [
+        {
+            "name": d.name,
+            "label": d.label,
+            "type": d.type,
+            "length": d.length,
+            "description": d.description,
+            "isRequired": d.is_required,
+            "isReadOnly": False,
+            "isQueryable": True,
+            "isReference": False,
+            "referenceEntityType": "",
+            "isPickList": d.is_picklist,
+            "picklistValues": picklists.get(d.name) if d.is_picklist else None,
+            "picklistParentValueField": "",
+            "defaultValue": None,
+            "isSupportedWebhookField": info.name in WEBHOOK_ENTITIES,
+        }
+        for d in defs.values()
+    ]

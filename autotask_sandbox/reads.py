@@ -44,12 +44,20 @@ class Reads(Tenant):
     def is_active_resource(self, resource_id: int) -> bool:
         with self.reading() as storage:
             row = storage.conn.execute(
-                'SELECT "isActive" FROM "Resources" WHERE "id" = ?', (resource_id,)).fetchone()
+                'SELECT "isActive" FROM "Resources" WHERE "id" = ?', (resource_id,)
+            ).fetchone()
         return bool(row and row[0])
 
-    def query(self, entity: str, filter: Any, include_fields: list[str] | None = None,
-              max_records: int = MAX_PAGE, *, after_id: int | None = None,
-              before_id: int | None = None) -> QueryPage:
+    def query(
+        self,
+        entity: str,
+        filter: Any,
+        include_fields: list[str] | None = None,
+        max_records: int = MAX_PAGE,
+        *,
+        after_id: int | None = None,
+        before_id: int | None = None,
+    ) -> QueryPage:
         """One page of matching items in ascending id (after/before an id cursor)."""
         info = self.entity(entity)
         valid = isinstance(max_records, int) and not isinstance(max_records, bool)
@@ -62,22 +70,31 @@ class Reads(Tenant):
             fields, udfs = projection if projection is not None else (None, None)
             if projection is not None and fields and "id" not in fields:
                 fields = ["id", *fields]  # the cursor needs ids; dropped again below
-            rows = storage.select(table, where, params, after_id=after_id, before_id=before_id,
-                                  limit=max_records + 1, fields=fields,
-                                  udfs=sorted(udfs) if udfs is not None else None,
-                                  bounds=bounds)
+            rows = storage.select(
+                table,
+                where,
+                params,
+                after_id=after_id,
+                before_id=before_id,
+                limit=max_records + 1,
+                fields=fields,
+                udfs=sorted(udfs) if udfs is not None else None,
+                bounds=bounds,
+            )
         has_more = len(rows) > max_records  # more rows in the direction of travel
         rows = rows[-max_records:] if before_id is not None else rows[:max_records]
         raw = [row[1] for row in rows]
         if projection is not None and "id" not in projection[0]:
             if has_more and before_id is None:
-                raise ApiError(500, "IncludeFields must contain id when the query returns more "
-                                    "than one page of results.")
+                raise ApiError(
+                    500, "IncludeFields must contain id when the query returns more than one page of results."
+                )
             raw = [_drop_id(text) for text in raw]
         return QueryPage(raw, has_more, [row[0] for row in rows])
 
-    def _projection(self, info: EntityInfo, include: list[str] | None,
-                    storage: Storage) -> tuple[list[str], set[str]] | None:
+    def _projection(
+        self, info: EntityInfo, include: list[str] | None, storage: Storage
+    ) -> tuple[list[str], set[str]] | None:
         if not include:
             return None
         if not isinstance(include, list):
@@ -114,8 +131,11 @@ class Reads(Tenant):
         """Items of a child collection (`GET /Tickets/{id}/Notes`), ascending id."""
         info = self.entity(child)
         fk = self.parent_field(info, parent)
-        return self.query(child, [{"op": "eq", "field": fk, "value": parent_id}],
-                          max_records=MAX_PAGE).items if fk else []
+        return (
+            self.query(child, [{"op": "eq", "field": fk, "value": parent_id}], max_records=MAX_PAGE).items
+            if fk
+            else []
+        )
 
     def parent_field(self, info: EntityInfo, parent: str) -> str | None:
         """The child's column holding the parent id (`ticketID` of TicketNotes under Tickets)."""

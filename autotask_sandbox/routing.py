@@ -19,9 +19,13 @@ from sdk_core.catalog import Catalog, EntityInfo, ParentRoute
 from . import actions
 from .errors import method_not_allowed
 
-SERVICES = {"thresholdinformation": "ThresholdInformation", "version": "Version",
-            "entityinformation": "EntityInformation", "modules": "Modules",
-            "zoneinformation": "ZoneInformation"}
+SERVICES = {
+    "thresholdinformation": "ThresholdInformation",
+    "version": "Version",
+    "entityinformation": "EntityInformation",
+    "modules": "Modules",
+    "zoneinformation": "ZoneInformation",
+}
 VERB_METHODS = {"create": "POST", "update": "PUT", "patch": "PATCH"}
 
 
@@ -74,8 +78,7 @@ class Router:
             return self._only(method, allowed, match)
         if rest[0] == "entityinformation" and len(rest) <= 2:
             sub = rest[1] if len(rest) == 2 else ""
-            ops = {"": "entity_information", "fields": "fields",
-                   "userdefinedfields": "user_defined_fields"}
+            ops = {"": "entity_information", "fields": "fields", "userdefinedfields": "user_defined_fields"}
             if sub not in ops:
                 raise NoRoute()
             match.operation = ops[sub]
@@ -98,14 +101,16 @@ class Router:
             return self._child(method, entity, int(rest[0]), rest[1], rest[2] if len(rest) == 3 else None)
         raise NoRoute()
 
-    def _child(self, method: str, parent: EntityInfo, parent_id: int, segment: str,
-               child_id: str | None) -> Match:
+    def _child(
+        self, method: str, parent: EntityInfo, parent_id: int, segment: str, child_id: str | None
+    ) -> Match:
         found = self.children.get((parent.name.lower(), segment))
         if found is None:
             raise NoRoute()
         child, route = found
-        match = Match("", entity=child, bucket=child.name, parent=parent, route=route,
-                      ids={"parent_id": parent_id})
+        match = Match(
+            "", entity=child, bucket=child.name, parent=parent, route=route, ids={"parent_id": parent_id}
+        )
         if child_id is None:
             allowed: dict[str, str] = {}
             for verb in route.verbs:

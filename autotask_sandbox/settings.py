@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_INTEGRATION_CODE", "DEFAULT_SECRET", "DEFAULT_USERNAME", "Settings",
-           "SettingError"]
+__all__ = ["DEFAULT_INTEGRATION_CODE", "DEFAULT_SECRET", "DEFAULT_USERNAME", "Settings", "SettingError"]
 
 DEFAULT_USERNAME = "sandbox-api@example.com"
 DEFAULT_SECRET = "sandbox-secret"
@@ -63,8 +62,7 @@ class Settings:
         """Apply `changes` after checking every one of them (nothing changes when one fails)."""
         unknown = set(changes) - set(self.MUTABLE)
         if unknown:
-            raise SettingError(sorted(unknown)[0], f"unknown setting; allowed: "
-                               f"{', '.join(self.MUTABLE)}")
+            raise SettingError(sorted(unknown)[0], f"unknown setting; allowed: {', '.join(self.MUTABLE)}")
         for name, value in changes.items():
             _check(name, value)
         for name, value in changes.items():

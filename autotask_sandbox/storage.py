@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import orjson
 
@@ -22,12 +23,35 @@ from sdk_core.catalog import Catalog, EntityInfo
 from .errors import ApiError, unknown_field
 from .values import INTEGER_TYPES, to_storage, udf_to_storage
 
-SQL_TYPES = {"integer": "INTEGER", "long": "INTEGER", "short": "INTEGER", "boolean": "INTEGER",
-             "double": "REAL", "datetime": "TEXT", "string": "TEXT", "byte[]": "TEXT"}
+SQL_TYPES = {
+    "integer": "INTEGER",
+    "long": "INTEGER",
+    "short": "INTEGER",
+    "boolean": "INTEGER",
+    "double": "REAL",
+    "datetime": "TEXT",
+    "string": "TEXT",
+    "byte[]": "TEXT",
+}
 MAX_OR_CONDITIONS = 500
 NARROW = 20000  # see Storage._narrow_index
-OPS = ("eq", "noteq", "gt", "gte", "lt", "lte", "beginswith", "endswith", "contains", "exist",
-       "notexist", "in", "notin", "and", "or")
+OPS = (
+    "eq",
+    "noteq",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "beginswith",
+    "endswith",
+    "contains",
+    "exist",
+    "notexist",
+    "in",
+    "notin",
+    "and",
+    "or",
+)
 _COMPARE = {"eq": "=", "noteq": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 META_SCHEMA = """
@@ -89,7 +113,10 @@ def table_for(entity: EntityInfo) -> Table:
         columns.insert(0, "id")
         types["id"] = "long"
     return Table(
-        entity=entity, columns=columns, types=types, has_udfs=entity.has_udfs,
+        entity=entity,
+        columns=columns,
+        types=types,
+        has_udfs=entity.has_udfs,
         bool_columns=[c for c in columns if types[c] == "boolean"],
         datetime_columns=[c for c in columns if types[c] == "datetime"],
         by_id_only=["data"] if entity.name.endswith("Attachments") and "data" in types else [],
@@ -119,8 +146,13 @@ def create_schema(conn: sqlite3.Connection, catalog: Catalog) -> dict[str, Table
     return tables
 
 
-def item_expression(table: Table, udf_names: Sequence[str], fields: Sequence[str] | None = None,
-                    udfs: Sequence[str] | None = None, datetime_z: bool = False) -> tuple[str, list[Any]]:
+def item_expression(
+    table: Table,
+    udf_names: Sequence[str],
+    fields: Sequence[str] | None = None,
+    udfs: Sequence[str] | None = None,
+    datetime_z: bool = False,
+) -> tuple[str, list[Any]]:
     """SQL rendering a row as the API's item JSON text (every field, null when empty).
 
     SQLite builds the JSON (json_object in chunks, as functions take at most 127 arguments),
@@ -136,8 +168,7 @@ def item_expression(table: Table, udf_names: Sequence[str], fields: Sequence[str
         if name in table.by_id_only:
             value = "NULL"
         elif kind == "boolean":
-            value = (f"json(CASE WHEN {column} IS NULL THEN 'null' WHEN {column} THEN 'true' "
-                     "ELSE 'false' END)")
+            value = f"json(CASE WHEN {column} IS NULL THEN 'null' WHEN {column} THEN 'true' ELSE 'false' END)"
         elif kind == "datetime" and datetime_z:
             value = f"{column} || 'Z'"
         else:
@@ -152,10 +183,11 @@ def item_expression(table: Table, udf_names: Sequence[str], fields: Sequence[str
             entries.append(
                 "json_object('name', ?, 'value', CASE json_type(\"_udfs\", ?) WHEN 'real' THEN "
                 "printf('%.15g', json_extract(\"_udfs\", ?)) ELSE "
-                "CAST(json_extract(\"_udfs\", ?) AS TEXT) END)")
+                'CAST(json_extract("_udfs", ?) AS TEXT) END)'
+            )
             params += [name, path, path, path]
         pairs.append(f"'userDefinedFields', json_array({', '.join(entries)})")
-    chunks = [f"json_object({', '.join(pairs[i:i + 60])})" for i in range(0, len(pairs), 60)]
+    chunks = [f"json_object({', '.join(pairs[i : i + 60])})" for i in range(0, len(pairs), 60)]
     expr = chunks[0] if chunks else "'{}'"
     for chunk in chunks[1:]:
         expr = f"rtrim({expr}, '}}') || ',' || substr({chunk}, 2)"
@@ -192,13 +224,15 @@ class FilterCompiler:
         for raw in conditions:
             cond = {str(k).lower(): v for k, v in raw.items()}
             info = self.table.entity.field(str(cond.get("field", "")))
-            if (info is not None and not cond.get("udf") and info.data_type != "string"
-                    and str(cond.get("op", "")).lower() in ("gt", "gte", "eq")):
+            if (
+                info is not None
+                and not cond.get("udf")
+                and info.data_type != "string"
+                and str(cond.get("op", "")).lower() in ("gt", "gte", "eq")
+            ):
                 self.bounds.append((info.name, self._value(cond.get("value"), info.data_type, info.name)))
         if self.or_count > MAX_OR_CONDITIONS:
-            raise ApiError(
-                500, "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions."
-            )
+            raise ApiError(500, "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions.")
         if self.udf_count > 1:
             raise ApiError(500, "Only one user-defined field may be used in a query filter.")
         return sql, self.params
@@ -216,9 +250,12 @@ class FilterCompiler:
         cond = {str(k).lower(): v for k, v in raw.items()}
         op = str(cond.get("op", "")).lower()
         if op not in OPS:
-            raise ApiError(500, f"Invalid filter operator '{cond.get('op')}'. Use one of: "
-                                "eq, noteq, gt, gte, lt, lte, beginsWith, endsWith, contains, "
-                                "exist, notExist, in, notIn, and, or.")
+            raise ApiError(
+                500,
+                f"Invalid filter operator '{cond.get('op')}'. Use one of: "
+                "eq, noteq, gt, gte, lt, lte, beginsWith, endsWith, contains, "
+                "exist, notExist, in, notIn, and, or.",
+            )
         if op in ("and", "or"):
             return self._group(cond.get("items"), op.upper())
         column, data_type = self._column(cond.get("field"), bool(cond.get("udf")))
@@ -243,15 +280,17 @@ class FilterCompiler:
             return f"{column}{collate} {_COMPARE[op]} ?"
         text = "" if value is None else str(value)
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = {"beginswith": f"{escaped}%", "endswith": f"%{escaped}",
-                   "contains": f"%{escaped}%"}[op]
+        pattern = {"beginswith": f"{escaped}%", "endswith": f"%{escaped}", "contains": f"%{escaped}%"}[op]
         self.params.append(pattern)
         return f"{column} LIKE ? ESCAPE '\\'"
 
     def _column(self, name: Any, udf: bool) -> tuple[str, str]:
         model = self.table.entity.model or ""
-        internal = model[:-5] if model.endswith("Model") else (
-            self.table.entity.internal_name or self.table.entity.name)
+        internal = (
+            model[:-5]
+            if model.endswith("Model")
+            else (self.table.entity.internal_name or self.table.entity.name)
+        )
         if not isinstance(name, str) or not name:
             raise ApiError(500, "Every filter condition needs a 'field'.")
         if udf:
@@ -261,7 +300,7 @@ class FilterCompiler:
             self.udf_count += 1
             self.params.append(f'$."{definition.name}"')
             kind = {"double": "double", "integer": "integer", "datetime": "datetime"}
-            return "json_extract(\"_udfs\", ?)", kind.get(definition.type, "string")
+            return 'json_extract("_udfs", ?)', kind.get(definition.type, "string")
         info = self.table.entity.field(name)
         if info is None and name.lower() == "id":
             return '"id"', "long"
@@ -275,8 +314,11 @@ class FilterCompiler:
         if data_type == "boolean" and value is None:
             # Reference 4.3: a boolean takes true or false; anything else, null included, is an
             # error (not "no rows"). `exist`/`notExist` are the way to ask for null.
-            raise ApiError(500, f"Value null is not valid for field {field_name} of type "
-                                "boolean: use true or false (exist/notExist test for null).")
+            raise ApiError(
+                500,
+                f"Value null is not valid for field {field_name} of type "
+                "boolean: use true or false (exist/notExist test for null).",
+            )
         return to_storage(value, data_type, field_name)
 
 
@@ -287,14 +329,19 @@ class Storage:
     Storage per reading thread: WAL lets those read concurrently with each other and the writer.
     """
 
-    def __init__(self, path: str | Path, catalog: Catalog, *, datetime_z: bool = False,
-                 readonly: bool = False):
+    def __init__(
+        self, path: str | Path, catalog: Catalog, *, datetime_z: bool = False, readonly: bool = False
+    ):
         self.path = Path(path)
         self.catalog = catalog
         self.datetime_z = datetime_z
         if readonly:
-            self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                        isolation_level=None, check_same_thread=False)
+            self.conn = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
             self.conn.execute("PRAGMA query_only=1")
         else:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
@@ -308,7 +355,8 @@ class Storage:
         self._item_sql: dict[Any, tuple[str, list[Any]]] = {}
         self.indexes: dict[str, dict[str, str]] = {}
         for index, table_name in self.conn.execute(
-                "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"):
+            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ):
             columns = [r[2] for r in self.conn.execute(f"PRAGMA index_info({quote(index)})")]
             if len(columns) == 1:
                 self.indexes.setdefault(table_name, {})[columns[0]] = index
@@ -330,30 +378,43 @@ class Storage:
         if name not in self._udf_cache:
             rows = self.conn.execute(
                 "SELECT name, label, type, length, description, is_required, is_picklist "
-                "FROM _udf_defs WHERE entity = ? ORDER BY sort_order", (name,)
+                "FROM _udf_defs WHERE entity = ? ORDER BY sort_order",
+                (name,),
             ).fetchall()
             self._udf_cache[name] = {
-                r[0].lower(): UdfDef(r[0], r[1], r[2], r[3], r[4], bool(r[5]), bool(r[6]))
-                for r in rows
+                r[0].lower(): UdfDef(r[0], r[1], r[2], r[3], r[4], bool(r[5]), bool(r[6])) for r in rows
             }
         return self._udf_cache[name]
 
     def add_udf_def(self, entity: str, definition: UdfDef) -> None:
         """Define one more UDF on an entity (its rows hold null for it until written)."""
         name = self.catalog.get(entity).name
-        order = self.conn.execute("SELECT coalesce(max(sort_order), -1) + 1 FROM _udf_defs "
-                                  "WHERE entity = ?", (name,)).fetchone()[0]
+        order = self.conn.execute(
+            "SELECT coalesce(max(sort_order), -1) + 1 FROM _udf_defs WHERE entity = ?", (name,)
+        ).fetchone()[0]
         d = definition
-        self.conn.execute("INSERT INTO _udf_defs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          (name, d.name, d.label, d.type, d.length, d.description,
-                           int(d.is_required), int(d.is_picklist), order))
+        self.conn.execute(
+            "INSERT INTO _udf_defs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                d.name,
+                d.label,
+                d.type,
+                d.length,
+                d.description,
+                int(d.is_required),
+                int(d.is_picklist),
+                order,
+            ),
+        )
         self._udf_cache.pop(name, None)
         self._item_sql.clear()
         table = self.table(name)
         udf_names = [u.name for u in self.udf_defs(name).values()]
         expr, params = item_expression(table, udf_names)  # every row shows the new UDF as null
-        self.conn.execute(f'UPDATE {quote(table.name)} SET "_json" = {expr} '
-                          'WHERE "_json" IS NOT NULL', params)
+        self.conn.execute(
+            f'UPDATE {quote(table.name)} SET "_json" = {expr} WHERE "_json" IS NOT NULL', params
+        )
 
     def picklists(self, entity: str, *, udf: bool = False) -> dict[str, list[dict[str, Any]]]:
         """Picklist values per field (camelCase field name or UDF name), as the API shows them."""
@@ -364,19 +425,29 @@ class Storage:
         ).fetchall()
         out: dict[str, list[dict[str, Any]]] = {}
         for f, value, label, default, order, parent, active, system in rows:
-            out.setdefault(f, []).append({
-                "value": value, "label": label, "isDefaultValue": bool(default),
-                "sortOrder": order, "parentValue": parent, "isActive": bool(active),
-                "isSystem": bool(system),
-            })
+            out.setdefault(f, []).append(
+                {
+                    "value": value,
+                    "label": label,
+                    "isDefaultValue": bool(default),
+                    "sortOrder": order,
+                    "parentValue": parent,
+                    "isActive": bool(active),
+                    "isSystem": bool(system),
+                }
+            )
         return out
 
     # -- reads ------------------------------------------------------------------------------
-    def item_sql(self, table: Table, fields: Sequence[str] | None = None,
-                 udfs: Sequence[str] | None = None) -> tuple[str, list[Any]]:
+    def item_sql(
+        self, table: Table, fields: Sequence[str] | None = None, udfs: Sequence[str] | None = None
+    ) -> tuple[str, list[Any]]:
         """SQL rendering a row's item JSON; the stored `_json` when no projection applies."""
-        key = (table.name, tuple(fields) if fields is not None else None,
-               tuple(udfs) if udfs is not None else None)
+        key = (
+            table.name,
+            tuple(fields) if fields is not None else None,
+            tuple(udfs) if udfs is not None else None,
+        )
         cached = self._item_sql.get(key)
         if cached is None:
             udf_names = [d.name for d in self.udf_defs(table.name).values()]
@@ -390,11 +461,11 @@ class Storage:
         """Re-render the stored item JSON of one row after a write."""
         udf_names = [d.name for d in self.udf_defs(table.name).values()]
         expr, params = item_expression(table, udf_names)
-        self.conn.execute(f'UPDATE {quote(table.name)} SET "_json" = {expr} WHERE "id" = ?',
-                          (*params, id_))
+        self.conn.execute(f'UPDATE {quote(table.name)} SET "_json" = {expr} WHERE "id" = ?', (*params, id_))
 
     def where(self, table: Table, conditions: Any) -> tuple[str, list[Any]]:
-        return self.plan(table, conditions)[:2]  # type: ignore[return-value]
+        sql, params, _bounds = self.plan(table, conditions)
+        return sql, params
 
     def plan(self, table: Table, conditions: Any) -> tuple[str, list[Any], list[tuple[str, Any]]]:
         """(SQL, parameters, top-level bounds) of a filter."""
@@ -415,16 +486,26 @@ class Storage:
                 continue
             hits = self.conn.execute(
                 f"SELECT count(*) FROM (SELECT 1 FROM {quote(table.name)} INDEXED BY {quote(index)} "
-                f"WHERE {quote(column)} >= ? LIMIT {NARROW + 1})", (value,)).fetchone()[0]
+                f"WHERE {quote(column)} >= ? LIMIT {NARROW + 1})",
+                (value,),
+            ).fetchone()[0]
             if hits <= NARROW:
                 return index
         return None
 
-    def select(self, table: Table, where: str, params: Sequence[Any], *, after_id: int | None = None,
-               before_id: int | None = None, limit: int | None = None,
-               fields: Sequence[str] | None = None, udfs: Sequence[str] | None = None,
-               bounds: Sequence[tuple[str, Any]] = (),
-               ) -> list[tuple[int, str]]:
+    def select(
+        self,
+        table: Table,
+        where: str,
+        params: Sequence[Any],
+        *,
+        after_id: int | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+        fields: Sequence[str] | None = None,
+        udfs: Sequence[str] | None = None,
+        bounds: Sequence[tuple[str, Any]] = (),
+    ) -> list[tuple[int, str]]:
         """(id, item JSON) of rows matching `where`, ascending id, after/before an id cursor."""
         item, item_params = self.item_sql(table, fields, udfs)
         clauses, args = [where], [*item_params, *params]
@@ -437,14 +518,19 @@ class Storage:
         order = "DESC" if before_id is not None else "ASC"
         index = self._narrow_index(table, bounds) if bounds and limit is not None else None
         if index is not None:
-            inner = (f'SELECT "id" FROM {quote(table.name)} INDEXED BY {quote(index)} '
-                     f'WHERE {" AND ".join(clauses)} ORDER BY "id" {order} LIMIT ?')
-            sql = (f'SELECT "id", {item} FROM {quote(table.name)} WHERE "id" IN ({inner}) '
-                   f'ORDER BY "id" {order}')
-            rows = self.conn.execute(sql, [*item_params, *args[len(item_params):], limit]).fetchall()
+            inner = (
+                f'SELECT "id" FROM {quote(table.name)} INDEXED BY {quote(index)} '
+                f'WHERE {" AND ".join(clauses)} ORDER BY "id" {order} LIMIT ?'
+            )
+            sql = (
+                f'SELECT "id", {item} FROM {quote(table.name)} WHERE "id" IN ({inner}) ORDER BY "id" {order}'
+            )
+            rows = self.conn.execute(sql, [*item_params, *args[len(item_params) :], limit]).fetchall()
             return rows[::-1] if before_id is not None else rows
-        sql = (f'SELECT "id", {item} FROM {quote(table.name)} WHERE {" AND ".join(clauses)} '
-               f'ORDER BY "id" {order}')
+        sql = (
+            f'SELECT "id", {item} FROM {quote(table.name)} WHERE {" AND ".join(clauses)} '
+            f'ORDER BY "id" {order}'
+        )
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
@@ -458,8 +544,9 @@ class Storage:
     def get_item(self, table: Table, id_: int) -> dict[str, Any] | None:
         item, params = self.item_sql(table)
         extra = "".join(f", {quote(c)}" for c in table.by_id_only)
-        row = self.conn.execute(f'SELECT {item}{extra} FROM {quote(table.name)} WHERE "id" = ?',
-                                (*params, id_)).fetchone()
+        row = self.conn.execute(
+            f'SELECT {item}{extra} FROM {quote(table.name)} WHERE "id" = ?', (*params, id_)
+        ).fetchone()
         if not row:
             return None
         found = orjson.loads(row[0])
@@ -483,14 +570,16 @@ class Storage:
         if table.has_udfs:
             cols.append("_udfs")
             args.append(json.dumps(udfs or {}, sort_keys=True, ensure_ascii=False))
-        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
-               f"VALUES ({', '.join('?' * len(cols))})")
-        new_id = int(self.conn.execute(sql, args).lastrowid)
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
+            f"VALUES ({', '.join('?' * len(cols))})"
+        )
+        new_id = self.conn.execute(sql, args).lastrowid
+        assert new_id is not None  # sqlite3 sets it after every INSERT
         self.refresh_json(table, new_id)
         return new_id
 
-    def update(self, table: Table, id_: int, values: dict[str, Any],
-               udfs: dict[str, Any] | None) -> None:
+    def update(self, table: Table, id_: int, values: dict[str, Any], udfs: dict[str, Any] | None) -> None:
         sets = [f"{quote(c)} = ?" for c in values]
         args = list(values.values())
         if table.has_udfs and udfs is not None:
@@ -507,17 +596,13 @@ class Storage:
         return cur.rowcount
 
     def stored_udfs(self, table: Table, id_: int) -> dict[str, Any]:
-        row = self.conn.execute(
-            f'SELECT "_udfs" FROM {quote(table.name)} WHERE "id" = ?', (id_,)
-        ).fetchone()
+        row = self.conn.execute(f'SELECT "_udfs" FROM {quote(table.name)} WHERE "id" = ?', (id_,)).fetchone()
         return json.loads(row[0]) if row and row[0] else {}
 
     def ids(self, entity: str) -> tuple[int, int, int]:
         """(min id, max id, count) of an entity's table."""
         table = self.table(entity)
-        row = self.conn.execute(
-            f'SELECT MIN("id"), MAX("id"), COUNT(*) FROM {quote(table.name)}'
-        ).fetchone()
+        row = self.conn.execute(f'SELECT MIN("id"), MAX("id"), COUNT(*) FROM {quote(table.name)}').fetchone()
         return row[0], row[1], row[2]
 
     def id_at_or_after(self, entity: str, id_: int) -> int | None:
@@ -533,7 +618,7 @@ def coerce_udfs(defs: dict[str, UdfDef], entries: Iterable[Any], internal: str) 
     out: dict[str, Any] = {}
     for entry in entries:
         if not isinstance(entry, dict):
-            raise ApiError(500, "userDefinedFields must be a list of {\"name\", \"value\"} objects.")
+            raise ApiError(500, 'userDefinedFields must be a list of {"name", "value"} objects.')
         low = {str(k).lower(): v for k, v in entry.items()}
         name = str(low.get("name", ""))
         definition = defs.get(name.lower())
@@ -543,5 +628,4 @@ def coerce_udfs(defs: dict[str, UdfDef], entries: Iterable[Any], internal: str) 
     return out
 
 
-__all__ = ["Storage", "Table", "FilterCompiler", "UdfDef", "create_schema", "coerce_udfs",
-           "INTEGER_TYPES"]
+__all__ = ["Storage", "Table", "FilterCompiler", "UdfDef", "create_schema", "coerce_udfs", "INTEGER_TYPES"]

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sdk_core.catalog import Catalog, EntityInfo, load_catalog
 
@@ -73,9 +74,16 @@ class WriteLock:
 class Tenant:
     """Owns the SQLite tenant file: connections, the write lock, transactions, reset, events."""
 
-    def __init__(self, db_path: str | Path, *, pristine: str | Path | None = None,
-                 scale: str = "tiny", seed: int = 1, datetime_z: bool = False,
-                 catalog: Catalog | None = None):
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        pristine: str | Path | None = None,
+        scale: str = "tiny",
+        seed: int = 1,
+        datetime_z: bool = False,
+        catalog: Catalog | None = None,
+    ):
         self.path = Path(db_path)
         self.pristine = Path(pristine) if pristine else None
         self.scale, self.seed = scale, seed
@@ -106,6 +114,7 @@ class Tenant:
             shutil.copyfile(self.pristine, self.path)
         else:
             from .generator import build_tenant
+
             build_tenant(self.path, self.scale, self.seed)
 
     def reset(self) -> None:

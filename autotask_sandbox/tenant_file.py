@@ -40,4 +40,5 @@ def check_version(path: str | Path, scale: str, seed: int) -> None:
         f"The tenant file {path} was built by {built}; this sandbox's generator is version "
         f"{current}, and its tables and metadata may differ. Rebuild the file with "
         f"`autotask-sandbox build --scale {scale} --seed {seed} --db {path}` (or delete it: "
-        "`serve --db` builds a missing file), then start the server again.")
+        "`serve --db` builds a missing file), then start the server again."
+    )

@@ -42,8 +42,9 @@ class Admin:
 
     def _check(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
-            raise SandboxError(f"{response.request.method} {response.request.url} -> "
-                               f"{response.status_code}: {response.text}")
+            raise SandboxError(
+                f"{response.request.method} {response.request.url} -> {response.status_code}: {response.text}"
+            )
         return response.json() if response.content else None
 
     def get(self, path: str) -> Any:
@@ -51,12 +52,14 @@ class Admin:
 
     def post(self, path: str, json: Any = None) -> Any:
         """POST a JSON body (`{}` when none: the control path takes JSON only)."""
-        return self._check(self._http.post(self.base_url + path.lstrip("/"),
-                                           json={} if json is None else json))
+        return self._check(
+            self._http.post(self.base_url + path.lstrip("/"), json={} if json is None else json)
+        )
 
     def put(self, path: str, json: Any = None) -> Any:
-        return self._check(self._http.put(self.base_url + path.lstrip("/"),
-                                          json={} if json is None else json))
+        return self._check(
+            self._http.put(self.base_url + path.lstrip("/"), json={} if json is None else json)
+        )
 
     def reset(self) -> Any:
         return self.post("reset")
@@ -73,8 +76,7 @@ class Admin:
     def configure(self, **settings: Any) -> Any:
         return self.put("config", settings)
 
-    def add_udf(self, entity: str, name: str, type: str = "string",
-                label: str | None = None) -> Any:
+    def add_udf(self, entity: str, name: str, type: str = "string", label: str | None = None) -> Any:
         """Define a UDF on `entity` (e.g. names that collide once slugged); gone on reset."""
         body = {"entity": entity, "name": name, "type": type}
         return self.post("udfs", body if label is None else {**body, "label": label})
@@ -86,23 +88,49 @@ class Admin:
 class SandboxServer:
     """Context manager around `autotask-sandbox serve` in a subprocess."""
 
-    def __init__(self, scale: str = "tiny", seed: int = 1, *, latency_ms: int = 0,
-                 faults: str | None = None, threshold: int = 10000, thread_limit: int = 3,
-                 latency_bands: bool = True, zone: str = "webservices14",
-                 username: str = DEFAULT_USERNAME, secret: str = DEFAULT_SECRET,
-                 integration_code: str = DEFAULT_INTEGRATION_CODE, datetime_format: str = "plain",
-                 get_missing_as_null_item: bool = False, activity_per_minute: float | None = None,
-                 db: str | Path | None = None, startup_timeout: float = 120):
+    def __init__(
+        self,
+        scale: str = "tiny",
+        seed: int = 1,
+        *,
+        latency_ms: int = 0,
+        faults: str | None = None,
+        threshold: int = 10000,
+        thread_limit: int = 3,
+        latency_bands: bool = True,
+        zone: str = "webservices14",
+        username: str = DEFAULT_USERNAME,
+        secret: str = DEFAULT_SECRET,
+        integration_code: str = DEFAULT_INTEGRATION_CODE,
+        datetime_format: str = "plain",
+        get_missing_as_null_item: bool = False,
+        activity_per_minute: float | None = None,
+        db: str | Path | None = None,
+        startup_timeout: float = 120,
+    ):
         self.scale, self.seed, self.zone = scale, seed, zone
         self.username, self.secret, self.integration_code = username, secret, integration_code
         self.db = Path(db) if db else None
         self.startup_timeout = startup_timeout
-        self.options = {"latency-ms": latency_ms, "faults": faults, "threshold": threshold,
-                        "thread-limit": thread_limit, "zone": zone, "username": username,
-                        "integration-code": integration_code, "datetime-format": datetime_format,
-                        "activity-per-minute": activity_per_minute}
-        self.flags = [f for f, on in (("--no-latency-bands", not latency_bands),
-                                      ("--get-missing-as-null-item", get_missing_as_null_item)) if on]
+        self.options = {
+            "latency-ms": latency_ms,
+            "faults": faults,
+            "threshold": threshold,
+            "thread-limit": thread_limit,
+            "zone": zone,
+            "username": username,
+            "integration-code": integration_code,
+            "datetime-format": datetime_format,
+            "activity-per-minute": activity_per_minute,
+        }
+        self.flags = [
+            f
+            for f, on in (
+                ("--no-latency-bands", not latency_bands),
+                ("--get-missing-as-null-item", get_missing_as_null_item),
+            )
+            if on
+        ]
         self.process: subprocess.Popen[str] | None = None
         self.base_url = ""
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -128,25 +156,44 @@ class SandboxServer:
 
     @property
     def credentials(self) -> dict[str, str]:
-        return {"username": self.username, "secret": self.secret,
-                "integration_code": self.integration_code, "api_url": self.api_url}
+        return {
+            "username": self.username,
+            "secret": self.secret,
+            "integration_code": self.integration_code,
+            "api_url": self.api_url,
+        }
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"UserName": self.username, "Secret": self.secret,
-                "ApiIntegrationCode": self.integration_code}
+        return {"UserName": self.username, "Secret": self.secret, "ApiIntegrationCode": self.integration_code}
 
     @property
     def env(self) -> dict[str, str]:
-        return {"AUTOTASK_USERNAME": self.username, "AUTOTASK_SECRET": self.secret,
-                "AUTOTASK_INTEGRATION_CODE": self.integration_code, "AUTOTASK_API_URL": self.api_url}
+        return {
+            "AUTOTASK_USERNAME": self.username,
+            "AUTOTASK_SECRET": self.secret,
+            "AUTOTASK_INTEGRATION_CODE": self.integration_code,
+            "AUTOTASK_API_URL": self.api_url,
+        }
 
     # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         self._tmp = tempfile.TemporaryDirectory(prefix="autotask-sandbox-test-")
         tmp = Path(self._tmp.name)
-        args = [sys.executable, "-m", "autotask_sandbox.cli", "serve", "--host", "127.0.0.1",
-                "--port", "0", "--scale", self.scale, "--seed", str(self.seed)]
+        args = [
+            sys.executable,
+            "-m",
+            "autotask_sandbox.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--scale",
+            self.scale,
+            "--seed",
+            str(self.seed),
+        ]
         if self.db is not None:
             args += ["--db", str(self.db)]
         else:
@@ -158,8 +205,7 @@ class SandboxServer:
         args += self.flags
         env = dict(os.environ, AUTOTASK_SANDBOX_SECRET=self.secret)
         self._stderr = open(tmp / "stderr.log", "w+")
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr,
-                                        text=True, env=env)
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env)
         settled = threading.Event()  # the server is ready, or its stdout ended (it exited)
         self._stdout_tail: deque[str] = deque(maxlen=20)
 
@@ -168,7 +214,7 @@ class SandboxServer:
             for line in self.process.stdout:
                 self._stdout_tail.append(line)
                 if line.startswith(READY) and not self.base_url:
-                    root = line[len(READY):].strip()
+                    root = line[len(READY) :].strip()
                     self.base_url = root.split(f"/{self.zone}/")[0]
                     settled.set()
             settled.set()
@@ -181,8 +227,11 @@ class SandboxServer:
             except subprocess.TimeoutExpired:
                 pass
             code = self.process.poll()
-            why = (f"the server exited with code {code}" if code is not None else
-                   f"the server did not answer within {self.startup_timeout:g} s")
+            why = (
+                f"the server exited with code {code}"
+                if code is not None
+                else f"the server did not answer within {self.startup_timeout:g} s"
+            )
             output = self._output_tail()  # before stop() closes the stderr file
             self.stop()
             raise SandboxError(f"sandbox server did not start ({why}); its last output:\n{output}")
@@ -219,7 +268,7 @@ class SandboxServer:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

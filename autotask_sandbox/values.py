@@ -36,7 +36,12 @@ def parse_datetime(text: str) -> str:
         raise ValueError(text)
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     value = datetime(
-        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+        int(year),
+        int(month),
+        int(day),
+        int(hour or 0),
+        int(minute or 0),
+        int(second or 0),
         int((fraction or "0").ljust(6, "0")[:6]),
     )
     if zone and zone.upper() != "Z":
@@ -69,8 +74,8 @@ def to_storage(value: Any, data_type: str, field: str) -> Any:
             if not isinstance(value, str):
                 raise ValueError(value)
             return parse_datetime(value)
-    except (TypeError, ValueError):
-        raise ApiError(500, f"Value {value!r} is not valid for field {field} of type {data_type}.")
+    except (TypeError, ValueError) as exc:
+        raise ApiError(500, f"Value {value!r} is not valid for field {field} of type {data_type}.") from exc
     return value if isinstance(value, str) else str(value)
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox.testing import SandboxServer  # noqa: E402
-from sdk_core import AutotaskClient, CacheConfig, Q  # noqa: E402
+from autotask_sandbox.testing import SandboxServer
+from sdk_core import AutotaskClient, CacheConfig, Q
 
 FIELDS = ["title", "status", "priority", "companyID", "assignedResourceID", "lastActivityDate"]
 TTL = {"Tickets": 120, "Companies": 1800, "Resources": 3600}
@@ -49,8 +49,10 @@ def refresh(client: AutotaskClient) -> list[dict]:
 
 def dashboard(server: SandboxServer, minutes: int, cache: CacheConfig | None) -> dict:
     now = [time.monotonic()]
-    with AutotaskClient(**server.credentials, cache=cache) as client, \
-            AutotaskClient(**server.credentials) as truth:
+    with (
+        AutotaskClient(**server.credentials, cache=cache) as client,
+        AutotaskClient(**server.credentials) as truth,
+    ):
         if client.cache is not None and hasattr(client.cache.backend, "clock"):
             client.cache.backend.clock = lambda: now[0]
         stale = checked = 0
@@ -73,8 +75,13 @@ def dashboard(server: SandboxServer, minutes: int, cache: CacheConfig | None) ->
                 written[target["id"]] = priority
             now[0] += 60
         elapsed = time.perf_counter() - started
-        return {"requests": client.request_count - sent, "seconds": elapsed, "stale": stale,
-                "checked": checked, "stats": client.cache_stats()}
+        return {
+            "requests": client.request_count - sent,
+            "seconds": elapsed,
+            "stale": stale,
+            "checked": checked,
+            "stats": client.cache_stats(),
+        }
 
 
 def get_latency(server: SandboxServer, cache: CacheConfig | None, n: int) -> float:
@@ -97,35 +104,47 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=60)
     parser.add_argument("--latency-ms", type=int, default=20, help="sandbox latency per request")
     args = parser.parse_args()
-    with SandboxServer(scale="small", seed=1, latency_ms=args.latency_ms, threshold=1_000_000_000,
-                       latency_bands=False) as server:
+    with SandboxServer(
+        scale="small", seed=1, latency_ms=args.latency_ms, threshold=1_000_000_000, latency_bands=False
+    ) as server:
         print(f"dashboard: {args.minutes} refreshes, sandbox 'small' tenant, {args.latency_ms} ms latency")
         plain = dashboard(server, args.minutes, None)
         cached = dashboard(server, args.minutes, CacheConfig(backend="memory", default_ttl=300, ttl=TTL))
         stats = cached["stats"]
         print(f"  without cache  {plain['requests']:>6} requests  {plain['seconds']:6.1f} s")
-        print(f"  memory cache   {cached['requests']:>6} requests  {cached['seconds']:6.1f} s   "
-              f"hits {stats['hits']}, misses {stats['misses']}, invalidations {stats['invalidations']}")
+        print(
+            f"  memory cache   {cached['requests']:>6} requests  {cached['seconds']:6.1f} s   "
+            f"hits {stats['hits']}, misses {stats['misses']}, invalidations {stats['invalidations']}"
+        )
         hit_rate = stats["hit_rate"]
         print(f"  hit rate {hit_rate:.1%} (target >= 80%)  {'PASS' if hit_rate >= 0.8 else 'MISS'}")
-        print(f"  requests ratio cached/plain {cached['requests'] / plain['requests']:.3f}, "
-              f"time ratio {cached['seconds'] / plain['seconds']:.3f}")
+        print(
+            f"  requests ratio cached/plain {cached['requests'] / plain['requests']:.3f}, "
+            f"time ratio {cached['seconds'] / plain['seconds']:.3f}"
+        )
         stale = cached["stale"]
-        print(f"  stale values after our own writes: {stale} of {cached['checked']} rows checked "
-              f"(target 0)  {'PASS' if stale == 0 else 'MISS'}")
+        print(
+            f"  stale values after our own writes: {stale} of {cached['checked']} rows checked "
+            f"(target 0)  {'PASS' if stale == 0 else 'MISS'}"
+        )
         assert plain["stale"] == 0, "the uncached baseline disagreed with itself"
 
         print("\nget(id) of one ticket, median of repeated calls:")
         plain_us = get_latency(server, None, 200)
         print(f"  no cache        {plain_us / 1000:8.2f} ms  (the baseline, {args.latency_ms} ms latency)")
-        backends = {"memory": CacheConfig(backend="memory"),
-                    "redis": CacheConfig(backend="redis", redis_url=REDIS_URL,
-                                         key_prefix=f"cache-bench-{uuid.uuid4().hex[:8]}"),
-                    "disk": CacheConfig(backend="disk", directory=tempfile.mkdtemp(prefix="cache-bench-"))}
+        backends = {
+            "memory": CacheConfig(backend="memory"),
+            "redis": CacheConfig(
+                backend="redis", redis_url=REDIS_URL, key_prefix=f"cache-bench-{uuid.uuid4().hex[:8]}"
+            ),
+            "disk": CacheConfig(backend="disk", directory=tempfile.mkdtemp(prefix="cache-bench-")),
+        }
         for name, config in backends.items():
             us = get_latency(server, config, 5000)
-            print(f"  {name:<7} hit    {us / 1000:8.3f} ms  ({plain_us / us:,.0f}x faster; target < 1 ms) "
-                  f"{'PASS' if us < 1000 else 'MISS'}")
+            print(
+                f"  {name:<7} hit    {us / 1000:8.3f} ms  ({plain_us / us:,.0f}x faster; target < 1 ms) "
+                f"{'PASS' if us < 1000 else 'MISS'}"
+            )
 
 
 if __name__ == "__main__":

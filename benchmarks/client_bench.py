@@ -31,9 +31,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox.cache import cached_tenant  # noqa: E402 (after the sys.path insert)
-from autotask_sandbox.testing import SandboxServer  # noqa: E402 (after the sys.path insert)
-from sdk_core import AutotaskClient, Q  # noqa: E402 (after the sys.path insert)
+from autotask_sandbox.cache import cached_tenant
+from autotask_sandbox.testing import SandboxServer
+from sdk_core import AutotaskClient, Q
 
 CACHE = ROOT / "benchmarks" / ".cache"
 NO_LIMITS = {"threshold": 1_000_000_000, "latency_bands": False}

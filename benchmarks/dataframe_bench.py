@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox import generator  # noqa: E402
-from autotask_sandbox.testing import SandboxServer  # noqa: E402
-from sdk_core import AutotaskClient, Q  # noqa: E402
-from sdk_core.frames import entity_frame  # noqa: E402
+from autotask_sandbox import generator
+from autotask_sandbox.testing import SandboxServer
+from sdk_core import AutotaskClient, Q
+from sdk_core.frames import entity_frame
 
 CACHE = ROOT / "benchmarks" / ".cache"
 SCALE = generator.Scale(400, 60, 100_000, 0.2, 0.2, 20, 4, 50, 500, 50, 30, 100, 200, 3)
@@ -55,11 +55,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="tickets to read (first N by id)")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each (median kept)")
-    parser.add_argument("--chunk-rows", type=int, default=None, help="rows per built chunk (default: the SDK's)")
+    parser.add_argument(
+        "--chunk-rows", type=int, default=None, help="rows per built chunk (default: the SDK's)"
+    )
     parser.add_argument("--latency-ms", type=int, default=0, help="sandbox latency per request")
     args = parser.parse_args()
     db = tenant()
-    with SandboxServer(db=db, threshold=1_000_000_000, latency_bands=False, latency_ms=args.latency_ms) as server:
+    with SandboxServer(
+        db=db, threshold=1_000_000_000, latency_bands=False, latency_ms=args.latency_ms
+    ) as server:
         with AutotaskClient(**server.credentials, cache_dir=str(CACHE / "meta")) as client:
             first = next(iter(client.tickets.pages(page_size=1)))[0]["id"]
             where = Q("id") < first + args.rows
@@ -77,19 +81,28 @@ def main() -> None:
                 rows = None
                 gc.collect()
                 started = time.perf_counter()
-                frame = (client.tickets.to_dataframe(where) if args.chunk_rows is None else
-                         entity_frame(client.tickets, where, chunk_rows=args.chunk_rows))
+                frame = (
+                    client.tickets.to_dataframe(where)
+                    if args.chunk_rows is None
+                    else entity_frame(client.tickets, where, chunk_rows=args.chunk_rows)
+                )
                 frame_times.append(time.perf_counter() - started)
                 assert len(frame) == n, (len(frame), n)
                 frame = None if _ < args.repeat - 1 else frame
     scan, built = statistics.median(scan_times), statistics.median(frame_times)
     ratio = (n / built) / (n / scan)
-    print(f"\ntickets: {n:,} ({len(frame.columns)} columns in the frame), sandbox latency {args.latency_ms} ms")
+    print(
+        f"\ntickets: {n:,} ({len(frame.columns)} columns in the frame), sandbox latency {args.latency_ms} ms"
+    )
     print(f"plain scan    list(query())   {n / scan:>9,.0f} rows/s  (median of {args.repeat}: {scan:.1f} s)")
-    print(f"to_dataframe  typed, labels   {n / built:>9,.0f} rows/s  (median of {args.repeat}: {built:.1f} s)")
+    print(
+        f"to_dataframe  typed, labels   {n / built:>9,.0f} rows/s  (median of {args.repeat}: {built:.1f} s)"
+    )
     print(f"ratio to_dataframe / scan: {ratio:.2f}  (target >= 0.80)  {'PASS' if ratio >= 0.8 else 'MISS'}")
-    print(f"frame memory {frame.memory_usage(deep=True).sum() / 2**20:,.0f} MiB vs about {json_mb:,.0f} MiB "
-          f"of row dicts' text; peak RSS of this process {rss_mb():,.0f} MiB")
+    print(
+        f"frame memory {frame.memory_usage(deep=True).sum() / 2**20:,.0f} MiB vs about {json_mb:,.0f} MiB "
+        f"of row dicts' text; peak RSS of this process {rss_mb():,.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox.testing import SandboxServer  # noqa: E402  (after the path is set)
-from sdk_core import AutotaskClient  # noqa: E402
+from autotask_sandbox.testing import SandboxServer
+from sdk_core import AutotaskClient
 
 BIN = Path(sys.executable).parent
 
@@ -51,7 +51,9 @@ def run_measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", default="large")
     parser.add_argument("--rows", default="10000,100000")
     parser.add_argument("--formats", default="csv,parquet,xlsx,sqlite")
@@ -76,20 +78,38 @@ def main() -> None:
         results: dict[str, list[tuple[int, float]]] = {}
         for n in sizes:
             where = f"id<={bounds[n]}"
-            base_s, base_mib = run_measured([str(BIN / "autotask"), "query", "Tickets", "--where", where,
-                                             "--format", "jsonl"], env, work)
+            base_s, base_mib = run_measured(
+                [str(BIN / "autotask"), "query", "Tickets", "--where", where, "--format", "jsonl"], env, work
+            )
             print(f"{'query':8} {n:>8,} {base_s:>8.1f} {n / base_s:>9,.0f} {'1.00':>9} {base_mib:>9.0f}")
             for fmt in formats:
                 out = work / (f"t.{fmt}" if fmt in ("xlsx", "sqlite") else f"t_{fmt}")
-                seconds, mib = run_measured([str(BIN / "autotask"), "export", "Tickets", "--where", where,
-                                             "--format", fmt, "--out", str(out)], env, work)
+                seconds, mib = run_measured(
+                    [
+                        str(BIN / "autotask"),
+                        "export",
+                        "Tickets",
+                        "--where",
+                        where,
+                        "--format",
+                        fmt,
+                        "--out",
+                        str(out),
+                    ],
+                    env,
+                    work,
+                )
                 results.setdefault(fmt, []).append((n, mib))
-                print(f"{fmt:8} {n:>8,} {seconds:>8.1f} {n / seconds:>9,.0f} {base_s / seconds:>9.2f} {mib:>9.0f}",
-                      flush=True)
+                print(
+                    f"{fmt:8} {n:>8,} {seconds:>8.1f} {n / seconds:>9,.0f} {base_s / seconds:>9.2f} {mib:>9.0f}",
+                    flush=True,
+                )
         print("\npeak memory, largest size against smallest (flat is near 1.0):")
         for fmt, points in results.items():
             (small_n, small), (big_n, big) = points[0], points[-1]
-            print(f"  {fmt:8} {big:.0f} MiB at {big_n:,} rows vs {small:.0f} MiB at {small_n:,}: {big / small:.2f}x")
+            print(
+                f"  {fmt:8} {big:.0f} MiB at {big_n:,} rows vs {small:.0f} MiB at {small_n:,}: {big / small:.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox.generator import build_tenant, version_key  # noqa: E402
-from autotask_sandbox.testing import SandboxServer  # noqa: E402
+from autotask_sandbox.generator import build_tenant, version_key
+from autotask_sandbox.testing import SandboxServer
 
 TARGET_MEDIAN_MS = 30.0
 TARGET_RSS_MB = 400.0
@@ -65,14 +65,22 @@ def main() -> None:
         with httpx.Client(headers=sb.headers, timeout=60) as http:
             everything = {"filter": [{"op": "exist", "field": "id"}]}
             total = http.post(url + "Tickets/query/count", json=everything).json()["queryCount"]
-            first = http.post(url + "Tickets/query", json={**everything, "MaxRecords": 1}).json()["items"][0]["id"]
-            last = http.post(url + "Tickets/query", json={
-                "filter": [{"op": "gt", "field": "id", "value": first + total + total // 50}],
-                "MaxRecords": 1}).json()["items"]
+            first = http.post(url + "Tickets/query", json={**everything, "MaxRecords": 1}).json()["items"][0][
+                "id"
+            ]
+            last = http.post(
+                url + "Tickets/query",
+                json={
+                    "filter": [{"op": "gt", "field": "id", "value": first + total + total // 50}],
+                    "MaxRecords": 1,
+                },
+            ).json()["items"]
             span = total + total // 50
             for _ in range(20):  # warm-up of both paths
                 http.get(url + "Version")
-                http.post(url + "Tickets/query", json={"filter": [{"op": "gt", "field": "id", "value": first}]})
+                http.post(
+                    url + "Tickets/query", json={"filter": [{"op": "gt", "field": "id", "value": first}]}
+                )
             baseline = []
             for _ in range(args.pages):
                 t = time.perf_counter()
@@ -83,8 +91,10 @@ def main() -> None:
             for i in range(args.pages):
                 cursor = first + i * step
                 t = time.perf_counter()
-                r = http.post(url + "Tickets/query", json={
-                    "filter": [{"op": "gt", "field": "id", "value": cursor}], "MaxRecords": 500})
+                r = http.post(
+                    url + "Tickets/query",
+                    json={"filter": [{"op": "gt", "field": "id", "value": cursor}], "MaxRecords": 500},
+                )
                 times.append(time.perf_counter() - t)
                 rows += len(r.json()["items"])
                 if i % 20 == 0:
@@ -98,12 +108,18 @@ def main() -> None:
     table = Table(title=f"Sandbox serving benchmark ({args.scale} tenant, seed {args.seed})")
     for column in ("measure", "value", "target / note"):
         table.add_column(column)
-    table.add_row("tenant", f"{how} in {build_seconds:.1f} s", f"{total:,} tickets, {path.stat().st_size / 1e6:,.0f} MB file")
+    table.add_row(
+        "tenant",
+        f"{how} in {build_seconds:.1f} s",
+        f"{total:,} tickets, {path.stat().st_size / 1e6:,.0f} MB file",
+    )
     table.add_row("baseline GET /Version (median)", f"{base_ms:.2f} ms", "same run")
     table.add_row("500-row page by id cursor, median", f"{median_ms:.2f} ms", f"<= {TARGET_MEDIAN_MS:.0f} ms")
     table.add_row("500-row page by id cursor, p95", f"{p95_ms:.2f} ms", "")
     table.add_row("page / baseline ratio", f"{median_ms / base_ms:.1f}x", "")
-    table.add_row("rows served per second", f"{rows / sum(times):,.0f}", f"{rows:,} rows in {len(times)} pages")
+    table.add_row(
+        "rows served per second", f"{rows / sum(times):,.0f}", f"{rows:,} rows in {len(times)} pages"
+    )
     table.add_row("server RSS (peak sampled)", f"{rss_mb:.0f} MB", f"<= {TARGET_RSS_MB:.0f} MB")
     console.print(table)
     ok = median_ms <= TARGET_MEDIAN_MS and rss_mb <= TARGET_RSS_MB

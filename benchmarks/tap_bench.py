@@ -50,16 +50,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox.cache import cached_tenant  # noqa: E402
-from autotask_sandbox.testing import SandboxServer  # noqa: E402
-from sdk_core import AutotaskClient  # noqa: E402
+from autotask_sandbox.cache import cached_tenant
+from autotask_sandbox.testing import SandboxServer
+from sdk_core import AutotaskClient
 
 BIN = Path(sys.executable).parent
 NO_LIMITS = {"threshold": 1_000_000_000, "latency_bands": False}
@@ -120,7 +119,7 @@ def newest_since(server: SandboxServer, rows: int, cache_dir: Path) -> tuple[str
     client = _client(server, cache_dir)
     try:
         tickets = client.entity("Tickets")
-        top = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        top = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         lo, hi = 0.0, 2000.0  # days back from now
         since, count = top.isoformat(), 0
         for _ in range(30):
@@ -138,8 +137,12 @@ def newest_since(server: SandboxServer, rows: int, cache_dir: Path) -> tuple[str
 def child(script: str, arg: str, env: dict[str, str]) -> tuple[list[str], float, float]:
     """Run a child script: its last stderr line split, its wall seconds, its peak RSS (MiB)."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", PEAK_RSS, sys.executable, "-c", script, arg],
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, sys.executable, "-c", script, arg],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - start
     lines = proc.stderr.strip().splitlines()
     if proc.returncode != 0:
@@ -147,19 +150,23 @@ def child(script: str, arg: str, env: dict[str, str]) -> tuple[list[str], float,
     return lines[-2].split(), wall, int(lines[-1]) / 1024
 
 
-def tap_run(server: SandboxServer, env: dict[str, str],
-            start_date: str | None) -> tuple[float, float, float]:
+def tap_run(server: SandboxServer, env: dict[str, str], start_date: str | None) -> tuple[float, float, float]:
     """(seconds of the sync, wall seconds of the process, peak RSS MiB)."""
-    config = {**server.credentials, "include_streams": ["tickets"],
-              "metadata_source": "catalog", "include_udfs": False}
+    config = {
+        **server.credentials,
+        "include_streams": ["tickets"],
+        "metadata_source": "catalog",
+        "include_udfs": False,
+    }
     if start_date:
         config["start_date"] = start_date
     out, wall, rss = child(TAP_SYNC, json.dumps(config), env)
     return float(out[0]), wall, rss
 
 
-def bare_run(server: SandboxServer, env: dict[str, str], since: str | None,
-             cache_dir: Path) -> tuple[int, float, float]:
+def bare_run(
+    server: SandboxServer, env: dict[str, str], since: str | None, cache_dir: Path
+) -> tuple[int, float, float]:
     """(rows, seconds of the scan, wall seconds of the process)."""
     cfg = json.dumps({**server.credentials, "cache_dir": str(cache_dir), "since": since})
     out, wall, _ = child(BARE_SCAN, cfg, env)
@@ -175,8 +182,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small tenant (4,000 tickets)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--db", type=Path, help="tenant file to copy instead of the cached one")
-    parser.add_argument("--discovery", action="store_true",
-                        help="only the discovery and meltano figures (4.), small tenant")
+    parser.add_argument(
+        "--discovery", action="store_true", help="only the discovery and meltano figures (4.), small tenant"
+    )
     args = parser.parse_args()
     if args.discovery:
         with tempfile.TemporaryDirectory(prefix="tap-bench-") as tmp:
@@ -201,8 +209,7 @@ def measure(server: SandboxServer, work: Path, repeats: int, subset: int) -> Non
     env = {**os.environ, "AUTOTASK_CACHE_DIR": str(cache_dir), "PYTHONPATH": str(ROOT)}
     since, subset_rows = newest_since(server, subset, cache_dir)
     total_rows = server.admin.health()["tickets"]
-    print(f"{total_rows:,} tickets; subset: {subset_rows:,} tickets with "
-          f"lastActivityDate >= {since}")
+    print(f"{total_rows:,} tickets; subset: {subset_rows:,} tickets with lastActivityDate >= {since}")
 
     # 1. throughput over the same rows, alternating to share the machine's noise
     bare, tap, bare_wall, tap_wall, rss_subset = [], [], [], [], []
@@ -216,19 +223,25 @@ def measure(server: SandboxServer, work: Path, repeats: int, subset: int) -> Non
         tap_wall.append(subset_rows / wall)
         rss_subset.append(rss)
     ratio = max(tap) / max(bare)
-    print(f"1. rows/s while syncing, best of {repeats}: bare sdk_core {max(bare):,.0f}, "
-          f"tap {max(tap):,.0f}; ratio {ratio:.2f} (target >= 0.70) "
-          f"{'OK' if ratio >= 0.70 else 'MISS'}")
-    print(f"   whole processes (start-up included): bare {max(bare_wall):,.0f}, "
-          f"tap {max(tap_wall):,.0f}; ratio {max(tap_wall) / max(bare_wall):.2f}")
+    print(
+        f"1. rows/s while syncing, best of {repeats}: bare sdk_core {max(bare):,.0f}, "
+        f"tap {max(tap):,.0f}; ratio {ratio:.2f} (target >= 0.70) "
+        f"{'OK' if ratio >= 0.70 else 'MISS'}"
+    )
+    print(
+        f"   whole processes (start-up included): bare {max(bare_wall):,.0f}, "
+        f"tap {max(tap_wall):,.0f}; ratio {max(tap_wall) / max(bare_wall):.2f}"
+    )
 
     # 2. requests per 1,000 rows of a full load, and a cached discovery
     before = requests(server)
     seconds, _, rss_full = tap_run(server, env, None)
     spent = requests(server) - before
     per_k = spent / (total_rows / 1000)
-    print(f"2. full load: {total_rows:,} rows in {seconds:.1f} s, {spent} requests = "
-          f"{per_k:.3f} per 1,000 rows (target <= 2.05) {'OK' if per_k <= 2.05 else 'MISS'}")
+    print(
+        f"2. full load: {total_rows:,} rows in {seconds:.1f} s, {spent} requests = "
+        f"{per_k:.3f} per 1,000 rows (target <= 2.05) {'OK' if per_k <= 2.05 else 'MISS'}"
+    )
     cfg = work / "discover.json"
     cfg.write_text(json.dumps({**server.credentials, "metadata_source": "live"}))
     discover = [str(BIN / "tap-autotask"), "--config", str(cfg), "--discover"]
@@ -236,17 +249,17 @@ def measure(server: SandboxServer, work: Path, repeats: int, subset: int) -> Non
     before = requests(server)
     subprocess.run(discover, env=env, capture_output=True, check=True)
     cached = requests(server) - before
-    print(f"   discovery from cache: {cached} requests (target 0) "
-          f"{'OK' if cached == 0 else 'MISS'}")
+    print(f"   discovery from cache: {cached} requests (target 0) {'OK' if cached == 0 else 'MISS'}")
 
     # 3. memory does not grow with the number of rows
     small = max(rss_subset)
     spread = abs(rss_full - small) / small
     ok = spread <= 0.10 and max(rss_full, small) <= 150
-    print(f"3. peak RSS: {small:.0f} MiB at {subset_rows:,} rows, {rss_full:.0f} MiB at "
-          f"{total_rows:,} rows; difference {spread:.1%} (target <= 10%, <= 150 MiB) "
-          f"{'OK' if ok else 'MISS'}")
-
+    print(
+        f"3. peak RSS: {small:.0f} MiB at {subset_rows:,} rows, {rss_full:.0f} MiB at "
+        f"{total_rows:,} rows; difference {spread:.1%} (target <= 10%, <= 150 MiB) "
+        f"{'OK' if ok else 'MISS'}"
+    )
 
 
 DEMO_STREAMS = 17  # meltano.yml's `select` for tap-autotask (the demo's streams)
@@ -264,8 +277,11 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tupl
 def discovery(server: SandboxServer, work: Path, repeats: int) -> None:
     """4. Discovery cold / warm built / warm stored, and a no-change incremental meltano run."""
     cache = work / "discovery-cache"
-    env = {k: v for k, v in os.environ.items()
-           if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith(("TAP_AUTOTASK_", "MELTANO_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith(("TAP_AUTOTASK_", "MELTANO_"))
+    }
     env.update(AUTOTASK_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
     built_env = {**env, "AUTOTASK_TAP_DISCOVERY_CACHE": "off"}
     cfg = work / "discovery-config.json"
@@ -281,29 +297,37 @@ def discovery(server: SandboxServer, work: Path, repeats: int) -> None:
         wall, err = _timed(discover, env)
         assert "catalog unchanged" in err, err[-500:]
         stored.append(wall)
-    print(f"4. discovery of all streams (wall, best of {len(built)}): cold {cold:.2f} s; warm "
-          f"built {min(built):.2f} s (baseline); warm stored {min(stored):.2f} s = "
-          f"{min(stored) / min(built):.2f} of the baseline (target well under 1 s) "
-          f"{'OK' if min(stored) < 0.5 else 'MISS'}")
+    print(
+        f"4. discovery of all streams (wall, best of {len(built)}): cold {cold:.2f} s; warm "
+        f"built {min(built):.2f} s (baseline); warm stored {min(stored):.2f} s = "
+        f"{min(stored) / min(built):.2f} of the baseline (target well under 1 s) "
+        f"{'OK' if min(stored) < 0.5 else 'MISS'}"
+    )
 
     state = work / "meltano"
     state.mkdir(exist_ok=True)
-    melt = {**env, "MELTANO_ENVIRONMENT": "sandbox", "TAP_AUTOTASK_API_URL": server.api_url,
-            "AUTOTASK_API_URL": server.api_url, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_DATABASE_URI": f"sqlite:///{state / 'meltano.db'}",
-            "TARGET_SQLITE_SQLALCHEMY_URL": f"sqlite:///{state / 'bench.sqlite'}"}
-    run = [str(BIN / "meltano"), "run", "--state-id-suffix", "tap-bench", "tap-autotask",
-           "target-sqlite"]
+    melt = {
+        **env,
+        "MELTANO_ENVIRONMENT": "sandbox",
+        "TAP_AUTOTASK_API_URL": server.api_url,
+        "AUTOTASK_API_URL": server.api_url,
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "MELTANO_DATABASE_URI": f"sqlite:///{state / 'meltano.db'}",
+        "TARGET_SQLITE_SQLALCHEMY_URL": f"sqlite:///{state / 'bench.sqlite'}",
+    }
+    run = [str(BIN / "meltano"), "run", "--state-id-suffix", "tap-bench", "tap-autotask", "target-sqlite"]
     first, _ = _timed(run, melt, ROOT)  # full load of the demo's streams
     _timed(run, melt, ROOT)  # incremental; stores the catalog for the runs below
     with_store, without = [], []
     for _ in range(max(2, repeats)):
         without.append(_timed(run, {**melt, "AUTOTASK_TAP_DISCOVERY_CACHE": "off"}, ROOT)[0])
         with_store.append(_timed(run, melt, ROOT)[0])
-    print(f"   meltano run tap-autotask target-sqlite, {DEMO_STREAMS} streams, nothing new "
-          f"(wall, best of {len(without)}): {min(with_store):.2f} s with the stored catalog, "
-          f"{min(without):.2f} s building it (baseline) = "
-          f"{min(with_store) / min(without):.2f}; the full load took {first:.1f} s")
+    print(
+        f"   meltano run tap-autotask target-sqlite, {DEMO_STREAMS} streams, nothing new "
+        f"(wall, best of {len(without)}): {min(with_store):.2f} s with the stored catalog, "
+        f"{min(without):.2f} s building it (baseline) = "
+        f"{min(with_store) / min(without):.2f}; the full load took {first:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -62,8 +62,10 @@ def singer_file(rows: int) -> Path:
     if path.exists():
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
-    bigger = sorted((p for p in CACHE.glob("tickets_*.singer") if int(p.stem.split("_")[1]) > rows),
-                    key=lambda p: int(p.stem.split("_")[1]))
+    bigger = sorted(
+        (p for p in CACHE.glob("tickets_*.singer") if int(p.stem.split("_")[1]) > rows),
+        key=lambda p: int(p.stem.split("_")[1]),
+    )
     partial = path.with_suffix(".partial")
     if bigger:
         with bigger[0].open("rb") as src, partial.open("wb") as dst:
@@ -75,8 +77,9 @@ def singer_file(rows: int) -> Path:
         if not GENERATOR.exists():
             sys.exit(f"Cannot generate the stream: {GENERATOR} is missing (pass --generator).")
         print(f"generating {rows:,} records (about 27 s per 200,000) ...", flush=True)
-        subprocess.run([sys.executable, str(GENERATOR), "--rows", str(rows), "--singer", str(partial)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, str(GENERATOR), "--rows", str(rows), "--singer", str(partial)], check=True
+        )
     partial.replace(path)
     return path
 
@@ -92,18 +95,26 @@ def measure(argv: list[str], stdin_path: Path | None = None) -> tuple[float, flo
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     if stdin_path:
-        stdin.close()  # type: ignore[union-attr]
+        stdin.close()  # type: ignore[union-attr]  # a file whenever stdin_path is set
     if proc.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed:\n{stderr.decode()[-3000:]}")
     return seconds, usage.ru_maxrss / 1024
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000, help="records in the big run")
-    parser.add_argument("--xlsx-rows", type=int, default=200_000,
-                        help="records for Excel (openpyxl writes about 1,500 rows/s of 76 columns)")
-    parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated subset of " + ",".join(FORMATS))
+    parser.add_argument(
+        "--xlsx-rows",
+        type=int,
+        default=200_000,
+        help="records for Excel (openpyxl writes about 1,500 rows/s of 76 columns)",
+    )
+    parser.add_argument(
+        "--formats", default=",".join(FORMATS), help="comma-separated subset of " + ",".join(FORMATS)
+    )
     parser.add_argument("--generator", type=Path, default=GENERATOR)
     args = parser.parse_args()
     globals()["GENERATOR"] = args.generator
@@ -116,20 +127,46 @@ def main() -> None:
             for rows in (big // 4, big):
                 data = singer_file(rows)
                 floor_s, floor_rss = measure([sys.executable, "-c", FLOOR, str(data)])
-                results.append({"method": "python floor (json.loads)", "rows": rows, "s": floor_s,
-                                "rss": floor_rss, "floor_s": floor_s})
+                results.append(
+                    {
+                        "method": "python floor (json.loads)",
+                        "rows": rows,
+                        "s": floor_s,
+                        "rss": floor_rss,
+                        "floor_s": floor_s,
+                    }
+                )
                 if name == "xlsx":
-                    s, rss = measure([sys.executable, "-c", OPENPYXL_FLOOR, str(data), str(work / "floor.xlsx")])
-                    results.append({"method": "openpyxl floor (raw append)", "rows": rows, "s": s, "rss": rss,
-                                    "floor_s": floor_s})
+                    s, rss = measure(
+                        [sys.executable, "-c", OPENPYXL_FLOOR, str(data), str(work / "floor.xlsx")]
+                    )
+                    results.append(
+                        {
+                            "method": "openpyxl floor (raw append)",
+                            "rows": rows,
+                            "s": s,
+                            "rss": rss,
+                            "floor_s": floor_s,
+                        }
+                    )
                 config = work / "config.json"
                 out = work / "out"
                 shutil.rmtree(out, ignore_errors=True)
-                config.write_text(json.dumps({**FORMATS[name], "output_dir": str(out), "load_method": "overwrite"}))
+                config.write_text(
+                    json.dumps({**FORMATS[name], "output_dir": str(out), "load_method": "overwrite"})
+                )
                 s, rss = measure([TARGET, "--config", str(config)], stdin_path=data)
                 size = sum(p.stat().st_size for p in out.iterdir()) / 2**20
-                results.append({"method": f"target-files {name}", "rows": rows, "s": s, "rss": rss,
-                                "floor_s": floor_s, "mib": size})
+                results.append(
+                    {
+                        "method": f"target-files {name}",
+                        "rows": rows,
+                        "s": s,
+                        "rss": rss,
+                        "floor_s": floor_s,
+                        "mib": size,
+                    }
+                )
                 print_row(results[-1], flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -137,8 +174,11 @@ def main() -> None:
 
 
 def print_row(r: dict, flush: bool = False) -> None:
-    print(f"  {r['method']:<30} {r['rows']:>9,} rows {r['s']:>8.1f} s {r['rows'] / r['s']:>9,.0f} rows/s "
-          f"{r['rss']:>6.0f} MiB", flush=flush)
+    print(
+        f"  {r['method']:<30} {r['rows']:>9,} rows {r['s']:>8.1f} s {r['rows'] / r['s']:>9,.0f} rows/s "
+        f"{r['rss']:>6.0f} MiB",
+        flush=flush,
+    )
 
 
 def print_table(results: list[dict]) -> None:
@@ -147,16 +187,20 @@ def print_table(results: list[dict]) -> None:
     for r in results:
         ratio = r["floor_s"] / r["s"]
         mib = f"{r['mib']:.0f}" if "mib" in r else ""
-        print(f"{r['method']:<32}{r['rows']:>10,}{r['rows'] / r['s']:>10,.0f}{ratio:>10.2f}"
-              f"{r['rss']:>8.0f} M{mib:>10}")
+        print(
+            f"{r['method']:<32}{r['rows']:>10,}{r['rows'] / r['s']:>10,.0f}{ratio:>10.2f}"
+            f"{r['rss']:>8.0f} M{mib:>10}"
+        )
     print()
     for method in sorted({r["method"] for r in results if r["method"].startswith("target-files")}):
         runs = sorted((r for r in results if r["method"] == method), key=lambda r: r["rows"])
         small, big = runs[0], runs[-1]
         verdict = "ok" if big["rss"] <= RSS_BUDGET_MIB else "OVER BUDGET"
-        print(f"{method:<32} peak RSS {small['rss']:.0f} MiB at {small['rows']:,} rows -> "
-              f"{big['rss']:.0f} MiB at {big['rows']:,} rows (x{big['rss'] / small['rss']:.2f}); "
-              f"budget {RSS_BUDGET_MIB} MiB: {verdict}")
+        print(
+            f"{method:<32} peak RSS {small['rss']:.0f} MiB at {small['rows']:,} rows -> "
+            f"{big['rss']:.0f} MiB at {big['rows']:,} rows (x{big['rss'] / small['rss']:.2f}); "
+            f"budget {RSS_BUDGET_MIB} MiB: {verdict}"
+        )
 
 
 if __name__ == "__main__":

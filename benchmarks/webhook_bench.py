@@ -37,13 +37,13 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import httpx
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
 
-from sdk_core.webhooks.signature import escaped_form, sign  # noqa: E402
-from sdk_core.webhooks.store import open_store  # noqa: E402
+from sdk_core.webhooks.signature import escaped_form, sign
+from sdk_core.webhooks.store import open_store
 
 SECRET = "bench-secret & <key>"
 P99_TARGET_MS = 50.0
@@ -52,7 +52,7 @@ EXTRA: list[str] = []  # extra `serve` options
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 console = Console()
 
-BARE_APP = '''
+BARE_APP = """
 import sys, uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -63,25 +63,41 @@ async def ok(request):
 app = Starlette(routes=[Route("/webhooks/{tenant}/{entity}", ok, methods=["POST"])])
 print("ready", flush=True)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
-'''
+"""
 
 
 def body(run: str, n: int) -> bytes:
     """A realistic Ticket update callout (about 1.3 KB), as Autotask sends and signs it."""
     payload = {
-        "Action": "Update", "Guid": f"bench-{run}", "EntityType": "Ticket", "Id": 29680000 + n % 5000,
+        "Action": "Update",
+        "Guid": f"bench-{run}",
+        "EntityType": "Ticket",
+        "Id": 29680000 + n % 5000,
         "Fields": {
-            "id": 29680000 + n % 5000, "ticketNumber": f"T20260301.{n:05d}", "status": 1 + n % 12,
-            "priority": 1 + n % 4, "queueID": 29682833, "assignedResourceID": 29682885,
-            "companyID": 29683500 + n % 300, "contactID": 30683500 + n % 900,
+            "id": 29680000 + n % 5000,
+            "ticketNumber": f"T20260301.{n:05d}",
+            "status": 1 + n % 12,
+            "priority": 1 + n % 4,
+            "queueID": 29682833,
+            "assignedResourceID": 29682885,
+            "companyID": 29683500 + n % 300,
+            "contactID": 30683500 + n % 900,
             "title": f"Printer <HP-{n}> & 'Toner' +5 – Größe on floor {n % 9}",
-            "description": ("User reports the printer on the 3rd floor shows \"paper jam\" although "
-                            "the tray is empty; restarted twice & cleaned rollers. ") * 5,
-            "dueDateTime": "2026-03-02T17:00:00.000", "lastActivityDate": "2026-03-01T10:00:00.000",
-            "estimatedHours": 1.5, "issueType": 11, "subIssueType": 204, "source": 4,
+            "description": (
+                'User reports the printer on the 3rd floor shows "paper jam" although '
+                "the tray is empty; restarted twice & cleaned rollers. "
+            )
+            * 5,
+            "dueDateTime": "2026-03-02T17:00:00.000",
+            "lastActivityDate": "2026-03-01T10:00:00.000",
+            "estimatedHours": 1.5,
+            "issueType": 11,
+            "subIssueType": 204,
+            "source": 4,
         },
         "EventTime": f"2026-03-01T10:{(n // 60) % 60:02d}:{n % 60:02d}.{n % 1000:03d}",
-        "SequenceNumber": n, "PersonID": 29682885,
+        "SequenceNumber": n,
+        "PersonID": 29682885,
     }
     return escaped_form(payload)
 
@@ -100,9 +116,11 @@ async def _load(url: str, run: str, rate: float, duration: float) -> dict[str, A
     requests = {}
     for n in set(plan):
         payload = body(run, n)
-        requests[n] = (f"POST {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                       f"Content-Type: application/json\r\nX-Hook-Signature: {sign(SECRET, payload)}\r\n"
-                       f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
+        requests[n] = (
+            f"POST {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Content-Type: application/json\r\nX-Hook-Signature: {sign(SECRET, payload)}\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        ).encode() + payload
     interval = duration / len(plan)
     latencies: list[float] = []
     errors: dict[str, int] = {}
@@ -156,10 +174,17 @@ async def _load(url: str, run: str, rate: float, duration: float) -> dict[str, A
         if conn is not None:
             conn[1].close()
     latencies.sort()
-    return {"sent": len(plan), "unique": total, "elapsed": elapsed, "planned": duration,
-            "lag_ms": lag * 1000,
-            "errors": errors, "p50": statistics.median(latencies),
-            "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)], "max": latencies[-1]}
+    return {
+        "sent": len(plan),
+        "unique": total,
+        "elapsed": elapsed,
+        "planned": duration,
+        "lag_ms": lag * 1000,
+        "errors": errors,
+        "p50": statistics.median(latencies),
+        "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)],
+        "max": latencies[-1],
+    }
 
 
 def _generator(url: str, run: str, rate: float, duration: float, out: Any) -> None:
@@ -203,9 +228,24 @@ class Receiver:
         env = {**os.environ, "AUTOTASK_WEBHOOK_SECRET": SECRET}
         env.pop("AUTOTASK_WEBHOOKS_TEST_FAULT", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from sdk_core.cli import main; main()", "webhooks", "serve",
-             "--port", str(self.port), "--store", store_url, "--log-level", "warning", *EXTRA],
-            env=env, stdout=subprocess.DEVNULL, cwd=ROOT)
+            [
+                sys.executable,
+                "-c",
+                "from sdk_core.cli import main; main()",
+                "webhooks",
+                "serve",
+                "--port",
+                str(self.port),
+                "--store",
+                store_url,
+                "--log-level",
+                "warning",
+                *EXTRA,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
         wait_ready(f"http://127.0.0.1:{self.port}/webhooks/_status")
 
     @property
@@ -220,8 +260,9 @@ class Receiver:
 class Bare:
     def __init__(self) -> None:
         self.port = free_port()
-        self.process = subprocess.Popen([sys.executable, "-c", BARE_APP, str(self.port)],
-                                        stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", BARE_APP, str(self.port)], stdout=subprocess.DEVNULL
+        )
         wait_ready(f"http://127.0.0.1:{self.port}/")
 
     @property
@@ -239,9 +280,12 @@ def stored(store_url: str, run: str) -> tuple[int, int]:
     try:
         with store.engine.connect() as conn:
             from sdk_core.webhooks.store import events_table as t
-            rows, distinct = conn.execute(sa.select(
-                sa.func.count(), sa.func.count(sa.distinct(t.c.sequence_number)))
-                .where(t.c.guid == f"bench-{run}")).one()
+
+            rows, distinct = conn.execute(
+                sa.select(sa.func.count(), sa.func.count(sa.distinct(t.c.sequence_number))).where(
+                    t.c.guid == f"bench-{run}"
+                )
+            ).one()
         return int(rows), int(distinct)
     finally:
         store.close()
@@ -250,12 +294,17 @@ def stored(store_url: str, run: str) -> tuple[int, int]:
 def holds(result: dict[str, Any]) -> bool:
     """Sustained: every event stored, no errors, and the receiver kept pace (the run ended
     within 10% of its planned length and p99 stayed under a second)."""
-    return (not result["errors"] and result["rows"] == result["unique"]
-            and result["elapsed"] < result["planned"] * 1.1 and result["p99"] < 1000)
+    return (
+        not result["errors"]
+        and result["rows"] == result["unique"]
+        and result["elapsed"] < result["planned"] * 1.1
+        and result["p99"] < 1000
+    )
 
 
-def bench_store(name: str, store_url: str, rate: float, duration: float, ramp_duration: float,
-                ramp_steps: int) -> dict[str, Any]:
+def bench_store(
+    name: str, store_url: str, rate: float, duration: float, ramp_duration: float, ramp_steps: int
+) -> dict[str, Any]:
     receiver = Receiver(store_url)
     try:
         with console.status(f"{name}: {rate:.0f} events/s for {duration:.0f} s"):
@@ -286,8 +335,11 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--ramp-duration", type=float, default=15.0)
     parser.add_argument("--ramp-steps", type=int, default=4)
-    parser.add_argument("--stores", default="sqlite,sqlite-normal,postgresql",
-                        help="sqlite (synchronous=FULL), sqlite-normal (?synchronous=normal), postgresql")
+    parser.add_argument(
+        "--stores",
+        default="sqlite,sqlite-normal,postgresql",
+        help="sqlite (synchronous=FULL), sqlite-normal (?synchronous=normal), postgresql",
+    )
     parser.add_argument("--quick", action="store_true", help="10 s runs, two ramp steps")
     args = parser.parse_args()
     if args.quick:
@@ -315,36 +367,69 @@ def main() -> None:
                     conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
                 url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
             try:
-                results[name] = bench_store(name, url, args.rate, args.duration,
-                                            args.ramp_duration, args.ramp_steps)
+                results[name] = bench_store(
+                    name, url, args.rate, args.duration, args.ramp_duration, args.ramp_steps
+                )
             finally:
                 if schema:
                     with engine.begin() as conn:
                         conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
                     engine.dispose()
 
-    table = Table(title=f"{args.rate:.0f} events/s for {args.duration:.0f} s "
-                        f"(+1 duplicate every {DUPLICATE_EVERY}); answer times in ms")
-    for col in ("", "p50", "p99", "max", "p99 / bare", "non-200", "stored / unique sent",
-                "doubled", "max sustained rate"):
+    table = Table(
+        title=f"{args.rate:.0f} events/s for {args.duration:.0f} s "
+        f"(+1 duplicate every {DUPLICATE_EVERY}); answer times in ms"
+    )
+    for col in (
+        "",
+        "p50",
+        "p99",
+        "max",
+        "p99 / bare",
+        "non-200",
+        "stored / unique sent",
+        "doubled",
+        "max sustained rate",
+    ):
         table.add_column(col)
-    table.add_row("bare app (baseline)", f"{base['p50']:.1f}", f"{base['p99']:.1f}",
-                  f"{base['max']:.1f}", "1.00", str(sum(base["errors"].values())), "-", "-", "-")
+    table.add_row(
+        "bare app (baseline)",
+        f"{base['p50']:.1f}",
+        f"{base['p99']:.1f}",
+        f"{base['max']:.1f}",
+        "1.00",
+        str(sum(base["errors"].values())),
+        "-",
+        "-",
+        "-",
+    )
     for name, r in results.items():
-        table.add_row(name, f"{r['p50']:.1f}", f"{r['p99']:.1f}", f"{r['max']:.1f}",
-                      f"{r['p99'] / base['p99']:.2f}", str(sum(r["errors"].values())),
-                      f"{r['rows']} / {r['unique']}", str(r["rows"] - r["distinct"]),
-                      f"{r['max_rate']:.0f}/s (p99 {r['max_rate_p99']:.0f} ms)")
+        table.add_row(
+            name,
+            f"{r['p50']:.1f}",
+            f"{r['p99']:.1f}",
+            f"{r['max']:.1f}",
+            f"{r['p99'] / base['p99']:.2f}",
+            str(sum(r["errors"].values())),
+            f"{r['rows']} / {r['unique']}",
+            str(r["rows"] - r["distinct"]),
+            f"{r['max_rate']:.0f}/s (p99 {r['max_rate_p99']:.0f} ms)",
+        )
     console.print(table)
     for name, r in results.items():
-        steps = ", ".join(f"{rate:.0f}/s: p99 {res['p99']:.1f} ms, {sum(res['errors'].values())} "
-                          f"errors, {res['rows']}/{res['unique']} stored" for rate, res in r["ramp"])
+        steps = ", ".join(
+            f"{rate:.0f}/s: p99 {res['p99']:.1f} ms, {sum(res['errors'].values())} "
+            f"errors, {res['rows']}/{res['unique']} stored"
+            for rate, res in r["ramp"]
+        )
         console.print(f"{name} ramp: {steps or 'not run'}")
     for name, r in results.items():
         ok = r["p99"] < P99_TARGET_MS and r["rows"] == r["unique"] == r["distinct"] and not r["errors"]
-        console.print(f"{name}: p99 {r['p99']:.1f} ms at {args.rate:.0f}/s "
-                      f"({'meets' if ok else 'MISSES'} the < {P99_TARGET_MS:.0f} ms, nothing lost "
-                      f"or doubled target); generator lag at most {r['lag_ms']:.0f} ms")
+        console.print(
+            f"{name}: p99 {r['p99']:.1f} ms at {args.rate:.0f}/s "
+            f"({'meets' if ok else 'MISSES'} the < {P99_TARGET_MS:.0f} ms, nothing lost "
+            f"or doubled target); generator lag at most {r['lag_ms']:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 from rich.console import Console
@@ -39,7 +38,8 @@ SCALE = os.environ.get("DEMO_SCALE", "small")
 console = Console(width=None if sys.stdout.isatty() else 100)
 WROTE = re.compile(r"Wrote (?P<rows>\d+) rows to (?P<stream>\w+)")
 RECORD_COUNT = re.compile(
-    r'"metric": ?"record_count", ?"value": ?(?P<value>\d+), ?"tags": ?\{"stream": ?"(?P<stream>\w+)"')
+    r'"metric": ?"record_count", ?"value": ?(?P<value>\d+), ?"tags": ?\{"stream": ?"(?P<stream>\w+)"'
+)
 
 
 def free_port() -> int:
@@ -51,8 +51,18 @@ def free_port() -> int:
 @contextmanager
 def sandbox(port: int) -> Iterator[str]:
     """The sandbox as a user would run it: its own command, until it says it is serving."""
-    cmd = [str(BIN / "autotask-sandbox"), "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--scale", SCALE, "--seed", "1"]  # a fresh working copy each run: repeatable
+    cmd = [
+        str(BIN / "autotask-sandbox"),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--scale",
+        SCALE,
+        "--seed",
+        "1",
+    ]  # a fresh working copy each run: repeatable
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None
@@ -77,10 +87,10 @@ def meltano_run(label: str, env: dict[str, str]) -> dict[str, int]:
     Returns the records the tap emitted per stream.
     """
     log_path = OUT / f"demo-{label.replace(' ', '-')}.log"
-    cmd = [str(BIN / "meltano"), "run", "--state-id-suffix", "demo", "tap-autotask",
-           "target-sqlite"]
-    console.print(f"[bold]$ meltano run tap-autotask target-sqlite[/]  ({label}; log: "
-                  f"{log_path.relative_to(ROOT)})")
+    cmd = [str(BIN / "meltano"), "run", "--state-id-suffix", "demo", "tap-autotask", "target-sqlite"]
+    console.print(
+        f"[bold]$ meltano run tap-autotask target-sqlite[/]  ({label}; log: {log_path.relative_to(ROOT)})"
+    )
     written: dict[str, int] = {}
     emitted: dict[str, int] = {}
     started = time.monotonic()
@@ -88,13 +98,15 @@ def meltano_run(label: str, env: dict[str, str]) -> dict[str, int]:
     def view() -> Table:
         table = Table(box=None, show_header=False)
         elapsed = time.monotonic() - started
-        table.add_row(f"[cyan]loading[/] {sum(written.values()):,} rows into "
-                      f"{len(written)} tables, {elapsed:.0f} s")
+        table.add_row(
+            f"[cyan]loading[/] {sum(written.values()):,} rows into {len(written)} tables, {elapsed:.0f} s"
+        )
         return table
 
     with log_path.open("w") as log, Live(view(), console=console, transient=True) as live:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
@@ -107,15 +119,15 @@ def meltano_run(label: str, env: dict[str, str]) -> dict[str, int]:
     if code != 0:
         tail = "".join(log_path.read_text().splitlines(keepends=True)[-15:])
         raise SystemExit(f"meltano run failed (exit {code}); last lines of {log_path}:\n{tail}")
-    console.print(f"  loaded {sum(written.values()):,} rows in "
-                  f"{time.monotonic() - started:.1f} s")
+    console.print(f"  loaded {sum(written.values()):,} rows in {time.monotonic() - started:.1f} s")
     return emitted
 
 
 def table_counts() -> dict[str, int]:
     with sqlite3.connect(DB) as conn:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        names = [
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        ]
         return {n: conn.execute(f'SELECT COUNT(*) FROM "{n}"').fetchone()[0] for n in names}
 
 
@@ -123,8 +135,12 @@ def sandbox_counts(api_url: str, streams: list[str]) -> dict[str, int]:
     """What the sandbox itself holds, through the SDK's `query/count`."""
     catalog = load_catalog()
     counts = {}
-    with AutotaskClient(username="sandbox-api@example.com", secret="sandbox-secret",
-                        integration_code="SANDBOX-INTEGRATION", api_url=api_url) as client:
+    with AutotaskClient(
+        username="sandbox-api@example.com",
+        secret="sandbox-secret",
+        integration_code="SANDBOX-INTEGRATION",
+        api_url=api_url,
+    ) as client:
         for stream in streams:
             entity = catalog.find(stream)
             if entity is not None and entity.queryable:
@@ -139,7 +155,8 @@ def deleted_counts() -> dict[str, int]:
             cols = {r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')}
             if "_sdc_deleted_at" in cols:
                 out[name] = conn.execute(
-                    f'SELECT COUNT(*) FROM "{name}" WHERE _sdc_deleted_at IS NOT NULL').fetchone()[0]
+                    f'SELECT COUNT(*) FROM "{name}" WHERE _sdc_deleted_at IS NOT NULL'
+                ).fetchone()[0]
         return out
 
 
@@ -156,40 +173,57 @@ def main() -> int:
             "AUTOTASK_API_URL": api_url,
             "TARGET_SQLITE_SQLALCHEMY_URL": f"sqlite:///{DB}",
         }
-        subprocess.run([str(BIN / "meltano"), "state", "clear", "--force",
-                        STATE_ID], cwd=ROOT, env=env,
-                       capture_output=True)
+        subprocess.run(
+            [str(BIN / "meltano"), "state", "clear", "--force", STATE_ID],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+        )
         meltano_run("full load", env)
         first = table_counts()
         source = sandbox_counts(api_url, list(first))
         show_counts("First run: full load", first, None, source, None, deleted_counts())
 
         admin_url = "/".join(api_url.split("/")[:3]) + "/_sandbox/activity"
-        summary = httpx.post(admin_url, json={"updates": 40, "creates": 15, "deletes": 5,
-                                              "seed": 7}, timeout=60).json()
+        summary = httpx.post(
+            admin_url, json={"updates": 40, "creates": 15, "deletes": 5, "seed": 7}, timeout=60
+        ).json()
         console.print(f"[bold]Sandbox activity applied:[/] {summary.get('totals', summary)}")
 
         emitted = meltano_run("incremental", env)
         now = table_counts()
         source = sandbox_counts(api_url, list(now))
-        show_counts("Second run: incremental after activity", now, first, source, emitted,
-                    deleted_counts())
-        console.print("[dim]Autotask logs deleted tickets (DeletedTicketLogs) but not the notes "
-                      "and time entries removed with them; the periodic reconciliation "
-                      "(reconcile_deletes_every, hours) finds those. Forcing it now:[/]")
+        show_counts("Second run: incremental after activity", now, first, source, emitted, deleted_counts())
+        console.print(
+            "[dim]Autotask logs deleted tickets (DeletedTicketLogs) but not the notes "
+            "and time entries removed with them; the periodic reconciliation "
+            "(reconcile_deletes_every, hours) finds those. Forcing it now:[/]"
+        )
         # Any bookmark older than ~a second is now "due" for its reconciliation.
-        emitted = meltano_run("reconciliation",
-                              {**env, "TAP_AUTOTASK_RECONCILE_DELETES_EVERY": "0.0003"})
-        show_counts("Third run: reconciliation (full id scan)", table_counts(), now,
-                    sandbox_counts(api_url, list(now)), emitted, deleted_counts())
-    console.print(f"\nThe database is at [bold]{DB}[/]  (try: sqlite3 {DB.relative_to(ROOT)} "
-                  f"'select id, title, status from tickets limit 5')")
+        emitted = meltano_run("reconciliation", {**env, "TAP_AUTOTASK_RECONCILE_DELETES_EVERY": "0.0003"})
+        show_counts(
+            "Third run: reconciliation (full id scan)",
+            table_counts(),
+            now,
+            sandbox_counts(api_url, list(now)),
+            emitted,
+            deleted_counts(),
+        )
+    console.print(
+        f"\nThe database is at [bold]{DB}[/]  (try: sqlite3 {DB.relative_to(ROOT)} "
+        f"'select id, title, status from tickets limit 5')"
+    )
     return 0
 
 
-def show_counts(title: str, now: dict[str, int], before: dict[str, int] | None,
-                source: dict[str, int], emitted: dict[str, int] | None,
-                deleted: dict[str, int]) -> None:
+def show_counts(
+    title: str,
+    now: dict[str, int],
+    before: dict[str, int] | None,
+    source: dict[str, int],
+    emitted: dict[str, int] | None,
+    deleted: dict[str, int],
+) -> None:
     table = Table(title=title)
     table.add_column("table")
     table.add_column("rows in SQLite", justify="right")
@@ -202,16 +236,22 @@ def show_counts(title: str, now: dict[str, int], before: dict[str, int] | None,
         live = rows - deleted.get(name, 0)
         src = source.get(name)
         match = "" if src is None else ("[green]=[/]" if src == live else "[red]≠[/]")
-        cells = [name, f"{rows:,}", f"{src:,} {match}" if src is not None else "—",
-                 f"{deleted[name]:,}" if deleted.get(name) else ""]
+        cells = [
+            name,
+            f"{rows:,}",
+            f"{src:,} {match}" if src is not None else "—",
+            f"{deleted[name]:,}" if deleted.get(name) else "",
+        ]
         if before is not None:
             diff = rows - before.get(name, 0)
             cells += [f"{(emitted or {}).get(name, 0):,}", f"{diff:+,}" if diff else ""]
         table.add_row(*cells)
     console.print(table)
-    console.print("[dim]sandbox count: the API's query/count, which equals the rows in SQLite "
-                  "less those marked deleted (_sdc_deleted_at); re-read: records the tap "
-                  "emitted[/]")
+    console.print(
+        "[dim]sandbox count: the API's query/count, which equals the rows in SQLite "
+        "less those marked deleted (_sdc_deleted_at); re-read: records the tap "
+        "emitted[/]"
+    )
 
 
 if __name__ == "__main__":

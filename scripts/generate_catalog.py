@@ -77,11 +77,17 @@ WEAK_CURSOR_RE = re.compile(r"^statusLastModified", re.I)
 CREATION_RE = re.compile(r"^(createDate|createDateTime|createdDateTime|createdTime)$")
 # Set by Autotask itself on every write, so read-only to callers though the swagger does not
 # say so: modification-style timestamps and the creator, actor and impersonator ids.
-SERVER_SET_TIMESTAMP_RE = re.compile(r"(lastmodified|lastactivitydate|lasttracked)|^lastactivity$",
-                                     re.I)
-SERVER_SET_IDS = {"creatorResourceID", "createdByResourceID", "createdByPersonID",
-                  "lastActivityResourceID", "lastActivityPersonID", "lastModifiedByResourceID",
-                  "impersonatorCreatorResourceID", "impersonatorUpdaterResourceID"}
+SERVER_SET_TIMESTAMP_RE = re.compile(r"(lastmodified|lastactivitydate|lasttracked)|^lastactivity$", re.I)
+SERVER_SET_IDS = {
+    "creatorResourceID",
+    "createdByResourceID",
+    "createdByPersonID",
+    "lastActivityResourceID",
+    "lastActivityPersonID",
+    "lastModifiedByResourceID",
+    "impersonatorCreatorResourceID",
+    "impersonatorUpdaterResourceID",
+}
 
 # Reference inference: a field named <stem>ID (or <stem>ResourceID, ...) points at an entity.
 # The swagger carries no reference metadata; /entityInformation/fields does on a real tenant.
@@ -111,7 +117,6 @@ REFERENCE_SUFFIXES = [
     ("serviceid", "Services"),
     ("timeentryid", "TimeEntries"),
     ("companylocationid", "CompanyLocations"),
-
     ("webhookid", None),  # resolved per webhook family below
 ]
 
@@ -140,8 +145,9 @@ def infer_reference(entity: str, field: str, entities: set[str]) -> str | None:
     low = field.lower()
     if low == "id" or not low.endswith("id"):
         return None
-    if low == "webhookid" and entity.endswith(("WebhookFields", "WebhookUdfFields",
-                                               "WebhookExcludedResources")):
+    if low == "webhookid" and entity.endswith(
+        ("WebhookFields", "WebhookUdfFields", "WebhookExcludedResources")
+    ):
         root = re.sub(r"(Fields|UdfFields|ExcludedResources)$", "", entity)
         root = root.replace("WebhookUdf", "Webhook").replace("WebhookExcluded", "Webhook")
         candidate = root + "s" if not root.endswith("s") else root
@@ -185,8 +191,7 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
         if "$ref" in schema:
             name, internal = model_of(schema["$ref"])
             # Attachment queries answer the bare model, not QueryActionResult[Model,Internal].
-            if internal or (name.endswith("Model") and not name.endswith("ResultModel")
-                            and name in defs):
+            if internal or (name.endswith("Model") and not name.endswith("ResultModel") and name in defs):
                 return name, internal
         return None, None
 
@@ -203,7 +208,7 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
         entity_paths = [p for _, p, _ in ops if re.match(rf"^/V1\.0/{url_name}(/|$)", p)]
         verbs: set[str] = set()
         model = internal = None
-        for verb, path, op in ops:
+        for _verb, path, op in ops:
             suffix = op["operationId"].split("_", 1)[1]
             if path.startswith(f"/V1.0/{url_name}/{{parentId}}"):
                 continue
@@ -213,8 +218,7 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
             if m and (model is None or i):
                 model, internal = m, i or internal
         has_meta = any(p.endswith("/entityInformation") for p in entity_paths)
-        has_udf_endpoint = any(p.endswith("/entityInformation/userDefinedFields")
-                               for p in entity_paths)
+        has_udf_endpoint = any(p.endswith("/entityInformation/userDefinedFields") for p in entity_paths)
         entities[url_name] = {
             "name": url_name,
             "swagger_tag": tag,
@@ -226,7 +230,8 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
             "has_udf_endpoint": has_udf_endpoint,
             "parents": [],
             "extra_routes": sorted(
-                f"{verb.upper()} {p}" for verb, p, op in ops
+                f"{verb.upper()} {p}"
+                for verb, p, op in ops
                 if op["operationId"].split("_", 1)[1] not in ROOT_OPS
                 and "entityInformation" not in p
                 and not p.startswith(f"/V1.0/{url_name}/{{parentId}}")
@@ -255,8 +260,7 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
                 # e.g. `GET /TimeOffRequests/{id}/Approve` is an action answered with an itemId.
                 odd_methods[(mm.group(1), mm.group(2))]["create"] = verb.upper()
         target = model_to_entity.get(model or "")
-        by_tag = next((k for k, e in entities.items() if e["swagger_tag"] == tag[: -len("Child")]),
-                      None)
+        by_tag = next((k for k, e in entities.items() if e["swagger_tag"] == tag[: -len("Child")]), None)
         if target is None and by_tag and entities[by_tag]["model"] is None and model:
             # Meta-only roots (e.g. InventoryStockedItemsAdd) take the model of their child action.
             entities[by_tag]["model"] = model
@@ -270,14 +274,19 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
             unresolved.append(tag)
             continue
         for (parent, segment), verbs in routes.items():
-            entities[target]["parents"].append({
-                "parent": parent,
-                "segment": segment,
-                "path": f"/{parent}/{{parentId}}/{segment}",
-                "verbs": [v for v in VERB_ORDER if v in verbs],
-                **({"methods": odd_methods[(parent, segment)]}
-                   if odd_methods.get((parent, segment)) else {}),
-            })
+            entities[target]["parents"].append(
+                {
+                    "parent": parent,
+                    "segment": segment,
+                    "path": f"/{parent}/{{parentId}}/{segment}",
+                    "verbs": [v for v in VERB_ORDER if v in verbs],
+                    **(
+                        {"methods": odd_methods[(parent, segment)]}
+                        if odd_methods.get((parent, segment))
+                        else {}
+                    ),
+                }
+            )
 
     names = set(entities)
     for name, ent in entities.items():
@@ -315,8 +324,11 @@ def build(swagger: dict[str, Any]) -> dict[str, Any]:
         ent["creation_timestamp"] = created[0] if created else None
         maintained = {ent["creation_timestamp"], ent["modification_timestamp"]}
         for f in fields:
-            if f["name"] in maintained or f["name"] in SERVER_SET_IDS or (
-                    f["data_type"] == "datetime" and SERVER_SET_TIMESTAMP_RE.search(f["name"])):
+            if (
+                f["name"] in maintained
+                or f["name"] in SERVER_SET_IDS
+                or (f["data_type"] == "datetime" and SERVER_SET_TIMESTAMP_RE.search(f["name"]))
+            ):
                 f["read_only"] = True
         ent["stream_name"] = camel_to_snake(name)
 
@@ -348,8 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     ents = catalog["entities"]
     q = sum(e["queryable"] for e in ents)
     inc = sum(bool(e["modification_timestamp"]) for e in ents if e["queryable"])
-    print(f"wrote {args.out}: {len(ents)} entities, {q} queryable, {inc} with a modification "
-          f"timestamp")
+    print(f"wrote {args.out}: {len(ents)} entities, {q} queryable, {inc} with a modification timestamp")
     return 0
 
 

@@ -120,8 +120,6 @@ if TYPE_CHECKING:
     from ._query import Q, compile_filter
     from ._transport import AsyncMockTransport, AsyncTransport, MockTransport, Transport
     from .cache import CacheConfig
-    from .frames import to_dataframe
-    from .health import HealthMonitor
     from .catalog import EntityInfo, load_catalog
     from .errors import (
         AuthenticationError,
@@ -139,3 +137,5 @@ if TYPE_CHECKING:
         ValidationError,
         ZoneError,
     )
+    from .frames import to_dataframe
+    from .health import HealthMonitor

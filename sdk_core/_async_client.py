@@ -79,6 +79,7 @@ class AsyncAutotaskClient(BaseClient):
     def webhooks(self) -> Any:
         """Webhook registration (`sdk_core.webhooks.AsyncWebhooks`), loaded on first use."""
         from .webhooks.registration import AsyncWebhooks
+
         return AsyncWebhooks(self)
 
     async def close(self) -> None:
@@ -189,7 +190,11 @@ class AsyncEntity(AsyncBulkMethods, EntityCore):
         return await self._client._run(self._metadata_flow("info"))
 
     async def to_dataframe(
-        self, where: FilterLike = None, fields: list[Any] | None = None, labels: bool = True, udfs: str = "columns"
+        self,
+        where: FilterLike = None,
+        fields: list[Any] | None = None,
+        labels: bool = True,
+        udfs: str = "columns",
     ) -> Any:
         from .frames import entity_frame_async
 

@@ -14,20 +14,19 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, TypeVar
 
 from . import _protocol as proto
 from ._cache import DiskCache
-from .cache import CacheConfig, open_cache, publish_write
 from ._config import Settings, client_options, mask_url, settings_from_env
 from ._flow import Admit, Failure, RetryPolicy, Sleep, request_flow
 from ._governor import Governor, get_governor
 from ._query import FilterLike, Q, compile_filter
 from ._scan import check_page
 from ._transport import AsyncTransport, Transport
+from .cache import CacheConfig, open_cache, publish_write
 from .catalog import Catalog, EntityInfo, load_catalog
-from .health.recorder import RequestStats
 from .errors import (
     ConfigurationError,
     QueryError,
@@ -35,6 +34,7 @@ from .errors import (
     UnknownEntityError,
     UnsupportedOperationError,
 )
+from .health.recorder import RequestStats
 
 __all__ = ["BaseClient", "EntityCore", "LiveEntityInfo", "Call"]
 
@@ -180,7 +180,9 @@ class BaseClient:
         """Cache counters: hits, misses, evictions, stores, invalidations, hit_rate, entries, bytes."""
         return self.cache.stats() if self.cache is not None else {"hits": 0, "misses": 0, "evictions": 0}
 
-    def _cached_pages(self, entity: str, parts: tuple[Any, ...], source: Any) -> Any:
+    def _cached_pages(
+        self, entity: str, parts: tuple[Any, ...], source: Iterator[list[dict[str, Any]]]
+    ) -> Iterator[list[dict[str, Any]]]:
         return source if self.cache is None else self.cache.pages(entity, parts, source)
 
     # flows shared by both drivers ----------------------------------------------------------

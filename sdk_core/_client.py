@@ -105,6 +105,7 @@ class AutotaskClient(BaseClient):
     def webhooks(self) -> Any:
         """Webhook registration (`sdk_core.webhooks.Webhooks`), loaded on first use."""
         from .webhooks.registration import Webhooks
+
         return Webhooks(self)
 
     def close(self) -> None:
@@ -218,7 +219,11 @@ class Entity(BulkMethods, EntityCore):
         return self._client._run(self._metadata_flow("info"))
 
     def to_dataframe(
-        self, where: FilterLike = None, fields: list[Any] | None = None, labels: bool = True, udfs: str = "columns"
+        self,
+        where: FilterLike = None,
+        fields: list[Any] | None = None,
+        labels: bool = True,
+        udfs: str = "columns",
     ) -> Any:
         """A pandas DataFrame of the matching rows (typed columns; see `sdk_core.frames`)."""
         from .frames import entity_frame

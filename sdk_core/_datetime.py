@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 __all__ = ["parse_datetime", "format_datetime"]
 
@@ -24,7 +24,7 @@ def parse_datetime(value: str | datetime | date | None) -> datetime | None:
     if isinstance(value, datetime):
         return _to_utc(value)
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
     match = _PATTERN.match(value.strip())
     if match is None:
         raise ValueError(
@@ -34,14 +34,20 @@ def parse_datetime(value: str | datetime | date | None) -> datetime | None:
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     parsed = datetime(
-        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
-        micro, tzinfo=timezone.utc,
+        int(year),
+        int(month),
+        int(day),
+        int(hour or 0),
+        int(minute or 0),
+        int(second or 0),
+        micro,
+        tzinfo=UTC,
     )
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         digits = zone[1:].replace(":", "")
         offset = sign * (int(digits[:2]) * 60 + int(digits[2:]))
-        parsed = parsed.replace(tzinfo=timezone(timedelta(minutes=offset))).astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=timezone(timedelta(minutes=offset))).astimezone(UTC)
     return parsed
 
 
@@ -55,6 +61,5 @@ def format_datetime(value: datetime | date | str) -> str:
 
 def _to_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -7,8 +7,9 @@ Everything that Autotask would reject for its shape fails here, before a request
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any
 
 from ._datetime import format_datetime, parse_datetime
 from .catalog import EntityInfo
@@ -24,20 +25,29 @@ GROUPING = ("and", "or")
 OPERATORS = COMPARISON + STRING + EXISTENCE + LIST
 _CANONICAL = {op.lower(): op for op in OPERATORS + GROUPING}
 MAX_OR_CONDITIONS = 500
-_ALIASES = {"startswith": "beginsWith", "ne": "noteq", "neq": "noteq", "isnull": "notExist",
-            "isnotnull": "exist", "like": "contains", "exists": "exist", "notexists": "notExist",
-            "nin": "notIn", "equals": "eq"}
+_ALIASES = {
+    "startswith": "beginsWith",
+    "ne": "noteq",
+    "neq": "noteq",
+    "isnull": "notExist",
+    "isnotnull": "exist",
+    "like": "contains",
+    "exists": "exist",
+    "notexists": "notExist",
+    "nin": "notIn",
+    "equals": "eq",
+}
 
-Scalar = Union[int, float, str, bool, datetime, date]
+Scalar = int | float | str | bool | datetime | date
 
 
 class Expr:
     """A filter expression; combine with `&` and `|`."""
 
-    def __and__(self, other: "Expr") -> "Group":
+    def __and__(self, other: Expr) -> Group:
         return Group("and", _flatten("and", self, _expr(other)))
 
-    def __or__(self, other: "Expr") -> "Group":
+    def __or__(self, other: Expr) -> Group:
         return Group("or", _flatten("or", self, _expr(other)))
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,7 +104,7 @@ class Q:
     """A field to compare: `Q("status") == 1`; `Q("My UDF", udf=True)` for a user-defined field."""
 
     __slots__ = ("field", "udf")
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # == builds a Condition, so Q is unhashable
 
     def __init__(self, field: str, *, udf: bool = False):
         if not isinstance(field, str) or not field.strip():
@@ -104,10 +114,10 @@ class Q:
     def _cmp(self, op: str, value: Any) -> Condition:
         return Condition(op, self.field, _scalar(op, self.field, value), self.udf)
 
-    def __eq__(self, value: Any) -> Condition:  # type: ignore[override]
+    def __eq__(self, value: Any) -> Condition:  # type: ignore[override]  # builds a Condition
         return self._cmp("eq", value)
 
-    def __ne__(self, value: Any) -> Condition:  # type: ignore[override]
+    def __ne__(self, value: Any) -> Condition:  # type: ignore[override]  # builds a Condition
         return self._cmp("noteq", value)
 
     def __gt__(self, value: Any) -> Condition:
@@ -153,7 +163,7 @@ class Q:
         return f"Q({self.field!r}{', udf=True' if self.udf else ''})"
 
 
-FilterLike = Union[Expr, Mapping[str, Any], Sequence[Mapping[str, Any]], None]
+FilterLike = Expr | Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 
 def compile_filter(filter: FilterLike, entity: EntityInfo | None = None) -> list[dict[str, Any]]:
@@ -165,7 +175,7 @@ def compile_filter(filter: FilterLike, entity: EntityInfo | None = None) -> list
     elif isinstance(filter, Q):
         raise QueryError(f"{filter!r} is a field, not a condition; compare it, e.g. Q(...) == 1")
     elif isinstance(filter, Mapping):
-        items = [filter] if _is_raw(filter) else _shorthand(filter)  # type: ignore[list-item]
+        items = [filter] if _is_raw(filter) else _shorthand(filter)  # type: ignore[list-item]  # a raw item passes as given
     elif isinstance(filter, (list, tuple)):
         items = list(filter)
     else:
@@ -176,12 +186,16 @@ def compile_filter(filter: FilterLike, entity: EntityInfo | None = None) -> list
     checked = [_check(item, entity, path=f"filter[{i}]") for i, item in enumerate(items)]
     udfs = sum(_count(c, lambda d: bool(d.get("udf"))) for c in checked)
     if udfs > 1:
-        raise QueryError("Autotask allows one user-defined field per query; this filter uses "
-                         f"{udfs}. Filter on one and check the others in Python.")
+        raise QueryError(
+            "Autotask allows one user-defined field per query; this filter uses "
+            f"{udfs}. Filter on one and check the others in Python."
+        )
     ors = sum(_count(c, lambda d: d["op"] == "or", ors=True) for c in checked)
     if ors > MAX_OR_CONDITIONS:
-        raise QueryError(f"Autotask allows {MAX_OR_CONDITIONS} or fewer 'OR' conditions; this "
-                         f"filter has {ors}. Split it into several queries.")
+        raise QueryError(
+            f"Autotask allows {MAX_OR_CONDITIONS} or fewer 'OR' conditions; this "
+            f"filter has {ors}. Split it into several queries."
+        )
     return checked
 
 
@@ -203,23 +217,29 @@ def _check(item: Any, entity: EntityInfo | None, path: str) -> dict[str, Any]:
     if isinstance(item, Expr):
         item = item.to_dict()
     if not isinstance(item, Mapping):
-        raise QueryError(f"{path}: expected a filter dict like "
-                         f'{{"op": "eq", "field": "id", "value": 1}}, got {item!r}')
+        raise QueryError(
+            f'{path}: expected a filter dict like {{"op": "eq", "field": "id", "value": 1}}, got {item!r}'
+        )
     raw_op = item.get("op")
     op = _CANONICAL.get(str(raw_op).lower()) if raw_op is not None else None
     if op is None:  # aliases only name the valid operator; they are never sent
         alias = _ALIASES.get(str(raw_op).lower())
         close = difflib.get_close_matches(str(raw_op), list(_CANONICAL.values()), n=1)
-        hint = (f' Autotask has no {raw_op!r}: use "{alias}".' if alias
-                else f' Did you mean "{close[0]}"?' if close else "")
-        raise QueryError(f"{path}: unknown operator {raw_op!r}.{hint} Autotask supports "
-                         f"{', '.join(OPERATORS + GROUPING)}.")
+        hint = (
+            f' Autotask has no {raw_op!r}: use "{alias}".'
+            if alias
+            else f' Did you mean "{close[0]}"?'
+            if close
+            else ""
+        )
+        raise QueryError(
+            f"{path}: unknown operator {raw_op!r}.{hint} Autotask supports {', '.join(OPERATORS + GROUPING)}."
+        )
     if op in GROUPING:
         sub = item.get("items")
         if not isinstance(sub, (list, tuple)) or not sub:
             raise QueryError(f'{path}: an "{op}" group needs a non-empty "items" list')
-        return {"op": op, "items": [_check(s, entity, f"{path}.items[{i}]")
-                                    for i, s in enumerate(sub)]}
+        return {"op": op, "items": [_check(s, entity, f"{path}.items[{i}]") for i, s in enumerate(sub)]}
     field = item.get("field")
     if not isinstance(field, str) or not field:
         raise QueryError(f'{path}: operator "{op}" needs a "field"')
@@ -247,24 +267,31 @@ def _known_field(entity: EntityInfo, field: str, path: str) -> str:
         return known.name
     close = difflib.get_close_matches(field, entity.field_names, n=1, cutoff=0.6)
     hint = f' Did you mean "{close[0]}"?' if close else ""
-    raise QueryError(f"{path}: {entity.name} has no field {field!r}.{hint} "
-                     "(For a user-defined field, pass udf=True.)")
+    raise QueryError(
+        f"{path}: {entity.name} has no field {field!r}.{hint} (For a user-defined field, pass udf=True.)"
+    )
 
 
 def _check_timestamps(op: str, field: str, value: Any, path: str) -> None:
     """A datetime field compared with text that is no timestamp would fail (or match nothing) remotely."""
     if op in STRING:
-        raise QueryError(f'{path}: "{op}" does not apply to the datetime field {field!r}; '
-                         "compare it with gt/gte/lt/lte and a timestamp")
+        raise QueryError(
+            f'{path}: "{op}" does not apply to the datetime field {field!r}; '
+            "compare it with gt/gte/lt/lte and a timestamp"
+        )
     for one in value if isinstance(value, list) else [value]:
         if isinstance(one, bool) or not isinstance(one, str):
-            raise QueryError(f"{path}: {field!r} is a datetime field; compare it with a datetime or "
-                             f'a timestamp such as "2026-01-31T15:04:05Z", not {one!r}')
+            raise QueryError(
+                f"{path}: {field!r} is a datetime field; compare it with a datetime or "
+                f'a timestamp such as "2026-01-31T15:04:05Z", not {one!r}'
+            )
         try:
             parse_datetime(one)
         except ValueError:
-            raise QueryError(f"{path}: {field!r} is a datetime field and {one!r} is not a timestamp; "
-                             'use a datetime or text such as "2026-01-31T15:04:05Z"') from None
+            raise QueryError(
+                f"{path}: {field!r} is a datetime field and {one!r} is not a timestamp; "
+                'use a datetime or text such as "2026-01-31T15:04:05Z"'
+            ) from None
 
 
 def _scalar(op: str, field: str, value: Any) -> Any:
@@ -282,14 +309,18 @@ def _scalar(op: str, field: str, value: Any) -> Any:
 
 def _one(op: str, field: str, value: Any) -> Any:
     if value is None:
-        raise QueryError(f'"{op}" on {field!r} with None never matches in Autotask; use '
-                         f'Q({field!r}).not_exists() or .exists() instead')
+        raise QueryError(
+            f'"{op}" on {field!r} with None never matches in Autotask; use '
+            f"Q({field!r}).not_exists() or .exists() instead"
+        )
     if isinstance(value, (datetime, date)):
         return format_datetime(value)
     if isinstance(value, (bool, int, float, str)):
         return value
-    raise QueryError(f'"{op}" on {field!r}: {type(value).__name__} values are not supported; '
-                     "use a number, string, boolean or datetime")
+    raise QueryError(
+        f'"{op}" on {field!r}: {type(value).__name__} values are not supported; '
+        "use a number, string, boolean or datetime"
+    )
 
 
 def _count(d: dict[str, Any], pred: Any, ors: bool = False) -> int:

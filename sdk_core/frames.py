@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ._datetime import parse_datetime
 from .errors import ConfigurationError, QueryError
@@ -33,9 +34,18 @@ CHUNK_ROWS = 1000  # small enough that building one never holds the GIL long fro
 READ_AHEAD_PAGES = 8  # pages read while chunks are built
 _DATETIME = "datetime64[us, UTC]"  # one resolution for every chunk, whatever a chunk's values infer
 UDF_MODES = ("columns", "list", "none")
-_KINDS = {"integer": "int", "long": "int", "short": "int", "byte": "int", "double": "float",
-          "decimal": "float", "float": "float", "boolean": "bool", "datetime": "datetime",
-          "date": "datetime"}
+_KINDS = {
+    "integer": "int",
+    "long": "int",
+    "short": "int",
+    "byte": "int",
+    "double": "float",
+    "decimal": "float",
+    "float": "float",
+    "boolean": "bool",
+    "datetime": "datetime",
+    "date": "datetime",
+}
 
 
 def _pandas() -> Any:
@@ -88,8 +98,16 @@ class FramePlan:
         self._text |= {f"{c.name}_label" for c in self.columns if c.labels is not None}
 
     @classmethod
-    def from_metadata(cls, info: Any, fields_meta: list[dict[str, Any]], udfs_meta: list[dict[str, Any]],
-                      wanted: list[str] | None, *, labels: bool = True, udfs: str = "columns") -> "FramePlan":
+    def from_metadata(
+        cls,
+        info: Any,
+        fields_meta: list[dict[str, Any]],
+        udfs_meta: list[dict[str, Any]],
+        wanted: list[str] | None,
+        *,
+        labels: bool = True,
+        udfs: str = "columns",
+    ) -> FramePlan:
         """Columns from live metadata; `wanted` (names, any case) narrows them to those + id."""
         keys: dict[str, str] = {}
         for meta in fields_meta:
@@ -121,8 +139,12 @@ class FramePlan:
                 if want is not None and low not in want:
                     continue
                 name = str(meta["name"])
-                col = _Column(f"udf_{name}" if low in taken else name, name,
-                              _KINDS.get(str(meta.get("type", "")).lower(), "string"), udf=True)
+                col = _Column(
+                    f"udf_{name}" if low in taken else name,
+                    name,
+                    _KINDS.get(str(meta.get("type", "")).lower(), "string"),
+                    udf=True,
+                )
                 found = _picklist(meta)
                 if found:
                     col.kind = "string"  # a picklist UDF holds the value's text; its label sits beside it
@@ -156,7 +178,7 @@ class FramePlan:
                 data[f"{col.name}_label"] = labels[col.name]
         return data
 
-    def assemble(self, chunks: list[dict[str, Any]]) -> "pd.DataFrame":
+    def assemble(self, chunks: list[dict[str, Any]]) -> pd.DataFrame:
         """The frame: each column's chunks joined once, text typed as `string` once."""
         pd = _pandas()
         import numpy as np
@@ -170,7 +192,9 @@ class FramePlan:
             first = parts[0]
             if isinstance(first, np.ndarray):
                 joined = np.concatenate(parts) if len(parts) > 1 else first
-                data[name] = pd.array(joined, dtype=text) if joined.dtype == object and name in self._text else joined
+                data[name] = (
+                    pd.array(joined, dtype=text) if joined.dtype == object and name in self._text else joined
+                )
             else:
                 data[name] = _join_extension(pd, parts)
         return pd.DataFrame(data, copy=False)
@@ -181,8 +205,10 @@ class FramePlan:
         if parents is None or not col.pair_labels:
             return list(map(by_value.get, values))
         pairs = col.pair_labels
-        return [None if v is None else pairs.get((str(p if p is not None else ""), str(v)), by_value.get(v))
-                for v, p in zip(values, parents)]
+        return [
+            None if v is None else pairs.get((str(p if p is not None else ""), str(v)), by_value.get(v))
+            for v, p in zip(values, parents)
+        ]
 
 
 def _udf_columns(pd: Any, np: Any, rows: list[dict[str, Any]], columns: list[_Column]) -> dict[str, Any]:
@@ -244,11 +270,17 @@ def _convert(pd: Any, np: Any, values: Any, kind: str, *, udf: bool, name: str) 
             return pd.arrays.BooleanArray(data.astype(bool), missing)
         if kind == "string":  # typed once per column in `finish`: per chunk, the fixed cost dominates
             if inferred not in ("string", "empty"):
-                values = np.array([v if v is None or isinstance(v, str) else str(v) for v in values], dtype=object)
+                values = np.array(
+                    [v if v is None or isinstance(v, str) else str(v) for v in values], dtype=object
+                )
             return values
         dtype = {"int": "Int64", "float": "float64", "bool": "boolean"}[kind]
         return pd.array(values, dtype=dtype)  # e.g. integers sent as "12": pandas decides
-    except (TypeError, ValueError, OverflowError) as exc:  # metadata is not always truthful: keep the values as sent
+    except (
+        TypeError,
+        ValueError,
+        OverflowError,
+    ) as exc:  # metadata is not always truthful: keep the values as sent
         log.warning("column %s is not %s as its metadata says (%s); kept as sent", name, kind, exc)
         values[missing] = None
         return values
@@ -303,7 +335,7 @@ def _join_extension(pd: Any, parts: list[Any]) -> Any:
     return pd.concat([pd.Series(p, copy=False) for p in parts], ignore_index=True).array
 
 
-def _assemble(pd: Any, plan: FramePlan, chunks: list[Any]) -> "pd.DataFrame":
+def _assemble(pd: Any, plan: FramePlan, chunks: list[Any]) -> pd.DataFrame:
     return plan.assemble(chunks)
 
 
@@ -363,8 +395,16 @@ def _read_ahead(pages: Iterable[list[dict[str, Any]]], depth: int) -> Iterator[l
             close()
 
 
-def entity_frame(entity: Any, where: Any = None, fields: Any = None, *, labels: bool = True,
-                 udfs: str = "columns", chunk_rows: int = CHUNK_ROWS, page_size: int = 500) -> "pd.DataFrame":
+def entity_frame(
+    entity: Any,
+    where: Any = None,
+    fields: Any = None,
+    *,
+    labels: bool = True,
+    udfs: str = "columns",
+    chunk_rows: int = CHUNK_ROWS,
+    page_size: int = 500,
+) -> pd.DataFrame:
     """The DataFrame of a sync `Entity`'s rows matching `where` (see the module docstring)."""
     pd = _pandas()
     names = _check(fields, udfs, chunk_rows)
@@ -374,15 +414,23 @@ def entity_frame(entity: Any, where: Any = None, fields: Any = None, *, labels: 
     return _assemble(pd, plan, _chunks(plan, pages, chunk_rows))
 
 
-async def entity_frame_async(entity: Any, where: Any = None, fields: Any = None, *, labels: bool = True,
-                             udfs: str = "columns", chunk_rows: int = CHUNK_ROWS,
-                             page_size: int = 500) -> "pd.DataFrame":
+async def entity_frame_async(
+    entity: Any,
+    where: Any = None,
+    fields: Any = None,
+    *,
+    labels: bool = True,
+    udfs: str = "columns",
+    chunk_rows: int = CHUNK_ROWS,
+    page_size: int = 500,
+) -> pd.DataFrame:
     """`entity_frame` for an `AsyncEntity`."""
     pd = _pandas()
     names = _check(fields, udfs, chunk_rows)
     udf_meta = await entity.udfs() if udfs == "columns" and entity._info.has_udf_endpoint else []
-    plan = FramePlan.from_metadata(entity._info, await entity.fields(), udf_meta, names,
-                                   labels=labels, udfs=udfs)
+    plan = FramePlan.from_metadata(
+        entity._info, await entity.fields(), udf_meta, names, labels=labels, udfs=udfs
+    )
     out, pending = [], []
     async for page in entity.pages(where, fields, page_size=page_size):
         pending.extend(page)
@@ -394,16 +442,26 @@ async def entity_frame_async(entity: Any, where: Any = None, fields: Any = None,
     return _assemble(pd, plan, out)
 
 
-def to_dataframe(entity: str, where: Any = None, fields: Any = None, *, labels: bool = True,
-                 udfs: str = "columns", client: Any = None, chunk_rows: int = CHUNK_ROWS) -> "pd.DataFrame":
+def to_dataframe(
+    entity: str,
+    where: Any = None,
+    fields: Any = None,
+    *,
+    labels: bool = True,
+    udfs: str = "columns",
+    client: Any = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> pd.DataFrame:
     """`sdk_core.to_dataframe("Tickets", Q("status") == 1)`: with `client`, else one from the environment."""
     if not isinstance(entity, str):
         raise ConfigurationError(f"to_dataframe takes an entity name such as 'Tickets', not {entity!r}")
     if client is not None:
-        return entity_frame(client.entity(entity), where, fields, labels=labels, udfs=udfs,
-                            chunk_rows=chunk_rows)
+        return entity_frame(
+            client.entity(entity), where, fields, labels=labels, udfs=udfs, chunk_rows=chunk_rows
+        )
     from ._client import AutotaskClient
 
     with AutotaskClient.from_env() as own:
-        return entity_frame(own.entity(entity), where, fields, labels=labels, udfs=udfs,
-                            chunk_rows=chunk_rows)
+        return entity_frame(
+            own.entity(entity), where, fields, labels=labels, udfs=udfs, chunk_rows=chunk_rows
+        )

@@ -8,10 +8,11 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import analytics
 from .errors import ConfigurationError
@@ -36,10 +37,11 @@ class Report:
 
     def html(self) -> str:
         image = base64.b64encode(self.png()).decode()
-        facts = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-                        for k, v in self.facts.items())
+        facts = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in self.facts.items()
+        )
         table = self.frame.tail(12).to_html(classes="data", float_format=lambda x: f"{x:,.2f}", na_rep="")
-        generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(self.title)}</title>
 <style>
@@ -74,7 +76,9 @@ def _plt() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise ConfigurationError("charts need matplotlib: pip install 'autotask-liberator[reports]'") from None
+        raise ConfigurationError(
+            "charts need matplotlib: pip install 'autotask-liberator[reports]'"
+        ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -99,7 +103,9 @@ def _backlog(client: Any, since: Any, until: Any) -> Report:
     frame = analytics.backlog(client, since, until)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(9, 4))
-    ax.fill_between(frame.index.tz_convert(None), frame[analytics.OPEN].astype(float), color="#54A24B", alpha=.6)
+    ax.fill_between(
+        frame.index.tz_convert(None), frame[analytics.OPEN].astype(float), color="#54A24B", alpha=0.6
+    )
     ax.set_ylabel("open tickets")
     fig.autofmt_xdate()
     last = frame[analytics.OPEN].iloc[-1] if len(frame) else 0
@@ -111,8 +117,18 @@ def _sla(client: Any, since: Any, until: Any) -> Report:
     frame = analytics.sla_attainment(client, since, until)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(9, 4))
-    for column, color in (("first_response", "#4C78A8"), ("resolution_plan", "#F58518"), ("resolution", "#54A24B")):
-        ax.plot(frame.index.tz_convert(None), frame[column].astype(float) * 100, marker="o", label=column, color=color)
+    for column, color in (
+        ("first_response", "#4C78A8"),
+        ("resolution_plan", "#F58518"),
+        ("resolution", "#54A24B"),
+    ):
+        ax.plot(
+            frame.index.tz_convert(None),
+            frame[column].astype(float) * 100,
+            marker="o",
+            label=column,
+            color=color,
+        )
     ax.set_ylabel("% of tickets meeting the target")
     ax.set_ylim(0, 105)
     ax.legend()
@@ -134,13 +150,18 @@ def _utilization(client: Any, since: Any, until: Any) -> Report:
         per = frame.groupby("resource")["hours"].sum().sort_values().astype(float)
         ax.barh(per.index, per.to_numpy(), color="#4C78A8")
     ax.set_xlabel("hours worked")
-    facts = {"hours": f"{float(frame['hours'].sum()) if len(frame) else 0:,.1f}",
-             "resources": f"{frame['resource_id'].nunique() if len(frame) else 0}"}
+    facts = {
+        "hours": f"{float(frame['hours'].sum()) if len(frame) else 0:,.1f}",
+        "resources": f"{frame['resource_id'].nunique() if len(frame) else 0}",
+    }
     return Report("utilization", "Utilisation by resource", frame, fig, facts)
 
 
 REPORTS: dict[str, Callable[[Any, Any, Any], Report]] = {
-    "volume": _volume, "backlog": _backlog, "sla": _sla, "utilization": _utilization,
+    "volume": _volume,
+    "backlog": _backlog,
+    "sla": _sla,
+    "utilization": _utilization,
 }
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Generator
+from datetime import UTC, datetime
+from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk.helpers import types
@@ -22,8 +23,7 @@ from singer_sdk.helpers._catalog import get_selected_schema
 from singer_sdk.singerlib import RecordMessage
 from typing_extensions import override
 
-__all__ = ["CONTRACT", "CompatStream", "CompatTap", "DeselectedStreamsSummary",
-           "selected_schema"]
+__all__ = ["CONTRACT", "CompatStream", "CompatTap", "DeselectedStreamsSummary", "selected_schema"]
 
 # The INFO line singer-sdk's `Tap.sync_all` logs once per deselected stream (tap_base.py).
 DESELECTED_MESSAGE = "Skipping deselected stream '%s'."
@@ -41,31 +41,74 @@ class Use:
 
 
 CONTRACT: list[Use] = [
-    Use("singer_sdk.plugin_base:PluginBase._validate_config", "method", ("self", "raise_errors"),
-        "numeric text becomes numbers first; messages never quote a secret"),
-    Use("singer_sdk.plugin_base:PluginBase._config", "attribute", (),
-        "the raw config `_validate_config` checks (and fills with defaults)"),
-    Use("singer_sdk.plugin_base:PluginBase._get_about_info", "method", ("cls",),
-        "--about shows the docstring as one paragraph"),
-    Use("singer_sdk.helpers._catalog:get_selected_schema", "function",
-        ("stream_name", "schema", "mask"), "SCHEMA messages keep x-autotask-* annotations"),
-    Use("singer_sdk.tap_base:Tap.sync_all", "message", (DESELECTED_MESSAGE,),
-        "one summary line instead of one per deselected stream"),
-    Use("singer_sdk.streams.core:Stream._schema", "attribute", (),
-        "the schema is built on first use, from metadata"),
-    Use("singer_sdk.streams.core:Stream._input_schema", "attribute", (),
-        "the input catalog's schema, to put the annotations back"),
+    Use(
+        "singer_sdk.plugin_base:PluginBase._validate_config",
+        "method",
+        ("self", "raise_errors"),
+        "numeric text becomes numbers first; messages never quote a secret",
+    ),
+    Use(
+        "singer_sdk.plugin_base:PluginBase._config",
+        "attribute",
+        (),
+        "the raw config `_validate_config` checks (and fills with defaults)",
+    ),
+    Use(
+        "singer_sdk.plugin_base:PluginBase._get_about_info",
+        "method",
+        ("cls",),
+        "--about shows the docstring as one paragraph",
+    ),
+    Use(
+        "singer_sdk.helpers._catalog:get_selected_schema",
+        "function",
+        ("stream_name", "schema", "mask"),
+        "SCHEMA messages keep x-autotask-* annotations",
+    ),
+    Use(
+        "singer_sdk.tap_base:Tap.sync_all",
+        "message",
+        (DESELECTED_MESSAGE,),
+        "one summary line instead of one per deselected stream",
+    ),
+    Use(
+        "singer_sdk.streams.core:Stream._schema",
+        "attribute",
+        (),
+        "the schema is built on first use, from metadata",
+    ),
+    Use(
+        "singer_sdk.streams.core:Stream._input_schema",
+        "attribute",
+        (),
+        "the input catalog's schema, to put the annotations back",
+    ),
     Use("singer_sdk.streams.core:Stream._tap", "attribute", (), "the stream's tap"),
-    Use("singer_sdk.streams.core:Stream._stream_version", "attribute", (),
-        "RECORD messages carry the table version of the current read"),
-    Use("singer_sdk.streams.core:Stream._increment_stream_state", "method",
-        ("self", "latest_record", "context"), "bookmarks move per window, not per record"),
-    Use("singer_sdk.streams.core:Stream._generate_record_messages", "method",
-        ("self", "record"), "no per-record walk over every property (the largest cost per row)"),
-    Use("singer_sdk.streams.core:Stream._write_state_message", "method", ("self",),
-        "STATE after every page"),
-    Use("singer_sdk.streams.core:Stream._write_activate_version_message", "method",
-        ("self", "full_table_version"), "ACTIVATE_VERSION after the rows of a full read"),
+    Use(
+        "singer_sdk.streams.core:Stream._stream_version",
+        "attribute",
+        (),
+        "RECORD messages carry the table version of the current read",
+    ),
+    Use(
+        "singer_sdk.streams.core:Stream._increment_stream_state",
+        "method",
+        ("self", "latest_record", "context"),
+        "bookmarks move per window, not per record",
+    ),
+    Use(
+        "singer_sdk.streams.core:Stream._generate_record_messages",
+        "method",
+        ("self", "record"),
+        "no per-record walk over every property (the largest cost per row)",
+    ),
+    Use("singer_sdk.streams.core:Stream._write_state_message", "method", ("self",), "STATE after every page"),
+    Use(
+        "singer_sdk.streams.core:Stream._write_activate_version_message",
+        "method",
+        ("self", "full_table_version"),
+        "ACTIVATE_VERSION after the rows of a full read",
+    ),
 ]
 
 
@@ -86,8 +129,9 @@ class CompatTap(Tap):
         try:
             errors = super()._validate_config(raise_errors=raise_errors)
         except ConfigValidationError as exc:
-            raise ConfigValidationError(str(exc), errors=self.safe_messages(exc.errors),
-                                        schema=exc.schema) from None
+            raise ConfigValidationError(
+                str(exc), errors=self.safe_messages(exc.errors), schema=exc.schema
+            ) from None
         return self.safe_messages(errors)
 
     def prepare_config(self, config: dict[str, Any]) -> None:
@@ -160,7 +204,7 @@ class CompatStream(Stream):
         """
 
     @override
-    def _generate_record_messages(self, record: types.Record) -> Iterator[RecordMessage]:
+    def _generate_record_messages(self, record: types.Record) -> Generator[RecordMessage, None, None]:
         """singer-sdk's, without its walk over every property of every record.
 
         That walk (`pop_deselected_record_properties`) was the largest cost left per row;
@@ -169,17 +213,22 @@ class CompatStream(Stream):
         """
         if self._deselected is None:
             self._deselected = tuple(
-                name for name in self.effective_schema.get("properties", {})
+                name
+                for name in self.effective_schema.get("properties", {})
                 if not self.mask.get(("properties", name), True)
             )
         for name in self._deselected:
             record.pop(name, None)
-        extracted = self.extracted_at or datetime.now(timezone.utc)
+        extracted = self.extracted_at or datetime.now(UTC)
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
             if mapped is not None:
-                yield RecordMessage(stream=stream_map.stream_alias, record=mapped,
-                                    version=self._stream_version, time_extracted=extracted)
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=extracted,
+                )
 
 
 class DeselectedStreamsSummary(logging.Filter):

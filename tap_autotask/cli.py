@@ -19,8 +19,10 @@ def main() -> None:
         if catalog is not None:
             sys.stdout.write(catalog + "\n")
             sys.stdout.flush()
-            sys.stderr.write("tap-autotask: catalog unchanged since the last discovery (same "
-                             "settings, code and cached metadata); printed it again.\n")
+            sys.stderr.write(
+                "tap-autotask: catalog unchanged since the last discovery (same "
+                "settings, code and cached metadata); printed it again.\n"
+            )
             return
     from .tap import TapAutotask
 

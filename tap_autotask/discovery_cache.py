@@ -25,11 +25,12 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from importlib import metadata as dist_metadata
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 __all__ = ["DiscoveryKey", "cache_root", "enabled", "key_from_argv", "load", "store"]
 
@@ -60,8 +61,7 @@ class DiscoveryKey:
             "config": {k: v for k, v in sorted(config.items()) if k not in SECRET_SETTINGS},
             # whether each secret is usable text, not its value: a discovery that would fail
             # on a missing or malformed secret must run, and fail, as always
-            "secrets": [k for k in SECRET_SETTINGS if isinstance(config.get(k), str)
-                        and config[k].strip()],
+            "secrets": [k for k in SECRET_SETTINGS if isinstance(config.get(k), str) and config[k].strip()],
             "code": _code_fingerprint(),
         }
         text = json.dumps(material, sort_keys=True, default=str)
@@ -101,7 +101,7 @@ def key_from_argv(argv: Sequence[str]) -> DiscoveryKey | None:
         if source == "ENV":
             for name, value in sorted(os.environ.items()):
                 if name.startswith("TAP_AUTOTASK_"):
-                    setting = name[len("TAP_AUTOTASK_"):].lower()
+                    setting = name[len("TAP_AUTOTASK_") :].lower()
                     config[setting if setting in SECRET_SETTINGS else f"env:{name}"] = value
             continue
         try:
@@ -120,8 +120,11 @@ def load(key: DiscoveryKey) -> str | None:
         stored = json.loads(key.path.read_text())
     except (OSError, ValueError):
         return None
-    if (not isinstance(stored, dict) or stored.get("metadata_state") != key.metadata_state
-            or time.time() >= float(stored.get("expires_at", 0))):
+    if (
+        not isinstance(stored, dict)
+        or stored.get("metadata_state") != key.metadata_state
+        or time.time() >= float(stored.get("expires_at", 0))
+    ):
         return None
     catalog = stored.get("catalog")
     return catalog if isinstance(catalog, str) else None
@@ -150,8 +153,9 @@ def metadata_state() -> list[list[Any]]:
     rename, deletions unlink, so every change of an entry changes its folder's mtime."""
     try:
         with os.scandir(cache_root()) as entries:
-            return sorted([e.name, e.stat().st_mtime_ns] for e in entries
-                          if e.is_dir() and e.name != OWN_DIR)  # lists: as JSON reads back
+            return sorted(
+                [e.name, e.stat().st_mtime_ns] for e in entries if e.is_dir() and e.name != OWN_DIR
+            )  # lists: as JSON reads back
     except OSError:
         return []
 

@@ -13,8 +13,9 @@ import logging
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from sdk_core.catalog import EntityInfo
 from sdk_core.errors import NotFoundError, PermissionDeniedError
@@ -76,7 +77,7 @@ def camel_name(pascal: str) -> str:
     if not match:
         return pascal
     caps = match.group(1) or match.group(2)
-    return caps.lower() + pascal[len(caps):]
+    return caps.lower() + pascal[len(caps) :]
 
 
 def udf_column(name: str) -> str:
@@ -98,20 +99,45 @@ def udf_columns(names: Iterable[str]) -> dict[str, str]:
     """`udf_column` of each name, and a hash for every name of a group that would share one."""
     columns = {name: udf_column(name) for name in names}
     seen = Counter(columns.values())
-    return {name: _hashed(_ascii_slug(name), name) if seen[column] > 1 else column
-            for name, column in columns.items()}
+    return {
+        name: _hashed(_ascii_slug(name), name) if seen[column] > 1 else column
+        for name, column in columns.items()
+    }
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
 _MAX_SLUG = 48  # leaves room for the prefix and hash under PostgreSQL's 63-character limit
 # Letters NFKD does not reduce to ASCII, by their usual Latin spelling (Cyrillic, Greek).
-_TRANSLIT = str.maketrans({
-    **dict(zip("абвгдезийклмнопрстуфыэ", "abvgdezijklmnoprstufye")),
-    "ж": "zh", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ю": "yu", "я": "ya",
-    "ё": "e", "ъ": "", "ь": "", "є": "ye", "і": "i", "ї": "yi", "ґ": "g",
-    **dict(zip("αβγδεζηικλμνξοπρσςτυφω", "abgdeziiklmnxoprsstyfo")),
-    "θ": "th", "χ": "ch", "ψ": "ps", "ß": "ss", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "þ": "th",
-})
+_TRANSLIT = str.maketrans(
+    {
+        **dict(zip("абвгдезийклмнопрстуфыэ", "abvgdezijklmnoprstufye")),
+        "ж": "zh",
+        "х": "kh",
+        "ц": "ts",
+        "ч": "ch",
+        "ш": "sh",
+        "щ": "shch",
+        "ю": "yu",
+        "я": "ya",
+        "ё": "e",
+        "ъ": "",
+        "ь": "",
+        "є": "ye",
+        "і": "i",
+        "ї": "yi",
+        "ґ": "g",
+        **dict(zip("αβγδεζηικλμνξοπρσςτυφω", "abgdeziiklmnxoprsstyfo")),
+        "θ": "th",
+        "χ": "ch",
+        "ψ": "ps",
+        "ß": "ss",
+        "æ": "ae",
+        "ø": "o",
+        "đ": "d",
+        "ł": "l",
+        "þ": "th",
+    }
+)
 
 
 def _ascii_slug(name: str) -> str:
@@ -132,8 +158,12 @@ class CatalogMetadata:
 
     def fields(self, entity: EntityInfo) -> list[FieldSpec]:
         return [
-            FieldSpec(name=f.name, data_type=_corrected(entity, f.name, f.data_type),
-                      label=f.label, reference=f.reference)
+            FieldSpec(
+                name=f.name,
+                data_type=_corrected(entity, f.name, f.data_type),
+                label=f.label,
+                reference=f.reference,
+            )
             for f in entity.fields
         ]
 
@@ -158,8 +188,11 @@ class LiveMetadata:
         try:
             raws = self._client.entity(entity.name).fields()
         except (PermissionDeniedError, NotFoundError) as exc:
-            log.warning("Field metadata of %s unavailable (%s); using the bundled catalog.",
-                        entity.name, " ".join(str(exc).split()))
+            log.warning(
+                "Field metadata of %s unavailable (%s); using the bundled catalog.",
+                entity.name,
+                " ".join(str(exc).split()),
+            )
             return CatalogMetadata().fields(entity)
         specs = []
         for raw in raws:
@@ -189,8 +222,11 @@ class LiveMetadata:
             try:
                 self._udf_cache[entity.name] = list(self._client.entity(entity.name).udfs())
             except (PermissionDeniedError, NotFoundError) as exc:
-                log.warning("UDF metadata of %s unavailable (%s); no UDF columns.",
-                            entity.name, " ".join(str(exc).split()))
+                log.warning(
+                    "UDF metadata of %s unavailable (%s); no UDF columns.",
+                    entity.name,
+                    " ".join(str(exc).split()),
+                )
                 self._udf_cache[entity.name] = []
         return self._udf_cache[entity.name]
 

@@ -42,7 +42,9 @@ PLAN_OVERRIDES: dict[str, ReplicationPlan] = {
     "Tickets": ReplicationPlan(
         "lastActivityDate",
         deletes=DeleteLog(
-            "DeletedTicketLogs", "ticketID", "deletedDateTime",
+            "DeletedTicketLogs",
+            "ticketID",
+            "deletedDateTime",
             carried=(("ticketNumber", "ticketNumber"), ("ticketTitle", "title")),
         ),
     ),

@@ -9,7 +9,8 @@ which JSON Schema validators and targets that do not know them ignore.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .metadata import FieldSpec
 
@@ -66,9 +67,7 @@ def _annotated(spec: FieldSpec, base: dict[str, Any]) -> dict[str, Any]:
     return prop
 
 
-def build_schema(
-    fields: Iterable[FieldSpec], *, with_deleted_at: bool = False
-) -> dict[str, Any]:
+def build_schema(fields: Iterable[FieldSpec], *, with_deleted_at: bool = False) -> dict[str, Any]:
     """Schema of a stream; `id` is the key, so it is the one property that is never null."""
     properties: dict[str, Any] = {}
     for spec in fields:
@@ -145,23 +144,21 @@ class RecordShaper:
         self._stream = stream
         self._reported: set[str] = set()
         self._datetimes = tuple(
-            name for name, p in props.items() if p.get("format") == "date-time"
-            and "x-autotask-udf" not in p and name != DELETED_AT
+            name
+            for name, p in props.items()
+            if p.get("format") == "date-time" and "x-autotask-udf" not in p and name != DELETED_AT
         )
         self._udfs = {
-            f.udf_name: (f.name, f.data_type.lower())
-            for f in fields if f.udf_name and f.name in props
+            f.udf_name: (f.name, f.data_type.lower()) for f in fields if f.udf_name and f.name in props
         }
         # Autotask sometimes answers a number for a string field (a sample shows Companies
         # `postalCode: 12061`); such values are sent as text, as the schema promises.
         self._strings = tuple(
-            name for name, p in props.items()
-            if p.get("type") == ["string", "null"] and "format" not in p
-            and "x-autotask-udf" not in p
+            name
+            for name, p in props.items()
+            if p.get("type") == ["string", "null"] and "format" not in p and "x-autotask-udf" not in p
         )
-        self._binary = tuple(
-            f.name for f in fields if json_type(f.data_type) is None and not f.is_udf
-        )
+        self._binary = tuple(f.name for f in fields if json_type(f.data_type) is None and not f.is_udf)
 
     def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
         get = item.get
@@ -174,8 +171,7 @@ class RecordShaper:
                 item[name] = value if isinstance(value, (dict, list)) else str(value)
         for name in self._datetimes:
             value = get(name)
-            if value.__class__ is str and len(value) > 5 and value[-1] != "Z" \
-                    and value[-6] not in "+-":
+            if value.__class__ is str and len(value) > 5 and value[-1] != "Z" and value[-6] not in "+-":
                 item[name] = value + "Z"  # _has_zone, inlined: this runs ~15 times a row
         if self._udfs:
             for column, _ in self._udfs.values():
@@ -194,6 +190,11 @@ class RecordShaper:
         confidential)."""
         if column not in self._reported:
             self._reported.add(column)
-            log.warning("%s.%s: a %s UDF sent a %s value that is no number; sent as null "
-                        "(further ones in this column are not logged).",
-                        self._stream or "?", column, kind, type(value).__name__)
+            log.warning(
+                "%s.%s: a %s UDF sent a %s value that is no number; sent as null "
+                "(further ones in this column are not logged).",
+                self._stream or "?",
+                column,
+                kind,
+                type(value).__name__,
+            )

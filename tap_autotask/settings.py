@@ -10,7 +10,8 @@ validation. Everything else reads plain numbers from the config.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
+from typing import Any
 
 from sdk_core.errors import ConfigurationError
 
@@ -36,8 +37,7 @@ def accept_numeric_text(schema: dict[str, Any]) -> dict[str, Any]:
     """The config schema with the numeric settings also taking numeric text (non-negative)."""
     props = schema["properties"]
     for name in NUMERIC_SETTINGS:
-        props[name] = {**props[name], "type": ["number", "string"], "pattern": NUMERIC_TEXT,
-                       "minimum": 0}
+        props[name] = {**props[name], "type": ["number", "string"], "pattern": NUMERIC_TEXT, "minimum": 0}
     return schema
 
 
@@ -67,8 +67,7 @@ def require_credentials(config: Mapping[str, Any]) -> None:
         )
 
 
-def hide_secrets(errors: list[str], schema: Mapping[str, Any],
-                 config: Mapping[str, Any]) -> list[str]:
+def hide_secrets(errors: list[str], schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     """Validation messages with no secret in them.
 
     jsonschema quotes the offending value (`['s3cr3t'] is not of type 'string'`); a message
@@ -78,8 +77,11 @@ def hide_secrets(errors: list[str], schema: Mapping[str, Any],
     props = schema.get("properties", {})
     secret = {name for name, prop in props.items() if prop.get("secret")}
     # Texts shorter than 4 characters would blank ordinary words; no real secret is that short.
-    values = sorted({text for name in secret for text in _texts(config.get(name))
-                     if len(text) >= 4}, key=len, reverse=True)
+    values = sorted(
+        {text for name in secret for text in _texts(config.get(name)) if len(text) >= 4},
+        key=len,
+        reverse=True,
+    )
     safe = []
     for error in errors:
         where = _WHERE.search(error)
@@ -87,8 +89,9 @@ def hide_secrets(errors: list[str], schema: Mapping[str, Any],
             name = where.group(1)
             kind = props[name].get("type", "string")
             kinds = " or ".join(kind) if isinstance(kind, list) else kind
-            safe.append(f"config[{name!r}] must be of type {kinds}; the value given is not shown "
-                        "because it is secret")
+            safe.append(
+                f"config[{name!r}] must be of type {kinds}; the value given is not shown because it is secret"
+            )
             continue
         for text in values:
             error = error.replace(text, "****")

@@ -9,8 +9,9 @@ ends with ACTIVATE_VERSION, so targets can drop rows that no longer exist in Aut
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from singer_sdk.helpers import types
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -33,7 +34,7 @@ PAGE_SIZE = 500  # Autotask's maximum: full pages waste no requests
 class AutotaskStream(CompatStream):
     """A stream of one queryable Autotask entity, built from metadata and a replication plan."""
 
-    primary_keys = ["id"]  # noqa: RUF012 (singer-sdk reads it as a list)
+    primary_keys = ["id"]  # singer-sdk reads it as a list
     # Rows arrive as JSON and `RecordShaper` makes them match the schema (UTC marks on times,
     # text in string fields); singer-sdk's per-field conformance would cost more than half
     # of the tap's time per row and change nothing.
@@ -71,9 +72,7 @@ class AutotaskStream(CompatStream):
     def schema(self) -> dict:
         """JSON schema from the entity's field metadata (and UDFs, when enabled)."""
         if self.built_schema is None:
-            self.built_schema = build_schema(
-                self.field_specs, with_deleted_at=self.plan.deletes is not None
-            )
+            self.built_schema = build_schema(self.field_specs, with_deleted_at=self.plan.deletes is not None)
         return self.built_schema  # type: ignore[return-value]  # just built
 
     @property
@@ -107,20 +106,21 @@ class AutotaskStream(CompatStream):
     def get_records(self, context: types.Context | None) -> Iterable[dict]:
         """Rows of the current window, then deletions; checkpointed after every page."""
         state = self.stream_state
-        window: Window | None = open_window(
+        opened = open_window(
             state,
             self.plan,
-            now=datetime.now(timezone.utc).replace(microsecond=0),
+            now=datetime.now(UTC).replace(microsecond=0),
             start_date=self.config.get("start_date"),
             lookback_minutes=float(self.config.get("lookback_minutes", 5)),
             reconcile_every_hours=float(self.config.get("reconcile_deletes_every", 168)),
             new_version=int(time.time() * 1000),
         )
         first_load = "table_version" not in state
-        self.stream_version = window.version
-        self._checkpoint(window)
-        if window.activates and first_load and window.last_id is None:
-            self._activate(window.version)  # lets targets create the table before any row
+        self.stream_version = opened.version
+        self._checkpoint(opened)
+        if opened.activates and first_load and opened.last_id is None:
+            self._activate(opened.version)  # lets targets create the table before any row
+        window: Window | None = opened
         while window is not None:
             try:
                 yield from self._scan(window)
@@ -173,7 +173,7 @@ class AutotaskStream(CompatStream):
         for page in pages:  # sdk_core fetches the next page while this one is emitted
             if not page:
                 continue
-            self.extracted_at = datetime.now(timezone.utc)  # one time_extracted per page
+            self.extracted_at = datetime.now(UTC)  # one time_extracted per page
             newest = None
             candidates = []
             floor = window.overlap_floor()
@@ -235,4 +235,3 @@ class AutotaskStream(CompatStream):
     def _activate(self, version: int | None) -> None:
         if version is not None and self.activate_versions:
             self.write_activate_version_message(version)
-

@@ -8,7 +8,8 @@ values the entity streams carry.
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -65,19 +66,19 @@ class _MetadataStream(CompatStream):
         names = self.config.get("picklist_entities")
         if names:
             return [self._entity_catalog.get(name) for name in names]
-        return [s.entity for s in self.tap.streams.values()
-                if isinstance(s, AutotaskStream) and s.selected]
+        return [s.entity for s in self.tap.streams.values() if isinstance(s, AutotaskStream) and s.selected]
 
 
 class PicklistValuesStream(_MetadataStream):
     """Picklist values of the fields and UDFs of the synced entities (live metadata only)."""
 
     name = "picklist_values"
-    primary_keys = ["entity", "field", "value"]  # noqa: RUF012
+    primary_keys = ["entity", "field", "value"]
     schema = th.PropertiesList(
         th.Property("entity", th.StringType, required=True, description="Autotask entity"),
-        th.Property("field", th.StringType, required=True,
-                    description="Record field (camelCase) or UDF column"),
+        th.Property(
+            "field", th.StringType, required=True, description="Record field (camelCase) or UDF column"
+        ),
         th.Property("value", th.StringType, required=True, description="Stored value"),
         th.Property("label", th.StringType),
         th.Property("active", th.BooleanType),
@@ -115,7 +116,7 @@ class UdfDefinitionsStream(_MetadataStream):
     """The user-defined fields of the synced entities, and their column names."""
 
     name = "udf_definitions"
-    primary_keys = ["entity", "name"]  # noqa: RUF012
+    primary_keys = ["entity", "name"]
     schema = th.PropertiesList(
         th.Property("entity", th.StringType, required=True),
         th.Property("name", th.StringType, required=True, description="UDF name in Autotask"),

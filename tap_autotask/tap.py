@@ -45,72 +45,142 @@ class TapAutotask(CompatTap):
     package_name = "autotask-liberator"  # the distribution, for --version and --about
     message_writer_class = FastSingerWriter
 
-    config_jsonschema = accept_numeric_text(th.PropertiesList(
-        th.Property("username", th.StringType, required=True, secret=True,
-                    description="API user's username (an API-only resource's e-mail address)."),
-        th.Property("secret", th.StringType, required=True, secret=True,
-                    description="API user's secret (password)."),
-        th.Property("integration_code", th.StringType, required=True, secret=True,
-                    description="API tracking identifier (integration code) of the API user."),
-        th.Property("api_url", th.StringType,
-                    description="REST root of the tenant's zone, e.g. "
-                    "https://webservices5.autotask.net/ATServicesRest/. Leave empty to detect "
-                    "the zone from the username (ZoneInformation); set it for the sandbox."),
-        th.Property("zone_lookup_url", th.StringType,
-                    description="ZoneInformation URL used for zone detection; only needed to "
-                    "point detection at a non-default host."),
-        th.Property("start_date", th.DateTimeType,
-                    description="Earliest modification time to replicate (UTC) for incremental "
-                    "streams. Without it, the first run reads every row."),
-        th.Property("lookback_minutes", th.NumberType, default=5,
-                    description="Overlap, in minutes, re-read before each incremental bookmark "
-                    "to absorb clock skew between this machine and Autotask. Rows in the "
-                    "overlap that the previous run emitted with the same timestamp are "
-                    f"skipped (the state remembers up to {OVERLAP_CAP:,} of them), so a run "
-                    "emits only "
-                    "rows that changed; fractions such as 2.5 are allowed."),
-        th.Property("max_api_share", th.NumberType, default=0.5,
-                    description="Largest share (0-1) of the tenant's hourly request threshold "
-                    "this tap may use; the threshold is shared by every integration."),
-        th.Property("parallelism", th.IntegerType, default=3,
-                    description="Requests in flight per entity endpoint (Autotask allows 3 per "
-                    "integration code and endpoint)."),
-        th.Property("impersonation_resource_id", th.IntegerType,
-                    description="Resource id to impersonate (ImpersonationResourceId header)."),
-        th.Property("include_udfs", th.BooleanType, default=True,
-                    description="Add user-defined fields as `udf_<name>` columns (a hash suffix "
-                    "keeps names that are not plain ASCII words apart; `udf_definitions` "
-                    "shows the mapping)."),
-        th.Property("redis_url", th.StringType,
-                    description="Redis URL to share the request budget and thread limit with "
-                    "other processes using the same Autotask tenant."),
-        th.Property("reconcile_deletes_every", th.NumberType, default=168,
-                    description="Hours between full re-reads of incremental streams, which end "
-                    "with ACTIVATE_VERSION so targets drop rows deleted in Autotask. A full "
-                    "read costs about one request per 500 rows. Fractions such as 0.5 are "
-                    "allowed; 0 turns it off."),
-        th.Property("metadata_source", th.StringType, default="live",
-                    allowed_values=["live", "catalog"],
-                    description="Where schemas come from: `live` reads entityInformation/fields "
-                    "and userDefinedFields (cached on disk by sdk_core, so only the first "
-                    "discovery costs requests); `catalog` uses the bundled catalog offline "
-                    "(no UDFs, no picklist annotations)."),
-        th.Property("include_streams", th.ArrayType(th.StringType),
-                    description="Only offer these streams (names or glob patterns such as "
-                    "`ticket*`); default all. Unlike `select`, streams left out are not even "
-                    "discovered, so their metadata is never read."),
-        th.Property("picklist_entities", th.ArrayType(th.StringType),
-                    description="Entities (e.g. `Tickets` or `time_entries`) whose picklist "
-                    "values and UDF definitions `picklist_values` and `udf_definitions` emit; "
-                    "default: the entity streams selected in the same run."),
-        th.Property("skip_forbidden_streams", th.BooleanType, default=False,
-                    description="When the API user may not read an entity, skip its stream "
-                    "with a warning and exit 0. By default the other streams are still read, "
-                    "then the run fails listing the streams it could not read."),
-        th.Property("emit_activate_version_messages", th.BooleanType, default=True,
-                    description="Emit ACTIVATE_VERSION after each full scan so targets can "
-                    "drop rows that no longer exist."),
-    ).to_dict())
+    config_jsonschema = accept_numeric_text(
+        th.PropertiesList(
+            th.Property(
+                "username",
+                th.StringType,
+                required=True,
+                secret=True,
+                description="API user's username (an API-only resource's e-mail address).",
+            ),
+            th.Property(
+                "secret",
+                th.StringType,
+                required=True,
+                secret=True,
+                description="API user's secret (password).",
+            ),
+            th.Property(
+                "integration_code",
+                th.StringType,
+                required=True,
+                secret=True,
+                description="API tracking identifier (integration code) of the API user.",
+            ),
+            th.Property(
+                "api_url",
+                th.StringType,
+                description="REST root of the tenant's zone, e.g. "
+                "https://webservices5.autotask.net/ATServicesRest/. Leave empty to detect "
+                "the zone from the username (ZoneInformation); set it for the sandbox.",
+            ),
+            th.Property(
+                "zone_lookup_url",
+                th.StringType,
+                description="ZoneInformation URL used for zone detection; only needed to "
+                "point detection at a non-default host.",
+            ),
+            th.Property(
+                "start_date",
+                th.DateTimeType,
+                description="Earliest modification time to replicate (UTC) for incremental "
+                "streams. Without it, the first run reads every row.",
+            ),
+            th.Property(
+                "lookback_minutes",
+                th.NumberType,
+                default=5,
+                description="Overlap, in minutes, re-read before each incremental bookmark "
+                "to absorb clock skew between this machine and Autotask. Rows in the "
+                "overlap that the previous run emitted with the same timestamp are "
+                f"skipped (the state remembers up to {OVERLAP_CAP:,} of them), so a run "
+                "emits only "
+                "rows that changed; fractions such as 2.5 are allowed.",
+            ),
+            th.Property(
+                "max_api_share",
+                th.NumberType,
+                default=0.5,
+                description="Largest share (0-1) of the tenant's hourly request threshold "
+                "this tap may use; the threshold is shared by every integration.",
+            ),
+            th.Property(
+                "parallelism",
+                th.IntegerType,
+                default=3,
+                description="Requests in flight per entity endpoint (Autotask allows 3 per "
+                "integration code and endpoint).",
+            ),
+            th.Property(
+                "impersonation_resource_id",
+                th.IntegerType,
+                description="Resource id to impersonate (ImpersonationResourceId header).",
+            ),
+            th.Property(
+                "include_udfs",
+                th.BooleanType,
+                default=True,
+                description="Add user-defined fields as `udf_<name>` columns (a hash suffix "
+                "keeps names that are not plain ASCII words apart; `udf_definitions` "
+                "shows the mapping).",
+            ),
+            th.Property(
+                "redis_url",
+                th.StringType,
+                description="Redis URL to share the request budget and thread limit with "
+                "other processes using the same Autotask tenant.",
+            ),
+            th.Property(
+                "reconcile_deletes_every",
+                th.NumberType,
+                default=168,
+                description="Hours between full re-reads of incremental streams, which end "
+                "with ACTIVATE_VERSION so targets drop rows deleted in Autotask. A full "
+                "read costs about one request per 500 rows. Fractions such as 0.5 are "
+                "allowed; 0 turns it off.",
+            ),
+            th.Property(
+                "metadata_source",
+                th.StringType,
+                default="live",
+                allowed_values=["live", "catalog"],
+                description="Where schemas come from: `live` reads entityInformation/fields "
+                "and userDefinedFields (cached on disk by sdk_core, so only the first "
+                "discovery costs requests); `catalog` uses the bundled catalog offline "
+                "(no UDFs, no picklist annotations).",
+            ),
+            th.Property(
+                "include_streams",
+                th.ArrayType(th.StringType),
+                description="Only offer these streams (names or glob patterns such as "
+                "`ticket*`); default all. Unlike `select`, streams left out are not even "
+                "discovered, so their metadata is never read.",
+            ),
+            th.Property(
+                "picklist_entities",
+                th.ArrayType(th.StringType),
+                description="Entities (e.g. `Tickets` or `time_entries`) whose picklist "
+                "values and UDF definitions `picklist_values` and `udf_definitions` emit; "
+                "default: the entity streams selected in the same run.",
+            ),
+            th.Property(
+                "skip_forbidden_streams",
+                th.BooleanType,
+                default=False,
+                description="When the API user may not read an entity, skip its stream "
+                "with a warning and exit 0. By default the other streams are still read, "
+                "then the run fails listing the streams it could not read.",
+            ),
+            th.Property(
+                "emit_activate_version_messages",
+                th.BooleanType,
+                default=True,
+                description="Emit ACTIVATE_VERSION after each full scan so targets can "
+                "drop rows that no longer exist.",
+            ),
+        ).to_dict()
+    )
 
     _client: Any = None
     # Set by the `tap-autotask` command for a plain `--discover`: where to keep the catalog.
@@ -153,7 +223,7 @@ class TapAutotask(CompatTap):
             self._unreadable: dict[str, str] = {}
         return self._unreadable
 
-    @override
+    @override  # type: ignore[misc]  # final in singer-sdk; extended here, not replaced
     def sync_all(self) -> None:
         """All selected streams; then fail if some could not be read (orchestrators must see it).
 
@@ -167,8 +237,11 @@ class TapAutotask(CompatTap):
         finally:
             self.logger.removeFilter(deselected)
         if deselected.skipped:
-            self.logger.info("Synced %d selected stream(s); skipped %d deselected.",
-                             len(self.streams) - len(deselected.skipped), len(deselected.skipped))
+            self.logger.info(
+                "Synced %d selected stream(s); skipped %d deselected.",
+                len(self.streams) - len(deselected.skipped),
+                len(deselected.skipped),
+            )
         if self.unreadable:
             raise UnreadableStreamsError(
                 f"{len(self.unreadable)} stream(s) could not be read, the others were: "
@@ -243,7 +316,7 @@ class TapAutotask(CompatTap):
 
     @classmethod
     @override
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
         """Run the tap; an Autotask error ends it with one line that says what to do."""
         try:
             super().invoke(*args, **kwargs)

@@ -24,9 +24,10 @@ State of a stream (Singer `bookmarks.<stream>`)::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sdk_core import format_datetime, parse_datetime
 
@@ -50,8 +51,15 @@ def to_utc(value: Any) -> datetime | None:
     except (TypeError, ValueError):
         return parse_datetime(value)
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _moment(value: str) -> datetime:
+    """`to_utc` of a timestamp this module stored itself, so never empty."""
+    moment = to_utc(value)
+    assert moment is not None
+    return moment
 
 
 @dataclass
@@ -94,11 +102,12 @@ class Window:
         """Rows older than this cannot fall in the next run's overlap (None: not known yet)."""
         if self.max_seen is None:
             return None
-        edge = min(to_utc(self.until), to_utc(self.max_seen))  # type: ignore[type-var]
+        edge = min(_moment(self.until), _moment(self.max_seen))
         return edge - timedelta(minutes=self.lookback)
 
-    def advance(self, last_id: int, newest: datetime | None,
-                candidates: Iterable[tuple[Any, str, datetime]] = ()) -> None:
+    def advance(
+        self, last_id: int, newest: datetime | None, candidates: Iterable[tuple[Any, str, datetime]] = ()
+    ) -> None:
         """Every row up to `last_id` is emitted; `candidates` may fall in the next overlap."""
         self.last_id = last_id
         if newest is not None:
@@ -110,7 +119,7 @@ class Window:
             if floor is None or moment >= floor:
                 self.recent[str(row_id)] = stamp
         if floor is not None and len(self.recent) > OVERLAP_CAP // 2:
-            self.recent = {k: v for k, v in self.recent.items() if to_utc(v) >= floor}  # type: ignore[operator]
+            self.recent = {k: v for k, v in self.recent.items() if _moment(v) >= floor}
         if len(self.recent) > OVERLAP_CAP:
             self.recent = None  # too busy to remember: the overlap is re-emitted instead
 
@@ -119,19 +128,17 @@ def later(a: str | None, b: str | None) -> str | None:
     """The later of two timestamps (either may be missing)."""
     if a is None or b is None:
         return a or b
-    return a if to_utc(a) >= to_utc(b) else b  # type: ignore[operator]
+    return a if _moment(a) >= _moment(b) else b
 
 
 def _earlier(a: str, b: str | None) -> str:
     if b is None:
         return a
-    return a if to_utc(a) <= to_utc(b) else b  # type: ignore[operator]
+    return a if _moment(a) <= _moment(b) else b
 
 
 def _minus(value: str, minutes: float) -> str:
-    moment = to_utc(value)
-    assert moment is not None
-    return format_datetime(moment - timedelta(minutes=minutes))
+    return format_datetime(_moment(value) - timedelta(minutes=minutes))
 
 
 def open_window(
@@ -154,28 +161,34 @@ def open_window(
     bookmark = state.get("replication_key_value")
     if state.get("replication_key") not in (None, plan.replication_key):
         bookmark = None  # the key changed: the old bookmark means nothing
-    floor = format_datetime(parse_datetime(start_date)) if start_date else None
+    floor = format_datetime(start_date) if start_date else None
     full = Window(ROWS, FULL, until, since=floor, version=new_version, lookback=lookback_minutes)
     if bookmark is None:
         if floor is None:
             return full
-        return Window(ROWS, INCREMENTAL, until, since=floor, version=version,
-                      lookback=lookback_minutes)
+        return Window(ROWS, INCREMENTAL, until, since=floor, version=version, lookback=lookback_minutes)
     last = state.get("last_reconciled")
     if reconcile_every_hours > 0 and (
-        last is None or now - to_utc(last) >= timedelta(hours=reconcile_every_hours)  # type: ignore[operator]
+        last is None or now - _moment(last) >= timedelta(hours=reconcile_every_hours)
     ):
         return full
     since = later(_minus(bookmark, lookback_minutes), floor)
-    return Window(ROWS, INCREMENTAL, until, since=since, version=version,
-                  lookback=lookback_minutes, skip=state.get("overlap"))
+    return Window(
+        ROWS,
+        INCREMENTAL,
+        until,
+        since=since,
+        version=version,
+        lookback=lookback_minutes,
+        skip=state.get("overlap"),
+    )
 
 
 def _overlap(window: Window, bookmark: str | None) -> dict[str, str] | None:
     if window.recent is None or bookmark is None:
         return None
-    floor = to_utc(bookmark) - timedelta(minutes=window.lookback)  # type: ignore[operator]
-    kept = {k: v for k, v in window.recent.items() if to_utc(v) >= floor}  # type: ignore[operator]
+    floor = _moment(bookmark) - timedelta(minutes=window.lookback)
+    kept = {k: v for k, v in window.recent.items() if _moment(v) >= floor}
     return kept or None
 
 
@@ -219,5 +232,12 @@ def close_window(
         state.pop("deletes_overlap", None)
         return None
     since = _minus(state["deletes_value"], lookback_minutes)
-    return Window(DELETES, INCREMENTAL, window.until, since=since, version=window.version,
-                  lookback=lookback_minutes, skip=state.get("deletes_overlap"))
+    return Window(
+        DELETES,
+        INCREMENTAL,
+        window.until,
+        since=since,
+        version=window.version,
+        lookback=lookback_minutes,
+        skip=state.get("deletes_overlap"),
+    )

@@ -42,8 +42,13 @@ def _declared(name: str) -> dict[str, Any]:
 
 @functools.cache
 def _about(plugin: str) -> dict[str, Any]:
-    done = subprocess.run([str(BIN / plugin), "--about", "--format=json"], capture_output=True,
-                          text=True, check=True, timeout=120)
+    done = subprocess.run(
+        [str(BIN / plugin), "--about", "--format=json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return json.loads(done.stdout)
 
 
@@ -52,7 +57,9 @@ def _expected_kinds(name: str, prop: dict[str, Any]) -> set[str]:
         return {"options"}
     types = set(prop["type"] if isinstance(prop["type"], list) else [prop["type"]]) - {"null"}
     if "number" in types:
-        assert "string" in types, f"{name} takes a number only: accept numeric text (Meltano 4.4 has no decimal)"
+        assert "string" in types, (
+            f"{name} takes a number only: accept numeric text (Meltano 4.4 has no decimal)"
+        )
         return {"string"}
     if types == {"string"}:
         return {"date_iso8601", "string"} if prop.get("format") in ("date-time", "date") else {"string"}
@@ -68,7 +75,9 @@ def test_every_setting_is_declared_with_its_kind(plugin):
     assert sorted(set(declared) - set(settings)) == [], f"{plugin} has no such settings"
     for name, prop in settings.items():
         setting = declared[name]
-        assert setting.get("kind") in _expected_kinds(name, prop), f"{plugin}.{name}: kind {setting.get('kind')}"
+        assert setting.get("kind") in _expected_kinds(name, prop), (
+            f"{plugin}.{name}: kind {setting.get('kind')}"
+        )
         if "enum" in prop:
             assert {o["value"] for o in setting["options"]} == set(prop["enum"]), f"{plugin}.{name}: options"
         if prop.get("secret") or prop.get("writeOnly"):
@@ -81,8 +90,9 @@ def test_every_setting_is_declared_with_its_kind(plugin):
 def test_plugins_report_the_distribution_s_version(plugin):
     version = metadata.version("autotask-liberator")
     assert _about(plugin)["version"] == version
-    done = subprocess.run([str(BIN / plugin), "--version"], capture_output=True, text=True, check=True,
-                          timeout=120)
+    done = subprocess.run(
+        [str(BIN / plugin), "--version"], capture_output=True, text=True, check=True, timeout=120
+    )
     assert done.stdout.startswith(f"{plugin} v{version},"), done.stdout
 
 
@@ -97,8 +107,12 @@ def test_server_databases_have_a_url_only_in_the_sandbox_environment():
     spec = _spec()
     assert spec["ff.strict_env_var_mode"] is True, "an unset $VAR must stop the command"
     loaders = {p["name"]: p for p in spec["plugins"]["loaders"]}
-    sandbox = {p["name"]: p["config"] for e in spec["environments"] if e["name"] == "sandbox"
-               for p in e["config"]["plugins"]["loaders"]}
+    sandbox = {
+        p["name"]: p["config"]
+        for e in spec["environments"]
+        if e["name"] == "sandbox"
+        for p in e["config"]["plugins"]["loaders"]
+    }
     for name in ("target-postgres", "target-mysql"):
         variable = name.upper().replace("-", "_") + "_SQLALCHEMY_URL"
         assert loaders[name]["config"]["sqlalchemy_url"] == f"${variable}"
@@ -116,8 +130,15 @@ def _project(tmp: Path) -> Path:
 
 
 def _meltano(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([str(BIN / "meltano"), *args], cwd=project, env=env, text=True,
-                          capture_output=True, timeout=300, check=False)
+    done = subprocess.run(
+        [str(BIN / "meltano"), *args],
+        cwd=project,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
     assert "deprecat" not in done.stderr.lower(), done.stderr[-2000:]
     return done
 
@@ -132,23 +153,42 @@ def test_meltano_environments_defaults_overrides_and_types(sandbox_factory, tmp_
     server = sandbox_factory()
     project = _project(tmp_path)
     # Nothing of the caller's Meltano, Autotask or target settings: only what the file says.
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("MELTANO_", "AUTOTASK_", "TAP_", "TARGET_"))}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "AUTOTASK_", "TAP_", "TARGET_"))
+    }
     base["NO_COLOR"] = "1"
 
-    production = _meltano(project, {**base, **server.env}, "--environment", "production",
-                          "run", "tap-autotask", "target-postgres")
+    production = _meltano(
+        project,
+        {**base, **server.env},
+        "--environment",
+        "production",
+        "run",
+        "tap-autotask",
+        "target-postgres",
+    )
     assert production.returncode != 0
     assert "TARGET_POSTGRES_SQLALCHEMY_URL" in production.stderr
     assert server.admin.stats()["total"] == 0, "the missing URL stops the run before anything is read"
 
-    overridden = _config(_meltano(project, {**base, "AUTOTASK_API_URL": server.api_url},
-                                  "--environment", "sandbox", "config", "print", "tap-autotask"))
+    overridden = _config(
+        _meltano(
+            project,
+            {**base, "AUTOTASK_API_URL": server.api_url},
+            "--environment",
+            "sandbox",
+            "config",
+            "print",
+            "tap-autotask",
+        )
+    )
     assert overridden["api_url"] == server.api_url, "the shell's AUTOTASK_API_URL wins in sandbox"
 
     done = _meltano(project, base, "config", "set", "target-postgres", "picklist_label_views", "true")
     assert done.returncode == 0, done.stderr[-2000:]
-    target = _config(_meltano(project, base, "--environment", "sandbox", "config", "print", "target-postgres"))
+    target = _config(
+        _meltano(project, base, "--environment", "sandbox", "config", "print", "target-postgres")
+    )
     assert target["picklist_label_views"] is True
     assert target["sqlalchemy_url"] == "*****", "sandbox points at the test database; the URL is sensitive"
 

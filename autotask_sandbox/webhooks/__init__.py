@@ -47,11 +47,11 @@ must read them from `/{X}WebhookFields/entityInformation/fields` (the `fieldID` 
 hard-code them. `udfFieldID` is the id of the UDF definition.
 """
 
+from . import routes  # noqa: F401  (registers the admin routes)
 from .delivery import Delivery, WebhookSettings, encode
 from .dispatcher import WebhookDispatcher, attach, dispatcher_for
 from .matching import WATCHED_ENTITIES, Webhook, build_payload, field_ids
 from .signing import dotnet_json, plain_json, sign
-from . import routes  # noqa: F401  (registers the admin routes)
 
 __all__ = [
     "WATCHED_ENTITIES",

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .matching import Webhook
 from .signing import dotnet_json, plain_json, sign
@@ -42,7 +43,6 @@ class WebhookSettings:
                 raise ValueError(f"webhook setting {key!r} must be a whole number")
         for key, value in changes.items():
             setattr(self, key, type(getattr(self, key))(value))
-
 
 
 @dataclass
@@ -81,8 +81,12 @@ class DeliveryQueues:
     same callout wait behind it in trigger order while other callouts carry on.
     """
 
-    def __init__(self, settings: WebhookSettings, post: Callable[[Delivery], str | None],
-                 on_result: Callable[[Delivery, str | None, bool], None]):
+    def __init__(
+        self,
+        settings: WebhookSettings,
+        post: Callable[[Delivery], str | None],
+        on_result: Callable[[Delivery, str | None, bool], None],
+    ):
         self._settings = settings
         self._post = post  # returns None when delivered, else what went wrong
         self._on_result = on_result  # (delivery, error, final)
@@ -96,9 +100,12 @@ class DeliveryQueues:
             callout.items.append(delivery)
             if not callout.running and not self._closed.is_set():
                 callout.running = True
-                threading.Thread(target=self._drain, args=(callout,), daemon=True,
-                                 name=f"webhook-{delivery.webhook.entity}-{delivery.webhook.id}"
-                                 ).start()
+                threading.Thread(
+                    target=self._drain,
+                    args=(callout,),
+                    daemon=True,
+                    name=f"webhook-{delivery.webhook.entity}-{delivery.webhook.id}",
+                ).start()
 
     def pending(self) -> int:
         with self._lock:
@@ -139,4 +146,3 @@ class DeliveryQueues:
                             callout.items.popleft()
             if not final:
                 self._closed.wait(self._settings.retry_interval)
-

@@ -64,8 +64,7 @@ class WebhookDispatcher:
     per-webhook `SequenceNumber` follows trigger order) and hands payloads to `DeliveryQueues`.
     """
 
-    def __init__(self, backend: Any, settings: WebhookSettings | None = None,
-                 history: int = 2000):
+    def __init__(self, backend: Any, settings: WebhookSettings | None = None, history: int = 2000):
         self.backend = backend
         self.settings = settings or WebhookSettings()
         self._config_of = _config_entities(backend.catalog)
@@ -129,9 +128,12 @@ class WebhookDispatcher:
         """Keep the read-only webhook fields as Autotask maintains them."""
         backend = self.backend
         if event.entity == root and event.action == "Create":  # read-only: whatever was sent
-            backend.update(root, event.id, {"webhookGUID": str(uuid.uuid4()),
-                                            "ownerResourceID": event.person_id},
-                           person_id=event.person_id)
+            backend.update(
+                root,
+                event.id,
+                {"webhookGUID": str(uuid.uuid4()), "ownerResourceID": event.person_id},
+                person_id=event.person_id,
+            )
         if event.entity == root and event.action == "Delete":
             return
         for hook in self._rows(root):
@@ -142,9 +144,13 @@ class WebhookDispatcher:
     def _is_ready(self, root: str, webhook_id: int) -> bool:
         for segment in ("Fields", "UdfFields"):
             child = self._child_entity(root, segment)
-            if child and self.backend.count(child, [
+            if child and self.backend.count(
+                child,
+                [
                     {"op": "eq", "field": "webhookID", "value": webhook_id},
-                    {"op": "eq", "field": "isSubscribedField", "value": True}]):
+                    {"op": "eq", "field": "isSubscribedField", "value": True},
+                ],
+            ):
                 return True
         return False
 
@@ -181,19 +187,32 @@ class WebhookDispatcher:
             udf_entity = self._child_entity(root, "UdfFields")
             if udf_entity:
                 for definition in self._udf_definitions(watched):
-                    rows.append((udf_entity, "udfFieldID", str(definition["id"]),
-                                 definition["name"], definition["id"]))
+                    rows.append(
+                        (
+                            udf_entity,
+                            "udfFieldID",
+                            str(definition["id"]),
+                            definition["name"],
+                            definition["id"],
+                        )
+                    )
         with backend.lock:
             conn = backend.storage.conn
-            have = {(e, f, v) for e, f, v in conn.execute(
-                "SELECT entity, field, value FROM _picklists WHERE field IN ('fieldID', 'udfFieldID')")}
+            have = {
+                (e, f, v)
+                for e, f, v in conn.execute(
+                    "SELECT entity, field, value FROM _picklists WHERE field IN ('fieldID', 'udfFieldID')"
+                )
+            }
             missing = [r for r in rows if r[:3] not in have]
             if missing:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(
                     "INSERT INTO _picklists (entity, field, is_udf, value, label, is_default, "
                     "sort_order, parent_value, is_active, is_system) "
-                    "VALUES (?, ?, 0, ?, ?, 0, ?, '', 1, 1)", missing)
+                    "VALUES (?, ?, 0, ?, ?, 0, ?, '', 1, 1)",
+                    missing,
+                )
                 conn.execute("COMMIT")
 
     def _udf_definitions(self, watched: str) -> list[dict[str, Any]]:
@@ -221,8 +240,12 @@ class WebhookDispatcher:
                 else:
                     self._dispatch(event)
             except Exception:
-                log.exception("webhook fan-out failed for %s %s %s", getattr(event, "action", ""),
-                              getattr(event, "entity", ""), getattr(event, "id", ""))
+                log.exception(
+                    "webhook fan-out failed for %s %s %s",
+                    getattr(event, "action", ""),
+                    getattr(event, "entity", ""),
+                    getattr(event, "id", ""),
+                )
             finally:
                 self._events.task_done()
 
@@ -238,8 +261,7 @@ class WebhookDispatcher:
             with self._lock:
                 if (hook.entity, hook.id) in self._deactivated:
                     continue
-            if not hook.fires_on(event.action, event.changed_fields, event.udf_changes,
-                                 event.person_id):
+            if not hook.fires_on(event.action, event.changed_fields, event.udf_changes, event.person_id):
                 continue
             target = _callout_key(hook.url)
             if target in sent_to:
@@ -249,11 +271,18 @@ class WebhookDispatcher:
             if event.action == "Update" and current is None:
                 current = self.backend.get(event.entity, event.id) or {}
                 current_udfs = {u["name"]: u["value"] for u in current.pop("userDefinedFields", [])}
-            fields = hook.payload_fields(event.action, event.changed_fields, event.udf_changes,
-                                         current, current_udfs)
-            payload = build_payload(hook, event.action, event.id, fields,
-                                    self._event_time(event.occurred_at),
-                                    self._next_sequence(hook), event.person_id)
+            fields = hook.payload_fields(
+                event.action, event.changed_fields, event.udf_changes, current, current_udfs
+            )
+            payload = build_payload(
+                hook,
+                event.action,
+                event.id,
+                fields,
+                self._event_time(event.occurred_at),
+                self._next_sequence(hook),
+                event.person_id,
+            )
             self._queues.put(encode(hook, payload, self.settings))
 
     def _next_sequence(self, hook: Webhook) -> int:
@@ -280,59 +309,95 @@ class WebhookDispatcher:
             ids = field_ids(watched)
             udf_names = {d["id"]: d["name"] for d in self._udf_definitions(watched)}
             for row in self._rows(root):
-                children = {segment: self._rows(child, webhookID=row["id"])
-                            for segment in ("Fields", "UdfFields", "ExcludedResources")
-                            if (child := self._child_entity(root, segment))}
+                children = {
+                    segment: self._rows(child, webhookID=row["id"])
+                    for segment in ("Fields", "UdfFields", "ExcludedResources")
+                    if (child := self._child_entity(root, segment))
+                }
                 fields = children.get("Fields", [])
                 udfs = children.get("UdfFields", [])
-                out.setdefault(watched, []).append(Webhook(
-                    entity=root, id=row["id"], guid=row.get("webhookGUID") or "",
-                    url=row.get("webhookUrl") or "", deactivation_url=row.get("deactivationUrl"),
-                    secret=row.get("secretKey") or "", active=bool(row.get("isActive")),
-                    actions=frozenset(action for action in ("Create", "Update", "Delete")
-                                      if row.get(f"isSubscribedTo{action}Events")),
-                    subscribed=frozenset(ids[f["fieldID"]] for f in fields
-                                         if f.get("isSubscribedField") and f["fieldID"] in ids),
-                    display_always=frozenset(ids[f["fieldID"]] for f in fields
-                                             if f.get("isDisplayAlwaysField") and f["fieldID"] in ids),
-                    subscribed_udfs=frozenset(udf_names[u["udfFieldID"]] for u in udfs
-                                              if u.get("isSubscribedField")
-                                              and u["udfFieldID"] in udf_names),
-                    display_always_udfs=frozenset(udf_names[u["udfFieldID"]] for u in udfs
-                                                  if u.get("isDisplayAlwaysField")
-                                                  and u["udfFieldID"] in udf_names),
-                    owner=row.get("ownerResourceID"),
-                    excluded_resources=frozenset(r["resourceID"] for r in
-                                                 children.get("ExcludedResources", [])
-                                                 if r.get("resourceID") is not None),
-                ))
+                out.setdefault(watched, []).append(
+                    Webhook(
+                        entity=root,
+                        id=row["id"],
+                        guid=row.get("webhookGUID") or "",
+                        url=row.get("webhookUrl") or "",
+                        deactivation_url=row.get("deactivationUrl"),
+                        secret=row.get("secretKey") or "",
+                        active=bool(row.get("isActive")),
+                        actions=frozenset(
+                            action
+                            for action in ("Create", "Update", "Delete")
+                            if row.get(f"isSubscribedTo{action}Events")
+                        ),
+                        subscribed=frozenset(
+                            ids[f["fieldID"]]
+                            for f in fields
+                            if f.get("isSubscribedField") and f["fieldID"] in ids
+                        ),
+                        display_always=frozenset(
+                            ids[f["fieldID"]]
+                            for f in fields
+                            if f.get("isDisplayAlwaysField") and f["fieldID"] in ids
+                        ),
+                        subscribed_udfs=frozenset(
+                            udf_names[u["udfFieldID"]]
+                            for u in udfs
+                            if u.get("isSubscribedField") and u["udfFieldID"] in udf_names
+                        ),
+                        display_always_udfs=frozenset(
+                            udf_names[u["udfFieldID"]]
+                            for u in udfs
+                            if u.get("isDisplayAlwaysField") and u["udfFieldID"] in udf_names
+                        ),
+                        owner=row.get("ownerResourceID"),
+                        excluded_resources=frozenset(
+                            r["resourceID"]
+                            for r in children.get("ExcludedResources", [])
+                            if r.get("resourceID") is not None
+                        ),
+                    )
+                )
         return out
 
     # -- delivery results (delivery threads) ------------------------------------------------
     def _post(self, delivery: Delivery, url: str | None = None) -> str | None:
         try:
             response = self._http.post(
-                url or delivery.webhook.url, content=delivery.body, timeout=self.settings.timeout,
-                headers={"Content-Type": "application/json; charset=utf-8",
-                         "X-Hook-Signature": delivery.signature})
+                url or delivery.webhook.url,
+                content=delivery.body,
+                timeout=self.settings.timeout,
+                headers={
+                    "Content-Type": "application/json; charset=utf-8",
+                    "X-Hook-Signature": delivery.signature,
+                },
+            )
         except httpx.HTTPError as exc:
             return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if 200 <= response.status_code < 300:
             return None
         return f"HTTP {response.status_code}"
 
-    def _record(self, delivery: Delivery, error: str | None, final: bool, kind: str,
-                url: str) -> None:
+    def _record(self, delivery: Delivery, error: str | None, final: bool, kind: str, url: str) -> None:
         payload = delivery.payload
         with self._lock:
-            self._attempts.append({
-                "kind": kind, "webhookEntity": delivery.webhook.entity,
-                "webhookID": delivery.webhook.id, "url": _public_url(url),
-                "action": payload["Action"], "entityType": payload["EntityType"],
-                "id": payload["Id"], "sequenceNumber": payload["SequenceNumber"],
-                "attempt": delivery.attempts, "ok": error is None, "error": error,
-                "final": final, "at": format_datetime(datetime.now(UTC)),
-            })
+            self._attempts.append(
+                {
+                    "kind": kind,
+                    "webhookEntity": delivery.webhook.entity,
+                    "webhookID": delivery.webhook.id,
+                    "url": _public_url(url),
+                    "action": payload["Action"],
+                    "entityType": payload["EntityType"],
+                    "id": payload["Id"],
+                    "sequenceNumber": payload["SequenceNumber"],
+                    "attempt": delivery.attempts,
+                    "ok": error is None,
+                    "error": error,
+                    "final": final,
+                    "at": format_datetime(datetime.now(UTC)),
+                }
+            )
 
     def _on_result(self, delivery: Delivery, error: str | None, final: bool) -> None:
         hook = delivery.webhook
@@ -356,27 +421,39 @@ class WebhookDispatcher:
 
     def _record_suppressed(self, hook: Webhook, event: Any) -> None:
         with self._lock:
-            self._attempts.append({
-                "kind": "suppressed", "webhookEntity": hook.entity, "webhookID": hook.id,
-                "url": _public_url(hook.url), "action": event.action,
-                "entityType": self.backend.catalog.get(event.entity).internal_name, "id": event.id,
-                "sequenceNumber": None, "attempt": 0, "ok": None,
-                "error": "duplicate callout (same entity, URL and callout type) suppressed",
-                "final": True, "at": format_datetime(datetime.now(UTC))})
+            self._attempts.append(
+                {
+                    "kind": "suppressed",
+                    "webhookEntity": hook.entity,
+                    "webhookID": hook.id,
+                    "url": _public_url(hook.url),
+                    "action": event.action,
+                    "entityType": self.backend.catalog.get(event.entity).internal_name,
+                    "id": event.id,
+                    "sequenceNumber": None,
+                    "attempt": 0,
+                    "ok": None,
+                    "error": "duplicate callout (same entity, URL and callout type) suppressed",
+                    "final": True,
+                    "at": format_datetime(datetime.now(UTC)),
+                }
+            )
 
     def purge_error_logs(self, now: datetime | None = None) -> int:
         """Delete `WebhookEventErrorLogs` rows older than the 30-day retention; returns how many."""
         cutoff = format_datetime((now or datetime.now(UTC)) - ERROR_LOG_RETENTION)
-        old = self.backend.query("WebhookEventErrorLogs",
-                                 [{"op": "lt", "field": "createDateTime", "value": cutoff}])
+        old = self.backend.query(
+            "WebhookEventErrorLogs", [{"op": "lt", "field": "createDateTime", "value": cutoff}]
+        )
         removed = 0
         while old.ids:
             for id_ in old.ids:
                 removed += bool(self.backend.delete("WebhookEventErrorLogs", id_))
             if not old.has_more:
                 break
-            old = self.backend.query("WebhookEventErrorLogs",
-                                     [{"op": "lt", "field": "createDateTime", "value": cutoff}])
+            old = self.backend.query(
+                "WebhookEventErrorLogs", [{"op": "lt", "field": "createDateTime", "value": cutoff}]
+            )
         return removed
 
     def _purge_loop(self) -> None:
@@ -389,13 +466,16 @@ class WebhookDispatcher:
     def _log_error(self, delivery: Delivery, error: str) -> None:
         hook = delivery.webhook
         row: dict[str, Any] = {
-            "errorMessage": (f"{hook.entity} {hook.id}: delivery to {_public_url(hook.url)} "
-                             f"failed {delivery.attempts} times, last: {error}")[:1000],
+            "errorMessage": (
+                f"{hook.entity} {hook.id}: delivery to {_public_url(hook.url)} "
+                f"failed {delivery.attempts} times, last: {error}"
+            )[:1000],
             "payload": delivery.body.decode("utf-8"),
             "sequenceNumber": delivery.payload["SequenceNumber"],
         }
-        column = {"CompanyWebhooks": "accountWebhookID",
-                  "ContactWebhooks": "contactWebhookID"}.get(hook.entity)
+        column = {"CompanyWebhooks": "accountWebhookID", "ContactWebhooks": "contactWebhookID"}.get(
+            hook.entity
+        )
         if column:
             row[column] = hook.id
         try:
@@ -425,10 +505,16 @@ class WebhookDispatcher:
             log.exception("could not deactivate %s %s", hook.entity, hook.id)
         if not hook.deactivation_url:
             return
-        payload = {"Action": "Deactivated", "Guid": hook.guid,
-                   "EntityType": self.backend.catalog.get(hook.entity).internal_name,
-                   "Id": hook.id, "Fields": {}, "EventTime": self._event_time(datetime.now(UTC)),
-                   "SequenceNumber": self._next_sequence(hook), "PersonID": None}
+        payload = {
+            "Action": "Deactivated",
+            "Guid": hook.guid,
+            "EntityType": self.backend.catalog.get(hook.entity).internal_name,
+            "Id": hook.id,
+            "Fields": {},
+            "EventTime": self._event_time(datetime.now(UTC)),
+            "SequenceNumber": self._next_sequence(hook),
+            "PersonID": None,
+        }
         notice = encode(hook, payload, self.settings)
         notice.attempts = 1
         error = self._post(notice, hook.deactivation_url)
@@ -440,14 +526,19 @@ _WATCHED_BY = frozenset(WATCHED_ENTITIES.values())
 
 def _owner_left(event: Any) -> bool:
     """A resource was deactivated (its webhooks go with it)."""
-    return (event.entity == "Resources" and event.action == "Update"
-            and event.changed_fields.get("isActive") is False)
+    return (
+        event.entity == "Resources"
+        and event.action == "Update"
+        and event.changed_fields.get("isActive") is False
+    )
+
+
 _RESET = object()  # fan-out marker: the backend was reset
 
 
 # --- wiring: one dispatcher per sandbox, admin routes -----------------------------------------
 
-_DISPATCHERS: "weakref.WeakKeyDictionary[Any, WebhookDispatcher]" = weakref.WeakKeyDictionary()
+_DISPATCHERS: weakref.WeakKeyDictionary[Any, WebhookDispatcher] = weakref.WeakKeyDictionary()
 
 
 def attach(sandbox: Any) -> WebhookDispatcher:
@@ -460,4 +551,3 @@ def dispatcher_for(backend: Any) -> WebhookDispatcher:
     if dispatcher is None:
         dispatcher = _DISPATCHERS[backend] = WebhookDispatcher(backend)
     return dispatcher
-

@@ -7,9 +7,10 @@ catalog (`field_ids()`); clients must read them from the `fieldID` picklist of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Mapping
+from typing import Any
 
 from sdk_core.catalog import load_catalog
 
@@ -61,20 +62,25 @@ class Webhook:
         """Autotask's `isReady`: at least one subscribed field or UDF exists."""
         return bool(self.subscribed or self.subscribed_udfs)
 
-    def fires_on(self, action: str, changed: Mapping[str, Any], udfs: Mapping[str, Any],
-                 person_id: int | None) -> bool:
+    def fires_on(
+        self, action: str, changed: Mapping[str, Any], udfs: Mapping[str, Any], person_id: int | None
+    ) -> bool:
         if not (self.active and self.ready and action in self.actions):
             return False
         if person_id is not None and person_id in self.excluded_resources:
             return False
         if action != "Update":
             return True
-        return bool(self.subscribed.intersection(changed)
-                    or self.subscribed_udfs.intersection(udfs))
+        return bool(self.subscribed.intersection(changed) or self.subscribed_udfs.intersection(udfs))
 
-    def payload_fields(self, action: str, changed: Mapping[str, Any], udfs: Mapping[str, Any],
-                       current: Mapping[str, Any] | None,
-                       current_udfs: Mapping[str, Any] | None) -> dict[str, Any]:
+    def payload_fields(
+        self,
+        action: str,
+        changed: Mapping[str, Any],
+        udfs: Mapping[str, Any],
+        current: Mapping[str, Any] | None,
+        current_udfs: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
         """Changed subscribed fields plus display-always fields, in catalog order.
 
         A delete carries only the display-always values the backend still knew; UDFs go in a
@@ -83,8 +89,9 @@ class Webhook:
         row = {**(current or {}), **changed}
         udf_row = {**(current_udfs or {}), **udfs}
         wanted = _shown(action, self.subscribed, self.display_always, changed)
-        fields = {name: row[name] for name in field_ids(self.watched).values()
-                  if name in wanted and name in row}
+        fields = {
+            name: row[name] for name in field_ids(self.watched).values() if name in wanted and name in row
+        }
         udf_wanted = _shown(action, self.subscribed_udfs, self.display_always_udfs, udfs)
         udf_items = [{"name": n, "value": udf_row[n]} for n in sorted(udf_wanted) if n in udf_row]
         if udf_items:
@@ -92,8 +99,9 @@ class Webhook:
         return fields
 
 
-def _shown(action: str, subscribed: frozenset[str], display_always: frozenset[str],
-           changed: Mapping[str, Any]) -> set[str]:
+def _shown(
+    action: str, subscribed: frozenset[str], display_always: frozenset[str], changed: Mapping[str, Any]
+) -> set[str]:
     """Names a payload shows: display-always ones, plus subscribed ones that changed."""
     if action == "Create":
         return set(display_always | subscribed)
@@ -102,8 +110,15 @@ def _shown(action: str, subscribed: frozenset[str], display_always: frozenset[st
     return set(display_always)
 
 
-def build_payload(webhook: Webhook, action: str, entity_id: int, fields: dict[str, Any],
-                  event_time: str, sequence: int, person_id: int | None) -> dict[str, Any]:
+def build_payload(
+    webhook: Webhook,
+    action: str,
+    entity_id: int,
+    fields: dict[str, Any],
+    event_time: str,
+    sequence: int,
+    person_id: int | None,
+) -> dict[str, Any]:
     """The callout envelope in the key order integrators' samples show."""
     return {
         "Action": action,
@@ -115,4 +130,3 @@ def build_payload(webhook: Webhook, action: str, entity_id: int, fields: dict[st
         "SequenceNumber": sequence,
         "PersonID": person_id,
     }
-

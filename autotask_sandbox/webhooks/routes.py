@@ -24,8 +24,12 @@ async def deliveries(request: Request) -> Response:
     wanted = request.query_params.get("webhook")
     if wanted:
         entity, _, id_text = wanted.partition("/")
-        attempts = [a for a in attempts if a["webhookEntity"].lower() == entity.lower()
-                    and (not id_text or str(a["webhookID"]) == id_text)]
+        attempts = [
+            a
+            for a in attempts
+            if a["webhookEntity"].lower() == entity.lower()
+            and (not id_text or str(a["webhookID"]) == id_text)
+        ]
     return _json({"pending": dispatcher.pending(), "deliveries": attempts})
 
 

@@ -12,7 +12,8 @@ import hashlib
 import hmac
 import json
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # Characters .NET's default (HTML-safe) JSON encoder writes as \uXXXX inside strings.
 _DOTNET_ESCAPED = frozenset("&<>'+`\"")
@@ -73,4 +74,3 @@ def sign(secret: str, body: bytes) -> str:
     """`X-Hook-Signature` value: `sha1=` + base64 of HMAC-SHA1 keyed with the secret."""
     digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha1).digest()
     return "sha1=" + base64.b64encode(digest).decode("ascii")
-

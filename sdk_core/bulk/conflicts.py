@@ -8,8 +8,9 @@ keep Autotask's value and are reported).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from .._datetime import parse_datetime
 from ..errors import ConfigurationError
@@ -25,7 +26,8 @@ def check_policy(policy: str, base: Any) -> None:
     if policy == "merge" and base is None:
         raise ConfigurationError(
             "on_conflict='merge' needs base=: the rows as you read them (same sources as rows, "
-            "matched by id), to tell the fields you changed from those changed in Autotask since")
+            "matched by id), to tell the fields you changed from those changed in Autotask since"
+        )
 
 
 def changed_since(read_at: Any, current_at: Any) -> bool:
@@ -66,8 +68,11 @@ def _lookup(record: Mapping[str, Any], key: str) -> Any:
 
 
 def _udf_values(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(u.get("name", "")).lower(): u.get("value") for u in record.get("userDefinedFields") or ()
-            if isinstance(u, Mapping)}
+    return {
+        str(u.get("name", "")).lower(): u.get("value")
+        for u in record.get("userDefinedFields") or ()
+        if isinstance(u, Mapping)
+    }
 
 
 def already_applied(body: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
@@ -75,16 +80,18 @@ def already_applied(body: Mapping[str, Any], current: Mapping[str, Any]) -> bool
     for key, value in body.items():
         if key == "userDefinedFields":
             have = _udf_values(current)
-            if any(not same_value(u.get("value"), have.get(str(u.get("name", "")).lower()))
-                   for u in value or ()):
+            if any(
+                not same_value(u.get("value"), have.get(str(u.get("name", "")).lower())) for u in value or ()
+            ):
                 return False
         elif key.lower() != "id" and not same_value(value, _lookup(current, key)):
             return False
     return True
 
 
-def merge(body: Mapping[str, Any], base: Mapping[str, Any],
-          current: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def merge(
+    body: Mapping[str, Any], base: Mapping[str, Any], current: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
     """The body to send after a conflict, and the fields where Autotask's value was kept."""
     out: dict[str, Any] = {"id": body["id"]}
     kept: list[str] = []
@@ -107,14 +114,18 @@ def merge(body: Mapping[str, Any], base: Mapping[str, Any],
     return out, kept
 
 
-def _merge_udfs(mine: list[Any], base: dict[str, Any], current: dict[str, Any]) -> tuple[list[Any], list[str]]:
+def _merge_udfs(
+    mine: list[Any], base: dict[str, Any], current: dict[str, Any]
+) -> tuple[list[Any], list[str]]:
     out, kept = [], []
     for item in mine:
         name = str(item.get("name", ""))
         low = name.lower()
         if same_value(item.get("value"), base.get(low)):
             continue
-        if not same_value(current.get(low), base.get(low)) and not same_value(current.get(low), item.get("value")):
+        if not same_value(current.get(low), base.get(low)) and not same_value(
+            current.get(low), item.get("value")
+        ):
             kept.append(name)
             continue
         out.append(item)

@@ -17,9 +17,10 @@ import itertools
 import logging
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .._query import Q
 from ..catalog import EntityInfo
@@ -74,11 +75,26 @@ class Prepared:
 
 
 class Job:
-    def __init__(self, client: Any, entity: str, operation: str, *, journal: Any = None,
-                 dry_run: bool = False, resume: str | None = None, match: Sequence[str] | None = None,
-                 marker: str | None = None, on_conflict: str = "skip", base: Any = None,
-                 read_only: str = "error", validate: bool = True, progress: Any = None,
-                 nulls: str = "omit", chunk_size: int = 200, max_sends: int = 3):
+    def __init__(
+        self,
+        client: Any,
+        entity: str,
+        operation: str,
+        *,
+        journal: Any = None,
+        dry_run: bool = False,
+        resume: str | None = None,
+        match: Sequence[str] | None = None,
+        marker: str | None = None,
+        on_conflict: str = "skip",
+        base: Any = None,
+        read_only: str = "error",
+        validate: bool = True,
+        progress: Any = None,
+        nulls: str = "omit",
+        chunk_size: int = 200,
+        max_sends: int = 3,
+    ):
         if operation not in OPERATIONS:
             raise ConfigurationError(f"bulk operation must be one of {', '.join(OPERATIONS)}")
         self.client = client
@@ -126,7 +142,9 @@ class Job:
         if self.marker is not None and self.match:
             raise ConfigurationError("pass match= or marker=, not both")
         if self.operation != "create" and (self.marker is not None or self.match):
-            raise ConfigurationError("match= and marker= reconcile lost creates; they apply to bulk_create only")
+            raise ConfigurationError(
+                "match= and marker= reconcile lost creates; they apply to bulk_create only"
+            )
         if (self.marker is not None or self.match) and not self.info.queryable:
             raise ConfigurationError(f"{self.name} cannot be queried, so a lost create cannot be looked for")
         for name in self.match:
@@ -141,14 +159,16 @@ class Job:
             if (found.entity, found.operation) != (self.name, self.operation):
                 raise ConfigurationError(
                     f"bulk job {self.resume} is a {found.operation} of {found.entity}, not a "
-                    f"{self.operation} of {self.name}; resume it with that call")
+                    f"{self.operation} of {self.name}; resume it with that call"
+                )
             self.job_id = found.job_id
             self.journal.claim(self.job_id)
             if not found.loaded:
                 if rows is None:
                     raise ConfigurationError(
                         f"bulk job {self.resume} was interrupted while its rows were being read; "
-                        "pass the same rows again with resume=")
+                        "pass the same rows again with resume="
+                    )
                 rest = itertools.islice(iter_rows(rows, self.info, nulls=self.nulls), found.total, None)
                 self.total = self.journal.load(self.job_id, rest, start=found.total)
             else:
@@ -170,8 +190,9 @@ class Job:
                 if isinstance(row.get("id"), int):
                     self.base[row["id"]] = row
         label = f"{self.name} {self.operation}{' (dry run)' if self.dry_run else ''}"
-        self.reporter = Reporter(self.progress_option, self.total, label,
-                                 self.journal.counts(self.job_id) if self.resume else {})
+        self.reporter = Reporter(
+            self.progress_option, self.total, label, self.journal.counts(self.job_id) if self.resume else {}
+        )
 
     def setup(self) -> Step:
         """Live field metadata (cached by the client: usually no request at all)."""
@@ -185,14 +206,17 @@ class Job:
         assert self.rules is not None and self.marker is not None
         meta = self.rules.fields.get(self.marker.lower()) or self.rules.udfs.get(self.marker.lower())
         if meta is None:
-            raise ConfigurationError(f"marker: {self.name} has no field or user-defined field {self.marker!r}")
+            raise ConfigurationError(
+                f"marker: {self.name} has no field or user-defined field {self.marker!r}"
+            )
         kind = str(meta.get("dataType") or meta.get("type") or "").lower()
         length = meta.get("length") or 0
         if kind != "string" or meta.get("isReadOnly") or meta.get("isPickList") or 0 < length < 40:
             raise ConfigurationError(
                 f"marker: {self.marker} must be a writable text field of at least 40 characters "
                 f"(it is {kind or 'unknown'}{', read-only' if meta.get('isReadOnly') else ''}"
-                f"{', a picklist' if meta.get('isPickList') else ''}, length {length})")
+                f"{', a picklist' if meta.get('isPickList') else ''}, length {length})"
+            )
 
     def chunks(self) -> Iterable[list[RowTask]]:
         return self.journal.open_rows(self.job_id, self.chunk_size)
@@ -207,7 +231,9 @@ class Job:
         preps = [self._shape(task) for task in chunk]
         wanted = [p for p in preps if p.record_id is not None and self._needs_current(p)]
         if wanted and self.info.queryable:
-            current = yield from self._read(self.name, [p.record_id for p in wanted if p.record_id is not None])
+            current = yield from self._read(
+                self.name, [p.record_id for p in wanted if p.record_id is not None]
+            )
             for p in wanted:
                 p.current = current.get(p.record_id) if p.record_id is not None else None
                 if p.parent_id is None and self.route.parent_field and p.current is not None:
@@ -227,7 +253,9 @@ class Job:
             if isinstance(rid, int) and not isinstance(rid, bool):
                 p.record_id = rid
             else:
-                p.problems.append(f"the row has no integer id ({rid!r}); a {self.operation} needs the record's id")
+                p.problems.append(
+                    f"the row has no integer id ({rid!r}); a {self.operation} needs the record's id"
+                )
         if self.operation == "delete":
             p.body = {"id": p.record_id}
         else:
@@ -255,16 +283,27 @@ class Job:
             p.body[self.rules.name(self.marker)] = token
 
     def _needs_current(self, p: Prepared) -> bool:
-        return (self.dry_run or p.read_at is not None or p.task.status != "pending"
-                or (self.route.parent_field is not None and p.parent_id is None))
+        return (
+            self.dry_run
+            or p.read_at is not None
+            or p.task.status != "pending"
+            or (self.route.parent_field is not None and p.parent_id is None)
+        )
 
     def _local_checks(self, p: Prepared) -> None:
         assert self.rules is not None
-        absent = (self.dry_run and self.operation != "create" and p.record_id is not None
-                  and p.current is None and self.info.queryable)
+        absent = (
+            self.dry_run
+            and self.operation != "create"
+            and p.record_id is not None
+            and p.current is None
+            and self.info.queryable
+        )
         if absent:
-            p.problems.append(f"Unable to {self.operation} {self.rules.internal} with id {p.record_id}: "
-                              "no matching record found.")
+            p.problems.append(
+                f"Unable to {self.operation} {self.rules.internal} with id {p.record_id}: "
+                "no matching record found."
+            )
         elif self.route.parent is not None and p.parent_id is None and not p.problems:
             p.problems.append(self.route.missing_parent(self.info))
         if self.operation != "delete" and (self.validate or self.dry_run):
@@ -274,7 +313,7 @@ class Job:
         found: dict[int, dict[str, Any]] = {}
         unique = sorted(set(ids))
         for start in range(0, len(unique), _READ_CHUNK):
-            part = unique[start:start + _READ_CHUNK]
+            part = unique[start : start + _READ_CHUNK]
             rows = yield Op(entity, "query", (Q("id").in_(part),), {"fields": fields} if fields else {})
             found.update({row["id"]: row for row in rows})
         return found
@@ -294,10 +333,14 @@ class Job:
             for name, target, rid in self.rules.references(p.body):
                 if target in existing and rid not in existing[target]:
                     meta = self.rules.fields.get(name.lower()) or {}
-                    internal = (meta.get("referenceEntityType")
-                                or self.client.catalog.get(target).internal_name or target)
-                    p.problems.append(f"Reference value on field: {name} of type: {internal} "
-                                      "does not exist or is invalid.")
+                    internal = (
+                        meta.get("referenceEntityType")
+                        or self.client.catalog.get(target).internal_name
+                        or target
+                    )
+                    p.problems.append(
+                        f"Reference value on field: {name} of type: {internal} does not exist or is invalid."
+                    )
 
     # one row -----------------------------------------------------------------------------
     def check_only(self, p: Prepared) -> None:
@@ -339,17 +382,26 @@ class Job:
             except Exception as exc:
                 return self._failed(p, exc)
             return self._settle(p, "done", new_id)
-        return self._settle(p, "unknown", None, f"sent {self.max_sends} times, every answer was lost "
-                                                "and the record was not found; not sent again")
+        return self._settle(
+            p,
+            "unknown",
+            None,
+            f"sent {self.max_sends} times, every answer was lost "
+            "and the record was not found; not sent again",
+        )
 
     def _reconcile(self, p: Prepared, cause: BaseException | None = None) -> Step:
         """The record's id if the lost create happened; None if it did not (send again); for
         rows that cannot be looked for, the row is settled `unknown` and a falsy 0 returned."""
         why = f" ({cause})" if cause is not None else " (the job stopped while it was in flight)"
         if self.marker is None and not self.match:
-            self._settle(p, "unknown", None,
-                         f"the create may or may not have happened{why}; it was not sent again. Pass "
-                         f"match=[...] or marker=... with resume={self.job_id!r} to look for it and finish.")
+            self._settle(
+                p,
+                "unknown",
+                None,
+                f"the create may or may not have happened{why}; it was not sent again. Pass "
+                f"match=[...] or marker=... with resume={self.job_id!r} to look for it and finish.",
+            )
             return 0
         flt = self._reconcile_filter(p)
         try:
@@ -357,8 +409,12 @@ class Job:
         except APIStatusError as exc:
             if isinstance(exc, _FATAL):
                 raise
-            self._settle(p, "unknown", None, f"the create may have happened{why} and the look-up "
-                                             f"failed ({exc}); it was not sent again")
+            self._settle(
+                p,
+                "unknown",
+                None,
+                f"the create may have happened{why} and the look-up failed ({exc}); it was not sent again",
+            )
             return 0
         if len(rows) == 1:
             with self._lock:
@@ -368,8 +424,12 @@ class Job:
             return rows[0]["id"]
         if len(rows) > 1:
             ids = ", ".join(str(r["id"]) for r in rows[:5])
-            self._settle(p, "unknown", None, f"the create's answer was lost and {len(rows)} records "
-                                             f"match it ({ids}); not sent again")
+            self._settle(
+                p,
+                "unknown",
+                None,
+                f"the create's answer was lost and {len(rows)} records match it ({ids}); not sent again",
+            )
             return 0
         return None
 
@@ -382,7 +442,9 @@ class Job:
         expr = None
         for name in self.match:
             value = next((v for k, v in p.body.items() if k.lower() == name.lower()), None)
-            cond = Q(self.rules.name(name)).not_exists() if value is None else Q(self.rules.name(name)) == value
+            cond = (
+                Q(self.rules.name(name)).not_exists() if value is None else Q(self.rules.name(name)) == value
+            )
             expr = cond if expr is None else expr & cond
         return expr
 
@@ -398,7 +460,9 @@ class Job:
                 assert p.current is not None and p.record_id is not None
                 base = self.base.get(p.record_id)
                 if base is None:
-                    return self._settle(p, "skipped", None, conflict + " (no base row with this id to merge from)")
+                    return self._settle(
+                        p, "skipped", None, conflict + " (no base row with this id to merge from)"
+                    )
                 body, kept = merge(body, base, p.current)
                 if kept:
                     with self._lock:
@@ -431,9 +495,11 @@ class Job:
         now = p.current.get(self.rules.stamp)
         if not changed_since(p.read_at, now):
             return None
-        return (f"Skipped: {self.name} {p.record_id} changed in Autotask after the row was read "
-                f"({self.rules.stamp} {p.read_at} -> {now}); on_conflict='overwrite' or 'merge' "
-                "writes it anyway.")
+        return (
+            f"Skipped: {self.name} {p.record_id} changed in Autotask after the row was read "
+            f"({self.rules.stamp} {p.read_at} -> {now}); on_conflict='overwrite' or 'merge' "
+            "writes it anyway."
+        )
 
     def _parent_arg(self, p: Prepared) -> int | None:
         return p.parent_id if self.route.parent is not None else None
@@ -460,10 +526,20 @@ class Job:
                 errors.append((index, message or status))
         if not self.dry_run and not counts.keys() & {"pending", "sending"}:
             self.journal.finish(self.job_id)
-        return BulkResult(self.job_id, self.name, self.operation, ids, errors,
-                          _request_count(self.client) - self.requests_at_start, self.journal_path,
-                          self.dry_run, counts, self.reconciled, self.conflicts,
-                          time.perf_counter() - self.started)
+        return BulkResult(
+            self.job_id,
+            self.name,
+            self.operation,
+            ids,
+            errors,
+            _request_count(self.client) - self.requests_at_start,
+            self.journal_path,
+            self.dry_run,
+            counts,
+            self.reconciled,
+            self.conflicts,
+            time.perf_counter() - self.started,
+        )
 
     def close(self) -> None:
         if self.job_id:

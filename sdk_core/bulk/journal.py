@@ -16,9 +16,10 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import orjson
 
@@ -94,16 +95,19 @@ class Journal:
         with self._lock:
             self._db.execute(
                 "INSERT INTO bulk_jobs (job_id, entity, operation, created_at, source) VALUES (?,?,?,?,?)",
-                (job_id, entity, operation, time.time(), source))
+                (job_id, entity, operation, time.time(), source),
+            )
         return job_id
 
     def job(self, job_id: str) -> JobInfo:
         with self._lock:
             found = self._db.execute(
-                "SELECT job_id, entity, operation, loaded, total FROM bulk_jobs WHERE job_id = ?",
-                (job_id,)).fetchone()
-            known = [r[0] for r in self._db.execute(
-                "SELECT job_id FROM bulk_jobs ORDER BY created_at DESC LIMIT 5")]
+                "SELECT job_id, entity, operation, loaded, total FROM bulk_jobs WHERE job_id = ?", (job_id,)
+            ).fetchone()
+            known = [
+                r[0]
+                for r in self._db.execute("SELECT job_id FROM bulk_jobs ORDER BY created_at DESC LIMIT 5")
+            ]
         if found is None:
             hint = f" Recent jobs there: {', '.join(known)}." if known else " It holds no job."
             raise ConfigurationError(f"bulk job {job_id!r} is not in the journal {self.path}.{hint}")
@@ -129,7 +133,8 @@ class Journal:
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(
-                    "INSERT OR IGNORE INTO bulk_rows (job_id, idx, status, payload) VALUES (?,?,?,?)", chunk)
+                    "INSERT OR IGNORE INTO bulk_rows (job_id, idx, status, payload) VALUES (?,?,?,?)", chunk
+                )
                 self._db.execute("UPDATE bulk_jobs SET total = ? WHERE job_id = ?", (total, job_id))
                 self._db.execute("COMMIT")
             except BaseException:
@@ -149,13 +154,17 @@ class Journal:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 owner, beat = self._db.execute(
-                    "SELECT owner, heartbeat FROM bulk_jobs WHERE job_id = ?", (job_id,)).fetchone()
+                    "SELECT owner, heartbeat FROM bulk_jobs WHERE job_id = ?", (job_id,)
+                ).fetchone()
                 if owner and owner != me and _alive(owner, beat):
                     raise ConfigurationError(
                         f"bulk job {job_id} is being run by another process ({owner}, last seen "
-                        f"{time.time() - (beat or 0):.0f} s ago); wait for it to end before resuming")
-                self._db.execute("UPDATE bulk_jobs SET owner = ?, heartbeat = ? WHERE job_id = ?",
-                                 (me, time.time(), job_id))
+                        f"{time.time() - (beat or 0):.0f} s ago); wait for it to end before resuming"
+                    )
+                self._db.execute(
+                    "UPDATE bulk_jobs SET owner = ?, heartbeat = ? WHERE job_id = ?",
+                    (me, time.time(), job_id),
+                )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -184,7 +193,9 @@ class Journal:
             with self._lock:
                 found = self._db.execute(
                     "SELECT idx, payload, status, attempts FROM bulk_rows WHERE job_id = ? AND idx > ? "
-                    f"AND status IN {OPEN_STATES} ORDER BY idx LIMIT ?", (job_id, after, size)).fetchall()
+                    f"AND status IN {OPEN_STATES} ORDER BY idx LIMIT ?",
+                    (job_id, after, size),
+                ).fetchall()
             if not found:
                 return
             after = found[-1][0]
@@ -194,26 +205,35 @@ class Journal:
         with self._lock:
             self._db.execute(
                 "UPDATE bulk_rows SET status = 'sending', attempts = attempts + 1, updated_at = ? "
-                "WHERE job_id = ? AND idx = ?", (time.time(), job_id, index))
+                "WHERE job_id = ? AND idx = ?",
+                (time.time(), job_id, index),
+            )
 
-    def settle(self, job_id: str, index: int, status: str, record_id: int | None = None,
-               message: str | None = None) -> None:
+    def settle(
+        self, job_id: str, index: int, status: str, record_id: int | None = None, message: str | None = None
+    ) -> None:
         with self._lock:
             self._db.execute(
                 "UPDATE bulk_rows SET status = ?, record_id = ?, message = ?, updated_at = ? "
-                "WHERE job_id = ? AND idx = ?", (status, record_id, message, time.time(), job_id, index))
+                "WHERE job_id = ? AND idx = ?",
+                (status, record_id, message, time.time(), job_id, index),
+            )
             self._heartbeat(job_id)
 
     def outcomes(self, job_id: str) -> list[tuple[int, str, int | None, str | None]]:
         with self._lock:
             return self._db.execute(
                 "SELECT idx, status, record_id, message FROM bulk_rows WHERE job_id = ? ORDER BY idx",
-                (job_id,)).fetchall()
+                (job_id,),
+            ).fetchall()
 
     def counts(self, job_id: str) -> dict[str, int]:
         with self._lock:
-            return dict(self._db.execute(
-                "SELECT status, COUNT(*) FROM bulk_rows WHERE job_id = ? GROUP BY status", (job_id,)).fetchall())
+            return dict(
+                self._db.execute(
+                    "SELECT status, COUNT(*) FROM bulk_rows WHERE job_id = ? GROUP BY status", (job_id,)
+                ).fetchall()
+            )
 
 
 def _alive(owner: str, heartbeat: float | None) -> bool:

@@ -36,28 +36,33 @@ __all__ = ["BulkMethods", "AsyncBulkMethods"]
 class BulkMethods:
     """Mixed into `Entity`: bulk writes with the sync client."""
 
-    def bulk_create(self, rows: Any = None, journal: Any = None, dry_run: bool = False,
-                    **options: Any) -> "BulkResult":
+    def bulk_create(
+        self, rows: Any = None, journal: Any = None, dry_run: bool = False, **options: Any
+    ) -> BulkResult:
         """Create one record per row, exactly once; returns BulkResult (ids in input order)."""
         return self._bulk("create", rows, journal, dry_run, options)
 
-    def bulk_update(self, rows: Any = None, journal: Any = None, dry_run: bool = False,
-                    **options: Any) -> "BulkResult":
+    def bulk_update(
+        self, rows: Any = None, journal: Any = None, dry_run: bool = False, **options: Any
+    ) -> BulkResult:
         """PATCH one record per row (`id` in each row): only the fields given change."""
         return self._bulk("update", rows, journal, dry_run, options)
 
-    def bulk_replace(self, rows: Any = None, journal: Any = None, dry_run: bool = False,
-                    **options: Any) -> "BulkResult":
+    def bulk_replace(
+        self, rows: Any = None, journal: Any = None, dry_run: bool = False, **options: Any
+    ) -> BulkResult:
         """PUT one record per row: writable fields left out become null."""
         return self._bulk("replace", rows, journal, dry_run, options)
 
-    def bulk_delete(self, rows: Any = None, journal: Any = None, dry_run: bool = False,
-                    **options: Any) -> "BulkResult":
+    def bulk_delete(
+        self, rows: Any = None, journal: Any = None, dry_run: bool = False, **options: Any
+    ) -> BulkResult:
         """Delete one record per row (a dict with `id`, or a bare id)."""
         return self._bulk("delete", rows, journal, dry_run, options)
 
-    def _bulk(self, operation: str, rows: Any, journal: Any, dry_run: bool,
-                    options: dict[str, Any]) -> "BulkResult":
+    def _bulk(
+        self, operation: str, rows: Any, journal: Any, dry_run: bool, options: dict[str, Any]
+    ) -> BulkResult:
         from .runner import run_bulk
 
         return run_bulk(self, operation, rows, journal, dry_run, options)
@@ -66,28 +71,33 @@ class BulkMethods:
 class AsyncBulkMethods:
     """Mixed into `AsyncEntity`: the same, awaited."""
 
-    async def bulk_create(self, rows: Any = None, journal: Any = None, dry_run: bool = False,
-                    **options: Any) -> "BulkResult":
+    async def bulk_create(
+        self, rows: Any = None, journal: Any = None, dry_run: bool = False, **options: Any
+    ) -> BulkResult:
         """Create one record per row, exactly once; returns BulkResult (ids in input order)."""
         return await self._bulk("create", rows, journal, dry_run, options)
 
-    async def bulk_update(self, rows: Any = None, journal: Any = None, dry_run: bool = False,
-                    **options: Any) -> "BulkResult":
+    async def bulk_update(
+        self, rows: Any = None, journal: Any = None, dry_run: bool = False, **options: Any
+    ) -> BulkResult:
         """PATCH one record per row (`id` in each row): only the fields given change."""
         return await self._bulk("update", rows, journal, dry_run, options)
 
-    async def bulk_replace(self, rows: Any = None, journal: Any = None, dry_run: bool = False,
-                    **options: Any) -> "BulkResult":
+    async def bulk_replace(
+        self, rows: Any = None, journal: Any = None, dry_run: bool = False, **options: Any
+    ) -> BulkResult:
         """PUT one record per row: writable fields left out become null."""
         return await self._bulk("replace", rows, journal, dry_run, options)
 
-    async def bulk_delete(self, rows: Any = None, journal: Any = None, dry_run: bool = False,
-                    **options: Any) -> "BulkResult":
+    async def bulk_delete(
+        self, rows: Any = None, journal: Any = None, dry_run: bool = False, **options: Any
+    ) -> BulkResult:
         """Delete one record per row (a dict with `id`, or a bare id)."""
         return await self._bulk("delete", rows, journal, dry_run, options)
 
-    async def _bulk(self, operation: str, rows: Any, journal: Any, dry_run: bool,
-                    options: dict[str, Any]) -> "BulkResult":
+    async def _bulk(
+        self, operation: str, rows: Any, journal: Any, dry_run: bool, options: dict[str, Any]
+    ) -> BulkResult:
         from .runner import run_bulk_async
 
         return await run_bulk_async(self, operation, rows, journal, dry_run, options)

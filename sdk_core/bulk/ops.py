@@ -5,8 +5,9 @@ call's value back, or its exception thrown in. The same steps then run under the
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any, Generator
+from typing import Any
 
 __all__ = ["Op", "Step", "drive", "drive_async"]
 

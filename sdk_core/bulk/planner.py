@@ -8,8 +8,9 @@ it from one query per chunk (see `missing_parents`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..catalog import Catalog, EntityInfo, ParentRoute
 from ..errors import UnsupportedOperationError
@@ -39,8 +40,10 @@ class Route:
 
     def missing_parent(self, info: EntityInfo) -> str:
         assert self.parent is not None
-        return (f"{info.name} are {_WORDS[self.operation]} under their {self.parent.parent} "
-                f"({self.parent.path}): the row needs {self.parent_field} (the {self.parent.parent} id).")
+        return (
+            f"{info.name} are {_WORDS[self.operation]} under their {self.parent.parent} "
+            f"({self.parent.path}): the row needs {self.parent_field} (the {self.parent.parent} id)."
+        )
 
 
 def plan_route(info: EntityInfo, operation: str, catalog: Catalog) -> Route:
@@ -52,12 +55,14 @@ def plan_route(info: EntityInfo, operation: str, catalog: Catalog) -> Route:
     if route is None:
         allowed = ", ".join(info.root_verbs) or "nothing"
         raise UnsupportedOperationError(
-            f"{info.name} cannot be {_WORDS[operation]} through the API (it allows: {allowed}).")
+            f"{info.name} cannot be {_WORDS[operation]} through the API (it allows: {allowed})."
+        )
     field = parent_field(info, catalog.get(route.parent))
     if field is None:
         raise UnsupportedOperationError(
             f"{info.name} are {_WORDS[operation]} under {route.path}, but no field of {info.name} "
-            f"names its {route.parent}; use entity.{operation}(..., parent_id=...) per record.")
+            f"names its {route.parent}; use entity.{operation}(..., parent_id=...) per record."
+        )
     return Route(operation, route, field)
 
 

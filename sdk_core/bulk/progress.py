@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["BulkProgress", "Reporter"]
 
@@ -39,25 +40,35 @@ class Reporter:
         self.show_bar = progress is True or (progress is None and sys.stderr.isatty())
         self.total = total
         self.label = label
-        self.counts = {"done": already.get("done", 0), "failed": already.get("failed", 0),
-                       "skipped": already.get("skipped", 0)}  # unknown rows are looked at again
+        self.counts = {
+            "done": already.get("done", 0),
+            "failed": already.get("failed", 0),
+            "skipped": already.get("skipped", 0),
+        }  # unknown rows are looked at again
         self.finished = sum(self.counts.values())
         self.started = time.perf_counter()
         self._lock = threading.Lock()
         self._bar: Any = None
         self._task: Any = None
 
-    def __enter__(self) -> "Reporter":
+    def __enter__(self) -> Reporter:
         if self.show_bar:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn(),
-                                 console=Console(stderr=True), transient=False)
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[failed]} failed"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
             self._bar.start()
-            self._task = self._bar.add_task(self.label, total=self.total, completed=self.finished,
-                                            failed=self.counts["failed"])
+            self._task = self._bar.add_task(
+                self.label, total=self.total, completed=self.finished, failed=self.counts["failed"]
+            )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -69,8 +80,16 @@ class Reporter:
         with self._lock:
             self.counts[key] = self.counts.get(key, 0) + 1
             self.finished += 1
-            event = BulkProgress(self.counts["done"], self.counts["failed"], self.counts["skipped"],
-                                 self.finished, self.total, time.perf_counter() - self.started, index, status)
+            event = BulkProgress(
+                self.counts["done"],
+                self.counts["failed"],
+                self.counts["skipped"],
+                self.finished,
+                self.total,
+                time.perf_counter() - self.started,
+                index,
+                status,
+            )
             if self._bar is not None:
                 self._bar.update(self._task, completed=self.finished, failed=self.counts["failed"])
             if self.callback is not None:

@@ -44,8 +44,10 @@ class BulkResult:
     def summary(self) -> str:
         """One paragraph for a person."""
         verb = "checked" if self.dry_run else "written"
-        parts = [f"{self.entity} {self.operation}{' (dry run)' if self.dry_run else ''}: "
-                 f"{self.done} of {len(self.ids)} rows {verb}"]
+        parts = [
+            f"{self.entity} {self.operation}{' (dry run)' if self.dry_run else ''}: "
+            f"{self.done} of {len(self.ids)} rows {verb}"
+        ]
         for state in ("failed", "skipped", "unknown"):
             if self.counts.get(state):
                 parts.append(f"{self.counts[state]} {state}")
@@ -65,10 +67,20 @@ class BulkResult:
         return self.summary()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"job_id": self.job_id, "entity": self.entity, "operation": self.operation,
-                "dry_run": self.dry_run, "ids": self.ids, "errors": self.errors,
-                "requests": self.requests, "journal": self.journal, "counts": self.counts,
-                "reconciled": self.reconciled, "conflicts": self.conflicts, "elapsed": self.elapsed}
+        return {
+            "job_id": self.job_id,
+            "entity": self.entity,
+            "operation": self.operation,
+            "dry_run": self.dry_run,
+            "ids": self.ids,
+            "errors": self.errors,
+            "requests": self.requests,
+            "journal": self.journal,
+            "counts": self.counts,
+            "reconciled": self.reconciled,
+            "conflicts": self.conflicts,
+            "elapsed": self.elapsed,
+        }
 
 
 class BulkInterruptedError(AutotaskError):

@@ -7,7 +7,8 @@ reads like the errors the real run would have met.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .._datetime import parse_datetime
 from ..catalog import EntityInfo
@@ -61,7 +62,9 @@ class FieldRules:
         return body
 
     # checks ------------------------------------------------------------------------------
-    def check(self, body: Mapping[str, Any], verb: str, current: Mapping[str, Any] | None = None) -> list[str]:
+    def check(
+        self, body: Mapping[str, Any], verb: str, current: Mapping[str, Any] | None = None
+    ) -> list[str]:
         """Problems with one outgoing body (`verb`: create, update, replace)."""
         problems: list[str] = []
         for key, value in body.items():
@@ -73,19 +76,27 @@ class FieldRules:
                 continue
             name = self.name(key)
             if meta.get("isReadOnly"):
-                problems.append(f"{name} is read-only: Autotask ignores it on write. Leave it out, "
-                                "or pass read_only='drop'.")
+                problems.append(
+                    f"{name} is read-only: Autotask ignores it on write. Leave it out, "
+                    "or pass read_only='drop'."
+                )
                 continue
             problems += self._value_problems(name, meta, value)
         if verb in ("create", "replace"):
-            problems += [f"Missing Required Field: {self.name(m['name'])}."
-                         for low, m in self.fields.items()
-                         if m.get("isRequired") and not m.get("isReadOnly") and low != "id"
-                         and _given(body, low) is None]
+            problems += [
+                f"Missing Required Field: {self.name(m['name'])}."
+                for low, m in self.fields.items()
+                if m.get("isRequired")
+                and not m.get("isReadOnly")
+                and low != "id"
+                and _given(body, low) is None
+            ]
         else:
-            problems += [f"Missing Required Field: {self.name(key)}."
-                         for key, value in body.items()
-                         if value is None and (self.fields.get(key.lower()) or {}).get("isRequired")]
+            problems += [
+                f"Missing Required Field: {self.name(key)}."
+                for key, value in body.items()
+                if value is None and (self.fields.get(key.lower()) or {}).get("isRequired")
+            ]
         problems += self._dependent_problems(body, current)
         problems += self._udf_problems(body.get("userDefinedFields") or [])
         return problems
@@ -94,8 +105,11 @@ class FieldRules:
         if value is None:
             return []
         kind = str(meta.get("dataType", "")).lower()
-        if kind in _NUMBER and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                or (kind in _INTEGER and isinstance(value, float) and not value.is_integer())):
+        if kind in _NUMBER and (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (kind in _INTEGER and isinstance(value, float) and not value.is_integer())
+        ):
             return [f"Value {value!r} is not a valid {kind} for field {name}."]
         if kind == "boolean" and not isinstance(value, bool):
             return [f"Value {value!r} is not a valid boolean for field {name} (use true or false)."]
@@ -128,10 +142,14 @@ class FieldRules:
             if parent is None:
                 continue
             child = _key(lowered[low])
-            options = {str(v["value"]): str(v.get("parentValue") or "") for v in meta.get("picklistValues") or ()}
+            options = {
+                str(v["value"]): str(v.get("parentValue") or "") for v in meta.get("picklistValues") or ()
+            }
             if child in options and options[child] and options[child] != _key(parent):
-                problems.append(f"Picklist value [{lowered[low]}] does not exist for {self.name(low)} "
-                                f"(it belongs under {self.name(parent_field)} {options[child]}, not {parent}).")
+                problems.append(
+                    f"Picklist value [{lowered[low]}] does not exist for {self.name(low)} "
+                    f"(it belongs under {self.name(parent_field)} {options[child]}, not {parent})."
+                )
         return problems
 
     def _udf_problems(self, udfs: list[Any]) -> list[str]:
@@ -149,7 +167,9 @@ class FieldRules:
                 continue
             length = meta.get("length") or 0
             if isinstance(value, str) and length and len(value) > length:
-                problems.append(f"The value of {meta['name']} exceeds the maximum length of {length} characters.")
+                problems.append(
+                    f"The value of {meta['name']} exceeds the maximum length of {length} characters."
+                )
             choices = _choices(meta)
             if choices and _key(value) not in choices:
                 problems.append(f"Picklist value [{value}] does not exist for {meta['name']}.")

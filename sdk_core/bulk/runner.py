@@ -31,8 +31,9 @@ def _workers(client: Any) -> int:
     return int(getattr(settings, "max_concurrency", 3) or 3) + 1
 
 
-def run_bulk(entity: Any, operation: str, rows: Any, journal: Any, dry_run: bool,
-             options: dict[str, Any]) -> BulkResult:
+def run_bulk(
+    entity: Any, operation: str, rows: Any, journal: Any, dry_run: bool, options: dict[str, Any]
+) -> BulkResult:
     """The sync engine behind `Entity.bulk_*`."""
     client = entity._client
     job = Job(client, entity.name, operation, journal=journal, dry_run=dry_run, **options)
@@ -95,8 +96,9 @@ def _write_all(client: Any, job: Job) -> None:
         raise failures[0]
 
 
-async def run_bulk_async(entity: Any, operation: str, rows: Any, journal: Any, dry_run: bool,
-                         options: dict[str, Any]) -> BulkResult:
+async def run_bulk_async(
+    entity: Any, operation: str, rows: Any, journal: Any, dry_run: bool, options: dict[str, Any]
+) -> BulkResult:
     """The async engine behind `AsyncEntity.bulk_*`."""
     client = entity._client
     job = Job(client, entity.name, operation, journal=journal, dry_run=dry_run, **options)
@@ -161,18 +163,26 @@ async def _write_all_async(client: Any, job: Job) -> None:
 
 def _tell_resume(job: Job, exc: BaseException) -> None:
     if job.job_id and not job.dry_run and isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
-        log.warning("bulk %s of %s interrupted; nothing done is lost or repeated: resume with "
-                    "resume=%r (journal %s)", job.operation, job.name, job.job_id, job.journal_path)
+        log.warning(
+            "bulk %s of %s interrupted; nothing done is lost or repeated: resume with resume=%r (journal %s)",
+            job.operation,
+            job.name,
+            job.job_id,
+            job.journal_path,
+        )
 
 
 def _interrupted(job: Job, exc: BaseException) -> BaseException:
     """KeyboardInterrupt, cancellation and a wrong argument pass through unchanged (the journal
     is safe either way); anything else becomes BulkInterruptedError with the partial result."""
-    if not job.job_id or isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError, SystemExit,
-                                          ConfigurationError)):
+    if not job.job_id or isinstance(
+        exc, (KeyboardInterrupt, asyncio.CancelledError, SystemExit, ConfigurationError)
+    ):
         return exc
     result = job.result()
     where = f" (journal {job.journal_path})" if job.journal_path else ""
     return BulkInterruptedError(
         f"bulk {job.operation} of {job.name} stopped after {result.done} of {len(result.ids)} rows: "
-        f"{exc}. Nothing done is lost or repeated: resume with resume={job.job_id!r}{where}.", result)
+        f"{exc}. Nothing done is lost or repeated: resume with resume={job.job_id!r}{where}.",
+        result,
+    )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from .._datetime import format_datetime
 from ..catalog import EntityInfo
@@ -48,17 +49,20 @@ def iter_rows(source: Any, info: EntityInfo, *, nulls: str = "omit") -> Iterator
             return _parquet_rows(path, keep_nulls)
         raise ConfigurationError(
             f"bulk rows: cannot read {path.name}; give a .csv or .parquet file, a DataFrame, "
-            "or a list/iterator of dicts")
+            "or a list/iterator of dicts"
+        )
     if _is_dataframe(source):
         return _frame_rows(source, keep_nulls)
     if isinstance(source, Mapping):
-        raise ConfigurationError("bulk rows must be a list or iterator of dicts, not one dict; "
-                                 "wrap it in a list")
+        raise ConfigurationError(
+            "bulk rows must be a list or iterator of dicts, not one dict; wrap it in a list"
+        )
     if isinstance(source, Iterable):
         return _plain_rows(source)
     raise ConfigurationError(
         f"bulk rows: {type(source).__name__} is not a row source; give a list or iterator of "
-        "dicts, a DataFrame, or the path of a .csv or .parquet file")
+        "dicts, a DataFrame, or the path of a .csv or .parquet file"
+    )
 
 
 def _plain_rows(rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
@@ -129,7 +133,7 @@ def _frame_rows(frame: Any, keep_nulls: bool) -> Iterator[dict[str, Any]]:
     if len(set(columns)) != len(columns):
         raise ConfigurationError("the DataFrame has duplicate column names")
     for start in range(0, len(frame), 2000):
-        for values in frame.iloc[start:start + 2000].itertuples(index=False, name=None):
+        for values in frame.iloc[start : start + 2000].itertuples(index=False, name=None):
             yield _clean(dict(zip(columns, values)), keep_nulls)
 
 

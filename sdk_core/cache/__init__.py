@@ -24,8 +24,15 @@ def tenant_key(api_host: str, username: str) -> str:
     return hashlib.sha256(f"{api_host.lower()}\x1f{username.lower()}".encode()).hexdigest()[:16]
 
 
-def open_cache(config: CacheConfig | None, *, catalog: Any, api_host: str, username: str,
-               redis_url: str | None, default_dir: Any) -> ClientCache | None:
+def open_cache(
+    config: CacheConfig | None,
+    *,
+    catalog: Any,
+    api_host: str,
+    username: str,
+    redis_url: str | None,
+    default_dir: Any,
+) -> ClientCache | None:
     """The client's cache, or None when caching is off."""
     if config is None:
         return None

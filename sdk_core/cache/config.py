@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from ..errors import ConfigurationError
 
@@ -41,7 +41,8 @@ class CacheConfig:
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ConfigurationError(
-                f"CacheConfig(backend={self.backend!r}): use one of {', '.join(BACKENDS)}")
+                f"CacheConfig(backend={self.backend!r}): use one of {', '.join(BACKENDS)}"
+            )
         if self.default_ttl < 0 or any(not isinstance(v, (int, float)) or v < 0 for v in self.ttl.values()):
             raise ConfigurationError("CacheConfig: TTLs are seconds >= 0 (0 turns caching off)")
         if self.max_bytes < 1024:
@@ -55,5 +56,6 @@ class CacheConfig:
         if not url:
             raise ConfigurationError(
                 "CacheConfig(backend='redis') needs a server: pass redis_url='redis://host:6379/0' "
-                "to CacheConfig or the client, or set AUTOTASK_REDIS_URL")
+                "to CacheConfig or the client, or set AUTOTASK_REDIS_URL"
+            )
         return url

@@ -45,8 +45,9 @@ class DiskBackend:
     def get(self, group: str, key: str) -> bytes | None:
         now = time.time()
         with self._lock:
-            row = self._db.execute("SELECT expires, used, value FROM entries WHERE grp = ? AND key = ?",
-                                   (group, key)).fetchone()
+            row = self._db.execute(
+                "SELECT expires, used, value FROM entries WHERE grp = ? AND key = ?", (group, key)
+            ).fetchone()
             if row is None:
                 return None
             if row[0] <= now:
@@ -67,7 +68,9 @@ class DiskBackend:
                 self._db.execute(
                     "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (grp, key) DO UPDATE SET "
                     "expires = excluded.expires, used = excluded.used, size = excluded.size, "
-                    "value = excluded.value", (group, key, now + ttl, now, size, value))
+                    "value = excluded.value",
+                    (group, key, now + ttl, now, size, value),
+                )
                 self._evict()
                 self._db.execute("COMMIT")
             except BaseException:

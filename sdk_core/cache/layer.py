@@ -13,8 +13,9 @@ import hashlib
 import logging
 import threading
 import weakref
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any
 
 import orjson
 
@@ -53,8 +54,14 @@ class ClientCache:
         self.tenant = tenant
         self._lock = threading.Lock()
         self._generation: dict[str, int] = {}
-        self._counters = {"hits": 0, "misses": 0, "stores": 0, "invalidations": 0, "errors": 0,
-                          "skipped_stale": 0}
+        self._counters = {
+            "hits": 0,
+            "misses": 0,
+            "stores": 0,
+            "invalidations": 0,
+            "errors": 0,
+            "skipped_stale": 0,
+        }
         self._ttl = {self._entity_name(k): float(v) for k, v in config.ttl.items()}
         ref = weakref.ref(self)
 
@@ -84,7 +91,7 @@ class ClientCache:
         return self._generation.get(entity, 0)
 
     # records ---------------------------------------------------------------------------
-    def lookup(self, entity: str, id: int) -> Any | None:
+    def lookup(self, entity: str, id: int) -> dict[str, Any] | None:
         """The cached record (a fresh copy), or None on a miss."""
         if self.ttl(entity) <= 0:
             return None
@@ -103,8 +110,9 @@ class ClientCache:
         raw = orjson.dumps(_normalized(list(parts)), option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(raw).hexdigest()[:32]
 
-    def pages(self, entity: str, parts: Iterable[Any],
-              source: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    def pages(
+        self, entity: str, parts: Iterable[Any], source: Iterator[list[dict[str, Any]]]
+    ) -> Iterator[list[dict[str, Any]]]:
         """The cached pages of this query, else `source`'s pages, kept when complete and small."""
         if not self.config.queries or self.ttl(entity) <= 0:
             yield from source
@@ -114,7 +122,8 @@ class ClientCache:
         if cached is not None:
             yield from cached
             return
-        token, kept, rows = self.token(entity), [], 0
+        token, rows = self.token(entity), 0
+        kept: list[list[dict[str, Any]]] | None = []
         for page in source:
             if kept is not None:
                 rows += len(page)
@@ -125,8 +134,9 @@ class ClientCache:
         if kept is not None:
             self._put(entity, "q", key, kept, self.ttl(entity), token)
 
-    async def apages(self, entity: str, parts: Iterable[Any],
-                     source: AsyncIterator[list[dict[str, Any]]]) -> AsyncIterator[list[dict[str, Any]]]:
+    async def apages(
+        self, entity: str, parts: Iterable[Any], source: AsyncIterator[list[dict[str, Any]]]
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         """`pages` for the async client."""
         if not self.config.queries or self.ttl(entity) <= 0:
             async for page in source:
@@ -138,7 +148,8 @@ class ClientCache:
             for page in cached:
                 yield page
             return
-        token, kept, rows = self.token(entity), [], 0
+        token, rows = self.token(entity), 0
+        kept: list[list[dict[str, Any]]] | None = []
         async for page in source:
             if kept is not None:
                 rows += len(page)
@@ -220,8 +231,12 @@ class ClientCache:
             return call()
         except Exception as exc:
             self._count("errors")
-            log.warning("cache %s backend failed (%s: %s); going to the API", self.config.backend,
-                        type(exc).__name__, exc)
+            log.warning(
+                "cache %s backend failed (%s: %s); going to the API",
+                self.config.backend,
+                type(exc).__name__,
+                exc,
+            )
             return None
 
 

@@ -33,7 +33,7 @@ class RedisBackend:
         if _EXPIRY.unpack_from(raw)[0] <= time.time():
             self._redis.hdel(self._key(group), key)
             return None
-        return bytes(raw[_EXPIRY.size:])
+        return bytes(raw[_EXPIRY.size :])
 
     def set(self, group: str, key: str, value: bytes, ttl: float) -> None:
         name = self._key(group)
@@ -51,7 +51,7 @@ class RedisBackend:
     def clear(self, prefix: str = "") -> None:
         names = list(self._redis.scan_iter(match=f"{self.prefix}:{prefix}*", count=500))
         for start in range(0, len(names), 500):
-            self._redis.delete(*names[start:start + 500])
+            self._redis.delete(*names[start : start + 500])
 
     def size(self) -> dict[str, int]:
         return {"entries": -1, "bytes": -1}

@@ -8,7 +8,8 @@ record as well.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..catalog import EntityInfo
 from ..change_signals import Change, publish
@@ -18,8 +19,14 @@ __all__ = ["publish_write"]
 _ACTIONS = {"create": "create", "update": "update", "patch": "update", "delete": "delete"}
 
 
-def publish_write(info: EntityInfo, verb: str, id: int | None, data: Mapping[str, Any] | None,
-                  parent_id: int | None, tenant: str | None) -> None:
+def publish_write(
+    info: EntityInfo,
+    verb: str,
+    id: int | None,
+    data: Mapping[str, Any] | None,
+    parent_id: int | None,
+    tenant: str | None,
+) -> None:
     """Announce a write that happened, or may have happened (an unknown outcome)."""
     publish(Change(info.name, id, _ACTIONS.get(verb, verb), tenant))
     for route in info.parents:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -28,7 +29,7 @@ class CLIError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = ExitCode.ERROR):
         super().__init__(message)
-        self.exit_code = int(exit_code)
+        self.exit_code = int(exit_code)  # type: ignore[misc]  # click reads exit_code per instance
 
 
 def err_console() -> Any:
@@ -73,7 +74,7 @@ class _Group(click.Group):
         if ep is None:
             return None
         try:
-            return ep.load()
+            return cast(click.Command, ep.load())  # the entry-point group holds click commands
         except Exception as exc:  # a broken plugin must not break the other commands
             click.echo(f"could not load the '{name}' commands: {exc}", err=True)
             return None
@@ -92,8 +93,9 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name=DISTRIBUTION, prog_name="autotask")
 @click.option("--api-url", envvar="AUTOTASK_API_URL", help="REST root of the zone (skips zone lookup).")
-@click.option("--profile", envvar="AUTOTASK_PROFILE",
-              help="Saved connection profile (see `autotask config init`).")
+@click.option(
+    "--profile", envvar="AUTOTASK_PROFILE", help="Saved connection profile (see `autotask config init`)."
+)
 @click.pass_context
 def main(ctx: click.Context, api_url: str | None, profile: str | None) -> None:
     """Autotask PSA from the command line.

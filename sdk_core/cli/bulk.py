@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import difflib
+from collections.abc import Iterator
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
@@ -48,7 +50,9 @@ def read_table(path: Path, sheet: str | None = None) -> tuple[list[str], Iterato
 
         book = load_workbook(path, read_only=True, data_only=True)
         if sheet is not None and sheet not in book.sheetnames:
-            raise ConfigurationError(f"{path.name} has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
+            raise ConfigurationError(
+                f"{path.name} has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})"
+            )
         ws = book[sheet] if sheet else book.worksheets[0]
         cells = ws.iter_rows(values_only=True)
         header = [str(h) if h is not None else "" for h in next(cells, ())]
@@ -71,8 +75,9 @@ def read_table(path: Path, sheet: str | None = None) -> tuple[list[str], Iterato
 class ColumnMap:
     """Header cells to fields (by name or label, any case and spacing), with type and picklist."""
 
-    def __init__(self, header: list[str], fields: list[dict[str, Any]], udfs: list[dict[str, Any]],
-                 entity: str):
+    def __init__(
+        self, header: list[str], fields: list[dict[str, Any]], udfs: list[dict[str, Any]], entity: str
+    ):
         from ..catalog import load_catalog
 
         info = load_catalog().get(entity)
@@ -80,7 +85,9 @@ class ColumnMap:
         loose: dict[str, list[tuple[str, dict[str, Any], bool]]] = {}
         for raw, udf in [*((f, False) for f in fields), *((u, True) for u in udfs)]:
             known = None if udf else info.field(raw["name"])
-            name = raw["name"] if udf else (known.name if known else raw["name"][:1].lower() + raw["name"][1:])
+            name = (
+                raw["name"] if udf else (known.name if known else raw["name"][:1].lower() + raw["name"][1:])
+            )
             for key in (raw["name"], raw.get("label") or "", *((f"udf.{raw['name']}",) if udf else ())):
                 if key:
                     by_key.setdefault(_key(key), (name, raw, udf))
@@ -90,21 +97,25 @@ class ColumnMap:
             if len(found) == 1 and key not in by_key:
                 by_key[key] = found[0]
         self.columns: list[tuple[str, dict[str, Any], bool] | None] = []
-        unknown = []
+        unknown: list[str] = []
         for cell in header:
-            found = by_key.get(_key(cell))
-            if found is None and cell.strip():
+            column = by_key.get(_key(cell))
+            if column is None and cell.strip():
                 unknown.append(cell)
-            self.columns.append(found)
+            self.columns.append(column)
         if unknown:
             hints = []
             for cell in unknown:
                 close = difflib.get_close_matches(cell.lower(), list(by_key), n=1, cutoff=0.6)
                 hints.append(f"{cell!r}" + (f" (did you mean {by_key[close[0]][0]!r}?)" if close else ""))
-            raise ConfigurationError(f"columns that are no field of {entity}: {', '.join(hints)}; "
-                                     f"`autotask fields {entity}` lists the fields")
+            raise ConfigurationError(
+                f"columns that are no field of {entity}: {', '.join(hints)}; "
+                f"`autotask fields {entity}` lists the fields"
+            )
         self._info = info
-        self._parents = {name: raw.get("picklistParentValueField") or None for name, raw, _ in filter(None, self.columns)}
+        self._parents = {
+            name: raw.get("picklistParentValueField") or None for name, raw, _ in filter(None, self.columns)
+        }
 
     def row(self, cells: list[Any], number: int) -> dict[str, Any]:
         """One input row as the field values the engine takes (empty cells left out)."""
@@ -142,7 +153,7 @@ def _key(header: str) -> str:
     `Company ID`, `company_id` and `companyID` are one key."""
     text = header.strip().lower()
     prefix = "udf." if text.startswith("udf.") else ""
-    return prefix + "".join(ch for ch in text[len(prefix):] if ch.isalnum())
+    return prefix + "".join(ch for ch in text[len(prefix) :] if ch.isalnum())
 
 
 def _convert(value: Any, raw: dict[str, Any], name: str, number: int) -> Any:
@@ -192,24 +203,62 @@ def _picklist(value: Any, raw: dict[str, Any], parent: Any, name: str, number: i
 @main.command()
 @click.argument("operation", type=click.Choice(["create", "update", "replace", "delete"]))
 @click.argument("entity", shell_complete=complete_entity)
-@click.option("--file", "path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Rows as .csv, .xlsx (first sheet, or --sheet) or .parquet; headers are field names or labels.")
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Rows as .csv, .xlsx (first sheet, or --sheet) or .parquet; headers are field names or labels.",
+)
 @click.option("--sheet", help="Sheet of an .xlsx file [default: the first].")
 @click.option("--dry-run", is_flag=True, help="Check every row against live metadata; send no write.")
-@click.option("--resume", "resume", metavar="JOB", help="Continue an interrupted job: rows done are not sent again.")
-@click.option("--on-conflict", type=click.Choice(["skip", "overwrite", "merge"]), default="skip", show_default=True,
-              help="Updates of a row changed in Autotask since it was read (rows carrying lastActivityDate ...).")
-@click.option("--match", help="Creates: comma-separated fields that identify a row, to find a create whose answer was lost.")
+@click.option(
+    "--resume", "resume", metavar="JOB", help="Continue an interrupted job: rows done are not sent again."
+)
+@click.option(
+    "--on-conflict",
+    type=click.Choice(["skip", "overwrite", "merge"]),
+    default="skip",
+    show_default=True,
+    help="Updates of a row changed in Autotask since it was read (rows carrying lastActivityDate ...).",
+)
+@click.option(
+    "--match",
+    help="Creates: comma-separated fields that identify a row, to find a create whose answer was lost.",
+)
 @click.option("--marker", help="Creates: a writable text field the engine may use to find a lost create.")
-@click.option("--journal", type=click.Path(path_type=Path, dir_okay=False), help="Journal file [default: in the cache folder].")
-@click.option("--errors", "errors_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Where rows that failed are listed with Autotask's words [default: FILE.errors.csv].")
+@click.option(
+    "--journal",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Journal file [default: in the cache folder].",
+)
+@click.option(
+    "--errors",
+    "errors_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where rows that failed are listed with Autotask's words [default: FILE.errors.csv].",
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting or writing many rows.")
-@click.option("--confirm-over", default=100, show_default=True, help="Ask before writing more rows than this.")
+@click.option(
+    "--confirm-over", default=100, show_default=True, help="Ask before writing more rows than this."
+)
 @click.pass_context
-def bulk(ctx: click.Context, operation: str, entity: str, path: Path, sheet: str | None, dry_run: bool,
-         resume: str | None, on_conflict: str, match: str | None, marker: str | None, journal: Path | None,
-         errors_path: Path | None, yes: bool, confirm_over: int) -> None:
+def bulk(
+    ctx: click.Context,
+    operation: str,
+    entity: str,
+    path: Path,
+    sheet: str | None,
+    dry_run: bool,
+    resume: str | None,
+    on_conflict: str,
+    match: str | None,
+    marker: str | None,
+    journal: Path | None,
+    errors_path: Path | None,
+    yes: bool,
+    confirm_over: int,
+) -> None:
     """Create, update, replace or delete ENTITY rows from a spreadsheet, each exactly once."""
     header, cells = run_sdk(lambda: read_table(path, sheet))
     with make_client(ctx) as client:
@@ -217,7 +266,7 @@ def bulk(ctx: click.Context, operation: str, entity: str, path: Path, sheet: str
         fields = run_sdk(handle.fields)
         udfs = run_sdk(handle.udfs)
         columns = run_sdk(lambda: ColumnMap(header, fields, udfs, handle.name))
-        rows = [run_sdk(lambda: columns.row(list(r), n)) for n, r in enumerate(cells, 2)]
+        rows = [run_sdk(partial(columns.row, list(r), n)) for n, r in enumerate(cells, 2)]
         if not dry_run and not yes and (operation == "delete" or len(rows) > confirm_over):
             if not click.confirm(f"{operation} {len(rows):,} {handle.name} rows in {client.root}?", err=True):
                 raise CLIError("nothing sent", ExitCode.USAGE)
@@ -229,12 +278,17 @@ def bulk(ctx: click.Context, operation: str, entity: str, path: Path, sheet: str
         if operation == "create" and marker:
             options["marker"] = marker
         method = getattr(handle, f"bulk_{operation}")
-        result = run_sdk(lambda: method(rows, journal=str(journal) if journal else None, dry_run=dry_run, **options))
+        result = run_sdk(
+            lambda: method(rows, journal=str(journal) if journal else None, dry_run=dry_run, **options)
+        )
     counts = {"rows": len(rows), **result.counts, "requests": result.requests}
     if result.journal:
         counts.update(job=result.job_id, journal=result.journal)
-    click.echo(render_table(counts, (f"{handle.name} {operation}" + (" (dry run)" if dry_run else ""), "")),
-               nl=False, err=True)
+    click.echo(
+        render_table(counts, (f"{handle.name} {operation}" + (" (dry run)" if dry_run else ""), "")),
+        nl=False,
+        err=True,
+    )
     if result.errors:
         target = errors_path or path.with_name(path.name + ".errors.csv")
         with target.open("w", newline="", encoding="utf-8") as handle_out:
@@ -244,5 +298,7 @@ def bulk(ctx: click.Context, operation: str, entity: str, path: Path, sheet: str
                 writer.writerow([index + 2, message])
         click.echo(f"{len(result.errors)} rows failed; Autotask's words for each in {target}", err=True)
         if result.journal and not dry_run:
-            click.echo(f"fix them and run again with --resume {result.job_id} (rows done are not resent)", err=True)
+            click.echo(
+                f"fix them and run again with --resume {result.job_id} (rows done are not resent)", err=True
+            )
         ctx.exit(ExitCode.PARTIAL if result.done else ExitCode.ERROR)

@@ -36,8 +36,12 @@ def config(ctx: click.Context, as_json: bool) -> None:
 @config.command()
 @click.option("--profile", "name", default="default", show_default=True, help="Profile to save.")
 @click.option("--print-env", is_flag=True, help="Print export lines instead of saving a profile.")
-@click.option("--check/--no-check", default=True, show_default=True,
-              help="Log in (zone and ThresholdInformation) before saving.")
+@click.option(
+    "--check/--no-check",
+    default=True,
+    show_default=True,
+    help="Log in (zone and ThresholdInformation) before saving.",
+)
 @click.pass_context
 def init(ctx: click.Context, name: str, print_env: bool, check: bool) -> None:
     """Ask for the API user's credentials, check them against Autotask, then save them.
@@ -48,10 +52,12 @@ def init(ctx: click.Context, name: str, print_env: bool, check: bool) -> None:
     values = {
         "username": click.prompt("API username (e-mail)").strip(),
         "secret": click.prompt("Secret", hide_input=True).strip(),
-        "integration_code": click.prompt("API tracking identifier (integration code)",
-                                         hide_input=True).strip(),
-        "api_url": click.prompt("REST root URL (blank: find the zone from the username)",
-                                default="", show_default=False).strip(),
+        "integration_code": click.prompt(
+            "API tracking identifier (integration code)", hide_input=True
+        ).strip(),
+        "api_url": click.prompt(
+            "REST root URL (blank: find the zone from the username)", default="", show_default=False
+        ).strip(),
     }
     values = {k: v for k, v in values.items() if v}
     if check:
@@ -61,7 +67,9 @@ def init(ctx: click.Context, name: str, print_env: bool, check: bool) -> None:
             click.echo(f"export {ENV_VARS[key]}={shlex.quote(value)}")
         return
     path = save_profile(name, values)
-    hint = "it is used when AUTOTASK_USERNAME is unset" if name == "default" else f"use it with --profile {name}"
+    hint = (
+        "it is used when AUTOTASK_USERNAME is unset" if name == "default" else f"use it with --profile {name}"
+    )
     click.echo(f"saved profile {name!r} to {path} (mode 600); {hint}", err=True)
 
 
@@ -71,8 +79,11 @@ def _check(ctx: click.Context, values: dict[str, str]) -> None:
     try:
         with run_sdk(lambda: AutotaskClient.from_env(**values)) as client:
             threshold = run_sdk(client.threshold)
-            click.echo(f"zone {client.root}: logged in; {threshold['used']:,} of "
-                       f"{threshold['limit']:,} requests used this hour", err=True)
+            click.echo(
+                f"zone {client.root}: logged in; {threshold['used']:,} of "
+                f"{threshold['limit']:,} requests used this hour",
+                err=True,
+            )
     except CLIError as exc:
         raise CLIError(f"not saved: {exc.message}", exc.exit_code) from None
 
@@ -86,7 +97,8 @@ def profiles(as_json: bool) -> None:
         click.echo(orjson.dumps({"path": str(profiles_path()), "profiles": names}).decode())
         return
     if not names:
-        raise CLIError(f"no profiles in {profiles_path()}; create one with: autotask config init",
-                       ExitCode.USAGE)
+        raise CLIError(
+            f"no profiles in {profiles_path()}; create one with: autotask config init", ExitCode.USAGE
+        )
     for name in names:
         click.echo(name)

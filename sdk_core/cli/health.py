@@ -20,19 +20,27 @@ def _report(ctx: click.Context) -> dict[str, Any]:
         threshold = client.threshold()
         latency = (time.perf_counter() - started) * 1000
         return {
-            "ok": True, "zone": client.root, "zone_detected": client.zone_detected,
-            "authenticated": True, "threshold_limit": threshold["limit"],
+            "ok": True,
+            "zone": client.root,
+            "zone_detected": client.zone_detected,
+            "authenticated": True,
+            "threshold_limit": threshold["limit"],
             "threshold_used": threshold["used"],
             "threshold_timeframe_minutes": threshold["timeframe_minutes"],
             "threshold_used_percent": round(100 * threshold["used"] / max(1, threshold["limit"]), 1),
-            "budget": client.governor.budget, "latency_ms": round(latency, 1),
+            "budget": client.governor.budget,
+            "latency_ms": round(latency, 1),
         }
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="JSON on every path, failures included.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False),
-              help="Also write the full report (every check, latency and budget charts) as one HTML page.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    help="Also write the full report (every check, latency and budget charts) as one HTML page.",
+)
 @click.pass_context
 def health(ctx: click.Context, as_json: bool, html_path: str | None) -> None:
     """Zone, authentication, threshold usage and latency."""

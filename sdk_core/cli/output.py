@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from typing import IO, Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 import orjson
 from rich.console import Console
@@ -31,8 +32,9 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def write_rows(rows: Iterable[dict[str, Any]], fmt: str, columns: list[str] | None = None,
-               out: IO[str] | None = None) -> int:
+def write_rows(
+    rows: Iterable[dict[str, Any]], fmt: str, columns: list[str] | None = None, out: IO[str] | None = None
+) -> int:
     """Write every row of `rows` to `out` (stdout) in `fmt`; returns how many were written."""
     out = out or sys.stdout
     writer = {"table": _table, "json": _json, "jsonl": _jsonl, "csv": _csv}[fmt]
@@ -109,7 +111,9 @@ def _chain(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[di
     yield from rest
 
 
-def render_table(data: dict[str, Any] | list[dict[str, Any]], header: tuple[str, str] = ("setting", "value")) -> str:
+def render_table(
+    data: dict[str, Any] | list[dict[str, Any]], header: tuple[str, str] = ("setting", "value")
+) -> str:
     """A small result (settings, a report) as a table, for tests and non-streamed output."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=120)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import configparser
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from .._config import ENV_VARS
 from ..errors import ConfigurationError
@@ -25,8 +25,15 @@ from ..errors import ConfigurationError
 __all__ = ["profiles_path", "load_profile", "save_profile", "profile_names", "profile_overrides"]
 
 DEFAULT_PROFILE = "default"
-PROFILE_KEYS = ("username", "secret", "integration_code", "api_url", "zone_lookup_url", "redis_url",
-                "cache_dir")
+PROFILE_KEYS = (
+    "username",
+    "secret",
+    "integration_code",
+    "api_url",
+    "zone_lookup_url",
+    "redis_url",
+    "cache_dir",
+)
 
 
 def profiles_path() -> Path:
@@ -41,8 +48,8 @@ def _read() -> configparser.ConfigParser:
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
             raise ConfigurationError(
-                f"{path} can be read by other users (mode {mode:o}); it holds secrets: "
-                f"run chmod 600 {path}")
+                f"{path} can be read by other users (mode {mode:o}); it holds secrets: run chmod 600 {path}"
+            )
         parser.read(path, encoding="utf-8")
     return parser
 
@@ -56,8 +63,10 @@ def load_profile(name: str) -> dict[str, str]:
     parser = _read()
     if not parser.has_section(name):
         known = ", ".join(parser.sections()) or "none yet"
-        raise ConfigurationError(f"no profile named {name!r} in {profiles_path()} (saved: {known}); "
-                                 f"create it with: autotask config init --profile {name}")
+        raise ConfigurationError(
+            f"no profile named {name!r} in {profiles_path()} (saved: {known}); "
+            f"create it with: autotask config init --profile {name}"
+        )
     return {k: v for k, v in parser.items(name) if k in PROFILE_KEYS and v != ""}
 
 
@@ -89,7 +98,6 @@ def profile_overrides(name: str | None, env: Mapping[str, str] | None = None) ->
     chosen = name or env.get("AUTOTASK_PROFILE") or None
     if chosen:
         return load_profile(chosen)
-    if not env.get(ENV_VARS["username"]) and profiles_path().exists() \
-            and DEFAULT_PROFILE in profile_names():
+    if not env.get(ENV_VARS["username"]) and profiles_path().exists() and DEFAULT_PROFILE in profile_names():
         return load_profile(DEFAULT_PROFILE)
     return {}

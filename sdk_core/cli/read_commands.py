@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import click
 import orjson
@@ -57,20 +58,41 @@ def _with_progress(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 @main.command()
 @click.argument("entity", shell_complete=complete_entity)
-@click.option("--where", "-w", multiple=True,
-              help="Filter, e.g. \"status=1 and createDate>=2026-01-01\" (repeatable, ANDed; "
-                   "operators = != > >= < <= ~ ^= $= in exists; udf.Name for a UDF; or filter JSON).")
+@click.option(
+    "--where",
+    "-w",
+    multiple=True,
+    help='Filter, e.g. "status=1 and createDate>=2026-01-01" (repeatable, ANDed; '
+    "operators = != > >= < <= ~ ^= $= in exists; udf.Name for a UDF; or filter JSON).",
+)
 @click.option("--filter", "raw_filter", hidden=True, help="Autotask filter JSON (same as a JSON --where).")
 @click.option("--fields", "-f", help="Comma-separated fields to return (id is always included).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Output format [default: table on a terminal, jsonl otherwise].")
-@click.option("--limit", type=click.IntRange(min=0), default=None,
-              help=f"At most this many rows; 0 for all [default: {TABLE_DEFAULT_LIMIT} for table, "
-                   "all for other formats]. When it cuts the result, stderr says so.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Output format [default: table on a terminal, jsonl otherwise].",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help=f"At most this many rows; 0 for all [default: {TABLE_DEFAULT_LIMIT} for table, "
+    "all for other formats]. When it cuts the result, stderr says so.",
+)
 @click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
 @click.pass_context
-def query(ctx: click.Context, entity: str, where: tuple[str, ...], raw_filter: str | None,
-          fields: str | None, fmt: str | None, limit: int | None, as_json: bool) -> None:
+def query(
+    ctx: click.Context,
+    entity: str,
+    where: tuple[str, ...],
+    raw_filter: str | None,
+    fields: str | None,
+    fmt: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """Rows of ENTITY matching a filter, streamed as they arrive."""
     fmt = "json" if as_json else fmt or ("table" if sys.stdout.isatty() else "jsonl")
     if limit is None:
@@ -93,8 +115,9 @@ def query(ctx: click.Context, entity: str, where: tuple[str, ...], raw_filter: s
     except AutotaskError as exc:
         raise CLIError(str(exc), exit_code_for(exc)) from None
     if cut:
-        click.echo(f"autotask: showing the first {limit} rows; more match "
-                   f"(--limit 0 returns every row)", err=True)
+        click.echo(
+            f"autotask: showing the first {limit} rows; more match (--limit 0 returns every row)", err=True
+        )
 
 
 def _has_more(rows: Iterator[dict[str, Any]]) -> bool:
@@ -107,8 +130,9 @@ def _has_more(rows: Iterator[dict[str, Any]]) -> bool:
 @click.option("--filter", "raw_filter", hidden=True, help="Autotask filter JSON.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @click.pass_context
-def count(ctx: click.Context, entity: str, where: tuple[str, ...], raw_filter: str | None,
-          as_json: bool) -> None:
+def count(
+    ctx: click.Context, entity: str, where: tuple[str, ...], raw_filter: str | None, as_json: bool
+) -> None:
     """How many rows of ENTITY match."""
     filter_items = build_filter(where, raw_filter)
     with make_client(ctx) as client:

@@ -35,8 +35,17 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-_OPS = {"=": "eq", "!=": "noteq", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte",
-        "~": "contains", "^=": "beginsWith", "$=": "endsWith"}
+_OPS = {
+    "=": "eq",
+    "!=": "noteq",
+    ">": "gt",
+    ">=": "gte",
+    "<": "lt",
+    "<=": "lte",
+    "~": "contains",
+    "^=": "beginsWith",
+    "$=": "endsWith",
+}
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
@@ -50,9 +59,11 @@ def parse_where(text: str) -> Any:
             raise QueryError(f"--where looks like JSON but is not: {exc}") from None
     parser = _Parser(_tokens(stripped))
     expr = parser.expr()
-    if parser.peek() is not None:
-        raise QueryError(f"--where: unexpected {parser.peek()[1]!r} after a complete condition; "
-                         "join conditions with 'and' or 'or'")
+    extra = parser.peek()
+    if extra is not None:
+        raise QueryError(
+            f"--where: unexpected {extra[1]!r} after a complete condition; join conditions with 'and' or 'or'"
+        )
     return expr
 
 
@@ -64,8 +75,10 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             break
         match = _TOKEN.match(text, pos)
         if match is None or match.end() == pos:
-            raise QueryError(f"--where: cannot read {text[pos:]!r}; quote text that holds spaces "
-                             "or symbols, e.g. title~'VPN down'")
+            raise QueryError(
+                f"--where: cannot read {text[pos:]!r}; quote text that holds spaces "
+                "or symbols, e.g. title~'VPN down'"
+            )
         kind = match.lastgroup or ""
         out.append((kind, match.group(kind)))
         pos = match.end()
@@ -89,8 +102,10 @@ class _Parser:
 
     def keyword(self, *words: str) -> bool:
         """Consume the words (case-insensitive) if they come next."""
-        ahead = self.tokens[self.pos:self.pos + len(words)]
-        if len(ahead) == len(words) and all(k == "word" and v.lower() == w for (k, v), w in zip(ahead, words)):
+        ahead = self.tokens[self.pos : self.pos + len(words)]
+        if len(ahead) == len(words) and all(
+            k == "word" and v.lower() == w for (k, v), w in zip(ahead, words)
+        ):
             self.pos += len(words)
             return True
         return False
@@ -127,8 +142,10 @@ class _Parser:
             return field.in_(self.values())
         op_kind, op = self.take()
         if op_kind != "op":
-            raise QueryError(f"--where: expected an operator after {value!r} "
-                             f"(one of {' '.join(_OPS)}, in, exists), found {op!r}")
+            raise QueryError(
+                f"--where: expected an operator after {value!r} "
+                f"(one of {' '.join(_OPS)}, in, exists), found {op!r}"
+            )
         return field._cmp(_OPS[op], self.value())
 
     def values(self) -> list[Any]:

@@ -8,12 +8,29 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__all__ = ["HealthMonitor", "HealthReport", "Check", "Thresholds", "Alert", "LogChannel",
-           "WebhookChannel", "SMTPChannel", "sql_freshness"]
+__all__ = [
+    "HealthMonitor",
+    "HealthReport",
+    "Check",
+    "Thresholds",
+    "Alert",
+    "LogChannel",
+    "WebhookChannel",
+    "SMTPChannel",
+    "sql_freshness",
+]
 
-_WHERE = {"HealthMonitor": ".monitor", "HealthReport": ".report", "Check": ".report",
-          "Thresholds": ".monitor", "Alert": ".alerts", "LogChannel": ".alerts",
-          "WebhookChannel": ".alerts", "SMTPChannel": ".alerts", "sql_freshness": ".monitor"}
+_WHERE = {
+    "HealthMonitor": ".monitor",
+    "HealthReport": ".report",
+    "Check": ".report",
+    "Thresholds": ".monitor",
+    "Alert": ".alerts",
+    "LogChannel": ".alerts",
+    "WebhookChannel": ".alerts",
+    "SMTPChannel": ".alerts",
+    "sql_freshness": ".monitor",
+}
 
 
 def __getattr__(name: str) -> Any:

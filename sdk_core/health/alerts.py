@@ -12,11 +12,12 @@ import logging
 import os
 import smtplib
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 
 import orjson
 
@@ -33,7 +34,7 @@ class Alert:
     level: str  # warn or fail (the level that was raised, for a cleared alert too)
     state: str  # raised or cleared
     message: str
-    at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     source: str = "autotask-liberator"
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,8 +57,11 @@ class LogChannel:
         self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
 
     def send(self, alert: Alert) -> None:
-        level = logging.INFO if alert.state == "cleared" else (
-            logging.ERROR if alert.level == "fail" else logging.WARNING)
+        level = (
+            logging.INFO
+            if alert.state == "cleared"
+            else (logging.ERROR if alert.level == "fail" else logging.WARNING)
+        )
         self.logger.log(level, "%s: %s", alert.subject, alert.message)
 
 
@@ -70,8 +74,12 @@ class WebhookChannel:
     def send(self, alert: Alert) -> None:
         import httpx
 
-        response = httpx.post(self.url, content=orjson.dumps(alert.to_dict()), timeout=self.timeout,
-                              headers={"Content-Type": "application/json", **self.headers})
+        response = httpx.post(
+            self.url,
+            content=orjson.dumps(alert.to_dict()),
+            timeout=self.timeout,
+            headers={"Content-Type": "application/json", **self.headers},
+        )
         response.raise_for_status()
 
     def __repr__(self) -> str:
@@ -83,9 +91,18 @@ class WebhookChannel:
 class SMTPChannel:
     """E-mail through an SMTP server (STARTTLS and login when given)."""
 
-    def __init__(self, host: str, port: int = 587, *, sender: str, recipients: Sequence[str],
-                 username: str | None = None, password: str | None = None, starttls: bool = True,
-                 timeout: float = 10.0):
+    def __init__(
+        self,
+        host: str,
+        port: int = 587,
+        *,
+        sender: str,
+        recipients: Sequence[str],
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = True,
+        timeout: float = 10.0,
+    ):
         if not recipients:
             raise ValueError("SMTPChannel needs at least one recipient")
         self.host, self.port, self.sender, self.recipients = host, port, sender, list(recipients)
@@ -93,9 +110,15 @@ class SMTPChannel:
 
     def send(self, alert: Alert) -> None:
         message = EmailMessage()
-        message["Subject"], message["From"], message["To"] = alert.subject, self.sender, ", ".join(self.recipients)
-        message.set_content(f"{alert.message}\n\ncondition: {alert.condition}\nlevel: {alert.level}\n"
-                            f"state: {alert.state}\nat: {alert.at}\n")
+        message["Subject"], message["From"], message["To"] = (
+            alert.subject,
+            self.sender,
+            ", ".join(self.recipients),
+        )
+        message.set_content(
+            f"{alert.message}\n\ncondition: {alert.condition}\nlevel: {alert.level}\n"
+            f"state: {alert.state}\nat: {alert.at}\n"
+        )
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             if self.starttls:
                 smtp.starttls()

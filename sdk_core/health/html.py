@@ -3,7 +3,7 @@ no external files, so it can be mailed, attached to a ticket or opened offline."
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -42,32 +42,42 @@ def latency_chart(series: list[tuple[float, float, str]], width: int = 900, heig
     def y(ms: float) -> float:
         return top + (1 - ms / peak) * (height - top - bottom)
 
-    parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-             'aria-label="latency over time">',
-             f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" stroke="#bbb"/>']
+    parts = [
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        'aria-label="latency over time">',
+        f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" stroke="#bbb"/>',
+    ]
     for frac in (0.25, 0.5, 0.75, 1.0):
         ms = peak / 1.1 * frac
-        parts.append(f'<line x1="{left}" y1="{y(ms):.1f}" x2="{width - right}" y2="{y(ms):.1f}" stroke="#f0f0f0"/>'
-                     f'<text x="{left - 6}" y="{y(ms) + 4:.1f}" text-anchor="end">{ms:.0f} ms</text>')
+        parts.append(
+            f'<line x1="{left}" y1="{y(ms):.1f}" x2="{width - right}" y2="{y(ms):.1f}" stroke="#f0f0f0"/>'
+            f'<text x="{left - 6}" y="{y(ms) + 4:.1f}" text-anchor="end">{ms:.0f} ms</text>'
+        )
     points = " ".join(f"{x(t):.1f},{y(ms):.1f}" for t, ms, _ in series)
     parts.append(f'<polyline points="{points}" fill="none" stroke="#90caf9" stroke-width="1"/>')
-    parts += [f'<circle cx="{x(t):.1f}" cy="{y(ms):.1f}" r="2" fill="#1565c0"><title>{escape(ep)} '
-              f'{ms:.0f} ms</title></circle>' for t, ms, ep in series[-600:]]
+    parts += [
+        f'<circle cx="{x(t):.1f}" cy="{y(ms):.1f}" r="2" fill="#1565c0"><title>{escape(ep)} '
+        f"{ms:.0f} ms</title></circle>"
+        for t, ms, ep in series[-600:]
+    ]
     times = [s[1] for s in series]
     for q, colour in ((50, "#2e7d32"), (95, "#ef6c00")):
         value = percentile(times, q) or 0.0
-        parts.append(f'<line x1="{left}" y1="{y(value):.1f}" x2="{width - right}" y2="{y(value):.1f}" '
-                     f'stroke="{colour}" stroke-dasharray="4 3"/><text x="{width - right - 4}" '
-                     f'y="{y(value) - 3:.1f}" text-anchor="end" style="fill:{colour}">p{q} {value:.0f} ms</text>')
+        parts.append(
+            f'<line x1="{left}" y1="{y(value):.1f}" x2="{width - right}" y2="{y(value):.1f}" '
+            f'stroke="{colour}" stroke-dasharray="4 3"/><text x="{width - right - 4}" '
+            f'y="{y(value) - 3:.1f}" text-anchor="end" style="fill:{colour}">p{q} {value:.0f} ms</text>'
+        )
     for t in (t0, t1):
-        label = datetime.fromtimestamp(t, timezone.utc).strftime("%H:%M:%S")
+        label = datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")
         parts.append(f'<text x="{x(t):.1f}" y="{height - 8}" text-anchor="middle">{label}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def requests_chart(series: list[tuple[float, float, str]], per_minute_budget: float,
-                   width: int = 900, height: int = 160) -> str:
+def requests_chart(
+    series: list[tuple[float, float, str]], per_minute_budget: float, width: int = 900, height: int = 160
+) -> str:
     """Requests per minute over the window (bars), against the budget's even pace (a line)."""
     if not series:
         return f'<svg width="{width}" height="60" role="img"><text x="10" y="30">no requests recorded yet</text></svg>'
@@ -83,19 +93,25 @@ def requests_chart(series: list[tuple[float, float, str]], per_minute_budget: fl
     def y(n: float) -> float:
         return top + (1 - n / peak) * (height - top - bottom)
 
-    parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-             'aria-label="requests per minute">',
-             f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" stroke="#bbb"/>']
+    parts = [
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        'aria-label="requests per minute">',
+        f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" stroke="#bbb"/>',
+    ]
     for minute, n in sorted(counts.items()):
         x = left + minute * slot
-        parts.append(f'<rect x="{x + 1:.1f}" y="{y(n):.1f}" width="{max(1.0, slot - 2):.1f}" '
-                     f'height="{y(0) - y(n):.1f}" fill="#7986cb"><title>{n} requests</title></rect>')
-    parts.append(f'<line x1="{left}" y1="{y(per_minute_budget):.1f}" x2="{width - right}" '
-                 f'y2="{y(per_minute_budget):.1f}" stroke="#c62828" stroke-dasharray="4 3"/>'
-                 f'<text x="{width - right - 4}" y="{y(per_minute_budget) - 3:.1f}" text-anchor="end" '
-                 f'style="fill:#c62828">budget pace {per_minute_budget:,.0f}/min</text>'
-                 f'<text x="{left - 6}" y="{y(0) + 4:.1f}" text-anchor="end">0</text>'
-                 f'<text x="{left}" y="{height - 8}">{minutes} min</text></svg>')
+        parts.append(
+            f'<rect x="{x + 1:.1f}" y="{y(n):.1f}" width="{max(1.0, slot - 2):.1f}" '
+            f'height="{y(0) - y(n):.1f}" fill="#7986cb"><title>{n} requests</title></rect>'
+        )
+    parts.append(
+        f'<line x1="{left}" y1="{y(per_minute_budget):.1f}" x2="{width - right}" '
+        f'y2="{y(per_minute_budget):.1f}" stroke="#c62828" stroke-dasharray="4 3"/>'
+        f'<text x="{width - right - 4}" y="{y(per_minute_budget) - 3:.1f}" text-anchor="end" '
+        f'style="fill:#c62828">budget pace {per_minute_budget:,.0f}/min</text>'
+        f'<text x="{left - 6}" y="{y(0) + 4:.1f}" text-anchor="end">0</text>'
+        f'<text x="{left}" y="{height - 8}">{minutes} min</text></svg>'
+    )
     return "".join(parts)
 
 
@@ -103,16 +119,23 @@ def gauge(label: str, used: float, total: float, marks: dict[str, float], width:
     """A horizontal bar: `used` of `total`, with labelled marks (fractions of total)."""
     ratio = min(1.0, used / total) if total else 0.0
     bar_w = width - 24
-    colour = "#c62828" if ratio >= max(marks.values(), default=1.0) else (
-        "#ef6c00" if marks and ratio >= min(marks.values()) else "#2e7d32")
-    parts = [f'<svg width="{width}" height="58" viewBox="0 0 {width} 58" role="img" aria-label="{escape(label)}">',
-             f'<text x="12" y="13">{escape(label)}: {used:,.0f} of {total:,.0f} ({ratio:.0%})</text>',
-             f'<rect x="12" y="20" width="{bar_w}" height="16" fill="#eee" rx="3"/>',
-             f'<rect x="12" y="20" width="{bar_w * ratio:.1f}" height="16" fill="{colour}" rx="3"/>']
+    colour = (
+        "#c62828"
+        if ratio >= max(marks.values(), default=1.0)
+        else ("#ef6c00" if marks and ratio >= min(marks.values()) else "#2e7d32")
+    )
+    parts = [
+        f'<svg width="{width}" height="58" viewBox="0 0 {width} 58" role="img" aria-label="{escape(label)}">',
+        f'<text x="12" y="13">{escape(label)}: {used:,.0f} of {total:,.0f} ({ratio:.0%})</text>',
+        f'<rect x="12" y="20" width="{bar_w}" height="16" fill="#eee" rx="3"/>',
+        f'<rect x="12" y="20" width="{bar_w * ratio:.1f}" height="16" fill="{colour}" rx="3"/>',
+    ]
     for name, frac in marks.items():
         mx = 12 + bar_w * frac
-        parts.append(f'<line x1="{mx:.1f}" y1="16" x2="{mx:.1f}" y2="40" stroke="#333" stroke-dasharray="2 2"/>'
-                     f'<text x="{mx:.1f}" y="52" text-anchor="middle">{escape(name)}</text>')
+        parts.append(
+            f'<line x1="{mx:.1f}" y1="16" x2="{mx:.1f}" y2="40" stroke="#333" stroke-dasharray="2 2"/>'
+            f'<text x="{mx:.1f}" y="52" text-anchor="middle">{escape(name)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -124,27 +147,53 @@ def _value(check: Any, key: str, default: float = 0.0) -> float:
 
 def render(report: Any) -> str:
     by_name = {c.name: c for c in report.checks}
-    rows = "".join(f"<tr><td>{_badge(c.status)}</td><td>{escape(c.name)}</td><td>{escape(c.summary)}</td></tr>"
-                   for c in report.checks)
+    rows = "".join(
+        f"<tr><td>{_badge(c.status)}</td><td>{escape(c.name)}</td><td>{escape(c.summary)}</td></tr>"
+        for c in report.checks
+    )
     threshold, budget = by_name.get("threshold"), by_name.get("budget")
-    charts = [f'<figure><figcaption>Latency over time</figcaption>{latency_chart(report.latency_series)}</figure>']
+    charts = [
+        f"<figure><figcaption>Latency over time</figcaption>{latency_chart(report.latency_series)}</figure>"
+    ]
     if threshold is not None and threshold.status != "skip":
-        charts.append('<figure><figcaption>Tenant threshold use (every integration)</figcaption>'
-                      + gauge("requests this hour", _value(threshold, "used"), _value(threshold, "limit", 1),
-                              {"pacing 40%": 0.4, "latency band 50%": 0.5}) + "</figure>")
+        charts.append(
+            "<figure><figcaption>Tenant threshold use (every integration)</figcaption>"
+            + gauge(
+                "requests this hour",
+                _value(threshold, "used"),
+                _value(threshold, "limit", 1),
+                {"pacing 40%": 0.4, "latency band 50%": 0.5},
+            )
+            + "</figure>"
+        )
     if budget is not None:
-        charts.append('<figure><figcaption>This process\'s budget share</figcaption>'
-                      + gauge("requests in the timeframe", _value(budget, "used"), _value(budget, "budget", 1),
-                              {"warn 80%": 0.8}) + "</figure>")
+        charts.append(
+            "<figure><figcaption>This process's budget share</figcaption>"
+            + gauge(
+                "requests in the timeframe",
+                _value(budget, "used"),
+                _value(budget, "budget", 1),
+                {"warn 80%": 0.8},
+            )
+            + "</figure>"
+        )
         pace = _value(budget, "budget", 1) / max(1.0, _value(budget, "timeframe_minutes", 60))
-        charts.append("<figure><figcaption>Requests per minute (this client) and the budget's pace</figcaption>"
-                      + requests_chart(report.latency_series, pace) + "</figure>")
-    alerts = "".join(f"<li>{escape(a['state'])}: <b>{escape(a['condition'])}</b> ({escape(a['level'])}) "
-                     f"{escape(a['message'])}</li>" for a in report.alerts)
-    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Autotask health: "
-            f"{escape(report.status.upper())}</title><style>{_CSS}</style></head><body>"
-            f"<h1>Autotask integration health {_badge(report.status)}</h1>"
-            f"<p class=\"sub\">{report.generated_at:%Y-%m-%d %H:%M:%S} UTC</p>"
-            f"<table><tr><th>status</th><th>check</th><th>detail</th></tr>{rows}</table>"
-            + (f"<h2>Alerts</h2><ul>{alerts}</ul>" if alerts else "")
-            + f"<div class=\"charts\">{''.join(charts)}</div></body></html>")
+        charts.append(
+            "<figure><figcaption>Requests per minute (this client) and the budget's pace</figcaption>"
+            + requests_chart(report.latency_series, pace)
+            + "</figure>"
+        )
+    alerts = "".join(
+        f"<li>{escape(a['state'])}: <b>{escape(a['condition'])}</b> ({escape(a['level'])}) "
+        f"{escape(a['message'])}</li>"
+        for a in report.alerts
+    )
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Autotask health: '
+        f"{escape(report.status.upper())}</title><style>{_CSS}</style></head><body>"
+        f"<h1>Autotask integration health {_badge(report.status)}</h1>"
+        f'<p class="sub">{report.generated_at:%Y-%m-%d %H:%M:%S} UTC</p>'
+        f"<table><tr><th>status</th><th>check</th><th>detail</th></tr>{rows}</table>"
+        + (f"<h2>Alerts</h2><ul>{alerts}</ul>" if alerts else "")
+        + f'<div class="charts">{"".join(charts)}</div></body></html>'
+    )

@@ -12,10 +12,12 @@ import inspect
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version as package_version
-from typing import Any, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import Any
 
 from .. import _protocol as proto
 from .._datetime import parse_datetime
@@ -58,13 +60,16 @@ def _level(value: float, warn: float, fail: float) -> str:
 
 def sql_freshness(url: str, table: str, column: str) -> Callable[[], datetime | None]:
     """A freshness source: the newest `column` of a synced `table` (SQLAlchemy URL)."""
+
     def newest() -> datetime | None:
         import sqlalchemy as sa
 
         engine = sa.create_engine(url)
         try:
             with engine.connect() as conn:
-                value = conn.execute(sa.select(sa.func.max(sa.column(column))).select_from(sa.table(table))).scalar()
+                value = conn.execute(
+                    sa.select(sa.func.max(sa.column(column))).select_from(sa.table(table))
+                ).scalar()
         finally:
             engine.dispose()
         return parse_datetime(value) if value is not None else None
@@ -73,10 +78,19 @@ def sql_freshness(url: str, table: str, column: str) -> Callable[[], datetime | 
 
 
 class HealthMonitor:
-    def __init__(self, client: Any, *, thresholds: Thresholds | None = None,
-                 channels: Sequence[AlertChannel] | None = None, state_file: str | None = None,
-                 freshness: Mapping[str, Any] | None = None, webhook_store: Any = None,
-                 tenant: str | None = None, window: float = 900.0, check_version: bool = True):
+    def __init__(
+        self,
+        client: Any,
+        *,
+        thresholds: Thresholds | None = None,
+        channels: Sequence[AlertChannel] | None = None,
+        state_file: str | None = None,
+        freshness: Mapping[str, Any] | None = None,
+        webhook_store: Any = None,
+        tenant: str | None = None,
+        window: float = 900.0,
+        check_version: bool = True,
+    ):
         self.client = client
         self.thresholds = thresholds or Thresholds()
         self.channels = list(channels) if channels is not None else [LogChannel()]
@@ -111,7 +125,9 @@ class HealthMonitor:
         elif self.check_version and "error" not in out:
             try:
                 creds = client.credentials
-                response = yield from request_flow(client, lambda root: proto.get_request(root, creds, "Version", "Version"))
+                response = yield from request_flow(
+                    client, lambda root: proto.get_request(root, creds, "Version", "Version")
+                )
                 out["version"] = response.json() if response is not None else None
             except AutotaskError as exc:
                 out["version_error"] = exc
@@ -121,9 +137,16 @@ class HealthMonitor:
     def _finish(self, probe: dict[str, Any]) -> HealthReport:
         since = time.time() - self.window
         samples = self.client.request_stats.samples(since)
-        checks = [self._zone(probe), self._authentication(probe), self._threshold(probe),
-                  self._budget(probe), self._latency(samples), self._thread_limit(samples),
-                  self._retries(samples), self._version(probe)]
+        checks = [
+            self._zone(probe),
+            self._authentication(probe),
+            self._threshold(probe),
+            self._budget(probe),
+            self._latency(samples),
+            self._thread_limit(samples),
+            self._retries(samples),
+            self._version(probe),
+        ]
         checks += [self._fresh(name, source) for name, source in self.freshness.items()]
         if self.webhook_store is not None:
             checks.append(self._backlog())
@@ -155,11 +178,19 @@ class HealthMonitor:
         ratio = used / limit
         headroom = int(limit * LATENCY_BAND) - used
         status = _level(ratio, self.thresholds.threshold_use_warn, self.thresholds.threshold_use_fail)
-        return Check("threshold", status,
-                     f"{used} of {limit} requests used in {t['timeframe_minutes']} min ({ratio:.0%}); "
-                     f"{max(0, headroom)} left before the latency band",
-                     {"used": used, "limit": limit, "ratio": round(ratio, 4), "headroom": headroom,
-                      "timeframe_minutes": t["timeframe_minutes"]})
+        return Check(
+            "threshold",
+            status,
+            f"{used} of {limit} requests used in {t['timeframe_minutes']} min ({ratio:.0%}); "
+            f"{max(0, headroom)} left before the latency band",
+            {
+                "used": used,
+                "limit": limit,
+                "ratio": round(ratio, 4),
+                "headroom": headroom,
+                "timeframe_minutes": t["timeframe_minutes"],
+            },
+        )
 
     def _budget(self, probe: dict[str, Any]) -> Check:
         gov = self.client.governor
@@ -167,14 +198,27 @@ class HealthMonitor:
         budget = stats.get("budget") or gov.budget
         window = getattr(getattr(gov, "_budget", None), "window", None)
         timeframe = float(stats.get("timeframe_minutes") or 60) * 60
-        used = len(window) if window is not None else len(self.client.request_stats.samples(time.time() - timeframe))
+        used = (
+            len(window)
+            if window is not None
+            else len(self.client.request_stats.samples(time.time() - timeframe))
+        )
         ratio = used / max(1, budget)
         status = _level(ratio, self.thresholds.budget_use_warn, self.thresholds.budget_use_fail)
-        return Check("budget", status,
-                     f"{used} of this process's {budget} requests per {timeframe / 60:.0f} min used ({ratio:.0%})",
-                     {"used": used, "budget": budget, "ratio": round(ratio, 4), "timeframe_minutes": timeframe / 60,
-                      "max_api_share": gov.max_api_share, "budget_waits": stats.get("budget_waits", 0),
-                      "pacing_waits": stats.get("pacing_waits", 0)})
+        return Check(
+            "budget",
+            status,
+            f"{used} of this process's {budget} requests per {timeframe / 60:.0f} min used ({ratio:.0%})",
+            {
+                "used": used,
+                "budget": budget,
+                "ratio": round(ratio, 4),
+                "timeframe_minutes": timeframe / 60,
+                "max_api_share": gov.max_api_share,
+                "budget_waits": stats.get("budget_waits", 0),
+                "pacing_waits": stats.get("pacing_waits", 0),
+            },
+        )
 
     def _latency(self, samples: list[Any]) -> Check:
         times = [s.ms for s in samples if s.status is not None]
@@ -182,22 +226,37 @@ class HealthMonitor:
             return Check("latency", "skip", "no requests in the window", {"count": 0})
         p50, p95, p99 = (round(percentile(times, q) or 0.0, 1) for q in (50, 95, 99))
         status = _level(p95, self.thresholds.latency_p95_warn_ms, self.thresholds.latency_p95_fail_ms)
-        return Check("latency", status, f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms over "
-                     f"{len(times)} requests in {self.window / 60:.0f} min",
-                     {"count": len(times), "p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
-                      "max_ms": round(max(times), 1)})
+        return Check(
+            "latency",
+            status,
+            f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms over "
+            f"{len(times)} requests in {self.window / 60:.0f} min",
+            {
+                "count": len(times),
+                "p50_ms": p50,
+                "p95_ms": p95,
+                "p99_ms": p99,
+                "max_ms": round(max(times), 1),
+            },
+        )
 
     def _thread_limit(self, samples: list[Any]) -> Check:
         stats = self.client.governor.stats()
         refused = sum(1 for s in samples if s.cause == "thread_limited")
         ratio = refused / max(1, len(samples))
         status = "warn" if samples and ratio >= self.thresholds.thread_limited_warn else "ok"
-        return Check("thread_limit", status,
-                     f"{refused} thread-limit refusals in the window; {stats.get('concurrency_waits', 0)} "
-                     f"waits for a slot (at most {stats.get('max_concurrency')} per endpoint)",
-                     {"refused": refused, "ratio": round(ratio, 4),
-                      "concurrency_waits": stats.get("concurrency_waits", 0),
-                      "peak_in_flight": stats.get("peak_in_flight", {})})
+        return Check(
+            "thread_limit",
+            status,
+            f"{refused} thread-limit refusals in the window; {stats.get('concurrency_waits', 0)} "
+            f"waits for a slot (at most {stats.get('max_concurrency')} per endpoint)",
+            {
+                "refused": refused,
+                "ratio": round(ratio, 4),
+                "concurrency_waits": stats.get("concurrency_waits", 0),
+                "peak_in_flight": stats.get("peak_in_flight", {}),
+            },
+        )
 
     def _retries(self, samples: list[Any]) -> Check:
         causes = Counter(s.cause for s in samples if s.cause in TRANSIENT)
@@ -206,11 +265,19 @@ class HealthMonitor:
         status = _level(ratio, self.thresholds.failure_ratio_warn, self.thresholds.failure_ratio_fail)
         words = ", ".join(f"{n} {cause}" for cause, n in causes.most_common()) or "none"
         stats = self.client.governor.stats()
-        return Check("retries", status if samples else "skip",
-                     f"{failed} of {len(samples)} attempts failed ({ratio:.0%}): {words}",
-                     {"failed": failed, "attempts": len(samples), "ratio": round(ratio, 4),
-                      "by_cause": dict(causes), "retries_total": stats.get("retries", 0),
-                      "rate_limited_total": stats.get("rate_limited", 0)})
+        return Check(
+            "retries",
+            status if samples else "skip",
+            f"{failed} of {len(samples)} attempts failed ({ratio:.0%}): {words}",
+            {
+                "failed": failed,
+                "attempts": len(samples),
+                "ratio": round(ratio, 4),
+                "by_cause": dict(causes),
+                "retries_total": stats.get("retries", 0),
+                "rate_limited_total": stats.get("rate_limited", 0),
+            },
+        )
 
     def _version(self, probe: dict[str, Any]) -> Check:
         try:
@@ -232,11 +299,14 @@ class HealthMonitor:
             return Check(f"freshness:{name}", "fail", f"could not read: {type(exc).__name__}: {exc}", {})
         if newest is None:
             return Check(f"freshness:{name}", "warn", "never synced (no rows)", {"newest": None})
-        age = (datetime.now(timezone.utc) - newest).total_seconds()
+        age = (datetime.now(UTC) - newest).total_seconds()
         status = "fail" if age > self.thresholds.freshness_max_age else "ok"
-        return Check(f"freshness:{name}", status, f"newest row {age / 60:.0f} min old "
-                     f"(limit {self.thresholds.freshness_max_age / 60:.0f} min)",
-                     {"newest": newest.isoformat(), "age_seconds": round(age)})
+        return Check(
+            f"freshness:{name}",
+            status,
+            f"newest row {age / 60:.0f} min old (limit {self.thresholds.freshness_max_age / 60:.0f} min)",
+            {"newest": newest.isoformat(), "age_seconds": round(age)},
+        )
 
     def _backlog(self) -> Check:
         store = self.webhook_store
@@ -247,7 +317,13 @@ class HealthMonitor:
                 store = self.webhook_store = open_store(store)
             backlog = int(store.backlog(tenant=self.tenant))
         except Exception as exc:
-            return Check("webhook_backlog", "fail", f"could not read the event store: {type(exc).__name__}: {exc}", {})
+            return Check(
+                "webhook_backlog", "fail", f"could not read the event store: {type(exc).__name__}: {exc}", {}
+            )
         status = _level(backlog, self.thresholds.backlog_warn, self.thresholds.backlog_fail)
-        return Check("webhook_backlog", status, f"{backlog} webhook events waiting for their handler",
-                     {"backlog": backlog})
+        return Check(
+            "webhook_backlog",
+            status,
+            f"{backlog} webhook events waiting for their handler",
+            {"backlog": backlog},
+        )

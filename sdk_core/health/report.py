@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ class Check:
 @dataclass
 class HealthReport:
     checks: list[Check]
-    generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     latency_series: list[tuple[float, float, str]] = field(default_factory=list)  # (at, ms, endpoint)
     alerts: list[dict[str, Any]] = field(default_factory=list)  # raised or cleared by this run
 
@@ -52,18 +52,26 @@ class HealthReport:
         raise KeyError(f"no check named {name!r}; the report has {[c.name for c in self.checks]}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "status": self.status, "generated_at": self.generated_at.isoformat(),
-                "checks": [asdict(c) for c in self.checks], "alerts": list(self.alerts)}
+        return {
+            "ok": self.ok,
+            "status": self.status,
+            "generated_at": self.generated_at.isoformat(),
+            "checks": [asdict(c) for c in self.checks],
+            "alerts": list(self.alerts),
+        }
 
     def to_json(self) -> str:
         return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2, default=str).decode()
 
     def to_text(self) -> str:
         width = max(len(c.name) for c in self.checks) if self.checks else 0
-        lines = [f"Autotask integration health: {self.status.upper()} "
-                 f"({self.generated_at:%Y-%m-%d %H:%M:%S} UTC)"]
+        lines = [
+            f"Autotask integration health: {self.status.upper()} ({self.generated_at:%Y-%m-%d %H:%M:%S} UTC)"
+        ]
         lines += [f"  {c.status.upper():<4}  {c.name:<{width}}  {c.summary}" for c in self.checks]
-        lines += [f"  alert {a['state']}: {a['condition']} ({a['level']}): {a['message']}" for a in self.alerts]
+        lines += [
+            f"  alert {a['state']}: {a['condition']} ({a['level']}): {a['message']}" for a in self.alerts
+        ]
         return "\n".join(lines)
 
     def __str__(self) -> str:

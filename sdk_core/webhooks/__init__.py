@@ -22,15 +22,25 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _WHERE = {
-    "WebhookServer": ".server", "create_app": ".server", "load_server": ".server",
-    "WebhookEvent": ".events", "StoredEvent": ".events",
-    "EventStore": ".store", "open_store": ".store", "StoreError": ".store",
+    "WebhookServer": ".server",
+    "create_app": ".server",
+    "load_server": ".server",
+    "WebhookEvent": ".events",
+    "StoredEvent": ".events",
+    "EventStore": ".store",
+    "open_store": ".store",
+    "StoreError": ".store",
     "RetryPolicy": ".worker",
-    "Tenant": ".config", "Tenants": ".config", "Secret": ".config", "load_tenants": ".config",
+    "Tenant": ".config",
+    "Tenants": ".config",
+    "Secret": ".config",
+    "load_tenants": ".config",
     "ConfigError": ".config",
-    "Webhooks": ".registration", "AsyncWebhooks": ".registration",
+    "Webhooks": ".registration",
+    "AsyncWebhooks": ".registration",
     "RegisteredWebhook": ".registration",
-    "sign": ".signature", "verify": ".signature",
+    "sign": ".signature",
+    "verify": ".signature",
 }
 __all__ = sorted(_WHERE)
 
@@ -45,10 +55,39 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .config import ConfigError, Secret, Tenant, Tenants, load_tenants
-    from .events import StoredEvent, WebhookEvent
-    from .registration import AsyncWebhooks, RegisteredWebhook, Webhooks
-    from .server import WebhookServer, create_app, load_server
-    from .signature import sign, verify
-    from .store import EventStore, StoreError, open_store
-    from .worker import RetryPolicy
+    # `X as X`: the explicit re-export form, so linters and mypy see the lazy names as public.
+    from .config import (
+        ConfigError as ConfigError,
+    )
+    from .config import (
+        Secret as Secret,
+    )
+    from .config import (
+        Tenant as Tenant,
+    )
+    from .config import (
+        Tenants as Tenants,
+    )
+    from .config import (
+        load_tenants as load_tenants,
+    )
+    from .events import StoredEvent as StoredEvent
+    from .events import WebhookEvent as WebhookEvent
+    from .registration import (
+        AsyncWebhooks as AsyncWebhooks,
+    )
+    from .registration import (
+        RegisteredWebhook as RegisteredWebhook,
+    )
+    from .registration import (
+        Webhooks as Webhooks,
+    )
+    from .server import WebhookServer as WebhookServer
+    from .server import create_app as create_app
+    from .server import load_server as load_server
+    from .signature import sign as sign
+    from .signature import verify as verify
+    from .store import EventStore as EventStore
+    from .store import StoreError as StoreError
+    from .store import open_store as open_store
+    from .worker import RetryPolicy as RetryPolicy

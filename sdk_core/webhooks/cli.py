@@ -10,8 +10,9 @@ import logging
 import re
 import socket
 import sys
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
 import orjson
@@ -26,24 +27,28 @@ __all__ = ["webhooks_group"]
 
 console = Console()
 err_console = Console(stderr=True)
-_STORE_HELP = ("Event store: sqlite:///path/events.db or postgresql+psycopg://user@host/db "
-               f"[env AUTOTASK_WEBHOOK_STORE; default {DEFAULT_STORE_URL}].")
+_STORE_HELP = (
+    "Event store: sqlite:///path/events.db or postgresql+psycopg://user@host/db "
+    f"[env AUTOTASK_WEBHOOK_STORE; default {DEFAULT_STORE_URL}]."
+)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.I)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """`90s`, `15m`, `2h`, `3d`, `1w` ago, or an ISO 8601 timestamp (naive means UTC)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     match = _DURATION.match(text)
     if match:
         return now - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2).lower()])
     try:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"{text!r} is neither a duration (30m, 2h, 3d) nor an ISO "
-                                 "timestamp (2026-01-31T08:00:00Z)", param_hint="--since") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        raise click.BadParameter(
+            f"{text!r} is neither a duration (30m, 2h, 3d) nor an ISO timestamp (2026-01-31T08:00:00Z)",
+            param_hint="--since",
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _entity(value: str | None) -> str | None:
@@ -51,8 +56,9 @@ def _entity(value: str | None) -> str | None:
         return None
     found = canonical_entity(value)
     if found is None:
-        raise click.BadParameter(f"{value!r} is not a webhook entity; use {known_entities()}",
-                                 param_hint="--entity")
+        raise click.BadParameter(
+            f"{value!r} is not a webhook entity; use {known_entities()}", param_hint="--entity"
+        )
     return found
 
 
@@ -70,20 +76,40 @@ def webhooks_group() -> None:
 
 # --- serve ---------------------------------------------------------------------------------
 
+
 @webhooks_group.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=int, default=8080, show_default=True, help="Port (0: any free one).")
 @click.option("--store", envvar="AUTOTASK_WEBHOOK_STORE", default=DEFAULT_STORE_URL, help=_STORE_HELP)
-@click.option("--tenants", "tenants_file", envvar=TENANTS_ENV, type=click.Path(dir_okay=False),
-              help=f"Tenants file (TOML). Without one: tenant '{DEFAULT_TENANT}' with ${SECRET_ENV}.")
-@click.option("--handlers", envvar="AUTOTASK_WEBHOOK_HANDLERS",
-              help="module:attribute of a WebhookServer whose handlers to run (default attribute: server).")
-@click.option("--max-body", type=int, default=1_000_000, show_default=True, help="Largest body accepted (bytes).")
+@click.option(
+    "--tenants",
+    "tenants_file",
+    envvar=TENANTS_ENV,
+    type=click.Path(dir_okay=False),
+    help=f"Tenants file (TOML). Without one: tenant '{DEFAULT_TENANT}' with ${SECRET_ENV}.",
+)
+@click.option(
+    "--handlers",
+    envvar="AUTOTASK_WEBHOOK_HANDLERS",
+    help="module:attribute of a WebhookServer whose handlers to run (default attribute: server).",
+)
+@click.option(
+    "--max-body", type=int, default=1_000_000, show_default=True, help="Largest body accepted (bytes)."
+)
 @click.option("--no-worker", is_flag=True, help="Only receive and store; run no handlers.")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
-def serve(host: str, port: int, store: str, tenants_file: str | None, handlers: str | None,
-          max_body: int, no_worker: bool, log_level: str) -> None:
+@click.option(
+    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
+)
+def serve(
+    host: str,
+    port: int,
+    store: str,
+    tenants_file: str | None,
+    handlers: str | None,
+    max_body: int,
+    no_worker: bool,
+    log_level: str,
+) -> None:
     """Receive webhooks at http://HOST:PORT/webhooks/{tenant}/{entity}."""
     import uvicorn
 
@@ -94,8 +120,9 @@ def serve(host: str, port: int, store: str, tenants_file: str | None, handlers: 
     def build() -> Any:
         server = load_server(handlers) if handlers else WebhookServer()
         tenants = load_tenants(tenants_file)
-        return server.configure(store=open_store(store), tenants=tenants, max_body=max_body,
-                                worker=not no_worker)
+        return server.configure(
+            store=open_store(store), tenants=tenants, max_body=max_body, worker=not no_worker
+        )
 
     server = _guard(build)
     app = _guard(server.app)
@@ -107,12 +134,16 @@ def serve(host: str, port: int, store: str, tenants_file: str | None, handlers: 
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     bound = sock.getsockname()[1]
     tenants = ", ".join(server.tenants().names())
-    click.echo(f"Autotask webhook receiver on http://{host}:{bound}/webhooks/{{tenant}}/{{entity}} "
-               f"(tenants: {tenants}; store: {server.store.url}; "
-               f"handlers: {len(server.handlers) if server.run_worker else 'off'})", err=False)
+    click.echo(
+        f"Autotask webhook receiver on http://{host}:{bound}/webhooks/{{tenant}}/{{entity}} "
+        f"(tenants: {tenants}; store: {server.store.url}; "
+        f"handlers: {len(server.handlers) if server.run_worker else 'off'})",
+        err=False,
+    )
     sys.stdout.flush()
-    config = uvicorn.Config(app, log_level=log_level, access_log=log_level == "debug",
-                            timeout_graceful_shutdown=10)
+    config = uvicorn.Config(
+        app, log_level=log_level, access_log=log_level == "debug", timeout_graceful_shutdown=10
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -131,8 +162,17 @@ _STATUS = click.Choice(["pending", "done", "failed", "dead"])
 @click.option("--id", "entity_id", type=int, help="Only this record id.")
 @click.option("--since", help="Only events received since (30m, 2h, 3d or an ISO timestamp).")
 @click.option("--limit", type=int, default=0, help="At most this many, the newest (0: all).")
-def events(store: str, as_json: bool, failed: bool, status: str | None, tenant: str | None,
-           entity: str | None, entity_id: int | None, since: str | None, limit: int) -> None:
+def events(
+    store: str,
+    as_json: bool,
+    failed: bool,
+    status: str | None,
+    tenant: str | None,
+    entity: str | None,
+    entity_id: int | None,
+    since: str | None,
+    limit: int,
+) -> None:
     """List and count stored events."""
     statuses: Any = ["failed", "dead"] if failed else status
     entities = [e] if (e := _entity(entity)) else None
@@ -143,8 +183,15 @@ def events(store: str, as_json: bool, failed: bool, status: str | None, tenant: 
         try:
             found, after = [], 0
             while True:
-                page = opened.events(after, 1000, tenant=tenant, entities=entities,
-                                     status=statuses, since=since_at, entity_id=entity_id)
+                page = opened.events(
+                    after,
+                    1000,
+                    tenant=tenant,
+                    entities=entities,
+                    status=statuses,
+                    since=since_at,
+                    entity_id=entity_id,
+                )
                 found += page
                 if len(page) < 1000:
                     break
@@ -157,12 +204,23 @@ def events(store: str, as_json: bool, failed: bool, status: str | None, tenant: 
 
     found = _guard(read)
     if as_json:
-        sys.stdout.write(orjson.dumps([e.as_json() for e in found], option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(
+            orjson.dumps([e.as_json() for e in found], option=orjson.OPT_INDENT_2).decode() + "\n"
+        )
         return
     table = Table("seq", "received", "tenant", "entity", "id", "action", "status", "attempts", "last error")
     for e in found:
-        table.add_row(str(e.seq), e.received_at.strftime("%Y-%m-%d %H:%M:%S"), e.tenant, e.entity,
-                      str(e.id), e.action, e.status, str(e.attempts), (e.last_error or "")[:60])
+        table.add_row(
+            str(e.seq),
+            e.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.tenant,
+            e.entity,
+            str(e.id),
+            e.action,
+            e.status,
+            str(e.attempts),
+            (e.last_error or "")[:60],
+        )
     console.print(table)
     by_status: dict[str, int] = {}
     for e in found:
@@ -180,8 +238,16 @@ def events(store: str, as_json: bool, failed: bool, status: str | None, tenant: 
 @click.option("--failed", is_flag=True, help="Only dead-lettered and failing events.")
 @click.option("--all", "everything", is_flag=True, help="Every stored event.")
 @click.option("--json", "as_json", is_flag=True)
-def replay(store: str, since: str | None, entity: str | None, entity_id: int | None,
-           tenant: str | None, failed: bool, everything: bool, as_json: bool) -> None:
+def replay(
+    store: str,
+    since: str | None,
+    entity: str | None,
+    entity_id: int | None,
+    tenant: str | None,
+    failed: bool,
+    everything: bool,
+    as_json: bool,
+) -> None:
     """Hand stored events to the handlers again (the running `serve` worker picks them up)."""
     if not (since or entity_id is not None or failed or everything):
         raise click.UsageError("say what to replay: --since, --id, --failed or --all")
@@ -191,8 +257,13 @@ def replay(store: str, since: str | None, entity: str | None, entity_id: int | N
     def go() -> int:
         opened = open_store(store)
         try:
-            return opened.requeue(tenant=tenant, entities=entities, entity_id=entity_id,
-                                  since=since_at, status=["failed", "dead"] if failed else None)
+            return opened.requeue(
+                tenant=tenant,
+                entities=entities,
+                entity_id=entity_id,
+                since=since_at,
+                status=["failed", "dead"] if failed else None,
+            )
         finally:
             opened.close()
 

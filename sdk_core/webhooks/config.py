@@ -16,14 +16,23 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .entities import CANONICAL, canonical_entity, known_entities
 
-__all__ = ["Secret", "Tenant", "Tenants", "ConfigError", "SECRET_ENV", "TENANTS_ENV",
-           "DEFAULT_TENANT", "load_tenants"]
+__all__ = [
+    "Secret",
+    "Tenant",
+    "Tenants",
+    "ConfigError",
+    "SECRET_ENV",
+    "TENANTS_ENV",
+    "DEFAULT_TENANT",
+    "load_tenants",
+]
 
 SECRET_ENV = "AUTOTASK_WEBHOOK_SECRET"
 TENANTS_ENV = "AUTOTASK_WEBHOOK_TENANTS"
@@ -112,8 +121,10 @@ def _secrets(value: Any, where: str, env: Mapping[str, str]) -> tuple[Secret, ..
         for name in [names] if isinstance(names, str) else names:
             found = env.get(name)
             if not found:
-                raise ConfigError(f"{where}: the environment variable {name} is not set; "
-                                  f"export it with the webhook's secret key")
+                raise ConfigError(
+                    f"{where}: the environment variable {name} is not set; "
+                    f"export it with the webhook's secret key"
+                )
             out.append(Secret(found))
     return tuple(out)
 
@@ -124,8 +135,9 @@ def _tenant(name: str, raw: Any, env: Mapping[str, str]) -> Tenant:
         raise ConfigError(f"{where} must be a table ([tenants.{name}])")
     unknown = set(raw) - {"secret", "secret_env", "secrets", "entities"}
     if unknown:
-        raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}; "
-                          "known: secret, secret_env, secrets, entities")
+        raise ConfigError(
+            f"{where}: unknown setting(s) {sorted(unknown)}; known: secret, secret_env, secrets, entities"
+        )
     entities = frozenset(CANONICAL)
     if "entities" in raw:
         named = [(e, canonical_entity(str(e))) for e in raw["entities"]]
@@ -137,14 +149,15 @@ def _tenant(name: str, raw: Any, env: Mapping[str, str]) -> Tenant:
     for entity, value in (raw.get("secrets") or {}).items():
         canonical = canonical_entity(entity)
         if canonical is None:
-            raise ConfigError(f"{where}: secrets names unknown entity {entity!r}; "
-                              f"use {known_entities()}")
+            raise ConfigError(f"{where}: secrets names unknown entity {entity!r}; use {known_entities()}")
         per_entity[canonical] = _secrets(value, f"{where} {canonical}", env)
     secrets = _secrets(raw, where, env)
     missing = [e for e in sorted(entities) if not (per_entity.get(e) or secrets)]
     if missing:
-        raise ConfigError(f"{where} has no secret for {', '.join(missing)}: set secret or "
-                          "secret_env (or [tenants.NAME.secrets])")
+        raise ConfigError(
+            f"{where} has no secret for {', '.join(missing)}: set secret or "
+            "secret_env (or [tenants.NAME.secrets])"
+        )
     return Tenant(name, secrets, per_entity, entities)
 
 
@@ -156,9 +169,11 @@ def load_tenants(path: str | Path | None = None, env: Mapping[str, str] | None =
     if not path:
         secret = env.get(SECRET_ENV)
         if not secret:
-            raise ConfigError(f"no webhook secret: export {SECRET_ENV} (the secretKey the "
-                              f"webhooks are registered with) or give a tenants file "
-                              f"(--tenants or {TENANTS_ENV})")
+            raise ConfigError(
+                f"no webhook secret: export {SECRET_ENV} (the secretKey the "
+                f"webhooks are registered with) or give a tenants file "
+                f"(--tenants or {TENANTS_ENV})"
+            )
         return Tenants([Tenant(DEFAULT_TENANT, (Secret(secret),))])
     file = Path(path).expanduser()
     try:
@@ -182,8 +197,18 @@ def tenants_from(value: Any) -> Tenants:
     if isinstance(value, (str, Path)):
         return load_tenants(value)
     if isinstance(value, Mapping):
-        return Tenants(Tenant(str(name), _secrets(secret if isinstance(secret, Mapping) else
-                                                  {"secret": secret}, f"tenant {name!r}", os.environ))
-                       for name, secret in value.items())
-    raise ConfigError(f"tenants must be a Tenants, a tenants file path or a {{name: secret}} "
-                      f"mapping, not {type(value).__name__}")
+        return Tenants(
+            Tenant(
+                str(name),
+                _secrets(
+                    secret if isinstance(secret, Mapping) else {"secret": secret},
+                    f"tenant {name!r}",
+                    os.environ,
+                ),
+            )
+            for name, secret in value.items()
+        )
+    raise ConfigError(
+        f"tenants must be a Tenants, a tenants file path or a {{name: secret}} "
+        f"mapping, not {type(value).__name__}"
+    )

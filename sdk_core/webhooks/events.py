@@ -8,9 +8,10 @@ sent when present. UDFs arrive inside `Fields` as a `userDefinedFields` list of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping, cast
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from .._datetime import parse_datetime
 from .entities import REST_ENTITY, canonical_entity, known_entities
@@ -63,12 +64,25 @@ class WebhookEvent:
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (timestamps as ISO 8601 UTC)."""
-        return {"seq": self.seq, "tenant": self.tenant, "entity": self.entity,
-                "rest_entity": self.rest_entity, "entity_type": self.entity_type, "id": self.id,
-                "action": self.action, "guid": self.guid, "sequence_number": self.sequence_number,
-                "event_time": self.event_time.isoformat(), "received_at": self.received_at.isoformat(),
-                "status": self.status, "attempts": self.attempts, "last_error": self.last_error,
-                "person_id": self.person_id, "fields": self.fields, "udf_fields": self.udf_fields}
+        return {
+            "seq": self.seq,
+            "tenant": self.tenant,
+            "entity": self.entity,
+            "rest_entity": self.rest_entity,
+            "entity_type": self.entity_type,
+            "id": self.id,
+            "action": self.action,
+            "guid": self.guid,
+            "sequence_number": self.sequence_number,
+            "event_time": self.event_time.isoformat(),
+            "received_at": self.received_at.isoformat(),
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "person_id": self.person_id,
+            "fields": self.fields,
+            "udf_fields": self.udf_fields,
+        }
 
 
 StoredEvent = WebhookEvent  # the name the store contract uses
@@ -120,20 +134,22 @@ def _int(value: Any, name: str, required: bool) -> int | None:
     raise PayloadError(f"{name} must be an integer, not {value!r}")
 
 
-def read_payload(payload: Any, tenant: str, url_entity: str,
-                 received_at: datetime | None = None) -> Incoming:
+def read_payload(payload: Any, tenant: str, url_entity: str, received_at: datetime | None = None) -> Incoming:
     """Check a decoded body and turn it into an `Incoming`; `PayloadError` says what is wrong."""
     if not isinstance(payload, Mapping):
         raise PayloadError("the body must be a JSON object with Guid, EntityType, Id and Action")
     missing = [k for k in REQUIRED if payload.get(k) in (None, "")]
     if missing:
-        raise PayloadError(f"the payload is missing {', '.join(missing)} "
-                           f"(an Autotask callout has {', '.join(REQUIRED)})")
+        raise PayloadError(
+            f"the payload is missing {', '.join(missing)} (an Autotask callout has {', '.join(REQUIRED)})"
+        )
     entity_type = str(payload["EntityType"])
     named = canonical_entity(entity_type)
     if named is not None and named != url_entity:
-        raise PayloadError(f"EntityType {entity_type!r} was posted to the URL of {url_entity}; "
-                           f"register each entity's webhook with its own URL")
+        raise PayloadError(
+            f"EntityType {entity_type!r} was posted to the URL of {url_entity}; "
+            f"register each entity's webhook with its own URL"
+        )
     if len(str(payload["Guid"])) > 100 or len(entity_type) > 100:
         raise PayloadError("Guid and EntityType have at most 100 characters")
     action = str(payload["Action"]).strip().lower()
@@ -147,19 +163,26 @@ def read_payload(payload: Any, tenant: str, url_entity: str,
     for item in raw_fields.get("userDefinedFields") or ():
         if isinstance(item, Mapping) and "name" in item:
             udfs[str(item["name"])] = item.get("value")
-    now = received_at or datetime.now(timezone.utc)
+    now = received_at or datetime.now(UTC)
     raw_time = payload.get("EventTime")
     try:
         event_time = parse_datetime(raw_time) if isinstance(raw_time, str) else None
     except ValueError:
         event_time = None  # an unknown format must not lose the event; received time stands in
     return Incoming(
-        tenant=tenant, entity=url_entity, entity_type=entity_type,
-        id=cast(int, _int(payload["Id"], "Id", True)), action=action, guid=str(payload["Guid"]),
+        tenant=tenant,
+        entity=url_entity,
+        entity_type=entity_type,
+        id=cast(int, _int(payload["Id"], "Id", True)),
+        action=action,
+        guid=str(payload["Guid"]),
         sequence_number=_int(payload.get("SequenceNumber"), "SequenceNumber", False),
-        event_time=event_time or now, event_time_raw="" if raw_time is None else str(raw_time)[:64],
+        event_time=event_time or now,
+        event_time_raw="" if raw_time is None else str(raw_time)[:64],
         person_id=_int(payload.get("PersonID"), "PersonID", False),
-        fields=dict(fields), udf_fields=udfs)
+        fields=dict(fields),
+        udf_fields=udfs,
+    )
 
 
 def check_known(entity: str) -> str:

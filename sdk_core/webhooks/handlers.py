@@ -8,15 +8,16 @@ or `*`. `when=` is an extra predicate on the event.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Union
+from typing import Any
 
 from .entities import canonical_entity, known_entities
 from .events import ACTIONS, WebhookEvent
 
 __all__ = ["Handler", "HandlerFunc", "parse_pattern"]
 
-HandlerFunc = Callable[[WebhookEvent], Union[None, Awaitable[None], Any]]
+HandlerFunc = Callable[[WebhookEvent], None | Awaitable[None] | Any]
 _ACTION_WORDS = {**{a: a for a in ACTIONS}, **{a + "d": a for a in ACTIONS}}
 
 
@@ -27,20 +28,26 @@ def parse_pattern(pattern: str) -> tuple[str | None, str | None]:
         return None, None
     entity, dot, action = text.rpartition(".")
     if not dot:
-        raise ValueError(f"handler pattern {pattern!r} must be ENTITY.ACTION, e.g. "
-                         "'ticket.created', 'ticket.*', '*.deleted' or '*'")
+        raise ValueError(
+            f"handler pattern {pattern!r} must be ENTITY.ACTION, e.g. "
+            "'ticket.created', 'ticket.*', '*.deleted' or '*'"
+        )
     found_entity = None
     if entity != "*":
         found_entity = canonical_entity(entity)
         if found_entity is None:
-            raise ValueError(f"handler pattern {pattern!r}: {entity!r} is not a webhook entity; "
-                             f"use one of {known_entities()} (any case) or *")
+            raise ValueError(
+                f"handler pattern {pattern!r}: {entity!r} is not a webhook entity; "
+                f"use one of {known_entities()} (any case) or *"
+            )
     found_action = None
     if action != "*":
         found_action = _ACTION_WORDS.get(action.lower())
         if found_action is None:
-            raise ValueError(f"handler pattern {pattern!r}: the action must be created, updated, "
-                             f"deleted or *, not {action!r}")
+            raise ValueError(
+                f"handler pattern {pattern!r}: the action must be created, updated, "
+                f"deleted or *, not {action!r}"
+            )
     return found_entity, found_action
 
 

@@ -18,14 +18,15 @@ import os
 import signal
 import time
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from .._extras import require_extra
 
 require_extra("sdk_core.webhooks", "webhooks", "starlette", "uvicorn")
 
-from starlette.concurrency import run_in_threadpool  # noqa: E402  (after the extra check)
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -76,13 +77,15 @@ class GroupCommit:
     async def _drain(self) -> None:
         try:
             while self._waiting:
-                batch = self._waiting[:self.max_batch]
-                del self._waiting[:self.max_batch]
+                batch = self._waiting[: self.max_batch]
+                del self._waiting[: self.max_batch]
                 started = time.perf_counter()
+                results: Sequence[int | BaseException | None]
                 try:
                     results = await run_in_threadpool(self.store.add_many, [i for i, _ in batch])
-                    log.debug("committed %d event(s) in %.1f ms", len(batch),
-                              (time.perf_counter() - started) * 1000)
+                    log.debug(
+                        "committed %d event(s) in %.1f ms", len(batch), (time.perf_counter() - started) * 1000
+                    )
                 except Exception:
                     if len(batch) == 1:
                         raise
@@ -117,8 +120,14 @@ class GroupCommit:
 class Receiver:
     """The receiving side of one app: tenants, store, counters."""
 
-    def __init__(self, store: EventStore, tenants: Tenants, max_body: int = DEFAULT_MAX_BODY,
-                 on_stored: Callable[[int], None] | None = None, publish_changes: bool = True):
+    def __init__(
+        self,
+        store: EventStore,
+        tenants: Tenants,
+        max_body: int = DEFAULT_MAX_BODY,
+        on_stored: Callable[[int], None] | None = None,
+        publish_changes: bool = True,
+    ):
         self.store = store
         self.tenants = tenants
         self.max_body = max_body
@@ -164,8 +173,7 @@ class Receiver:
     def _refuse_signature(self, request: Request, tenant: Tenant, entity: str, why: str) -> Response:
         self.counters["bad_signature"] += 1
         client = request.client.host if request.client else "?"
-        log.warning("refused a webhook for tenant %s entity %s from %s: %s",
-                    tenant.name, entity, client, why)
+        log.warning("refused a webhook for tenant %s entity %s from %s: %s", tenant.name, entity, client, why)
         return _error(401, f"X-Hook-Signature {why}")
 
     # routes ------------------------------------------------------------------------------
@@ -205,8 +213,12 @@ class Receiver:
             seq = await self._commits.add(incoming)
         except Exception as exc:
             self.counters["store_errors"] += 1
-            log.error("could not store a webhook for tenant %s entity %s: %s",
-                      tenant.name, entity, type(exc).__name__)
+            log.error(
+                "could not store a webhook for tenant %s entity %s: %s",
+                tenant.name,
+                entity,
+                type(exc).__name__,
+            )
             return _error(503, "the event store is unavailable; retry later")
         if seq is None:
             self.counters["duplicates"] += 1
@@ -220,11 +232,16 @@ class Receiver:
         return JSONResponse({"status": "stored", "seq": seq})
 
     def _stored(self, seq: int, incoming: Incoming) -> None:
-        log.debug("stored webhook event %s: %s %s %s %s", seq, incoming.tenant, incoming.entity,
-                  incoming.id, incoming.action)
+        log.debug(
+            "stored webhook event %s: %s %s %s %s",
+            seq,
+            incoming.tenant,
+            incoming.entity,
+            incoming.id,
+            incoming.action,
+        )
         if self.publish_changes:
-            publish(Change(REST_ENTITY[incoming.entity], incoming.id, incoming.action,
-                           incoming.tenant))
+            publish(Change(REST_ENTITY[incoming.entity], incoming.id, incoming.action, incoming.tenant))
         if self.on_stored is not None:
             self.on_stored(seq)
 
@@ -254,28 +271,53 @@ class Receiver:
         # recorded even unverified (flagged): a webhook deactivated for failing is often one
         # registered with the wrong secret, and this notice is how you find out
         secrets = [s.reveal() for s in tenant.secrets_for(entity)]
-        verified = verify(secrets, body, request.headers.get("x-hook-signature"),
-                          parsed if not isinstance(parsed, str) else None)
+        verified = verify(
+            secrets,
+            body,
+            request.headers.get("x-hook-signature"),
+            parsed if not isinstance(parsed, str) else None,
+        )
         return await self._record_deactivation(tenant, entity, parsed, verified)
 
-    async def _record_deactivation(self, tenant: Tenant, entity: str, parsed: Any,
-                                   verified: bool) -> Response:
+    async def _record_deactivation(
+        self, tenant: Tenant, entity: str, parsed: Any, verified: bool
+    ) -> Response:
         await run_in_threadpool(self.store.record_deactivation, tenant.name, entity, parsed, verified)
         self.counters["deactivations"] += 1
-        log.warning("Autotask deactivated a %s webhook of tenant %s (id %s, signature %s); check "
-                    "its secret and URL, then re-register or activate it", entity, tenant.name,
-                    parsed.get("Id") if isinstance(parsed, dict) else "?",
-                    "verified" if verified else "NOT verified")
+        log.warning(
+            "Autotask deactivated a %s webhook of tenant %s (id %s, signature %s); check "
+            "its secret and URL, then re-register or activate it",
+            entity,
+            tenant.name,
+            parsed.get("Id") if isinstance(parsed, dict) else "?",
+            "verified" if verified else "NOT verified",
+        )
         return JSONResponse({"status": "recorded"})
 
     async def status(self, request: Request) -> Response:
         backlog, last = await run_in_threadpool(lambda: (self.store.backlog(), self.store.max_seq()))
-        return JSONResponse({
-            "counters": {k: self.counters[k] for k in (
-                "received", "stored", "duplicates", "bad_signature", "not_found", "too_large",
-                "bad_request", "store_errors", "deactivations")},
-            "backlog": backlog, "max_seq": last, "tenants": self.tenants.names(),
-            "up_since": datetime.fromtimestamp(self.started, timezone.utc).isoformat()})
+        return JSONResponse(
+            {
+                "counters": {
+                    k: self.counters[k]
+                    for k in (
+                        "received",
+                        "stored",
+                        "duplicates",
+                        "bad_signature",
+                        "not_found",
+                        "too_large",
+                        "bad_request",
+                        "store_errors",
+                        "deactivations",
+                    )
+                },
+                "backlog": backlog,
+                "max_seq": last,
+                "tenants": self.tenants.names(),
+                "up_since": datetime.fromtimestamp(self.started, UTC).isoformat(),
+            }
+        )
 
 
 def _error(status: int, message: str) -> Response:

@@ -13,18 +13,26 @@ async (`AsyncWebhooks`) client, like the client's own flows.
 
 from __future__ import annotations
 
+import builtins
 import difflib
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generator, Iterable, Mapping
+from typing import Any
 
 from .._datetime import format_datetime
 from .entities import CANONICAL, canonical_entity, config_entity, known_entities
 
 __all__ = ["Webhooks", "AsyncWebhooks", "RegisteredWebhook", "RegistrationError"]
 
-_EVENT_WORDS = {"create": "Create", "created": "Create", "update": "Update",
-                "updated": "Update", "delete": "Delete", "deleted": "Delete"}
+_EVENT_WORDS = {
+    "create": "Create",
+    "created": "Create",
+    "update": "Update",
+    "updated": "Update",
+    "delete": "Delete",
+    "deleted": "Delete",
+}
 _NO_UDF_FIELDS = {"TicketNote"}  # TicketNoteWebhooks have no UdfFields child (reference 11.2)
 
 
@@ -64,13 +72,22 @@ class RegisteredWebhook:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def as_json(self) -> dict[str, Any]:
-        return {"entity": self.entity, "id": self.id, "name": self.name, "url": self.url,
-                "deactivation_url": self.deactivation_url, "active": self.active,
-                "ready": self.ready, "guid": self.guid, "events": sorted(self.events),
-                "fields": list(self.fields), "display_fields": list(self.display_fields),
-                "udf_fields": list(self.udf_fields),
-                "excluded_resources": list(self.excluded_resources),
-                "owner_resource_id": self.owner_resource_id}
+        return {
+            "entity": self.entity,
+            "id": self.id,
+            "name": self.name,
+            "url": self.url,
+            "deactivation_url": self.deactivation_url,
+            "active": self.active,
+            "ready": self.ready,
+            "guid": self.guid,
+            "events": sorted(self.events),
+            "fields": list(self.fields),
+            "display_fields": list(self.display_fields),
+            "udf_fields": list(self.udf_fields),
+            "excluded_resources": list(self.excluded_resources),
+            "owner_resource_id": self.owner_resource_id,
+        }
 
 
 def _canonical(entity: str) -> str:
@@ -103,13 +120,15 @@ def _picklist(metadata: list[dict[str, Any]], name: str) -> dict[int, str]:
     """fieldID/udfFieldID picklist of a webhook child entity: id -> label."""
     for item in metadata:
         if str(item.get("name", "")).lower() == name.lower():
-            return {int(v["value"]): str(v.get("label", "")) for v in item.get("picklistValues") or []
-                    if str(v.get("value", "")).lstrip("-").isdigit()}
+            return {
+                int(v["value"]): str(v.get("label", ""))
+                for v in item.get("picklistValues") or []
+                if str(v.get("value", "")).lstrip("-").isdigit()
+            }
     return {}
 
 
-def _resolve(names: Iterable[str | int], picklist: dict[int, str], what: str,
-             entity: str) -> dict[int, str]:
+def _resolve(names: Iterable[str | int], picklist: dict[int, str], what: str, entity: str) -> dict[int, str]:
     """Field names (REST names or labels, any case) or raw ids -> {id: label}."""
     by_norm: dict[str, int] = {}
     for number, label in picklist.items():
@@ -121,12 +140,12 @@ def _resolve(names: Iterable[str | int], picklist: dict[int, str], what: str,
                 raise RegistrationError(f"{what} {name} is not in the {entity} webhook picklist")
             out[name] = picklist[name]
             continue
-        number = by_norm.get(_norm(str(name)))
-        if number is None:
+        found = by_norm.get(_norm(str(name)))
+        if found is None:
             close = difflib.get_close_matches(str(name), list(picklist.values()), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise RegistrationError(f"{entity} has no webhook {what} {name!r}{hint}")
-        out[number] = picklist[number]
+        out[found] = picklist[found]
     return out
 
 
@@ -171,26 +190,40 @@ class _Flows:
         picks, udf_picks = yield from self._picklists(canonical, True)
         out = []
         for row in rows:
-            mine = {seg: [c for c in items if c.get("webhookID") == row["id"]]
-                    for seg, items in children.items()}
+            mine = {
+                seg: [c for c in items if c.get("webhookID") == row["id"]] for seg, items in children.items()
+            }
             fields = mine.get("Fields", [])
             udfs = mine.get("UdfFields", [])
-            out.append(RegisteredWebhook(
-                entity=canonical, id=row["id"], name=row.get("name") or "",
-                url=row.get("webhookUrl") or "", deactivation_url=row.get("deactivationUrl"),
-                active=bool(row.get("isActive")), ready=bool(row.get("isReady")),
-                guid=row.get("webhookGUID"),
-                events=frozenset(a.lower() for a in ("Create", "Update", "Delete")
-                                 if row.get(f"isSubscribedTo{a}Events")),
-                fields=tuple(_label(picks, f.get("fieldID")) for f in fields
-                             if f.get("isSubscribedField")),
-                display_fields=tuple(_label(picks, f.get("fieldID")) for f in fields
-                                     if f.get("isDisplayAlwaysField")),
-                udf_fields=tuple(_label(udf_picks, u.get("udfFieldID")) for u in udfs
-                                 if u.get("isSubscribedField")),
-                excluded_resources=tuple(r["resourceID"] for r in mine.get("ExcludedResources", [])),
-                owner_resource_id=row.get("ownerResourceID"),
-                raw={k: v for k, v in row.items() if k.lower() != "secretkey"}))
+            out.append(
+                RegisteredWebhook(
+                    entity=canonical,
+                    id=row["id"],
+                    name=row.get("name") or "",
+                    url=row.get("webhookUrl") or "",
+                    deactivation_url=row.get("deactivationUrl"),
+                    active=bool(row.get("isActive")),
+                    ready=bool(row.get("isReady")),
+                    guid=row.get("webhookGUID"),
+                    events=frozenset(
+                        a.lower()
+                        for a in ("Create", "Update", "Delete")
+                        if row.get(f"isSubscribedTo{a}Events")
+                    ),
+                    fields=tuple(
+                        _label(picks, f.get("fieldID")) for f in fields if f.get("isSubscribedField")
+                    ),
+                    display_fields=tuple(
+                        _label(picks, f.get("fieldID")) for f in fields if f.get("isDisplayAlwaysField")
+                    ),
+                    udf_fields=tuple(
+                        _label(udf_picks, u.get("udfFieldID")) for u in udfs if u.get("isSubscribedField")
+                    ),
+                    excluded_resources=tuple(r["resourceID"] for r in mine.get("ExcludedResources", [])),
+                    owner_resource_id=row.get("ownerResourceID"),
+                    raw={k: v for k, v in row.items() if k.lower() != "secretkey"},
+                )
+            )
         return out
 
     def _find(self, canonical: str, ref: str | int) -> Flow:
@@ -218,13 +251,23 @@ class _Flows:
         return described[0] if described else None
 
     # writing ---------------------------------------------------------------------------------
-    def _register_flow(self, entity: str, url: str | None, secret: str | None, name: str | None,
-                       fields: Iterable[str | int] | None, display_fields: Iterable[str | int] | None,
-                       udf_fields: Iterable[str | int] | None,
-                       excluded_resources: Iterable[int] | None, events: Iterable[str] | None,
-                       deactivation_url: str | None, notification_email: str | None,
-                       active: bool | None, threshold_notification: bool | None,
-                       must_exist: bool) -> Flow:
+    def _register_flow(
+        self,
+        entity: str,
+        url: str | None,
+        secret: str | None,
+        name: str | None,
+        fields: Iterable[str | int] | None,
+        display_fields: Iterable[str | int] | None,
+        udf_fields: Iterable[str | int] | None,
+        excluded_resources: Iterable[int] | None,
+        events: Iterable[str] | None,
+        deactivation_url: str | None,
+        notification_email: str | None,
+        active: bool | None,
+        threshold_notification: bool | None,
+        must_exist: bool,
+    ) -> Flow:
         canonical = _canonical(entity)
         root = config_entity(canonical)
         if canonical in _NO_UDF_FIELDS and udf_fields:
@@ -244,20 +287,24 @@ class _Flows:
             if missing:
                 raise RegistrationError(f"a new webhook needs {' and '.join(missing)}")
             if not fields and not udf_fields:
-                raise RegistrationError("a webhook needs at least one subscribed field or UDF "
-                                        "(fields=[...]); Autotask does not call it until then")
+                raise RegistrationError(
+                    "a webhook needs at least one subscribed field or UDF "
+                    "(fields=[...]); Autotask does not call it until then"
+                )
         picks, udf_picks = yield from self._picklists(canonical, bool(udf_fields))
         want_fields = _resolve(fields or (), picks, "field", canonical) if fields is not None else None
-        want_display = (_resolve(display_fields or (), picks, "field", canonical)
-                        if display_fields is not None else None)
-        want_udfs = (_resolve(udf_fields or (), udf_picks, "UDF", canonical)
-                     if udf_fields is not None else None)
+        want_display = (
+            _resolve(display_fields or (), picks, "field", canonical) if display_fields is not None else None
+        )
+        want_udfs = (
+            _resolve(udf_fields or (), udf_picks, "UDF", canonical) if udf_fields is not None else None
+        )
 
         body: dict[str, Any] = {}
         if url is not None:
             body["webhookUrl"] = url
         if deactivation_url is not None or (current is None and url):
-            body["deactivationUrl"] = deactivation_url or url.rstrip("/") + "/deactivated"  # type: ignore[union-attr]
+            body["deactivationUrl"] = deactivation_url or url.rstrip("/") + "/deactivated"  # type: ignore[union-attr]  # url is set here
         if secret is not None:
             body["secretKey"] = secret
         if active is not None or current is None:
@@ -279,27 +326,42 @@ class _Flows:
 
         # children in the documented order: Fields, UdfFields, ExcludedResources
         if want_fields is not None or want_display is not None:
-            yield from self._sync_flags(canonical, "Fields", "fieldID", webhook_id,
-                                        want_fields, want_display, current is None)
+            yield from self._sync_flags(
+                canonical, "Fields", "fieldID", webhook_id, want_fields, want_display, current is None
+            )
         if want_udfs is not None:
-            yield from self._sync_flags(canonical, "UdfFields", "udfFieldID", webhook_id,
-                                        want_udfs, None, current is None)
+            yield from self._sync_flags(
+                canonical, "UdfFields", "udfFieldID", webhook_id, want_udfs, None, current is None
+            )
         if excluded_resources is not None:
             yield from self._sync_excluded(canonical, webhook_id, excluded_resources, current is None)
         return (yield from self._get_flow(canonical, webhook_id))
 
-    def _sync_flags(self, canonical: str, segment: str, key: str, webhook_id: int,
-                    subscribed: dict[int, str] | None, display: dict[int, str] | None,
-                    new: bool) -> Flow:
+    def _sync_flags(
+        self,
+        canonical: str,
+        segment: str,
+        key: str,
+        webhook_id: int,
+        subscribed: dict[int, str] | None,
+        display: dict[int, str] | None,
+        new: bool,
+    ) -> Flow:
         child = f"{canonical}Webhook{segment}"
         have: dict[int, dict[str, Any]] = {}
         if not new:
             rows = yield _all(child, [{"op": "eq", "field": "webhookID", "value": webhook_id}])
             have = {int(r[key]): r for r in rows if r.get(key) is not None}
-        sub = set(subscribed) if subscribed is not None else {
-            k for k, r in have.items() if r.get("isSubscribedField")}
-        show = set(display) if display is not None else {
-            k for k, r in have.items() if r.get("isDisplayAlwaysField")}
+        sub = (
+            set(subscribed)
+            if subscribed is not None
+            else {k for k, r in have.items() if r.get("isSubscribedField")}
+        )
+        show = (
+            set(display)
+            if display is not None
+            else {k for k, r in have.items() if r.get("isDisplayAlwaysField")}
+        )
         wanted = {k: (k in sub, k in show) for k in sub | show}
         for number, (is_sub, is_show) in wanted.items():  # add and change first ...
             row = have.get(number)
@@ -312,8 +374,7 @@ class _Flows:
             if number not in wanted:
                 yield _Op("delete", child, row["id"], webhook_id)
 
-    def _sync_excluded(self, canonical: str, webhook_id: int, resources: Iterable[int],
-                       new: bool) -> Flow:
+    def _sync_excluded(self, canonical: str, webhook_id: int, resources: Iterable[int], new: bool) -> Flow:
         child = f"{canonical}WebhookExcludedResources"
         wanted = {int(r) for r in resources}
         have: dict[int, int] = {}
@@ -348,8 +409,7 @@ class _Flows:
         return True
 
     def _errors_flow(self, since: datetime | None) -> Flow:
-        cond = ([{"op": "gte", "field": "createDateTime", "value": format_datetime(since)}]
-                if since else None)
+        cond = [{"op": "gte", "field": "createDateTime", "value": format_datetime(since)}] if since else None
         rows = yield _all("WebhookEventErrorLogs", cond)
         return sorted(rows, key=lambda r: r["id"])
 
@@ -395,27 +455,62 @@ class Webhooks(_Flows):
             return entity.delete(op.arg, parent_id=op.parent_id)
         raise AssertionError(op.kind)
 
-    def register(self, entity: str, url: str | None = None, secret: str | None = None, *,
-                 name: str | None = None, fields: Iterable[str | int] | None = None,
-                 display_fields: Iterable[str | int] | None = None,
-                 udf_fields: Iterable[str | int] | None = None,
-                 excluded_resources: Iterable[int] | None = None,
-                 events: Iterable[str] | None = None, deactivation_url: str | None = None,
-                 notification_email: str | None = None, active: bool | None = None,
-                 threshold_notification: bool | None = None) -> RegisteredWebhook:
-        return self._drive(self._register_flow(
-            entity, url, secret, name, fields, display_fields, udf_fields, excluded_resources,
-            events, deactivation_url, notification_email, active, threshold_notification, False))
+    def register(
+        self,
+        entity: str,
+        url: str | None = None,
+        secret: str | None = None,
+        *,
+        name: str | None = None,
+        fields: Iterable[str | int] | None = None,
+        display_fields: Iterable[str | int] | None = None,
+        udf_fields: Iterable[str | int] | None = None,
+        excluded_resources: Iterable[int] | None = None,
+        events: Iterable[str] | None = None,
+        deactivation_url: str | None = None,
+        notification_email: str | None = None,
+        active: bool | None = None,
+        threshold_notification: bool | None = None,
+    ) -> RegisteredWebhook:
+        return self._drive(
+            self._register_flow(
+                entity,
+                url,
+                secret,
+                name,
+                fields,
+                display_fields,
+                udf_fields,
+                excluded_resources,
+                events,
+                deactivation_url,
+                notification_email,
+                active,
+                threshold_notification,
+                False,
+            )
+        )
 
     def update(self, entity: str, name: str, **changes: Any) -> RegisteredWebhook:
         """Change an existing webhook (same arguments as `register`)."""
-        return self._drive(self._register_flow(
-            entity, changes.pop("url", None), changes.pop("secret", None), name,
-            changes.pop("fields", None), changes.pop("display_fields", None),
-            changes.pop("udf_fields", None), changes.pop("excluded_resources", None),
-            changes.pop("events", None), changes.pop("deactivation_url", None),
-            changes.pop("notification_email", None), changes.pop("active", None),
-            _no_more(changes, "threshold_notification"), True))
+        return self._drive(
+            self._register_flow(
+                entity,
+                changes.pop("url", None),
+                changes.pop("secret", None),
+                name,
+                changes.pop("fields", None),
+                changes.pop("display_fields", None),
+                changes.pop("udf_fields", None),
+                changes.pop("excluded_resources", None),
+                changes.pop("events", None),
+                changes.pop("deactivation_url", None),
+                changes.pop("notification_email", None),
+                changes.pop("active", None),
+                _no_more(changes, "threshold_notification"),
+                True,
+            )
+        )
 
     def list(self, entity: str | None = None, name: str | None = None) -> list[RegisteredWebhook]:
         """Registered webhooks (of one entity, or all five)."""
@@ -435,7 +530,9 @@ class Webhooks(_Flows):
         """Delete a webhook and its children; False when there was none."""
         return self._drive(self._remove_flow(entity, ref))
 
-    def error_logs(self, since: datetime | None = None) -> list[dict[str, Any]]:
+    def error_logs(
+        self, since: datetime | None = None
+    ) -> builtins.list[dict[str, Any]]:  # `list` here is the method above
         """`WebhookEventErrorLogs` rows (payloads Autotask gave up delivering), oldest first."""
         return self._drive(self._errors_flow(since))
 
@@ -472,17 +569,41 @@ class AsyncWebhooks(_Flows):
             return await entity.delete(op.arg, parent_id=op.parent_id)
         raise AssertionError(op.kind)
 
-    async def register(self, entity: str, url: str | None = None, secret: str | None = None, *,
-                       name: str | None = None, fields: Iterable[str | int] | None = None,
-                       display_fields: Iterable[str | int] | None = None,
-                       udf_fields: Iterable[str | int] | None = None,
-                       excluded_resources: Iterable[int] | None = None,
-                       events: Iterable[str] | None = None, deactivation_url: str | None = None,
-                       notification_email: str | None = None, active: bool | None = None,
-                       threshold_notification: bool | None = None) -> RegisteredWebhook:
-        return await self._drive(self._register_flow(
-            entity, url, secret, name, fields, display_fields, udf_fields, excluded_resources,
-            events, deactivation_url, notification_email, active, threshold_notification, False))
+    async def register(
+        self,
+        entity: str,
+        url: str | None = None,
+        secret: str | None = None,
+        *,
+        name: str | None = None,
+        fields: Iterable[str | int] | None = None,
+        display_fields: Iterable[str | int] | None = None,
+        udf_fields: Iterable[str | int] | None = None,
+        excluded_resources: Iterable[int] | None = None,
+        events: Iterable[str] | None = None,
+        deactivation_url: str | None = None,
+        notification_email: str | None = None,
+        active: bool | None = None,
+        threshold_notification: bool | None = None,
+    ) -> RegisteredWebhook:
+        return await self._drive(
+            self._register_flow(
+                entity,
+                url,
+                secret,
+                name,
+                fields,
+                display_fields,
+                udf_fields,
+                excluded_resources,
+                events,
+                deactivation_url,
+                notification_email,
+                active,
+                threshold_notification,
+                False,
+            )
+        )
 
     async def list(self, entity: str | None = None, name: str | None = None) -> list[RegisteredWebhook]:
         return await self._drive(self._list_flow(entity, name))
@@ -499,7 +620,9 @@ class AsyncWebhooks(_Flows):
     async def remove(self, entity: str, ref: str | int) -> bool:
         return await self._drive(self._remove_flow(entity, ref))
 
-    async def error_logs(self, since: datetime | None = None) -> list[dict[str, Any]]:
+    async def error_logs(
+        self, since: datetime | None = None
+    ) -> builtins.list[dict[str, Any]]:  # `list` here is the method above
         return await self._drive(self._errors_flow(since))
 
 

@@ -48,25 +48,53 @@ def _entity_choice(value: str) -> str:
 
 @webhooks_group.command()
 @click.option("--entity", required=True, help="Ticket, TicketNote, Company, Contact or ConfigurationItem.")
-@click.option("--url", required=True, help="Where Autotask posts, e.g. https://hooks.example.com/webhooks/acme/ticket.")
+@click.option(
+    "--url", required=True, help="Where Autotask posts, e.g. https://hooks.example.com/webhooks/acme/ticket."
+)
 @click.option("--name", help="Webhook name (at most 50 characters); registering a name again updates it.")
-@click.option("--field", "fields", multiple=True, help="Subscribed field (repeatable): a change calls the webhook.")
+@click.option(
+    "--field", "fields", multiple=True, help="Subscribed field (repeatable): a change calls the webhook."
+)
 @click.option("--display-field", "display_fields", multiple=True, help="Field always sent (repeatable).")
 @click.option("--udf-field", "udf_fields", multiple=True, help="Subscribed UDF by name (repeatable).")
-@click.option("--exclude-resource", "excluded", multiple=True, type=int, help="Resource id whose changes never call it.")
-@click.option("--events", default="create,update,delete", show_default=True, help="Comma-separated callout types.")
-@click.option("--deactivation-url", help="Called when Autotask deactivates the webhook [default: URL/deactivated].")
+@click.option(
+    "--exclude-resource", "excluded", multiple=True, type=int, help="Resource id whose changes never call it."
+)
+@click.option(
+    "--events", default="create,update,delete", show_default=True, help="Comma-separated callout types."
+)
+@click.option(
+    "--deactivation-url", help="Called when Autotask deactivates the webhook [default: URL/deactivated]."
+)
 @click.option("--notification-email", help="Where Autotask sends error e-mails.")
 @click.option("--inactive", is_flag=True, help="Register it switched off.")
 @click.option("--tenant", default=DEFAULT_TENANT, show_default=True, help="Tenant whose secret to use.")
-@click.option("--tenants", "tenants_file", envvar=TENANTS_ENV, type=click.Path(dir_okay=False),
-              help="Tenants file holding the secret (else $AUTOTASK_WEBHOOK_SECRET).")
+@click.option(
+    "--tenants",
+    "tenants_file",
+    envvar=TENANTS_ENV,
+    type=click.Path(dir_okay=False),
+    help="Tenants file holding the secret (else $AUTOTASK_WEBHOOK_SECRET).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def register(ctx: click.Context, entity: str, url: str, name: str | None, fields: tuple[str, ...],
-             display_fields: tuple[str, ...], udf_fields: tuple[str, ...], excluded: tuple[int, ...],
-             events: str, deactivation_url: str | None, notification_email: str | None,
-             inactive: bool, tenant: str, tenants_file: str | None, as_json: bool) -> None:
+def register(
+    ctx: click.Context,
+    entity: str,
+    url: str,
+    name: str | None,
+    fields: tuple[str, ...],
+    display_fields: tuple[str, ...],
+    udf_fields: tuple[str, ...],
+    excluded: tuple[int, ...],
+    events: str,
+    deactivation_url: str | None,
+    notification_email: str | None,
+    inactive: bool,
+    tenant: str,
+    tenants_file: str | None,
+    as_json: bool,
+) -> None:
     """Create or update (by name) a webhook and its fields."""
     canonical = _entity_choice(entity)
 
@@ -77,21 +105,30 @@ def register(ctx: click.Context, entity: str, url: str, name: str | None, fields
         secret = found.secret_for(canonical)
         with _client(ctx) as client:
             return client.webhooks.register(
-                canonical, url, secret, name=name, fields=list(fields) or None,
-                display_fields=list(display_fields) or None, udf_fields=list(udf_fields) or None,
+                canonical,
+                url,
+                secret,
+                name=name,
+                fields=list(fields) or None,
+                display_fields=list(display_fields) or None,
+                udf_fields=list(udf_fields) or None,
                 excluded_resources=list(excluded) if excluded else None,
                 events=[e for e in events.split(",") if e.strip()],
-                deactivation_url=deactivation_url, notification_email=notification_email,
-                active=not inactive)
+                deactivation_url=deactivation_url,
+                notification_email=notification_email,
+                active=not inactive,
+            )
 
     hook = _run(go)
     if as_json:
         _dump(hook.as_json())
     else:
         state = "ready" if hook.ready else "NOT ready (no subscribed field)"
-        console.print(f"{hook.entity} webhook {hook.id} {hook.name!r} -> {hook.url}: "
-                      f"{'active' if hook.active else 'inactive'}, {state}; "
-                      f"events {', '.join(sorted(hook.events))}; fields {', '.join(hook.fields)}")
+        console.print(
+            f"{hook.entity} webhook {hook.id} {hook.name!r} -> {hook.url}: "
+            f"{'active' if hook.active else 'inactive'}, {state}; "
+            f"events {', '.join(sorted(hook.events))}; fields {', '.join(hook.fields)}"
+        )
 
 
 @webhooks_group.command("list")
@@ -112,8 +149,16 @@ def list_(ctx: click.Context, entity: str | None, as_json: bool) -> None:
         return
     table = Table("entity", "id", "name", "url", "active", "ready", "events", "fields")
     for h in hooks:
-        table.add_row(h.entity, str(h.id), h.name, h.url, str(h.active), str(h.ready),
-                      ",".join(sorted(h.events)), ",".join(h.fields))
+        table.add_row(
+            h.entity,
+            str(h.id),
+            h.name,
+            h.url,
+            str(h.active),
+            str(h.ready),
+            ",".join(sorted(h.events)),
+            ",".join(h.fields),
+        )
     console.print(table)
     console.print(f"{len(hooks)} webhook(s)")
 
@@ -124,13 +169,12 @@ def list_(ctx: click.Context, entity: str | None, as_json: bool) -> None:
 @click.option("--id", "webhook_id", type=int, help="The webhook's id (instead of --name).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def remove(ctx: click.Context, entity: str, name: str | None, webhook_id: int | None,
-           as_json: bool) -> None:
+def remove(ctx: click.Context, entity: str, name: str | None, webhook_id: int | None, as_json: bool) -> None:
     """Delete a webhook (and its fields) from the tenant."""
     if (name is None) == (webhook_id is None):
         raise click.UsageError("give --name or --id")
     canonical = _entity_choice(entity)
-    ref: str | int = webhook_id if webhook_id is not None else name  # type: ignore[assignment]
+    ref: str | int = webhook_id if webhook_id is not None else name  # type: ignore[assignment]  # one is given (checked above)
 
     def go() -> bool:
         with _client(ctx) as client:
@@ -140,8 +184,11 @@ def remove(ctx: click.Context, entity: str, name: str | None, webhook_id: int | 
     if as_json:
         _dump({"removed": removed})
     else:
-        console.print(f"removed {canonical} webhook {ref!r}" if removed
-                      else f"no {canonical} webhook {ref!r}; nothing removed")
+        console.print(
+            f"removed {canonical} webhook {ref!r}"
+            if removed
+            else f"no {canonical} webhook {ref!r}; nothing removed"
+        )
 
 
 @webhooks_group.command()
@@ -162,7 +209,11 @@ def errors(ctx: click.Context, since: str | None, as_json: bool) -> None:
         return
     table = Table("id", "created", "sequence", "error")
     for row in rows:
-        table.add_row(str(row["id"]), str(row.get("createDateTime")), str(row.get("sequenceNumber")),
-                      str(row.get("errorMessage"))[:100])
+        table.add_row(
+            str(row["id"]),
+            str(row.get("createDateTime")),
+            str(row.get("sequenceNumber")),
+            str(row.get("errorMessage"))[:100],
+        )
     console.print(table)
     console.print(f"{len(rows)} error log row(s)")

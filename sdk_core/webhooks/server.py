@@ -22,7 +22,8 @@ import importlib
 import logging
 import os
 import sys
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 
@@ -43,9 +44,17 @@ HANDLERS_ENV = "AUTOTASK_WEBHOOK_HANDLERS"
 class WebhookServer:
     """Receives Autotask webhooks into a durable store and hands them to handlers."""
 
-    def __init__(self, store: str | EventStore | None = None, tenants: Any = None, *,
-                 max_body: int = DEFAULT_MAX_BODY, retry: RetryPolicy | None = None,
-                 poll_interval: float = 1.0, worker: bool = True, publish_changes: bool = True):
+    def __init__(
+        self,
+        store: str | EventStore | None = None,
+        tenants: Any = None,
+        *,
+        max_body: int = DEFAULT_MAX_BODY,
+        retry: RetryPolicy | None = None,
+        poll_interval: float = 1.0,
+        worker: bool = True,
+        publish_changes: bool = True,
+    ):
         self._store_spec = store
         self._tenants_spec = tenants
         self.max_body = max_body
@@ -62,26 +71,37 @@ class WebhookServer:
         return f"<WebhookServer handlers={[h.pattern for h in self.handlers]}>"
 
     # handlers ----------------------------------------------------------------------------
-    def handler(self, pattern: str = "*", *, when: Callable[[WebhookEvent], bool] | None = None
-                ) -> Callable[[HandlerFunc], HandlerFunc]:
+    def handler(
+        self, pattern: str = "*", *, when: Callable[[WebhookEvent], bool] | None = None
+    ) -> Callable[[HandlerFunc], HandlerFunc]:
         """Register a (sync or async) function for events matching `pattern` (and `when`)."""
         if not isinstance(pattern, str):
-            raise TypeError("give the handler a pattern: @server.handler('ticket.created'), "
-                            "@server.handler('ticket.*') or @server.handler('*')")
+            raise TypeError(
+                "give the handler a pattern: @server.handler('ticket.created'), "
+                "@server.handler('ticket.*') or @server.handler('*')"
+            )
         entity, action = parse_pattern(pattern)
 
         def register(func: HandlerFunc) -> HandlerFunc:
             self.handlers.append(Handler(pattern, func, entity, action, when))
             return func
+
         return register
 
-    def add_handler(self, pattern: str, func: HandlerFunc,
-                    when: Callable[[WebhookEvent], bool] | None = None) -> None:
+    def add_handler(
+        self, pattern: str, func: HandlerFunc, when: Callable[[WebhookEvent], bool] | None = None
+    ) -> None:
         self.handler(pattern, when=when)(func)
 
     # configuration -----------------------------------------------------------------------
-    def configure(self, *, store: str | EventStore | None = None, tenants: Any = None,
-                  max_body: int | None = None, worker: bool | None = None) -> "WebhookServer":
+    def configure(
+        self,
+        *,
+        store: str | EventStore | None = None,
+        tenants: Any = None,
+        max_body: int | None = None,
+        worker: bool | None = None,
+    ) -> WebhookServer:
         """Override settings (the `serve` command applies its options here)."""
         if store is not None:
             self._store_spec = store
@@ -98,15 +118,15 @@ class WebhookServer:
     def store(self) -> EventStore:
         if self._store is None:
             spec = self._store_spec
-            self._store = open_store(spec if isinstance(spec, str) else
-                                     os.environ.get(STORE_ENV) or DEFAULT_STORE_URL)
+            self._store = open_store(
+                spec if isinstance(spec, str) else os.environ.get(STORE_ENV) or DEFAULT_STORE_URL
+            )
         return self._store
 
     @property
     def worker(self) -> Worker:
         if self._worker is None:
-            self._worker = Worker(self.store, lambda: self.handlers, self.retry,
-                                  self.poll_interval)
+            self._worker = Worker(self.store, lambda: self.handlers, self.retry, self.poll_interval)
         return self._worker
 
     def tenants(self) -> Tenants:
@@ -118,8 +138,12 @@ class WebhookServer:
         store, tenants = self.store, self.tenants()
         worker = self.worker if self.run_worker else None
         receiver = self._receiver = Receiver(
-            store, tenants, self.max_body, on_stored=(lambda _seq: worker.wake()) if worker else None,
-            publish_changes=self.publish_changes)
+            store,
+            tenants,
+            self.max_body,
+            on_stored=(lambda _seq: worker.wake()) if worker else None,
+            publish_changes=self.publish_changes,
+        )
 
         @contextlib.asynccontextmanager
         async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -168,8 +192,10 @@ def load_server(spec: str) -> WebhookServer:
         raise ValueError(f"cannot import handlers module {module_name!r}: {exc}") from None
     found = getattr(module, attribute or "server", None)
     if not isinstance(found, WebhookServer):
-        raise ValueError(f"{spec!r} is not a WebhookServer; define `server = WebhookServer()` in "
-                         f"{module_name} and register handlers with @server.handler(...)")
+        raise ValueError(
+            f"{spec!r} is not a WebhookServer; define `server = WebhookServer()` in "
+            f"{module_name} and register handlers with @server.handler(...)"
+        )
     return found
 
 

@@ -12,7 +12,8 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["sign", "escaped_form", "verify"]
 

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .._extras import require_extra
 
 require_extra("sdk_core.webhooks", "webhooks", "sqlalchemy")
 
-import sqlalchemy as sa  # noqa: E402  (after the check that names the missing extra)
+import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -55,17 +56,18 @@ class _UTC(sa.types.TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the webhook store; pass an aware one")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=timezone.utc)
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 metadata = sa.MetaData()
 _BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 events_table = sa.Table(
-    "webhook_events", metadata,
+    "webhook_events",
+    metadata,
     sa.Column("seq", _BIG, primary_key=True, autoincrement=True),
     sa.Column("tenant", sa.String(100), nullable=False),
     sa.Column("entity", sa.String(40), nullable=False),
@@ -95,14 +97,16 @@ events_table = sa.Table(
 )
 
 acks_table = sa.Table(
-    "webhook_acks", metadata,
+    "webhook_acks",
+    metadata,
     sa.Column("consumer", sa.String(100), primary_key=True),
     sa.Column("seq", _BIG, primary_key=True),
     sa.Column("acked_at", _UTC, nullable=False),
 )
 
 deactivations_table = sa.Table(
-    "webhook_deactivations", metadata,
+    "webhook_deactivations",
+    metadata,
     sa.Column("id", _BIG, primary_key=True, autoincrement=True),
     sa.Column("tenant", sa.String(100), nullable=False),
     sa.Column("entity", sa.String(40), nullable=False),
@@ -115,27 +119,49 @@ deactivations_table = sa.Table(
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _row_event(row: Any) -> StoredEvent:
     return StoredEvent(
-        seq=row.seq, tenant=row.tenant, entity=row.entity, id=row.entity_id, action=row.action,
-        guid=row.guid, sequence_number=row.sequence_number, event_time=row.event_time,
-        received_at=row.received_at, status=row.status, fields=dict(row.fields or {}),
-        udf_fields=dict(row.udf_fields or {}), person_id=row.person_id,
-        entity_type=row.entity_type, attempts=row.attempts, last_error=row.last_error)
+        seq=row.seq,
+        tenant=row.tenant,
+        entity=row.entity,
+        id=row.entity_id,
+        action=row.action,
+        guid=row.guid,
+        sequence_number=row.sequence_number,
+        event_time=row.event_time,
+        received_at=row.received_at,
+        status=row.status,
+        fields=dict(row.fields or {}),
+        udf_fields=dict(row.udf_fields or {}),
+        person_id=row.person_id,
+        entity_type=row.entity_type,
+        attempts=row.attempts,
+        last_error=row.last_error,
+    )
 
 
 def _values(incoming: Incoming, received_at: datetime) -> dict[str, Any]:
     return {
-        "tenant": incoming.tenant, "entity": incoming.entity, "entity_type": incoming.entity_type,
-        "entity_id": incoming.id, "action": incoming.action, "guid": incoming.guid,
-        "sequence_number": incoming.sequence_number, "event_time": incoming.event_time,
-        "event_time_raw": incoming.event_time_raw, "received_at": received_at,
-        "person_id": incoming.person_id, "fields": incoming.fields,
-        "udf_fields": incoming.udf_fields, "key_seq": incoming.key_seq,
-        "key_event": incoming.key_event, "status": "pending", "attempts": 0,
+        "tenant": incoming.tenant,
+        "entity": incoming.entity,
+        "entity_type": incoming.entity_type,
+        "entity_id": incoming.id,
+        "action": incoming.action,
+        "guid": incoming.guid,
+        "sequence_number": incoming.sequence_number,
+        "event_time": incoming.event_time,
+        "event_time_raw": incoming.event_time_raw,
+        "received_at": received_at,
+        "person_id": incoming.person_id,
+        "fields": incoming.fields,
+        "udf_fields": incoming.udf_fields,
+        "key_seq": incoming.key_seq,
+        "key_event": incoming.key_event,
+        "status": "pending",
+        "attempts": 0,
     }
 
 
@@ -194,12 +220,17 @@ class EventStore:
         if not batch:
             return []
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
-        statement = insert(events_table).on_conflict_do_nothing().returning(
-            events_table.c.seq, events_table.c.key_event)
+        statement = (
+            insert(events_table)
+            .on_conflict_do_nothing()
+            .returning(events_table.c.seq, events_table.c.key_event)
+        )
         at = received_at or _now()
         with self._write(ordered=True) as conn:  # one statement for the batch (insertmanyvalues)
-            stored = dict((key, seq) for seq, key in conn.execute(
-                statement, [_values(item, at) for item in batch]).all())
+            stored = dict(
+                (key, seq)
+                for seq, key in conn.execute(statement, [_values(item, at) for item in batch]).all()
+            )
         out: list[int | None] = []
         for item in batch:  # a skipped row (duplicate) returns nothing; the first of twins wins
             out.append(stored.pop(item.key_event, None))
@@ -211,10 +242,19 @@ class EventStore:
         guid = body.get("Guid")
         webhook_id = body.get("Id") if isinstance(body.get("Id"), int) else None
         with self._write() as conn:
-            return conn.execute(deactivations_table.insert().values(
-                tenant=tenant, entity=entity, guid=None if guid is None else str(guid)[:100],
-                webhook_id=webhook_id, verified=verified, received_at=_now(), payload=body,
-            ).returning(deactivations_table.c.id)).scalar_one()
+            return conn.execute(
+                deactivations_table.insert()
+                .values(
+                    tenant=tenant,
+                    entity=entity,
+                    guid=None if guid is None else str(guid)[:100],
+                    webhook_id=webhook_id,
+                    verified=verified,
+                    received_at=_now(),
+                    payload=body,
+                )
+                .returning(deactivations_table.c.id)
+            ).scalar_one()
 
     def deactivations(self, tenant: str | None = None) -> list[dict[str, Any]]:
         query = sa.select(deactivations_table).order_by(deactivations_table.c.id)
@@ -224,9 +264,15 @@ class EventStore:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     # reading (the contract) ------------------------------------------------------------------
-    def _filtered(self, query: Any, tenant: str | None, entities: Iterable[str] | None,
-                  status: str | Iterable[str] | None = None, since: datetime | None = None,
-                  entity_id: int | None = None) -> Any:
+    def _filtered(
+        self,
+        query: Any,
+        tenant: str | None,
+        entities: Iterable[str] | None,
+        status: str | Iterable[str] | None = None,
+        since: datetime | None = None,
+        entity_id: int | None = None,
+    ) -> Any:
         t = events_table.c
         if tenant is not None:
             query = query.where(t.tenant == tenant)
@@ -245,9 +291,17 @@ class EventStore:
             query = query.where(t.entity_id == entity_id)
         return query
 
-    def events(self, after_seq: int = 0, limit: int = 1000, *, tenant: str | None = None,
-               entities: Iterable[str] | None = None, status: str | Iterable[str] | None = None,
-               since: datetime | None = None, entity_id: int | None = None) -> list[StoredEvent]:
+    def events(
+        self,
+        after_seq: int = 0,
+        limit: int = 1000,
+        *,
+        tenant: str | None = None,
+        entities: Iterable[str] | None = None,
+        status: str | Iterable[str] | None = None,
+        since: datetime | None = None,
+        entity_id: int | None = None,
+    ) -> list[StoredEvent]:
         """Stored events with seq > after_seq, ascending seq (at most `limit`)."""
         query = sa.select(events_table).where(events_table.c.seq > after_seq)
         query = self._filtered(query, tenant, entities, status, since, entity_id)
@@ -264,8 +318,15 @@ class EventStore:
         with self._read() as conn:
             return conn.execute(sa.select(sa.func.max(events_table.c.seq))).scalar() or 0
 
-    def unacked(self, consumer: str, *, after_seq: int = 0, limit: int = 1000,
-                tenant: str | None = None, entities: Iterable[str] | None = None) -> list[StoredEvent]:
+    def unacked(
+        self,
+        consumer: str,
+        *,
+        after_seq: int = 0,
+        limit: int = 1000,
+        tenant: str | None = None,
+        entities: Iterable[str] | None = None,
+    ) -> list[StoredEvent]:
         """Events `consumer` has not acked, ascending seq."""
         a = acks_table.c
         acked = sa.select(a.seq).where(a.consumer == consumer, a.seq == events_table.c.seq)
@@ -296,7 +357,7 @@ class EventStore:
         query = sa.select(events_table.c.status, sa.func.count()).group_by(events_table.c.status)
         query = self._filtered(query, tenant, None)
         with self._read() as conn:
-            found = dict(conn.execute(query).all())
+            found = {status: count for status, count in conn.execute(query)}
         return {s: int(found.get(s, 0)) for s in STATUSES}
 
     # the handler worker ----------------------------------------------------------------------
@@ -308,22 +369,38 @@ class EventStore:
         now = _now()
         e = events_table.c
         earlier = events_table.alias("earlier")
-        blocked = sa.select(earlier.c.seq).where(
-            earlier.c.tenant == e.tenant, earlier.c.entity == e.entity,
-            earlier.c.entity_id == e.entity_id, earlier.c.seq < e.seq,
-            earlier.c.status.in_(UNFINISHED)).exists()
-        query = (sa.select(events_table)
-                 .where(e.status.in_(UNFINISHED),
-                        sa.or_(e.next_attempt_at.is_(None), e.next_attempt_at <= now),
-                        sa.or_(e.locked_until.is_(None), e.locked_until < now), ~blocked)
-                 .order_by(e.seq).limit(limit))
+        blocked = (
+            sa.select(earlier.c.seq)
+            .where(
+                earlier.c.tenant == e.tenant,
+                earlier.c.entity == e.entity,
+                earlier.c.entity_id == e.entity_id,
+                earlier.c.seq < e.seq,
+                earlier.c.status.in_(UNFINISHED),
+            )
+            .exists()
+        )
+        query = (
+            sa.select(events_table)
+            .where(
+                e.status.in_(UNFINISHED),
+                sa.or_(e.next_attempt_at.is_(None), e.next_attempt_at <= now),
+                sa.or_(e.locked_until.is_(None), e.locked_until < now),
+                ~blocked,
+            )
+            .order_by(e.seq)
+            .limit(limit)
+        )
         if self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True, of=events_table)
         with self._write() as conn:
             rows = conn.execute(query).all()
             if rows:
-                conn.execute(events_table.update().where(e.seq.in_([r.seq for r in rows]))
-                             .values(locked_until=now + timedelta(seconds=lease)))
+                conn.execute(
+                    events_table.update()
+                    .where(e.seq.in_([r.seq for r in rows]))
+                    .values(locked_until=now + timedelta(seconds=lease))
+                )
         return [_row_event(r) for r in rows]
 
     def finish(self, seq: int | Iterable[int]) -> None:
@@ -332,14 +409,26 @@ class EventStore:
         if not seqs:
             return
         with self._write() as conn:
-            conn.execute(events_table.update().where(events_table.c.seq.in_(seqs)).values(
-                status="done", locked_until=None, next_attempt_at=None, last_error=None,
-                handled_at=_now(), attempts=events_table.c.attempts + 1))
+            conn.execute(
+                events_table.update()
+                .where(events_table.c.seq.in_(seqs))
+                .values(
+                    status="done",
+                    locked_until=None,
+                    next_attempt_at=None,
+                    last_error=None,
+                    handled_at=_now(),
+                    attempts=events_table.c.attempts + 1,
+                )
+            )
 
     def fail(self, seq: int, error: str, retry_in: float | None) -> None:
         """A handler failed: retry after `retry_in` seconds, or dead-letter it (None)."""
-        values: dict[str, Any] = {"locked_until": None, "last_error": error[:4000],
-                                  "attempts": events_table.c.attempts + 1}
+        values: dict[str, Any] = {
+            "locked_until": None,
+            "last_error": error[:4000],
+            "attempts": events_table.c.attempts + 1,
+        }
         if retry_in is None:
             values.update(status="dead", next_attempt_at=None, handled_at=_now())
         else:
@@ -347,15 +436,24 @@ class EventStore:
         with self._write() as conn:
             conn.execute(events_table.update().where(events_table.c.seq == seq).values(**values))
 
-    def requeue(self, *, tenant: str | None = None, entities: Iterable[str] | None = None,
-                entity_id: int | None = None, since: datetime | None = None,
-                status: str | Iterable[str] | None = None) -> int:
+    def requeue(
+        self,
+        *,
+        tenant: str | None = None,
+        entities: Iterable[str] | None = None,
+        entity_id: int | None = None,
+        since: datetime | None = None,
+        status: str | Iterable[str] | None = None,
+    ) -> int:
         """Hand matching events to the handlers again (replay); returns how many."""
         query = events_table.update()
         query = self._filtered(query, tenant, entities, status, since, entity_id)
         with self._write() as conn:
-            return conn.execute(query.values(status="pending", attempts=0, next_attempt_at=None,
-                                             locked_until=None, last_error=None)).rowcount
+            return conn.execute(
+                query.values(
+                    status="pending", attempts=0, next_attempt_at=None, locked_until=None, last_error=None
+                )
+            ).rowcount
 
     def close(self) -> None:
         self.engine.dispose()
@@ -365,16 +463,21 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
     synchronous = url.query.get("synchronous", "full")
     synchronous = (synchronous[-1] if isinstance(synchronous, tuple) else synchronous).upper()
     if synchronous not in ("FULL", "NORMAL"):
-        raise StoreError("synchronous= takes full (the default: a commit survives power loss) "
-                         "or normal (survives a crash of the receiver, not of the machine)")
+        raise StoreError(
+            "synchronous= takes full (the default: a commit survives power loss) "
+            "or normal (survives a crash of the receiver, not of the machine)"
+        )
     url = url.difference_update_query(["synchronous"])
     database = url.database
     if not database or database == ":memory:":
-        raise StoreError("the webhook store needs a file: use sqlite:///path/events.db "
-                         "(an in-memory database would lose every event on restart)")
+        raise StoreError(
+            "the webhook store needs a file: use sqlite:///path/events.db "
+            "(an in-memory database would lose every event on restart)"
+        )
     Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                              pool_size=8, max_overflow=8)
+    engine = sa.create_engine(
+        url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=8, max_overflow=8
+    )
 
     @sa_event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -405,8 +508,9 @@ def open_store(url: str | None = None) -> EventStore:
     try:
         parsed = sa.make_url(url or DEFAULT_STORE_URL)
     except sa.exc.ArgumentError as exc:
-        raise StoreError(f"not a database URL: use sqlite:///path/events.db or "
-                         f"postgresql+psycopg://user@host/db ({exc})") from None
+        raise StoreError(
+            f"not a database URL: use sqlite:///path/events.db or postgresql+psycopg://user@host/db ({exc})"
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         engine = _sqlite_engine(parsed)
@@ -415,8 +519,10 @@ def open_store(url: str | None = None) -> EventStore:
             parsed = parsed.set(drivername="postgresql+psycopg")
         engine = sa.create_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True)
     else:
-        raise StoreError(f"the webhook store runs on SQLite or PostgreSQL, not {backend!r}; "
-                         "use sqlite:///path/events.db or postgresql+psycopg://user@host/db")
+        raise StoreError(
+            f"the webhook store runs on SQLite or PostgreSQL, not {backend!r}; "
+            "use sqlite:///path/events.db or postgresql+psycopg://user@host/db"
+        )
     try:
         return EventStore(engine)
     except sa.exc.OperationalError as exc:

@@ -13,8 +13,9 @@ import asyncio
 import inspect
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .events import WebhookEvent
 from .handlers import Handler
@@ -49,9 +50,15 @@ class RetryPolicy:
 class Worker:
     """Drains the store into handlers; `start()` runs it on a thread, `run_once()` inline."""
 
-    def __init__(self, store: EventStore, handlers: Callable[[], Sequence[Handler]],
-                 retry: RetryPolicy | None = None, poll_interval: float = 1.0,
-                 batch: int = 50, lease: float = 300.0):
+    def __init__(
+        self,
+        store: EventStore,
+        handlers: Callable[[], Sequence[Handler]],
+        retry: RetryPolicy | None = None,
+        poll_interval: float = 1.0,
+        batch: int = 50,
+        lease: float = 300.0,
+    ):
         self.store = store
         self._handlers = handlers
         self.retry = retry or RetryPolicy()
@@ -129,14 +136,28 @@ class Worker:
                 error = f"{handler.name}: {type(exc).__name__}: {exc}"
                 self.store.fail(event.seq, error, delay)
                 if delay is None:
-                    log.error("webhook event %s (%s %s %s) is dead after %d attempts: %s",
-                              event.seq, event.entity, event.id, event.action, attempt, error)
+                    log.error(
+                        "webhook event %s (%s %s %s) is dead after %d attempts: %s",
+                        event.seq,
+                        event.entity,
+                        event.id,
+                        event.action,
+                        attempt,
+                        error,
+                    )
                 else:
-                    log.warning("webhook event %s (%s %s %s) failed (attempt %d), retry in "
-                                "%.1fs: %s", event.seq, event.entity, event.id, event.action,
-                                attempt, delay, error)
-                return
-        self.store.finish(event.seq)
+                    log.warning(
+                        "webhook event %s (%s %s %s) failed (attempt %d), retry in %.1fs: %s",
+                        event.seq,
+                        event.entity,
+                        event.id,
+                        event.action,
+                        attempt,
+                        delay,
+                        error,
+                    )
+                return False
+        return True
         self.handled += 1
 
     def _await(self, awaitable: Any) -> Any:

@@ -58,9 +58,11 @@ def _sql(url: str, label: str, extra: dict[str, Any] | None = None) -> Destinati
 def for_export(out: Path, fmt: str) -> Destination:
     """The destination of `autotask export --format FMT --out OUT` (files replaced, not appended)."""
     if fmt == "sqlite":
-        return _sql(f"sqlite:///{out.resolve()}", str(out),
-                    {"load_method": "overwrite", "add_record_metadata": False,
-                     "index_reference_columns": True})
+        return _sql(
+            f"sqlite:///{out.resolve()}",
+            str(out),
+            {"load_method": "overwrite", "add_record_metadata": False, "index_reference_columns": True},
+        )
     settings: dict[str, Any] = {"format": fmt, "load_method": "overwrite"}
     if fmt == "xlsx":
         settings.update(output_dir=str(out.resolve().parent), xlsx_workbook_name=out.stem)
@@ -74,7 +76,9 @@ def for_sync(to: str, fmt: str, schema: str | None = None) -> Destination:
     if is_sql_url(to):
         from sqlalchemy.engine import make_url
 
-        return _sql(to, make_url(to).render_as_string(hide_password=True),
-                    {"default_target_schema": schema} if schema else None)
-    return Destination("target-files", {"format": fmt, "output_dir": str(Path(to).resolve())},
-                       to, "files")
+        return _sql(
+            to,
+            make_url(to).render_as_string(hide_password=True),
+            {"default_target_schema": schema} if schema else None,
+        )
+    return Destination("target-files", {"format": fmt, "output_dir": str(Path(to).resolve())}, to, "files")

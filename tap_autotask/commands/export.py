@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +22,42 @@ from .singer_pipe import TargetFailed
 
 @click.command()
 @click.argument("entities", nargs=-1, required=True, shell_complete=complete_entity)
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
-              help="Output format [default: from the --out suffix].")
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-              help="A file for xlsx and sqlite; a folder for csv, jsonl and parquet (one file per entity).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default=None,
+    help="Output format [default: from the --out suffix].",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A file for xlsx and sqlite; a folder for csv, jsonl and parquet (one file per entity).",
+)
 @click.option("--since", help="From this date on (2026-10-01, 2026-10-01T08:00Z, or 90d / 12h / 2w ago).")
 @click.option("--until", help="Up to and including this date.")
 @click.option("--date-field", help="The field --since/--until apply to [default: the creation date].")
 @click.option("--where", "-w", multiple=True, help="Filter, as for `autotask query` (ANDed).")
-@click.option("--include-related", is_flag=True,
-              help="Also export the rows these reference (companies, contacts, resources, ...) "
-                   "and a relationships table.")
+@click.option(
+    "--include-related",
+    is_flag=True,
+    help="Also export the rows these reference (companies, contacts, resources, ...) "
+    "and a relationships table.",
+)
 @click.pass_context
-def export(ctx: click.Context, entities: tuple[str, ...], fmt: str | None, out: Path,
-           since: str | None, until: str | None, date_field: str | None, where: tuple[str, ...],
-           include_related: bool) -> None:
+def export(
+    ctx: click.Context,
+    entities: tuple[str, ...],
+    fmt: str | None,
+    out: Path,
+    since: str | None,
+    until: str | None,
+    date_field: str | None,
+    where: tuple[str, ...],
+    include_related: bool,
+) -> None:
     """Export ENTITIES to one workbook, database or folder, with picklist labels and UDFs."""
     fmt = fmt or (out.suffix.lstrip(".").lower() or None)
     if fmt not in EXPORT_FORMATS:
@@ -51,8 +73,9 @@ def export(ctx: click.Context, entities: tuple[str, ...], fmt: str | None, out: 
             combined: Any = None
             for item in filters:
                 combined = item if combined is None else _and(combined, item)
-            run_sdk(lambda: exporter.add(entity, since=since, until=until, where=combined,
-                                         date_field=date_field))
+            run_sdk(
+                partial(exporter.add, entity, since=since, until=until, where=combined, date_field=date_field)
+            )
         exporter.include_related(include_related)
         try:
             result = run_sdk(lambda: exporter.to(out, fmt))
@@ -76,8 +99,9 @@ class _progress:
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn
 
-        self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                             console=Console(stderr=True), transient=True)
+        self._bar = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), console=Console(stderr=True), transient=True
+        )
         self._bar.start()
         tasks: dict[str, Any] = {}
 

@@ -23,10 +23,11 @@ from __future__ import annotations
 import re
 import sqlite3
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sdk_core import Q, compile_filter
 from sdk_core.catalog import EntityInfo, load_catalog
@@ -80,25 +81,26 @@ def parse_when(text: str | date | datetime, *, end: bool = False) -> str:
     An `until` given as a plain date means the end of that day (the filter uses `<` the next day).
     """
     if isinstance(text, datetime):
-        moment = text if text.tzinfo else text.replace(tzinfo=timezone.utc)
+        moment = text if text.tzinfo else text.replace(tzinfo=UTC)
     elif isinstance(text, date):
-        moment = datetime(text.year, text.month, text.day, tzinfo=timezone.utc) + timedelta(days=1 if end else 0)
+        moment = datetime(text.year, text.month, text.day, tzinfo=UTC) + timedelta(days=1 if end else 0)
     else:
         relative = _RELATIVE.match(text.strip())
         if relative:
             hours = {"h": 1, "d": 24, "w": 168}[relative["unit"]] * int(relative["n"])
-            moment = datetime.now(timezone.utc) - timedelta(hours=hours)
+            moment = datetime.now(UTC) - timedelta(hours=hours)
         else:
             try:
                 moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
             except ValueError:
-                raise ConfigurationError(f"{text!r} is not a date: use 2026-10-01, "
-                                         "2026-10-01T08:00:00Z or 90d / 12h / 2w ago") from None
+                raise ConfigurationError(
+                    f"{text!r} is not a date: use 2026-10-01, 2026-10-01T08:00:00Z or 90d / 12h / 2w ago"
+                ) from None
             if len(text.strip()) == 10:
-                moment = moment.replace(tzinfo=timezone.utc) + timedelta(days=1 if end else 0)
+                moment = moment.replace(tzinfo=UTC) + timedelta(days=1 if end else 0)
             elif moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Exporter:
@@ -113,8 +115,15 @@ class Exporter:
         self._progress = progress or (lambda entity, rows: None)
         self._log_dir = log_dir
 
-    def add(self, entity: str, *, since: Any = None, until: Any = None, where: Any = None,
-            date_field: str | None = None) -> "Exporter":
+    def add(
+        self,
+        entity: str,
+        *,
+        since: Any = None,
+        until: Any = None,
+        where: Any = None,
+        date_field: str | None = None,
+    ) -> Exporter:
         """Rows of `entity`, optionally within [since, until] on its creation date (or `date_field`)
         and matching `where` (a Q expression, a dict or Autotask filter JSON)."""
         info = self._catalog.get(entity)
@@ -126,8 +135,10 @@ class Exporter:
         if since is not None or until is not None:
             column = date_field or info.creation_timestamp or info.modification_timestamp
             if column is None:
-                raise ConfigurationError(f"{info.name} has no date field for --since/--until; "
-                                         "name one with date_field= (--date-field)")
+                raise ConfigurationError(
+                    f"{info.name} has no date field for --since/--until; "
+                    "name one with date_field= (--date-field)"
+                )
             if since is not None:
                 items.append((Q(column) >= parse_when(since)).to_dict())
             if until is not None:
@@ -135,7 +146,7 @@ class Exporter:
         self._parts.append(_Part(info, items))
         return self
 
-    def include_related(self, enabled: bool = True) -> "Exporter":
+    def include_related(self, enabled: bool = True) -> Exporter:
         """Also export the rows the added rows reference (one level), and a relationships table."""
         self._related = enabled
         return self
@@ -148,7 +159,9 @@ class Exporter:
         if fmt in ("db", "sqlite3"):
             fmt = "sqlite"
         if fmt not in EXPORT_FORMATS:
-            raise ConfigurationError(f"unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}")
+            raise ConfigurationError(
+                f"unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}"
+            )
         if not self._parts:
             raise ConfigurationError("nothing to export: add() at least one entity")
         result = ExportResult(out, fmt)
@@ -178,7 +191,8 @@ class Exporter:
         wanted: dict[str, set[int]] = {}
         for part in self._parts:
             shape = shapes.get(part.entity.name) or shapes.setdefault(
-                part.entity.name, _Shape(part.entity, self._metadata, name_of(part.entity)))
+                part.entity.name, _Shape(part.entity, self._metadata, name_of(part.entity))
+            )
             if not shape.announced:
                 yield shape.schema_message()
             ids = exported.setdefault(part.entity.name, set())
@@ -202,12 +216,13 @@ class Exporter:
                 continue
             info = self._catalog.get(entity_name)
             shape = shapes.get(info.name) or shapes.setdefault(
-                info.name, _Shape(info, self._metadata, name_of(info)))
+                info.name, _Shape(info, self._metadata, name_of(info))
+            )
             if not shape.announced:
                 yield shape.schema_message()
             n = 0
             for start in range(0, len(missing), ID_CHUNK):
-                chunk = missing[start:start + ID_CHUNK]
+                chunk = missing[start : start + ID_CHUNK]
                 for row in self._client.entity(info.name).query(Q("id").in_(chunk)):
                     yield {"type": "RECORD", "stream": shape.stream, "record": shape(row)}
                     n += 1
@@ -215,16 +230,33 @@ class Exporter:
             result.related_rows[info.name] = n
         relations = sorted({rel for s in shapes.values() for rel in s.followed})
         result.relationships = relations
-        yield {"type": "SCHEMA", "stream": RELATIONSHIPS, "key_properties": ["from_entity", "field"],
-               "schema": {"type": "object", "properties": {
-                   "from_entity": {"type": "string"}, "field": {"type": "string"},
-                   "to_entity": {"type": "string"}, "from_table": {"type": "string"},
-                   "to_table": {"type": "string"}}}}
+        yield {
+            "type": "SCHEMA",
+            "stream": RELATIONSHIPS,
+            "key_properties": ["from_entity", "field"],
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "from_entity": {"type": "string"},
+                    "field": {"type": "string"},
+                    "to_entity": {"type": "string"},
+                    "from_table": {"type": "string"},
+                    "to_table": {"type": "string"},
+                },
+            },
+        }
         for from_entity, column, to_entity in relations:
-            yield {"type": "RECORD", "stream": RELATIONSHIPS, "record": {
-                "from_entity": from_entity, "field": column, "to_entity": to_entity,
-                "from_table": name_of(self._catalog.get(from_entity)),
-                "to_table": name_of(self._catalog.get(to_entity))}}
+            yield {
+                "type": "RECORD",
+                "stream": RELATIONSHIPS,
+                "record": {
+                    "from_entity": from_entity,
+                    "field": column,
+                    "to_entity": to_entity,
+                    "from_table": name_of(self._catalog.get(from_entity)),
+                    "to_table": name_of(self._catalog.get(to_entity)),
+                },
+            }
 
 
 class _Shape:
@@ -278,8 +310,9 @@ class _Shape:
                 self.followed.add((self.entity.name, column, target))
 
 
-def add_foreign_keys(path: Path, relationships: list[tuple[str, str, str]],
-                     name_of: Callable[[EntityInfo], str]) -> None:
+def add_foreign_keys(
+    path: Path, relationships: list[tuple[str, str, str]], name_of: Callable[[EntityInfo], str]
+) -> None:
     """Rebuild each SQLite table that references another exported table with FOREIGN KEY clauses
     (SQLite cannot add one to an existing table), keeping its rows and indexes."""
     catalog = load_catalog()
@@ -306,14 +339,21 @@ def _quote(name: str) -> str:
 def _rebuild_with_keys(conn: sqlite3.Connection, table: str, refs: list[tuple[str, str]]) -> None:
     (ddl,) = conn.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
     columns = {r[1].lower(): r[1] for r in conn.execute(f"PRAGMA table_info({_quote(table)})")}
-    clauses = [f"FOREIGN KEY ({_quote(columns[c.lower()])}) REFERENCES {_quote(t)} (id)"
-               for c, t in refs if c.lower() in columns]
+    clauses = [
+        f"FOREIGN KEY ({_quote(columns[c.lower()])}) REFERENCES {_quote(t)} (id)"
+        for c, t in refs
+        if c.lower() in columns
+    ]
     if not clauses:
         return
-    indexes = [r[0] for r in conn.execute(
-        "SELECT sql FROM sqlite_master WHERE type='index' AND tbl_name=? AND sql IS NOT NULL", (table,))]
+    indexes = [
+        r[0]
+        for r in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type='index' AND tbl_name=? AND sql IS NOT NULL", (table,)
+        )
+    ]
     temp = f"{table}__with_keys"
-    body = ddl[ddl.index("(") + 1:ddl.rindex(")")]
+    body = ddl[ddl.index("(") + 1 : ddl.rindex(")")]
     conn.execute(f"CREATE TABLE {_quote(temp)} ({body}, {', '.join(clauses)})")
     conn.execute(f"INSERT INTO {_quote(temp)} SELECT * FROM {_quote(table)}")
     conn.execute(f"DROP TABLE {_quote(table)}")

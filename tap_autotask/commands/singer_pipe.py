@@ -11,8 +11,9 @@ import re
 import subprocess
 import threading
 from collections import deque
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Callable, Iterable
+from typing import IO
 
 import orjson
 
@@ -23,7 +24,9 @@ from .destinations import Destination
 __all__ = ["TargetProcess", "TargetFailed"]
 
 _WROTE = re.compile(r"Wrote (?P<rows>\d+) rows to (?P<stream>[\w.-]+)")
-_RECORD_COUNT = re.compile(r'"metric": ?"record_count", ?"value": ?(?P<rows>\d+), ?"tags": ?\{"stream": ?"(?P<stream>[^"]+)"')
+_RECORD_COUNT = re.compile(
+    r'"metric": ?"record_count", ?"value": ?(?P<rows>\d+), ?"tags": ?\{"stream": ?"(?P<stream>[^"]+)"'
+)
 
 
 class TargetFailed(AutotaskError):
@@ -33,10 +36,14 @@ class TargetFailed(AutotaskError):
 class TargetProcess:
     """One run of a target: `send()` messages, then `close()`; STATE messages reach `on_state`."""
 
-    def __init__(self, destination: Destination, log_path: Path,
-                 on_state: Callable[[dict], None] | None = None,
-                 stdin: IO[bytes] | int | None = None,
-                 on_log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        destination: Destination,
+        log_path: Path,
+        on_state: Callable[[dict], None] | None = None,
+        stdin: IO[bytes] | int | None = None,
+        on_log: Callable[[str], None] | None = None,
+    ):
         self.destination = destination
         self.log_path = log_path
         self.states: list[dict] = []
@@ -44,10 +51,17 @@ class TargetProcess:
         self._on_log = on_log
         self._log = log_path.open("wb")
         env = {**os.environ, **destination.env()}
-        self.proc = subprocess.Popen(destination.argv, stdin=stdin if stdin is not None else subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        self._readers = [threading.Thread(target=self._read_states, daemon=True),
-                         threading.Thread(target=self._read_log, daemon=True)]
+        self.proc = subprocess.Popen(
+            destination.argv,
+            stdin=stdin if stdin is not None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        self._readers = [
+            threading.Thread(target=self._read_states, daemon=True),
+            threading.Thread(target=self._read_log, daemon=True),
+        ]
         for reader in self._readers:
             reader.start()
 
@@ -95,9 +109,10 @@ class TargetProcess:
             reader.join(timeout=10)
         self._log.close()
         if code != 0:
-            raise TargetFailed(f"{self.destination.command} failed (exit {code}) writing to "
-                               f"{self.destination.label}; last lines of {self.log_path}:\n"
-                               + last_lines(self.log_path))
+            raise TargetFailed(
+                f"{self.destination.command} failed (exit {code}) writing to "
+                f"{self.destination.label}; last lines of {self.log_path}:\n" + last_lines(self.log_path)
+            )
         return code
 
     def kill(self) -> None:

@@ -31,8 +31,11 @@ BIN = Path(sys.executable).parent
 def _tap_env(client: Any, streams: list[str] | None) -> dict[str, str]:
     """The tap's settings as TAP_AUTOTASK_* variables (credentials never touch a file or argv)."""
     settings = client.settings
-    env = {"TAP_AUTOTASK_USERNAME": settings.username, "TAP_AUTOTASK_SECRET": settings.secret,
-           "TAP_AUTOTASK_INTEGRATION_CODE": settings.integration_code}
+    env = {
+        "TAP_AUTOTASK_USERNAME": settings.username,
+        "TAP_AUTOTASK_SECRET": settings.secret,
+        "TAP_AUTOTASK_INTEGRATION_CODE": settings.integration_code,
+    }
     if settings.api_url:
         env["TAP_AUTOTASK_API_URL"] = settings.api_url
     if settings.zone_lookup_url:
@@ -45,19 +48,39 @@ def _tap_env(client: Any, streams: list[str] | None) -> dict[str, str]:
 
 
 @click.command()
-@click.option("--to", "to", required=True,
-              help="postgresql+psycopg://..., mysql+pymysql://..., sqlite:///x.db, or a folder for files.")
-@click.option("--streams", help="Comma-separated stream names (tickets,ticket_notes,...); "
-                                "`autotask entities` lists them.")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    help="postgresql+psycopg://..., mysql+pymysql://..., sqlite:///x.db, or a folder for files.",
+)
+@click.option(
+    "--streams",
+    help="Comma-separated stream names (tickets,ticket_notes,...); `autotask entities` lists them.",
+)
 @click.option("--all-streams", is_flag=True, help="Every stream (221 entities: a long first run).")
-@click.option("--format", "fmt", type=click.Choice(FILE_FORMATS), default="parquet", show_default=True,
-              help="File format when --to is a folder.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FILE_FORMATS),
+    default="parquet",
+    show_default=True,
+    help="File format when --to is a folder.",
+)
 @click.option("--full-refresh", is_flag=True, help="Ignore the saved bookmarks and read everything again.")
 @click.option("--schema", default=None, help="Schema (PostgreSQL) or database (MySQL) to write into.")
 @click.option("--state-id", default=None, help="Name of the bookmark set [default: from tenant and streams].")
 @click.pass_context
-def sync(ctx: click.Context, to: str, streams: str | None, all_streams: bool, fmt: str,
-         full_refresh: bool, schema: str | None, state_id: str | None) -> None:
+def sync(
+    ctx: click.Context,
+    to: str,
+    streams: str | None,
+    all_streams: bool,
+    fmt: str,
+    full_refresh: bool,
+    schema: str | None,
+    state_id: str | None,
+) -> None:
     """Copy Autotask into a database or folder; later runs read only what changed."""
     names = [s.strip() for s in streams.split(",") if s.strip()] if streams else None
     if not names and not all_streams:
@@ -86,10 +109,15 @@ def sync(ctx: click.Context, to: str, streams: str | None, all_streams: bool, fm
                 view.update()
 
     tap_log = (work / "tap.log").open("wb")
-    tap = subprocess.Popen([str(BIN / "tap-autotask"), "--config", "ENV", "--state", str(state_file)],
-                           stdout=subprocess.PIPE, stderr=tap_log, env={**os.environ, **tap_env})
-    target = TargetProcess(destination, work / "target.log", on_state=store.save, stdin=tap.stdout,
-                           on_log=on_log)
+    tap = subprocess.Popen(
+        [str(BIN / "tap-autotask"), "--config", "ENV", "--state", str(state_file)],
+        stdout=subprocess.PIPE,
+        stderr=tap_log,
+        env={**os.environ, **tap_env},
+    )
+    target = TargetProcess(
+        destination, work / "target.log", on_state=store.save, stdin=tap.stdout, on_log=on_log
+    )
     assert tap.stdout is not None
     tap.stdout.close()  # the target holds the read end now
     with view:
@@ -101,12 +129,18 @@ def sync(ctx: click.Context, to: str, streams: str | None, all_streams: bool, fm
         finally:
             tap_log.close()
     if tap_code != 0:
-        raise CLIError(f"tap-autotask failed (exit {tap_code}); rows it sent before that are saved "
-                       f"and the next run resumes from them. Last lines of {work / 'tap.log'}:\n"
-                       + last_lines(work / "tap.log"), ExitCode.PARTIAL if target.states else ExitCode.ERROR)
+        raise CLIError(
+            f"tap-autotask failed (exit {tap_code}); rows it sent before that are saved "
+            f"and the next run resumes from them. Last lines of {work / 'tap.log'}:\n"
+            + last_lines(work / "tap.log"),
+            ExitCode.PARTIAL if target.states else ExitCode.ERROR,
+        )
     elapsed = time.monotonic() - started
-    click.echo(f"synced {sum(counts.values()):,} rows into {destination.label} in {elapsed:.1f} s; "
-               f"bookmarks in {store.where}", err=True)
+    click.echo(
+        f"synced {sum(counts.values()):,} rows into {destination.label} in {elapsed:.1f} s; "
+        f"bookmarks in {store.where}",
+        err=True,
+    )
     for stream, n in sorted(counts.items()):
         click.echo(f"  {stream}: {n:,} rows", err=True)
 
@@ -118,7 +152,7 @@ class _View:
         self.counts, self.started = counts, started
         self.live: Any = None
 
-    def __enter__(self) -> "_View":
+    def __enter__(self) -> _View:
         if sys.stderr.isatty():
             from rich.console import Console
             from rich.live import Live
@@ -128,8 +162,10 @@ class _View:
         return self
 
     def _text(self) -> str:
-        return (f"loading {sum(self.counts.values()):,} rows into {len(self.counts)} tables, "
-                f"{time.monotonic() - self.started:.0f} s")
+        return (
+            f"loading {sum(self.counts.values()):,} rows into {len(self.counts)} tables, "
+            f"{time.monotonic() - self.started:.0f} s"
+        )
 
     def update(self) -> None:
         if self.live is not None:

@@ -8,7 +8,7 @@ committed) is saved at once, so a run killed at any point resumes from committed
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,7 +57,8 @@ class SQLStateStore:
         self.key = key
         self.where = f"table {TABLE} of the destination"
         self.table = sa.Table(
-            TABLE, sa.MetaData(),
+            TABLE,
+            sa.MetaData(),
             sa.Column("state_id", sa.String(200), primary_key=True),
             sa.Column("state", sa.Text, nullable=False),
             sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -68,14 +69,18 @@ class SQLStateStore:
     def load(self) -> dict[str, Any] | None:
         sa = self._sa
         with self.engine.connect() as conn:
-            text = conn.execute(sa.select(self.table.c.state).where(self.table.c.state_id == self.key)).scalar()
+            text = conn.execute(
+                sa.select(self.table.c.state).where(self.table.c.state_id == self.key)
+            ).scalar()
         return orjson.loads(text) if text else None
 
     def save(self, state: dict[str, Any]) -> None:
         sa = self._sa
-        values = {"state": orjson.dumps(state).decode(), "updated_at": datetime.now(timezone.utc)}
+        values = {"state": orjson.dumps(state).decode(), "updated_at": datetime.now(UTC)}
         with self.engine.begin() as conn:
-            changed = conn.execute(sa.update(self.table).where(self.table.c.state_id == self.key).values(**values))
+            changed = conn.execute(
+                sa.update(self.table).where(self.table.c.state_id == self.key).values(**values)
+            )
             if changed.rowcount == 0:
                 conn.execute(sa.insert(self.table).values(state_id=self.key, **values))
 

@@ -84,7 +84,7 @@ def _surrogate(index: int, field: str) -> ColumnConversionError:
     return ColumnConversionError(index, field, surrogate_problem("Parquet (UTF-8 strings)"), SURROGATE_ADVICE)
 
 
-def _beyond_int64(value: t.Any) -> bool:  # noqa: ANN401
+def _beyond_int64(value: t.Any) -> bool:
     if isinstance(value, list):
         return any(_beyond_int64(v) for v in value)
     if isinstance(value, float):
@@ -93,7 +93,11 @@ def _beyond_int64(value: t.Any) -> bool:  # noqa: ANN401
 
 
 def _explain(
-    index: int, name: str, value: t.Any, typ: pa.DataType, exc: BaseException,  # noqa: ANN401
+    index: int,
+    name: str,
+    value: t.Any,
+    typ: pa.DataType,
+    exc: BaseException,
 ) -> ColumnConversionError:
     """Why one value does not fit its column, in the user's terms."""
     path = surrogate_at(value, name)
@@ -101,12 +105,16 @@ def _explain(
         return _surrogate(index, path)
     if _beyond_int64(value) and typ in (pa.int64(), pa.list_(pa.int64())):
         return ColumnConversionError(
-            index, name, f"{shown(value)} holds an integer beyond Parquet's int64 (-2^63..2^63-1)",
+            index,
+            name,
+            f"{shown(value)} holds an integer beyond Parquet's int64 (-2^63..2^63-1)",
             "Declare the field as number (double, inexact) or string in the tap's schema, or use "
             "format jsonl or csv, which keep it exactly.",
         )
     return ColumnConversionError(
-        index, name, f"value {shown(value)} cannot be stored as {typ} ({exc})",
+        index,
+        name,
+        f"value {shown(value)} cannot be stored as {typ} ({exc})",
         "Fix the source value, or the field's type in the tap's schema.",
     )
 
@@ -114,7 +122,7 @@ def _explain(
 def _parse_datetime(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text)
     if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
     return value
 
 
@@ -133,7 +141,7 @@ _PARSERS: dict[Kind, t.Callable[[str], t.Any]] = {
 }
 
 
-def _one(value: t.Any, kind: Kind, typ: pa.DataType) -> t.Any:  # noqa: ANN401
+def _one(value: t.Any, kind: Kind, typ: pa.DataType) -> t.Any:
     """One value as its column stores it; raises what Arrow or the parser raises."""
     parse = _PARSERS.get(kind)
     if parse is not None:

@@ -22,7 +22,9 @@ import sys
 class _PandasBlocker(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
         if fullname == "pandas" or fullname.startswith("pandas."):
-            msg = "pandas is not loaded by the target-files command (see target_adapters/files/cli_process.py)"
+            msg = (
+                "pandas is not loaded by the target-files command (see target_adapters/files/cli_process.py)"
+            )
             raise ModuleNotFoundError(msg, name=fullname)
 
 

@@ -22,13 +22,13 @@ from target_adapters.files.streams import open_text_read, open_text_write
 from target_adapters.files.unstorable import SURROGATE, first_surrogate, json_text, surrogate_refused
 
 
-def _json_text(value: t.Any) -> t.Any:  # noqa: ANN401
+def _json_text(value: t.Any) -> t.Any:
     if isinstance(value, (dict, list)):
         return json_text(value)
     return value
 
 
-def _bool_text(value: t.Any) -> t.Any:  # noqa: ANN401
+def _bool_text(value: t.Any) -> t.Any:
     if value is True:
         return "true"
     if value is False:
@@ -69,7 +69,9 @@ class CsvWriter:
         self._parts: list[_Part] = []
         self._convert: list[tuple[int, t.Callable[[t.Any], t.Any]]] = []
         self._existing = out.final(self._name)
-        self._existing_header = self._read_header(self._existing) if append and self._existing.exists() else None
+        self._existing_header = (
+            self._read_header(self._existing) if append and self._existing.exists() else None
+        )
         self._stream = stream_name
         self._records = 0
 
@@ -83,9 +85,11 @@ class CsvWriter:
         names = list(columns)
         for name in names:
             if SURROGATE.search(name):
-                msg = (f"Stream {self._stream!r}: property name {name!r} holds a lone UTF-16 surrogate, "
-                       "which a CSV header cannot store. Rename the property (a stream map can), or use "
-                       "format jsonl. Nothing of this run was published; the previous files are kept.")
+                msg = (
+                    f"Stream {self._stream!r}: property name {name!r} holds a lone UTF-16 surrogate, "
+                    "which a CSV header cannot store. Rename the property (a stream map can), or use "
+                    "format jsonl. Nothing of this run was published; the previous files are kept."
+                )
                 raise RefusedInput(msg)
         part = self._parts[-1] if self._parts else None
         if part is None or not set(names) <= set(part.header):
@@ -95,7 +99,7 @@ class CsvWriter:
                 header = list(self._existing_header or [])
             continues = part is None and self._existing_header is not None and set(names) <= set(header)
             header += [n for n in names if n not in header]
-            suffix = self._name[len(self._stem):]
+            suffix = self._name[len(self._stem) :]
             path = self._out.staged(f"{self._stem}.part{len(self._parts):04d}{suffix}")
             part = _Part(path, header, self._gzip_level, continues=continues)
             self._parts.append(part)
@@ -148,7 +152,9 @@ class CsvWriter:
                         shutil.copyfileobj(fh, dst, 1 << 20)
         else:
             self._rewrite_first_part_header()
-            self._merge([(existing, self._existing_header), *((p.path, p.header) for p in self._parts)], merged)
+            self._merge(
+                [(existing, self._existing_header), *((p.path, p.header) for p in self._parts)], merged
+            )
         for part in self._parts:
             part.path.unlink()
         return [(merged, self._name)]

@@ -23,7 +23,7 @@ from target_adapters.files.unstorable import SURROGATE, refused
 _OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 
 
-def _default(value: t.Any) -> str:  # noqa: ANN401
+def _default(value: t.Any) -> str:
     return str(value)
 
 
@@ -37,7 +37,7 @@ def _stdlib_line(record: dict) -> bytes:
     return (SURROGATE.sub(_escape, text) + "\n").encode()
 
 
-def _fails(value: t.Any) -> bool:  # noqa: ANN401
+def _fails(value: t.Any) -> bool:
     try:
         _stdlib_line({"": value})
     except (ValueError, TypeError, RecursionError):
@@ -76,9 +76,13 @@ class JsonlWriter:
             return _stdlib_line(record)
         except (ValueError, TypeError, RecursionError) as exc:
             field = next((k for k in record if _fails(record[k])), next(iter(record), ""))
-            raise refused(self._stream, self._records, str(field), f"JSON cannot hold this value ({exc})",
-                          "Fix the source value, or its stream map.") from None
-
+            raise refused(
+                self._stream,
+                self._records,
+                str(field),
+                f"JSON cannot hold this value ({exc})",
+                "Fix the source value, or its stream map.",
+            ) from None
 
     def abort(self) -> None:
         """Close the staged file; the staging folder is removed by the caller."""

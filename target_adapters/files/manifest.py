@@ -47,17 +47,21 @@ class Manifest:
             self.streams = dict(data.get("streams") or {})
             self.workbooks = dict(data.get("workbooks") or {})
         except (OSError, ValueError, AttributeError) as exc:
-            msg = (f"Cannot read {self.path} ({exc}). It records which file holds each stream; "
-                   "restore it, or delete it if the folder's files can be rewritten from scratch.")
+            msg = (
+                f"Cannot read {self.path} ({exc}). It records which file holds each stream; "
+                "restore it, or delete it if the folder's files can be rewritten from scratch."
+            )
             raise ValueError(msg) from exc
 
     def claim(self, stream_name: str, stem: str) -> None:
         """Take a file stem for a stream, refusing one that another stream holds."""
         owner = self._owners.get(stem.lower())
         if owner is not None and owner != stream_name:
-            msg = (f"Streams {owner!r} and {stream_name!r} map to the same file name {stem!r} "
-                   f"(recorded in {self.path}); rename one of them, e.g. with a stream map's "
-                   "__alias__. Nothing was written.")
+            msg = (
+                f"Streams {owner!r} and {stream_name!r} map to the same file name {stem!r} "
+                f"(recorded in {self.path}); rename one of them, e.g. with a stream map's "
+                "__alias__. Nothing was written."
+            )
             raise StreamNameClash(msg)
         self._owners[stem.lower()] = stream_name
         self.streams.setdefault(stream_name, {"stem": stem, "files": []})["stem"] = stem
@@ -74,6 +78,7 @@ class Manifest:
 
     def render(self, root: Path, published: set[str]) -> bytes:
         """The manifest text; files neither published now nor still present are left out."""
+
         def present(name: str) -> bool:
             return name in published or (root / name).exists()
 
@@ -81,7 +86,9 @@ class Manifest:
         for name, entry in sorted(self.streams.items()):
             files = [f for f in entry.get("files", []) if present(f)]
             if files:
-                streams[name] = {"stem": entry["stem"], "files": files} if "stem" in entry else {"files": files}
+                streams[name] = (
+                    {"stem": entry["stem"], "files": files} if "stem" in entry else {"files": files}
+                )
         workbooks = {name: sheets for name, sheets in sorted(self.workbooks.items()) if present(name)}
         body = {"about": _ABOUT, "streams": streams, "workbooks": workbooks}
         try:

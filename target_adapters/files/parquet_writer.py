@@ -51,10 +51,12 @@ class ParquetWriter:
         """Start a new part when the Arrow schema differs from the current one."""
         for name in columns:
             if SURROGATE.search(name):
-                msg = (f"Stream {self._stream!r}: property name {name!r} holds a lone UTF-16 surrogate, "
-                       "which a Parquet column name (UTF-8) cannot store. Rename the property (a stream "
-                       "map can), or use format jsonl. Nothing of this run was published; the previous "
-                       "files are kept.")
+                msg = (
+                    f"Stream {self._stream!r}: property name {name!r} holds a lone UTF-16 surrogate, "
+                    "which a Parquet column name (UTF-8) cannot store. Rename the property (a stream "
+                    "map can), or use format jsonl. Nothing of this run was published; the previous "
+                    "files are kept."
+                )
                 raise RefusedInput(msg)
         metadata = {
             "singer.stream": self._stream,
@@ -140,7 +142,12 @@ class ParquetWriter:
 def _widened(a: pa.DataType, b: pa.DataType) -> pa.DataType:
     if a == b:
         return a
-    if pa.types.is_integer(a) and pa.types.is_floating(b) or pa.types.is_floating(a) and pa.types.is_integer(b):
+    if (
+        pa.types.is_integer(a)
+        and pa.types.is_floating(b)
+        or pa.types.is_floating(a)
+        and pa.types.is_integer(b)
+    ):
         return pa.float64()
     if pa.types.is_null(a):
         return b

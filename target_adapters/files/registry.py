@@ -54,18 +54,18 @@ class WriterRegistry:
         # about 50 MB to the resident memory of a csv run.
         s = self._settings
         if s.format == "csv":
-            from target_adapters.files.csv_writer import CsvWriter  # noqa: PLC0415
+            from target_adapters.files.csv_writer import CsvWriter
 
             return CsvWriter(self.out, stream_name, s.gzip_level, s.append)
         if s.format == "jsonl":
-            from target_adapters.files.jsonl_writer import JsonlWriter  # noqa: PLC0415
+            from target_adapters.files.jsonl_writer import JsonlWriter
 
             return JsonlWriter(self.out, stream_name, s.gzip_level, s.append)
         if s.format == "parquet":
-            from target_adapters.files.parquet_writer import ParquetWriter  # noqa: PLC0415
+            from target_adapters.files.parquet_writer import ParquetWriter
 
             return ParquetWriter(self.out, stream_name, s.parquet_row_group_rows, s.append)
-        from target_adapters.files.xlsx_writer import WorkbookWriter  # noqa: PLC0415
+        from target_adapters.files.xlsx_writer import WorkbookWriter
 
         if self._workbook is None:
             self._workbook = WorkbookWriter(self.out, s.xlsx_workbook_name, s.xlsx_max_rows_per_sheet)

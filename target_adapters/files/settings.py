@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-
 FORMATS = ("csv", "jsonl", "parquet", "xlsx")
 EXCEL_MAX_ROWS = 1_048_576
 

@@ -31,8 +31,8 @@ class StreamWriter(t.Protocol):
 def open_binary(path: Path, gzip_level: int | None) -> t.BinaryIO:
     """A buffered binary file, gzip-compressed when a level is given."""
     if gzip_level is None:
-        return open(path, "wb", buffering=_BUFFER)  # noqa: SIM115
-    raw = open(path, "wb", buffering=_BUFFER)  # noqa: SIM115
+        return open(path, "wb", buffering=_BUFFER)
+    raw = open(path, "wb", buffering=_BUFFER)
     return t.cast(t.BinaryIO, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=gzip_level, mtime=0))
 
 
@@ -51,7 +51,7 @@ def open_text_write(path: Path, gzip_level: int | None) -> io.TextIOWrapper:
 
 def open_text_read(path: Path) -> io.TextIOWrapper:
     """Read back a (possibly gzip) UTF-8 text file written by this package."""
-    raw: t.BinaryIO = open(path, "rb")  # noqa: SIM115
+    raw: t.BinaryIO = open(path, "rb")
     if path.name.endswith(".gz"):
         raw = t.cast(t.BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
     return io.TextIOWrapper(raw, encoding="utf-8", newline="")

@@ -19,7 +19,7 @@ SURROGATE = re.compile("[\ud800-\udfff]")
 _SHOWN = 40
 
 
-def json_text(value: t.Any) -> str:  # noqa: ANN401
+def json_text(value: t.Any) -> str:
     """JSON text of an object or array; the stdlib takes what orjson refuses.
 
     orjson refuses integers beyond 64 bits, nesting deeper than 254 levels and lone
@@ -32,7 +32,7 @@ def json_text(value: t.Any) -> str:  # noqa: ANN401
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def surrogate_at(value: t.Any, path: str) -> str | None:  # noqa: ANN401
+def surrogate_at(value: t.Any, path: str) -> str | None:
     """The path (``field.key[2]``) of the first string or key holding a lone surrogate."""
     if isinstance(value, str):
         return path if SURROGATE.search(value) else None
@@ -63,7 +63,7 @@ def first_surrogate(record: dict, fields: t.Iterable[str] | None = None) -> str 
     return None
 
 
-def shown(value: t.Any) -> str:  # noqa: ANN401
+def shown(value: t.Any) -> str:
     """A short, printable excerpt of a value (repr escapes surrogates and control characters)."""
     text = repr(value)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
@@ -71,13 +71,17 @@ def shown(value: t.Any) -> str:  # noqa: ANN401
 
 def refused(stream: str, number: int, field: str, problem: str, advice: str) -> RefusedInput:
     """The one-line refusal: where, what, what to do, and that nothing was published."""
-    msg = (f"Stream {stream!r}, record {number}, field {field!r}: {problem}. {advice} "
-           "Nothing of this run was published; the previous files are kept.")
+    msg = (
+        f"Stream {stream!r}, record {number}, field {field!r}: {problem}. {advice} "
+        "Nothing of this run was published; the previous files are kept."
+    )
     return RefusedInput(msg)
 
 
-SURROGATE_ADVICE = ("It usually comes from text cut in the middle of a character pair: fix the source "
-                    "value, or use format jsonl, which keeps it as a \\uXXXX escape.")
+SURROGATE_ADVICE = (
+    "It usually comes from text cut in the middle of a character pair: fix the source "
+    "value, or use format jsonl, which keeps it as a \\uXXXX escape."
+)
 
 
 def surrogate_problem(fmt: str) -> str:

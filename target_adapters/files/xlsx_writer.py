@@ -45,7 +45,7 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def _text(value: t.Any) -> t.Any:  # noqa: ANN401
+def _text(value: t.Any) -> t.Any:
     if isinstance(value, (dict, list)):
         value = json_text(value)
     if isinstance(value, str):
@@ -58,7 +58,7 @@ def _text(value: t.Any) -> t.Any:  # noqa: ANN401
     return value
 
 
-def _number(value: t.Any) -> t.Any:  # noqa: ANN401
+def _number(value: t.Any) -> t.Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise _Unholdable
     if isinstance(value, str):  # only with validate_records: false
@@ -66,24 +66,24 @@ def _number(value: t.Any) -> t.Any:  # noqa: ANN401
     return value
 
 
-def _datetime(value: t.Any) -> t.Any:  # noqa: ANN401
+def _datetime(value: t.Any) -> t.Any:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return _text(value)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed
 
 
-def _date(value: t.Any) -> t.Any:  # noqa: ANN401
+def _date(value: t.Any) -> t.Any:
     try:
         return dt.date.fromisoformat(value[:10])
     except (TypeError, ValueError):
         return _text(value)
 
 
-def _time(value: t.Any) -> t.Any:  # noqa: ANN401
+def _time(value: t.Any) -> t.Any:
     try:
         parsed = dt.time.fromisoformat(value)
     except (TypeError, ValueError):
@@ -162,16 +162,19 @@ class WorkbookWriter:
                     next(book[title].iter_rows(max_row=1, values_only=True), None)
             finally:
                 book.close()
-        except Exception as exc:  # noqa: BLE001 - any failure to read back means do not publish
+        except Exception as exc:  # any failure to read back means do not publish
             # What XML cannot hold in a title or a header points at the stream; otherwise name all.
             culprits = [
-                stream for stream, titles in self.sheets.items()
+                stream
+                for stream, titles in self.sheets.items()
                 if any(XML_ILLEGAL.search(text) for text in titles)
                 or any(SURROGATE.search(c) for c in self._headers.get(stream, []))
             ] or list(self.sheets)
-            msg = (f"The Excel workbook {self.name} built from stream(s) {', '.join(map(repr, culprits))} "
-                   f"does not open ({type(exc).__name__}: {exc}); it was not published and the "
-                   f"previous {self.name} is kept. Use csv, jsonl or parquet for these streams.")
+            msg = (
+                f"The Excel workbook {self.name} built from stream(s) {', '.join(map(repr, culprits))} "
+                f"does not open ({type(exc).__name__}: {exc}); it was not published and the "
+                f"previous {self.name} is kept. Use csv, jsonl or parquet for these streams."
+            )
             raise RefusedInput(msg) from exc
 
 
@@ -205,9 +208,11 @@ class SheetWriter:
         self._book.note_header(self._stream, self._header)
         for name in self._header:
             if SURROGATE.search(name):
-                msg = (f"Stream {self._stream!r}: property name {name!r} holds a lone UTF-16 surrogate, "
-                       "which an Excel header cell cannot store. Rename the property (a stream map can), "
-                       "or use format jsonl. Nothing of this run was published; the previous files are kept.")
+                msg = (
+                    f"Stream {self._stream!r}: property name {name!r} holds a lone UTF-16 surrogate, "
+                    "which an Excel header cell cannot store. Rename the property (a stream map can), "
+                    "or use format jsonl. Nothing of this run was published; the previous files are kept."
+                )
                 raise RefusedInput(msg)
         self._append([_text(name) for name in self._header])
         self._rows = 1
@@ -233,13 +238,17 @@ class SheetWriter:
         self._append(row)
         self._rows += 1
 
-    def _refusal(self, name: str, value: t.Any) -> RefusedInput:  # noqa: ANN401
+    def _refusal(self, name: str, value: t.Any) -> RefusedInput:
         path = surrogate_at(value, name)
         if path is not None:
             return surrogate_refused(self._stream, self._records, path, "an Excel cell (XML)")
-        return refused(self._stream, self._records, name,
-                       f"{value!r} (beyond the range of a double, or not a number) has no Excel cell",
-                       "Fix the source value, or use format parquet or csv.")
+        return refused(
+            self._stream,
+            self._records,
+            name,
+            f"{value!r} (beyond the range of a double, or not a number) has no Excel cell",
+            "Fix the source value, or use format parquet or csv.",
+        )
 
     def _truncate(self, value: str, index: int) -> str:
         if not self._too_long_warned:
@@ -247,7 +256,10 @@ class SheetWriter:
                 "Stream '%s', column '%s': a value of %d characters was cut to Excel's cell "
                 "limit of %d (further cuts in this stream are not logged). Use csv, jsonl or "
                 "parquet to keep such values whole.",
-                self._stream, self._header[index], len(value), EXCEL_MAX_CELL,
+                self._stream,
+                self._header[index],
+                len(value),
+                EXCEL_MAX_CELL,
             )
             self._too_long_warned = True
         return value[:EXCEL_MAX_CELL]

@@ -8,30 +8,43 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pytest
 
 from sdk_core.catalog import load_catalog
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "autotask-rest-api.md"
-ROOT_CODES = {"Q": {"query"}, "N": {"count"}, "G": {"get"}, "C": {"create"}, "U(PUT)": {"update"},
-              "P(PATCH)": {"patch"}, "D": {"delete"}}
-CHILD_CODES = {"L": "list", "G": "get", "C": "create", "U(PUT)": "update", "P(PATCH)": "patch",
-               "D": "delete"}
+ROOT_CODES = {
+    "Q": {"query"},
+    "N": {"count"},
+    "G": {"get"},
+    "C": {"create"},
+    "U(PUT)": {"update"},
+    "P(PATCH)": {"patch"},
+    "D": {"delete"},
+}
+CHILD_CODES = {"L": "list", "G": "get", "C": "create", "U(PUT)": "update", "P(PATCH)": "patch", "D": "delete"}
 # Appendix A names three entities by their swagger tag; their URL segment carries an "s".
-URL_NAMES = {"OrganizationalLevel1": "OrganizationalLevel1s",
-             "OrganizationalLevel2": "OrganizationalLevel2s",
-             "OrganizationalLevelAssociation": "OrganizationalLevelAssociations"}
+URL_NAMES = {
+    "OrganizationalLevel1": "OrganizationalLevel1s",
+    "OrganizationalLevel2": "OrganizationalLevel2s",
+    "OrganizationalLevelAssociation": "OrganizationalLevelAssociations",
+}
 
 
 def http_shape(verbs: Iterable[str], method: Callable[[str], str] | None) -> set[str]:
     """Verbs as HTTP methods: the appendix lists `GET .../Approve` (a create action) as L."""
-    plain = {"list": "GET", "get": "GET /{id}", "create": "POST", "update": "PUT",
-             "patch": "PATCH", "delete": "DELETE"}
-    return {(method(v) if method and method(v) != "POST" and v == "create" else plain[v])
-            for v in verbs}
+    plain = {
+        "list": "GET",
+        "get": "GET /{id}",
+        "create": "POST",
+        "update": "PUT",
+        "patch": "PATCH",
+        "delete": "DELETE",
+    }
+    return {(method(v) if method and method(v) != "POST" and v == "create" else plain[v]) for v in verbs}
 
 
 def appendix_rows() -> list[tuple[str, str, str, set[str], list[str]]]:
@@ -88,11 +101,17 @@ def test_root_and_child_verbs_match_appendix_a() -> None:
 def test_incremental_timestamps_follow_the_reference() -> None:
     catalog = load_catalog()
     expected = {
-        "Tickets": "lastActivityDate", "TimeEntries": "lastModifiedDateTime",
-        "Projects": "lastActivityDateTime", "Tasks": "lastActivityDateTime",
-        "Contacts": "lastModifiedDate", "Companies": "lastActivityDate",
-        "ConfigurationItems": "lastModifiedTime", "Contracts": "lastModifiedDateTime",
-        "TicketNotes": "lastActivityDate", "Resources": None, "Invoices": None,
+        "Tickets": "lastActivityDate",
+        "TimeEntries": "lastModifiedDateTime",
+        "Projects": "lastActivityDateTime",
+        "Tasks": "lastActivityDateTime",
+        "Contacts": "lastModifiedDate",
+        "Companies": "lastActivityDate",
+        "ConfigurationItems": "lastModifiedTime",
+        "Contracts": "lastModifiedDateTime",
+        "TicketNotes": "lastActivityDate",
+        "Resources": None,
+        "Invoices": None,
         "TicketCharges": None,  # statusLastModifiedDate only tracks status changes
     }
     got = {name: catalog.get(name).modification_timestamp for name in expected}

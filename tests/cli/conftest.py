@@ -49,8 +49,9 @@ def shell(cli_env):
     env = dict(cli_env, PATH=f"{Path(AUTOTASK).parent}:{cli_env.get('PATH', '')}")
 
     def go(command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", "-o", "pipefail", "-c", command], env=env, text=True,
-                              capture_output=True, timeout=120)
+        return subprocess.run(
+            ["bash", "-o", "pipefail", "-c", command], env=env, text=True, capture_output=True, timeout=120
+        )
 
     return go
 

@@ -9,8 +9,10 @@ import orjson
 
 
 def _answers(sandbox, secret: str | None = None) -> str:
-    return "\n".join([sandbox.username, secret or sandbox.secret, sandbox.integration_code,
-                      sandbox.api_url]) + "\n"
+    return (
+        "\n".join([sandbox.username, secret or sandbox.secret, sandbox.integration_code, sandbox.api_url])
+        + "\n"
+    )
 
 
 def test_config_init_checks_then_saves_a_private_profile(run, sandbox, monkeypatch, tmp_path):
@@ -56,7 +58,9 @@ def test_print_env_prints_export_lines(run, sandbox):
 
 
 def test_entities_and_fields_with_picklists(run):
-    rows = [orjson.loads(line) for line in run("entities", "--queryable", "--format", "jsonl").stdout.splitlines()]
+    rows = [
+        orjson.loads(line) for line in run("entities", "--queryable", "--format", "jsonl").stdout.splitlines()
+    ]
     tickets = next(r for r in rows if r["entity"] == "Tickets")
     assert tickets["stream"] == "tickets" and "query" in tickets["verbs"]
     assert all(r["queryable"] for r in rows)

@@ -37,8 +37,12 @@ def test_xlsx_has_a_sheet_per_entity_with_labels_and_only_referenced_rows(run, a
     header = list(sheet[0])
     assert len(sheet) - 1 == len(tickets)
     assert header.index("status_label") == header.index("status") + 1
-    labels = {str(v["value"]): v["label"] for f in api.tickets.fields() if f["name"].lower() == "status"
-              for v in f["picklistValues"]}
+    labels = {
+        str(v["value"]): v["label"]
+        for f in api.tickets.fields()
+        if f["name"].lower() == "status"
+        for v in f["picklistValues"]
+    }
     by_id = {r[header.index("id")]: r for r in sheet[1:]}
     for ticket in tickets[:20]:
         assert by_id[ticket["id"]][header.index("status_label")] == labels[str(ticket["status"])]
@@ -58,9 +62,15 @@ def test_include_related_exports_only_the_rows_referenced(run, api, tmp_path):
     resources = {row[0] for row in list(book["Resources"].iter_rows(values_only=True))[1:]}
     assert companies == _referenced(few, "companyID") and len(companies) < api.companies.count()
     wanted = set()
-    for field in ("assignedResourceID", "creatorResourceID", "completedByResourceID", "lastActivityResourceID",
-                  "firstResponseAssignedResourceID", "firstResponseInitiatingResourceID",
-                  "impersonatorCreatorResourceID"):
+    for field in (
+        "assignedResourceID",
+        "creatorResourceID",
+        "completedByResourceID",
+        "lastActivityResourceID",
+        "firstResponseAssignedResourceID",
+        "firstResponseInitiatingResourceID",
+        "impersonatorCreatorResourceID",
+    ):
         wanted |= _referenced(few, field)
     assert resources == wanted
 
@@ -75,8 +85,10 @@ def test_sqlite_tables_are_snake_case_with_foreign_keys(run, api, tmp_path):
     assert conn.execute("SELECT COUNT(*) FROM ticket_notes").fetchone()[0] == api.ticket_notes.count()
     keys = {(r[3], r[2]) for r in conn.execute("PRAGMA foreign_key_list(ticket_notes)")}
     assert ("ticketID", "tickets") in keys
-    indexed = {conn.execute(f"PRAGMA index_info('{r[1]}')").fetchone()[2]
-               for r in conn.execute("PRAGMA index_list(ticket_notes)")}
+    indexed = {
+        conn.execute(f"PRAGMA index_info('{r[1]}')").fetchone()[2]
+        for r in conn.execute("PRAGMA index_list(ticket_notes)")
+    }
     assert "ticketID" in indexed
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
@@ -101,8 +113,12 @@ def test_python_twin_matches_the_command(api, tmp_path):
 
 def test_export_errors_are_clear(run, tmp_path):
     assert "no known suffix" in run("export", "Tickets", "--out", str(tmp_path / "x"), code=2).stderr
-    assert "not a date" in run("export", "Tickets", "--since", "yesterday-ish", "--out",
-                               str(tmp_path / "x.xlsx"), code=2).stderr
+    assert (
+        "not a date"
+        in run(
+            "export", "Tickets", "--since", "yesterday-ish", "--out", str(tmp_path / "x.xlsx"), code=2
+        ).stderr
+    )
 
 
 def test_sync_into_sqlite_then_nothing_new(run, tmp_path):
@@ -127,8 +143,13 @@ def test_sync_into_postgres_schema_and_a_folder(run, api, tmp_path):
     try:
         run("sync", "--to", POSTGRES, "--schema", schema, "--streams", "companies")
         with engine.connect() as conn:
-            assert conn.execute(sa.text(f'SELECT COUNT(*) FROM "{schema}".companies')).scalar() == api.companies.count()
-            assert conn.execute(sa.text(f'SELECT COUNT(*) FROM "{schema}"._autotask_sync_state')).scalar() == 1
+            assert (
+                conn.execute(sa.text(f'SELECT COUNT(*) FROM "{schema}".companies')).scalar()
+                == api.companies.count()
+            )
+            assert (
+                conn.execute(sa.text(f'SELECT COUNT(*) FROM "{schema}"._autotask_sync_state')).scalar() == 1
+            )
     finally:
         with engine.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')

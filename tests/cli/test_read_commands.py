@@ -18,20 +18,31 @@ def test_jsonl_returns_every_row_and_nothing_else(run, all_tickets):
 
 def test_where_short_form_matches_the_python_filter(run, all_tickets):
     want = [t["id"] for t in all_tickets if t["status"] == 1 and t["priority"] in (1, 2)]
-    result = run("query", "Tickets", "--where", "status=1 and priority in (1, 2)", "--format", "jsonl",
-                 "--fields", "status")
+    result = run(
+        "query",
+        "Tickets",
+        "--where",
+        "status=1 and priority in (1, 2)",
+        "--format",
+        "jsonl",
+        "--fields",
+        "status",
+    )
     assert [orjson.loads(line)["id"] for line in result.stdout.splitlines()] == want
     both = run("query", "Tickets", "-w", "status=1", "-w", "priority in (1,2)", "--format", "jsonl")
     assert [orjson.loads(line)["id"] for line in both.stdout.splitlines()] == want
-    assert orjson.loads(run("count", "tickets", "--where", "status=1 and priority in (1,2)",
-                            "--json").stdout)["count"] == len(want)
+    assert orjson.loads(
+        run("count", "tickets", "--where", "status=1 and priority in (1,2)", "--json").stdout
+    )["count"] == len(want)
 
 
 def test_a_limit_that_cuts_says_so_on_stderr(run, all_tickets):
     cut = run("query", "Tickets", "--format", "jsonl", "--limit", "7")
     assert len(cut.stdout.splitlines()) == 7
     assert "showing the first 7 rows; more match" in cut.stderr
-    whole = run("query", "Tickets", "--where", f"id={all_tickets[0]['id']}", "--format", "jsonl", "--limit", "7")
+    whole = run(
+        "query", "Tickets", "--where", f"id={all_tickets[0]['id']}", "--format", "jsonl", "--limit", "7"
+    )
     assert len(whole.stdout.splitlines()) == 1 and whole.stderr == ""
 
 
@@ -46,8 +57,9 @@ def test_csv_and_json_formats_parse(run, all_tickets):
     where = f"id in ({','.join(str(t['id']) for t in first)})"
     text = run("query", "Tickets", "-w", where, "-f", "title,status", "--format", "csv").stdout
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [(int(r["id"]), r["title"], int(r["status"])) for r in rows] == \
-        [(t["id"], t["title"], t["status"]) for t in first]
+    assert [(int(r["id"]), r["title"], int(r["status"])) for r in rows] == [
+        (t["id"], t["title"], t["status"]) for t in first
+    ]
     assert list(rows[0]) == ["id", "title", "status"]
     data = orjson.loads(run("query", "Tickets", "-w", where, "--format", "json").stdout)
     assert [r["id"] for r in data] == [t["id"] for t in first]
@@ -87,8 +99,11 @@ def test_version_everywhere(run, shell):
     assert run("--version").stdout.startswith("autotask, version ")
     for command in ("autotask-sandbox", "autotask sandbox"):
         done = shell(f"{command} --version")
-        assert done.returncode == 0 and "could not be detected" not in done.stdout + done.stderr, \
-            (command, done.stdout, done.stderr)
+        assert done.returncode == 0 and "could not be detected" not in done.stdout + done.stderr, (
+            command,
+            done.stdout,
+            done.stderr,
+        )
 
 
 def test_plugin_groups_are_loaded_from_entry_points(run):

@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-
-
 # The module's own tiny sandbox (`server` and `w` fixtures in conftest.py).
 SERVER_SEED = 5
 
@@ -33,12 +31,12 @@ def check_pdf(pdf: bytes) -> str:
     start = int(re.search(rb"startxref\n(\d+)\n", pdf).group(1))
     assert pdf[start:].startswith(b"xref\n")
     size = int(re.search(rb"/Size (\d+)", pdf).group(1))
-    table = pdf[start:].split(b"\n")[2:2 + size]
+    table = pdf[start:].split(b"\n")[2 : 2 + size]
     for number, entry in enumerate(table[1:], start=1):
         offset = int(entry[:10])
         assert pdf[offset:].startswith(b"%d 0 obj" % number)
     for m in re.finditer(rb"<< /Length (\d+) >>\nstream\n", pdf):
-        assert pdf[m.end() + int(m.group(1)):].startswith(b"\nendstream")
+        assert pdf[m.end() + int(m.group(1)) :].startswith(b"\nendstream")
     return " ".join(t.decode("latin-1") for t in re.findall(rb"\(((?:[^()\\]|\\.)*)\) '", pdf))
 
 
@@ -66,8 +64,10 @@ def test_invoice_markup_html_and_xml_render_the_lines(api: Any) -> None:
     xml = api.get(f"Invoices/{invoice_id}/InvoiceMarkupXml").json()["invoiceMarkup"]
     root = ET.fromstring(xml.split("?>", 1)[1])
     assert root.get("id") == str(invoice_id)
-    assert sorted(int(l.get("billingItemID")) for l in root.iter("line")) == sorted(l["id"] for l in lines)
-    total = sum(float(l["extendedPrice"]) for l in lines)
+    assert sorted(int(item.get("billingItemID")) for item in root.iter("line")) == sorted(
+        item["id"] for item in lines
+    )
+    total = sum(float(item["extendedPrice"]) for item in lines)
     assert float(root.findtext("subtotal")) == pytest.approx(total)
 
 
@@ -75,7 +75,8 @@ def test_invoice_rendering_of_a_missing_invoice_is_404_and_verbs_are_checked(api
     assert api.error(api.get("Invoices/1/InvoicePdf"), 404) == "Unable to find Invoice with id 1."
     r = api.post("Invoices/1/InvoicePdf", {})
     assert r.status_code == 405 and r.json() == {
-        "Message": "The requested resource does not support http method 'POST'."}
+        "Message": "The requested resource does not support http method 'POST'."
+    }
 
 
 def test_authenticate_answers_a_token(api: Any) -> None:
@@ -88,22 +89,33 @@ def test_authenticate_answers_a_token(api: Any) -> None:
 def test_company_invoice_settings_round_trip(w: Any) -> None:
     company = first_id(w, "Companies", {"op": "gt", "field": "id", "value": 0})
     settings = w.get(f"Companies/{company}/invoiceSettings").json()
-    assert set(settings) == {"taxExempt", "taxRegionId", "taxId", "invoiceEmailingEnabled",
-                             "contactRecipients", "resourceRecipients", "otherEmails"}
-    r = w.put(f"Companies/{company}/invoiceSettings", {"invoiceEmailingEnabled": True,
-                                                        "otherEmails": "ap@example.com"})
+    assert set(settings) == {
+        "taxExempt",
+        "taxRegionId",
+        "taxId",
+        "invoiceEmailingEnabled",
+        "contactRecipients",
+        "resourceRecipients",
+        "otherEmails",
+    }
+    r = w.put(
+        f"Companies/{company}/invoiceSettings",
+        {"invoiceEmailingEnabled": True, "otherEmails": "ap@example.com"},
+    )
     assert r.json() == {"itemId": company}
     contact = first_id(w, "Contacts", {"op": "eq", "field": "companyID", "value": company})
     r = w.post(f"Companies/{company}/invoiceSettings/contactRecipients", {"items": [contact]})
     assert r.json() == {"contactRecipients": [contact]}
     resource = first_id(w, "Resources", {"op": "eq", "field": "isActive", "value": True})
-    assert w.post(f"Companies/{company}/invoiceSettings/resourceRecipients",
-                  {"items": [resource]}).json() == {"resourceRecipients": [resource]}
+    assert w.post(
+        f"Companies/{company}/invoiceSettings/resourceRecipients", {"items": [resource]}
+    ).json() == {"resourceRecipients": [resource]}
     after = w.get(f"Companies/{company}/invoiceSettings").json()
     assert after["invoiceEmailingEnabled"] is True and after["otherEmails"] == "ap@example.com"
     assert after["contactRecipients"] == [contact] and after["resourceRecipients"] == [resource]
     assert w.delete(f"Companies/{company}/invoiceSettings/contactRecipients/{contact}").json() == {
-        "itemId": contact}
+        "itemId": contact
+    }
     assert w.get(f"Companies/{company}/invoiceSettings").json()["contactRecipients"] == []
     other = first_id(w, "Contacts", {"op": "noteq", "field": "companyID", "value": company})
     msg = w.error(w.post(f"Companies/{company}/invoiceSettings/contactRecipients", {"items": [other]}))
@@ -112,17 +124,29 @@ def test_company_invoice_settings_round_trip(w: Any) -> None:
 
 
 def test_time_off_request_approve_and_reject_change_status_and_balances(w: Any) -> None:
-    resource = first_id(w, "Resources", {"op": "eq", "field": "isActive", "value": True},
-                        {"op": "gt", "field": "id", "value": 29680001})
+    resource = first_id(
+        w,
+        "Resources",
+        {"op": "eq", "field": "isActive", "value": True},
+        {"op": "gt", "field": "id", "value": 29680001},
+    )
     year = 2027
     before = w.get(f"Resources/{resource}/TimeOffBalances/{year}").json()["item"]
     assert before["year"] == year and before["resourceID"] == resource
 
     def request(hours: float) -> int:
-        r = w.post(f"Resources/{resource}/TimeOffRequests", {
-            "resourceID": resource, "status": 1, "timeOffRequestType": 1, "hours": hours,
-            "startTime": f"{year}-03-02T09:00:00", "endTime": f"{year}-03-02T17:00:00",
-            "requestDate": f"{year}-03-02T00:00:00"})
+        r = w.post(
+            f"Resources/{resource}/TimeOffRequests",
+            {
+                "resourceID": resource,
+                "status": 1,
+                "timeOffRequestType": 1,
+                "hours": hours,
+                "startTime": f"{year}-03-02T09:00:00",
+                "endTime": f"{year}-03-02T17:00:00",
+                "requestDate": f"{year}-03-02T00:00:00",
+            },
+        )
         assert r.status_code == 200, r.text
         return r.json()["itemId"]
 
@@ -133,7 +157,8 @@ def test_time_off_request_approve_and_reject_change_status_and_balances(w: Any) 
     item = w.get(f"TimeOffRequests/{approved}").json()["item"]
     assert item["status"] == 2 and item["approvedDateTime"] and item["approveRejectResourceID"]
     assert w.post(f"TimeOffRequests/{rejected}/Reject", {"reason": "Project deadline"}).json() == {
-        "itemId": rejected}
+        "itemId": rejected
+    }
     item = w.get(f"TimeOffRequests/{rejected}").json()["item"]
     assert item["status"] == 3 and item["rejectReason"] == "Project deadline"
     after = w.get(f"Resources/{resource}/TimeOffBalances/{year}").json()["item"]
@@ -150,18 +175,27 @@ def test_time_off_request_approve_and_reject_change_status_and_balances(w: Any) 
 def test_inventory_stock_add_remove_transfer(w: Any) -> None:
     product_id = first_id(w, "InventoryProducts")
     product = w.get(f"InventoryProducts/{product_id}").json()["item"]
-    r = w.post(f"InventoryProducts/{product_id}/StockedItemsAdd",
-               {"quantityBeingAdded": 10, "unitCost": 12.5, "serialNumber": "SN-1"})
+    r = w.post(
+        f"InventoryProducts/{product_id}/StockedItemsAdd",
+        {"quantityBeingAdded": 10, "unitCost": 12.5, "serialNumber": "SN-1"},
+    )
     assert r.status_code == 200, r.text
     item_id = r.json()["itemId"]
     item = w.get(f"InventoryStockedItems/{item_id}").json()["item"]
     assert item["inventoryProductID"] == product_id and item["availableUnits"] == 10
-    assert w.post(f"InventoryProducts/{product_id}/StockedItemsRemove",
-                  {"inventoryStockedItemID": item_id, "quantityBeingRemoved": 3}).json() == {"itemId": item_id}
+    assert w.post(
+        f"InventoryProducts/{product_id}/StockedItemsRemove",
+        {"inventoryStockedItemID": item_id, "quantityBeingRemoved": 3},
+    ).json() == {"itemId": item_id}
     location = first_id(w, "InventoryLocations")
-    moved = w.post(f"InventoryProducts/{product_id}/StockedItemsTransfer",
-                   {"inventoryStockedItemID": item_id, "quantityBeingTransferred": 2,
-                    "newInventoryLocationID": location}).json()["itemId"]
+    moved = w.post(
+        f"InventoryProducts/{product_id}/StockedItemsTransfer",
+        {
+            "inventoryStockedItemID": item_id,
+            "quantityBeingTransferred": 2,
+            "newInventoryLocationID": location,
+        },
+    ).json()["itemId"]
     source = w.get(f"InventoryStockedItems/{item_id}").json()["item"]
     target = w.get(f"InventoryStockedItems/{moved}").json()["item"]
     assert (source["availableUnits"], source["removedUnits"], source["transferredUnits"]) == (5, 3, 2)
@@ -169,8 +203,12 @@ def test_inventory_stock_add_remove_transfer(w: Any) -> None:
     assert target["parentInventoryStockedItemID"] == item_id
     after = w.get(f"InventoryProducts/{product_id}").json()["item"]
     assert after["onHandUnits"] == (product["onHandUnits"] or 0) + 7
-    msg = w.error(w.post(f"InventoryProducts/{product_id}/StockedItemsRemove",
-                         {"inventoryStockedItemID": item_id, "quantityBeingRemoved": 99}))
+    msg = w.error(
+        w.post(
+            f"InventoryProducts/{product_id}/StockedItemsRemove",
+            {"inventoryStockedItemID": item_id, "quantityBeingRemoved": 99},
+        )
+    )
     assert "Cannot remove 99 units" in msg
     assert w.get(f"InventoryStockedItems/{item_id}").json()["item"]["availableUnits"] == 5
 
@@ -180,17 +218,27 @@ def test_contract_service_adjustment_adds_units(w: Any) -> None:
     contract = service["contractID"]
     flt = [{"op": "eq", "field": "contractServiceID", "value": service["id"]}]
     before = len(w.query("ContractServiceUnits", flt).json()["items"])
-    r = w.post(f"Contracts/{contract}/ServiceAdjustments", {
-        "contractServiceID": service["id"], "unitChange": 5, "effectiveDate": "2026-11-01",
-        "adjustedUnitPrice": 42.0})
+    r = w.post(
+        f"Contracts/{contract}/ServiceAdjustments",
+        {
+            "contractServiceID": service["id"],
+            "unitChange": 5,
+            "effectiveDate": "2026-11-01",
+            "adjustedUnitPrice": 42.0,
+        },
+    )
     assert r.status_code == 200, r.text
     units = w.query("ContractServiceUnits", flt).json()["items"]
     assert len(units) == before + 1
     assert units[-1]["units"] == 5 and units[-1]["price"] == 42.0
     assert units[-1]["startDate"].startswith("2026-11-01T00:00:00")
     other = first_id(w, "Contracts", {"op": "noteq", "field": "id", "value": contract})
-    assert "contractServiceID" in w.error(w.post(f"Contracts/{other}/ServiceAdjustments", {
-        "contractServiceID": service["id"], "unitChange": 1, "effectiveDate": "2026-11-01"}))
+    assert "contractServiceID" in w.error(
+        w.post(
+            f"Contracts/{other}/ServiceAdjustments",
+            {"contractServiceID": service["id"], "unitChange": 1, "effectiveDate": "2026-11-01"},
+        )
+    )
     assert w.get(f"Contracts/{contract}/ServiceAdjustments").status_code == 405
 
 
@@ -199,8 +247,10 @@ def test_ticket_checklist_library_copies_its_items(w: Any) -> None:
     assert library.status_code == 200, library.text
     library_id = library.json()["itemId"]
     for position, name in enumerate(["Create account", "Ship laptop"], start=1):
-        r = w.post(f"ChecklistLibraries/{library_id}/ChecklistItems",
-                   {"itemName": name, "position": position, "isImportant": position == 1})
+        r = w.post(
+            f"ChecklistLibraries/{library_id}/ChecklistItems",
+            {"itemName": name, "position": position, "isImportant": position == 1},
+        )
         assert r.status_code == 200, r.text
     ticket = first_id(w, "Tickets")
     flt = [{"op": "eq", "field": "ticketID", "value": ticket}]
@@ -208,11 +258,12 @@ def test_ticket_checklist_library_copies_its_items(w: Any) -> None:
     r = w.post(f"Tickets/{ticket}/ChecklistLibraries", {"checklistLibraryID": library_id})
     assert r.status_code == 200 and isinstance(r.json()["itemId"], int), r.text
     after = w.query("TicketChecklistItems", flt).json()["items"]
-    added = after[len(before):]
+    added = after[len(before) :]
     assert [i["itemName"] for i in added] == ["Create account", "Ship laptop"]
     assert all(i["isCompleted"] is False for i in added)
     assert "checklistLibraryID" in w.error(
-        w.post(f"Tickets/{ticket}/ChecklistLibraries", {"checklistLibraryID": 1}))
+        w.post(f"Tickets/{ticket}/ChecklistLibraries", {"checklistLibraryID": 1})
+    )
 
 
 def test_time_off_allowance_comes_from_time_off_additional(w: Any) -> None:
@@ -220,12 +271,14 @@ def test_time_off_allowance_comes_from_time_off_additional(w: Any) -> None:
     (row,) = w.get(f"Resources/{resource}/TimeOffAdditional").json()["items"]
     year = row["nextYear"]
     before = w.get(f"Resources/{resource}/TimeOffBalances/{year}").json()["item"]
-    assert before["vacationTimeAnnualAllowance"] == (row["nextYearAnnualVacationTime"]
-                                                     + row["nextYearAdditionalVacationTime"])
-    r = w.patch(f"Resources/{resource}/TimeOffAdditional",
-                {"id": row["id"], "nextYearAdditionalVacationTime": row["nextYearAdditionalVacationTime"] + 24})
+    assert before["vacationTimeAnnualAllowance"] == (
+        row["nextYearAnnualVacationTime"] + row["nextYearAdditionalVacationTime"]
+    )
+    r = w.patch(
+        f"Resources/{resource}/TimeOffAdditional",
+        {"id": row["id"], "nextYearAdditionalVacationTime": row["nextYearAdditionalVacationTime"] + 24},
+    )
     assert r.status_code == 200, r.text
     after = w.get(f"Resources/{resource}/TimeOffBalances/{year}").json()["item"]
     assert after["vacationTimeAnnualAllowance"] == before["vacationTimeAnnualAllowance"] + 24
     assert after["vacationTimeBalance"] == before["vacationTimeBalance"] + 24
-

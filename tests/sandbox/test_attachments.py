@@ -11,21 +11,34 @@ import pytest
 
 from autotask_sandbox.attachments import MAX_FILE_BYTES
 
-SAMPLE = {"id": 0, "attachDate": "2020-10-05T10:59:57.537", "attachedByContactID": None,
-          "attachedByResourceID": None, "attachmentType": "FILE_ATTACHMENT",
-          "fullPath": "TestText.txt", "publish": 1, "title": "Test text to a ticket",
-          "data": "VGVzdCB0ZXh0IGZpbGUgdG8gYXR0YWNoLg0KTGluZSAyDQo="}
+SAMPLE = {
+    "id": 0,
+    "attachDate": "2020-10-05T10:59:57.537",
+    "attachedByContactID": None,
+    "attachedByResourceID": None,
+    "attachmentType": "FILE_ATTACHMENT",
+    "fullPath": "TestText.txt",
+    "publish": 1,
+    "title": "Test text to a ticket",
+    "data": "VGVzdCB0ZXh0IGZpbGUgdG8gYXR0YWNoLg0KTGluZSAyDQo=",
+}
 
 
 # The module's own tiny sandbox (`server` and `w` fixtures in conftest.py).
 SERVER_SEED = 7
 
 
-@pytest.mark.parametrize("entity,parent_field", [("TicketAttachments", "ticketID"),
-                                                 ("ProjectAttachments", "projectID"),
-                                                 ("CompanyAttachments", "companyID")])
-def test_generated_attachments_have_metadata_and_data_only_by_id(api: Any, entity: str,
-                                                                 parent_field: str) -> None:
+@pytest.mark.parametrize(
+    "entity,parent_field",
+    [
+        ("TicketAttachments", "ticketID"),
+        ("ProjectAttachments", "projectID"),
+        ("CompanyAttachments", "companyID"),
+    ],
+)
+def test_generated_attachments_have_metadata_and_data_only_by_id(
+    api: Any, entity: str, parent_field: str
+) -> None:
     items = api.query(entity, [{"op": "exist", "field": "id"}]).json()["items"]
     assert items, f"the tenant has no {entity}"
     for item in items:
@@ -35,8 +48,9 @@ def test_generated_attachments_have_metadata_and_data_only_by_id(api: Any, entit
     full = api.get(f"{entity}/{items[0]['id']}").json()["item"]
     content = base64.b64decode(full["data"])
     assert full["fileSize"] == len(content) and content.startswith(full["title"].encode())
-    with_data = api.query(entity, [{"op": "eq", "field": "id", "value": items[0]["id"]}],
-                          IncludeFields=["id", "data"]).json()["items"]
+    with_data = api.query(
+        entity, [{"op": "eq", "field": "id", "value": items[0]["id"]}], IncludeFields=["id", "data"]
+    ).json()["items"]
     assert with_data == [{"id": items[0]["id"], "data": None}]
 
 
@@ -95,14 +109,22 @@ def test_note_attachments_are_scoped_by_their_note(w: Any) -> None:
 def test_attachment_ids_are_global_and_mirrored_in_attachment_info(api: Any) -> None:
     info = {i["id"]: i for i in api.all_items("AttachmentInfo")}
     seen: dict[int, str] = {}
-    for entity in ("TicketAttachments", "ProjectAttachments", "CompanyAttachments",
-                   "DocumentAttachments", "TicketNoteAttachments"):
+    for entity in (
+        "TicketAttachments",
+        "ProjectAttachments",
+        "CompanyAttachments",
+        "DocumentAttachments",
+        "TicketNoteAttachments",
+    ):
         for item in api.all_items(entity):
             assert item["id"] not in seen, f"{entity} {item['id']} also in {seen.get(item['id'])}"
             seen[item["id"]] = entity
             mirror = info[item["id"]]
             assert (mirror["fullPath"], mirror["fileSize"], mirror["title"]) == (
-                item["fullPath"], item["fileSize"], item["title"])
+                item["fullPath"],
+                item["fileSize"],
+                item["title"],
+            )
     ticket_rows = [i for i in info.values() if i["ticketID"] is not None and i["ticketNoteID"] is None]
     assert ticket_rows and "data" not in ticket_rows[0]
 

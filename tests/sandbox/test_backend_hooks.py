@@ -24,8 +24,12 @@ def test_events_for_create_update_delete(backend: Backend) -> None:
     current = {u["name"]: u["value"] for u in backend.get("Tickets", tid)["userDefinedFields"]}
     cause = "4" if current["Root Cause"] != "4" else "5"
     actor = backend.random_id("Resources", rng)
-    backend.update("Tickets", tid, {"title": "Changed", "userDefinedFields": [
-        {"name": "Root Cause", "value": cause}]}, person_id=actor)
+    backend.update(
+        "Tickets",
+        tid,
+        {"title": "Changed", "userDefinedFields": [{"name": "Root Cause", "value": cause}]},
+        person_id=actor,
+    )
     updated = events[-1]
     assert updated.action == "Update" and updated.changed_fields["title"] == "Changed"
     assert "description" not in updated.changed_fields and updated.udf_changes == {"Root Cause": cause}
@@ -49,8 +53,7 @@ def test_failed_write_changes_nothing_and_emits_nothing(backend: Backend) -> Non
     backend.subscribe(events.append)
     before = backend.count("Tickets", [{"op": "exist", "field": "id"}])
     with pytest.raises(ApiError):
-        backend.create("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1,
-                                   "contactID": -5})
+        backend.create("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1, "contactID": -5})
     assert backend.count("Tickets", [{"op": "exist", "field": "id"}]) == before and events == []
 
 
@@ -110,4 +113,7 @@ def test_atomic_writes_commit_together_or_not_at_all(backend: Backend) -> None:
     assert backend.get("TicketNotes", note) is not None
     assert backend.get("Tickets", ticket)["title"] == "batch committed"
     assert [(e.action, e.entity) for e in events] == [
-        ("Create", "TicketNotes"), ("Update", "Tickets"), ("Update", "Tickets")]
+        ("Create", "TicketNotes"),
+        ("Update", "Tickets"),
+        ("Update", "Tickets"),
+    ]

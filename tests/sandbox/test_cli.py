@@ -25,7 +25,9 @@ def test_build_command_writes_a_tenant_and_summarises(tmp_path: Path) -> None:
 
 def test_serve_help_documents_faults_and_rejects_bad_specs() -> None:
     runner = CliRunner()
-    help_text = " ".join(runner.invoke(sandbox_group, ["serve", "--help"], terminal_width=1000).output.split())
+    help_text = " ".join(
+        runner.invoke(sandbox_group, ["serve", "--help"], terminal_width=1000).output.split()
+    )
     assert "reset (connection aborted before the request is processed)" in help_text
     assert "reset-after (request processed and any write committed, then the connection aborted" in help_text
     assert "slow (delayed MS" in help_text
@@ -38,20 +40,27 @@ def test_server_helper_surface(sandbox: Any) -> None:
     assert sandbox.root_url == sandbox.base_url + "/ATServicesRest/"
     assert sandbox.credentials["api_url"] == sandbox.api_url
     assert sandbox.env["AUTOTASK_API_URL"] == sandbox.api_url
-    assert set(sandbox.env) == {"AUTOTASK_USERNAME", "AUTOTASK_SECRET", "AUTOTASK_INTEGRATION_CODE",
-                                "AUTOTASK_API_URL"}
+    assert set(sandbox.env) == {
+        "AUTOTASK_USERNAME",
+        "AUTOTASK_SECRET",
+        "AUTOTASK_INTEGRATION_CODE",
+        "AUTOTASK_API_URL",
+    }
     assert sandbox.secret not in repr(sandbox)
     assert sandbox.admin.get("health")["status"] == "ok"
     assert httpx.get(sandbox.admin_url + "config").json()["zone"] == "webservices14"
 
 
 def test_custom_credentials_and_zone(sandbox_factory: Any) -> None:
-    sb = sandbox_factory(zone="webservices5", username="me@example.com", secret="s3cr3t-value",
-                         integration_code="CODE-1")
+    sb = sandbox_factory(
+        zone="webservices5", username="me@example.com", secret="s3cr3t-value", integration_code="CODE-1"
+    )
     r = httpx.get(sb.api_url + "V1.0/Version", headers=sb.headers)
     assert sb.api_url.endswith("/webservices5/ATServicesRest/") and r.status_code == 200
-    assert httpx.get(sb.root_url + "V1.0/ZoneInformation", params={"user": "me@example.com"}).json()[
-        "url"] == sb.api_url
+    assert (
+        httpx.get(sb.root_url + "V1.0/ZoneInformation", params={"user": "me@example.com"}).json()["url"]
+        == sb.api_url
+    )
     assert "s3cr3t-value" not in " ".join(sb.process.args)  # passed by environment, not argv
 
 

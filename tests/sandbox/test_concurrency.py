@@ -71,8 +71,9 @@ def test_readers_see_every_committed_write(backend: Backend) -> None:
             created.append(backend.create("Tickets", backend.make_row("Tickets", rng)))
 
     def read_last() -> int:
-        return backend.query("Tickets", [{"op": "gt", "field": "id", "value": 0}],
-                             ["id"], 1, before_id=2**62).ids[-1]
+        return backend.query(
+            "Tickets", [{"op": "gt", "field": "id", "value": 0}], ["id"], 1, before_id=2**62
+        ).ids[-1]
 
     with ThreadPoolExecutor(3) as pool:
         writer = threading.Thread(target=write)

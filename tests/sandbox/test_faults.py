@@ -65,15 +65,20 @@ def test_reset_after_commits_the_write_but_loses_the_answer(sandbox_factory: Any
     sb = sandbox_factory()
     title = "reset-after: committed, answer lost"
     with httpx.Client(headers=sb.headers) as http:
-        ticket = http.get(sb.api_url + "V1.0/Tickets/query", params={"search": json.dumps(
-            {"filter": [{"op": "gt", "field": "id", "value": 0}], "MaxRecords": 1})}).json()["items"][0]
+        ticket = http.get(
+            sb.api_url + "V1.0/Tickets/query",
+            params={
+                "search": json.dumps({"filter": [{"op": "gt", "field": "id", "value": 0}], "MaxRecords": 1})
+            },
+        ).json()["items"][0]
         body = {k: ticket[k] for k in ("companyID", "status", "priority")} | {"title": title}
         sb.admin.set_faults("reset-after:1.0")
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             http.post(sb.api_url + "V1.0/Tickets", json=body)
         sb.admin.set_faults(None)
-        found = http.post(sb.api_url + "V1.0/Tickets/query", json={
-            "filter": [{"op": "eq", "field": "title", "value": title}]}).json()["items"]
+        found = http.post(
+            sb.api_url + "V1.0/Tickets/query",
+            json={"filter": [{"op": "eq", "field": "title", "value": title}]},
+        ).json()["items"]
     assert len(found) == 1 and found[0]["companyID"] == body["companyID"]
     assert sb.admin.stats()["faults"] == {"reset-after": 1}
-

@@ -9,13 +9,14 @@ from typing import Any
 
 import httpx
 
-THREAD_MESSAGE = ("Thread Threshold Exceeded: The Autotask API thread threshold of 3 threads has "
-                  "been exceeded. (Itgenatr005)")
+THREAD_MESSAGE = (
+    "Thread Threshold Exceeded: The Autotask API thread threshold of 3 threads has "
+    "been exceeded. (Itgenatr005)"
+)
 
 
 def concurrent_gets(urls: list[str], headers: dict[str, str]) -> list[httpx.Response]:
-    with httpx.Client(headers=headers, timeout=30,
-                      limits=httpx.Limits(max_connections=len(urls))) as http:
+    with httpx.Client(headers=headers, timeout=30, limits=httpx.Limits(max_connections=len(urls))) as http:
         with ThreadPoolExecutor(len(urls)) as pool:
             return list(pool.map(http.get, urls))
 
@@ -23,8 +24,11 @@ def concurrent_gets(urls: list[str], headers: dict[str, str]) -> list[httpx.Resp
 def test_thread_limit_per_entity_rejects_extra_requests(sandbox_factory: Any) -> None:
     sb = sandbox_factory(latency_ms=1500)
     base = sb.api_url + "V1.0/"
-    urls = [base + "Tickets/query?search=" + '{"filter":[{"op":"eq","field":"id","value":1}]}',
-            base + "Tickets/entityInformation/fields", base + "Tickets/2"] * 2
+    urls = [
+        base + "Tickets/query?search=" + '{"filter":[{"op":"eq","field":"id","value":1}]}',
+        base + "Tickets/entityInformation/fields",
+        base + "Tickets/2",
+    ] * 2
     urls += [base + "Companies/entityInformation"] * 3
     responses = concurrent_gets(urls, sb.headers)
     tickets, companies = responses[:6], responses[6:]
@@ -45,8 +49,11 @@ def test_hourly_threshold_and_threshold_information(sandbox_factory: Any) -> Non
     sb = sandbox_factory(threshold=6, latency_bands=False)
     with httpx.Client(headers=sb.headers) as http:
         info = http.get(sb.api_url + "V1.0/ThresholdInformation").json()
-        assert info == {"externalRequestThreshold": 6, "requestThresholdTimeframe": 60,
-                        "currentTimeframeRequestCount": 1}
+        assert info == {
+            "externalRequestThreshold": 6,
+            "requestThresholdTimeframe": 60,
+            "currentTimeframeRequestCount": 1,
+        }
         for _ in range(3):
             http.get(sb.api_url + "V1.0/Tickets/entityInformation")
         zone = http.get(sb.root_url + "V1.0/ZoneInformation", params={"user": sb.username})
@@ -61,8 +68,7 @@ def test_hourly_threshold_and_threshold_information(sandbox_factory: Any) -> Non
     assert sb.admin.stats()["rejected"]["threshold"] == 1
     sb.admin.reset()
     with httpx.Client(headers=sb.headers) as http:
-        assert http.get(sb.api_url + "V1.0/ThresholdInformation").json()[
-            "currentTimeframeRequestCount"] == 1
+        assert http.get(sb.api_url + "V1.0/ThresholdInformation").json()["currentTimeframeRequestCount"] == 1
 
 
 def test_latency_band_from_half_the_threshold(sandbox_factory: Any) -> None:

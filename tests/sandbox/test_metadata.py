@@ -6,18 +6,38 @@ from typing import Any
 
 from sdk_core.catalog import load_catalog
 
-FIELD_KEYS = ["name", "dataType", "length", "isRequired", "isReadOnly", "isQueryable", "isReference",
-              "referenceEntityType", "isPickList", "picklistValues", "picklistParentValueField",
-              "isSupportedWebhookField"]
+FIELD_KEYS = [
+    "name",
+    "dataType",
+    "length",
+    "isRequired",
+    "isReadOnly",
+    "isQueryable",
+    "isReference",
+    "referenceEntityType",
+    "isPickList",
+    "picklistValues",
+    "picklistParentValueField",
+    "isSupportedWebhookField",
+]
 PICK_KEYS = ["value", "label", "isDefaultValue", "sortOrder", "parentValue", "isActive", "isSystem"]
 
 
 def test_entity_information(api: Any) -> None:
     info = api.get("Companies/entityInformation").json()["info"]
-    assert info == {"name": "Account", "canCreate": True, "canDelete": False, "canQuery": True,
-                    "canUpdate": True, "userAccessForCreate": 0, "userAccessForDelete": 0,
-                    "userAccessForQuery": 0, "userAccessForUpdate": 0,
-                    "hasUserDefinedFields": True, "supportsWebhookCallouts": True}
+    assert info == {
+        "name": "Account",
+        "canCreate": True,
+        "canDelete": False,
+        "canQuery": True,
+        "canUpdate": True,
+        "userAccessForCreate": 0,
+        "userAccessForDelete": 0,
+        "userAccessForQuery": 0,
+        "userAccessForUpdate": 0,
+        "hasUserDefinedFields": True,
+        "supportsWebhookCallouts": True,
+    }
     notes = api.get("TicketNotes/entityInformation").json()["info"]
     assert notes["canCreate"] and not notes["canDelete"] and not notes["hasUserDefinedFields"]
 
@@ -43,16 +63,28 @@ def test_picklists_come_from_the_tenant(api: Any) -> None:
     sub = fields["SubIssueType"]
     assert sub["picklistParentValueField"] == "IssueType"
     assert {v["parentValue"] for v in sub["picklistValues"]} <= issue_values
-    used = api.ids("Tickets", [{"op": "notIn", "field": "queueID",
-                               "value": [int(v["value"]) for v in fields["QueueID"]["picklistValues"]]}])
+    used = api.ids(
+        "Tickets",
+        [
+            {
+                "op": "notIn",
+                "field": "queueID",
+                "value": [int(v["value"]) for v in fields["QueueID"]["picklistValues"]],
+            }
+        ],
+    )
     assert used == []  # every generated ticket uses a queue of the picklist
 
 
 def test_user_defined_fields(api: Any) -> None:
     udfs = api.get("Tickets/entityInformation/userDefinedFields").json()["fields"]
     types = {u["name"]: u["type"] for u in udfs}
-    assert types == {"Root Cause": "string", "Customer Impact Score": "double",
-                     "Follow Up Date": "datetime", "External Reference": "string"}
+    assert types == {
+        "Root Cause": "string",
+        "Customer Impact Score": "double",
+        "Follow Up Date": "datetime",
+        "External Reference": "string",
+    }
     root = next(u for u in udfs if u["name"] == "Root Cause")
     assert root["isPickList"] and [v["label"] for v in root["picklistValues"]][0] == "User Error"
     assert api.get("TicketNotes/entityInformation/userDefinedFields").json() == {"fields": []}

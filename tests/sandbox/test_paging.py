@@ -3,7 +3,8 @@ GET- and POST-originated cursors, prevPageUrl, and 405 on GET of a POST cursor."
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -32,12 +33,16 @@ def total(small: SandboxServer, http: httpx.Client) -> int:
     return n["queryCount"]
 
 
-def test_id_cursor_reads_every_row_once_in_order(small: SandboxServer, http: httpx.Client, total: int) -> None:
+def test_id_cursor_reads_every_row_once_in_order(
+    small: SandboxServer, http: httpx.Client, total: int
+) -> None:
     seen: list[int] = []
     last = 0
     while True:
-        r = http.post(small.api_url + "V1.0/Tickets/query", json={
-            "filter": [{"op": "gt", "field": "id", "value": last}], "IncludeFields": ["id"]})
+        r = http.post(
+            small.api_url + "V1.0/Tickets/query",
+            json={"filter": [{"op": "gt", "field": "id", "value": last}], "IncludeFields": ["id"]},
+        )
         items = r.json()["items"]
         assert len(items) <= 500
         seen += [i["id"] for i in items]
@@ -101,7 +106,9 @@ def test_prev_page_url_returns_the_previous_page(small: SandboxServer, http: htt
 
 def test_filtered_paging_keeps_the_filter(small: SandboxServer, http: httpx.Client) -> None:
     flt = [{"op": "eq", "field": "status", "value": 5}]
-    expected = http.post(small.api_url + "V1.0/Tickets/query/count", json={"filter": flt}).json()["queryCount"]
+    expected = http.post(small.api_url + "V1.0/Tickets/query/count", json={"filter": flt}).json()[
+        "queryCount"
+    ]
     body: dict[str, Any] = {"filter": flt, "MaxRecords": 250}
     r = http.post(small.api_url + "V1.0/Tickets/query", json=body).json()
     got = r["items"]
@@ -112,6 +119,10 @@ def test_filtered_paging_keeps_the_filter(small: SandboxServer, http: httpx.Clie
 
 
 def test_empty_result_shape(small: SandboxServer, http: httpx.Client) -> None:
-    r = http.post(small.api_url + "V1.0/Tickets/query", json={"filter": [{"op": "lt", "field": "id", "value": 0}]})
-    assert r.json() == {"items": [], "pageDetails": {"count": 0, "requestCount": 500,
-                                                     "prevPageUrl": None, "nextPageUrl": None}}
+    r = http.post(
+        small.api_url + "V1.0/Tickets/query", json={"filter": [{"op": "lt", "field": "id", "value": 0}]}
+    )
+    assert r.json() == {
+        "items": [],
+        "pageDetails": {"count": 0, "requestCount": 500, "prevPageUrl": None, "nextPageUrl": None},
+    }

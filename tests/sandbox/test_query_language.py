@@ -3,7 +3,8 @@ compared with the same predicate evaluated in Python over every ticket."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -24,14 +25,17 @@ def median_of(tickets: list[dict[str, Any]], field: str) -> Any:
     return values[len(values) // 2]
 
 
-@pytest.mark.parametrize("op, check", [
-    ("eq", lambda v, x: v is not None and v == x),
-    ("noteq", lambda v, x: v is not None and v != x),
-    ("gt", lambda v, x: v is not None and v > x),
-    ("gte", lambda v, x: v is not None and v >= x),
-    ("lt", lambda v, x: v is not None and v < x),
-    ("lte", lambda v, x: v is not None and v <= x),
-])
+@pytest.mark.parametrize(
+    "op, check",
+    [
+        ("eq", lambda v, x: v is not None and v == x),
+        ("noteq", lambda v, x: v is not None and v != x),
+        ("gt", lambda v, x: v is not None and v > x),
+        ("gte", lambda v, x: v is not None and v >= x),
+        ("lt", lambda v, x: v is not None and v < x),
+        ("lte", lambda v, x: v is not None and v <= x),
+    ],
+)
 @pytest.mark.parametrize("field", ["id", "companyID", "lastActivityDate", "estimatedHours"])
 def test_comparison_operators(api: Any, tickets: list, op: str, check: Callable, field: str) -> None:
     value = median_of(tickets, field)
@@ -40,11 +44,14 @@ def test_comparison_operators(api: Any, tickets: list, op: str, check: Callable,
     assert got == wanted and 0 < len(wanted) < len(tickets)
 
 
-@pytest.mark.parametrize("op, check", [
-    ("beginsWith", lambda v, x: v.lower().startswith(x.lower())),
-    ("endsWith", lambda v, x: v.lower().endswith(x.lower())),
-    ("contains", lambda v, x: x.lower() in v.lower()),
-])
+@pytest.mark.parametrize(
+    "op, check",
+    [
+        ("beginsWith", lambda v, x: v.lower().startswith(x.lower())),
+        ("endsWith", lambda v, x: v.lower().endswith(x.lower())),
+        ("contains", lambda v, x: x.lower() in v.lower()),
+    ],
+)
 def test_string_operators_are_case_insensitive(api: Any, tickets: list, op: str, check: Callable) -> None:
     title = tickets[0]["title"]
     probe = {"beginsWith": title[:4], "endsWith": title[-4:], "contains": title[2:7]}[op].upper()
@@ -60,8 +67,9 @@ def test_like_wildcards_are_literal(api: Any) -> None:
 
 def test_eq_on_strings_ignores_case(api: Any, tickets: list) -> None:
     title = tickets[0]["title"]
-    assert api.ids("Tickets", [{"op": "eq", "field": "title", "value": title.swapcase()}]) == \
-        expect(tickets, lambda t: t["title"] == title)
+    assert api.ids("Tickets", [{"op": "eq", "field": "title", "value": title.swapcase()}]) == expect(
+        tickets, lambda t: t["title"] == title
+    )
 
 
 @pytest.mark.parametrize("op, present", [("exist", True), ("notExist", False)])
@@ -85,28 +93,59 @@ def test_in_and_not_in(api: Any, tickets: list, op: str, inside: bool) -> None:
 
 def test_top_level_conditions_are_anded(api: Any, tickets: list) -> None:
     status, priority = tickets[0]["status"], tickets[0]["priority"]
-    got = api.ids("Tickets", [{"op": "eq", "field": "status", "value": status},
-                              {"op": "eq", "field": "priority", "value": priority}])
+    got = api.ids(
+        "Tickets",
+        [
+            {"op": "eq", "field": "status", "value": status},
+            {"op": "eq", "field": "priority", "value": priority},
+        ],
+    )
     assert got == expect(tickets, lambda t: t["status"] == status and t["priority"] == priority)
 
 
 def test_nested_and_or_to_depth(api: Any, tickets: list) -> None:
     a, b = tickets[0], tickets[1]
-    nested = [{"op": "or", "items": [
-        {"op": "and", "items": [
-            {"op": "eq", "field": "status", "value": a["status"]},
-            {"op": "or", "items": [{"op": "eq", "field": "priority", "value": a["priority"]},
-                                   {"op": "eq", "field": "id", "value": b["id"]}]}]},
-        {"op": "eq", "field": "companyID", "value": b["companyID"]}]}]
+    nested = [
+        {
+            "op": "or",
+            "items": [
+                {
+                    "op": "and",
+                    "items": [
+                        {"op": "eq", "field": "status", "value": a["status"]},
+                        {
+                            "op": "or",
+                            "items": [
+                                {"op": "eq", "field": "priority", "value": a["priority"]},
+                                {"op": "eq", "field": "id", "value": b["id"]},
+                            ],
+                        },
+                    ],
+                },
+                {"op": "eq", "field": "companyID", "value": b["companyID"]},
+            ],
+        }
+    ]
     got = api.ids("Tickets", nested)
-    assert got == expect(tickets, lambda t: (t["status"] == a["status"] and (
-        t["priority"] == a["priority"] or t["id"] == b["id"])) or t["companyID"] == b["companyID"])
+    assert got == expect(
+        tickets,
+        lambda t: (
+            (t["status"] == a["status"] and (t["priority"] == a["priority"] or t["id"] == b["id"]))
+            or t["companyID"] == b["companyID"]
+        ),
+    )
 
 
 def test_operator_field_and_model_names_are_case_insensitive(api: Any, tickets: list) -> None:
     status = tickets[0]["status"]
-    r = api.post("tickets/QUERY", {"Filter": [{"Op": "EQ", "Field": "STATUS", "Value": status}],
-                                   "includeFIELDS": ["ID", "Status"], "maxrecords": 7})
+    r = api.post(
+        "tickets/QUERY",
+        {
+            "Filter": [{"Op": "EQ", "Field": "STATUS", "Value": status}],
+            "includeFIELDS": ["ID", "Status"],
+            "maxrecords": 7,
+        },
+    )
     assert r.status_code == 200, r.text
     items = r.json()["items"]
     assert len(items) == 7 and all(set(i) == {"id", "status", "userDefinedFields"} for i in items)
@@ -116,24 +155,30 @@ def test_operator_field_and_model_names_are_case_insensitive(api: Any, tickets: 
 def test_dates_with_and_without_z_and_fraction(api: Any, tickets: list) -> None:
     stamp = median_of(tickets, "lastActivityDate")  # zone-less millisecond form by default
     base = api.ids("Tickets", [{"op": "gt", "field": "lastActivityDate", "value": stamp}])
-    for form in (stamp + "Z", stamp[:19], stamp[:19] + "Z", stamp + "0000Z",
-                 stamp[:19] + "+00:00"):
+    for form in (stamp + "Z", stamp[:19], stamp[:19] + "Z", stamp + "0000Z", stamp[:19] + "+00:00"):
         assert api.ids("Tickets", [{"op": "gt", "field": "lastActivityDate", "value": form}]) == base
 
 
 def test_booleans(api: Any, tickets: list) -> None:
     wanted = expect(tickets, lambda t: t["serviceLevelAgreementHasBeenMet"] is True)
-    assert api.ids("Tickets", [{"op": "eq", "field": "serviceLevelAgreementHasBeenMet",
-                                "value": True}]) == wanted
-    assert api.ids("Tickets", [{"op": "eq", "field": "serviceLevelAgreementHasBeenMet",
-                                "value": "true"}]) == wanted
+    assert (
+        api.ids("Tickets", [{"op": "eq", "field": "serviceLevelAgreementHasBeenMet", "value": True}])
+        == wanted
+    )
+    assert (
+        api.ids("Tickets", [{"op": "eq", "field": "serviceLevelAgreementHasBeenMet", "value": "true"}])
+        == wanted
+    )
 
 
-@pytest.mark.parametrize("condition", [
-    {"op": "eq", "field": "serviceLevelAgreementHasBeenMet", "value": None},
-    {"op": "noteq", "field": "serviceLevelAgreementHasBeenMet"},
-    {"op": "in", "field": "serviceLevelAgreementHasBeenMet", "value": [True, None]},
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"op": "eq", "field": "serviceLevelAgreementHasBeenMet", "value": None},
+        {"op": "noteq", "field": "serviceLevelAgreementHasBeenMet"},
+        {"op": "in", "field": "serviceLevelAgreementHasBeenMet", "value": [True, None]},
+    ],
+)
 def test_a_boolean_compared_with_null_is_an_error_not_an_empty_page(api: Any, condition: Any) -> None:
     message = api.error(api.query("Tickets", [condition]))
     assert "serviceLevelAgreementHasBeenMet" in message and "true or false" in message
@@ -146,13 +191,26 @@ def test_udf_filter(api: Any, tickets: list) -> None:
     got = api.ids("Tickets", [{"op": "eq", "field": "root cause", "value": "2", "udf": True}])
     assert got == expect(tickets, lambda t: udf(t, "Root Cause") == "2") and got
     got = api.ids("Tickets", [{"op": "gt", "field": "Customer Impact Score", "value": 250, "udf": True}])
-    assert got == expect(tickets, lambda t: udf(t, "Customer Impact Score") is not None
-                         and float(udf(t, "Customer Impact Score")) > 250) and got
+    assert (
+        got
+        == expect(
+            tickets,
+            lambda t: (
+                udf(t, "Customer Impact Score") is not None and float(udf(t, "Customer Impact Score")) > 250
+            ),
+        )
+        and got
+    )
 
 
 def test_only_one_udf_per_query(api: Any) -> None:
-    r = api.query("Tickets", [{"op": "exist", "field": "Root Cause", "udf": True},
-                              {"op": "exist", "field": "External Reference", "udf": True}])
+    r = api.query(
+        "Tickets",
+        [
+            {"op": "exist", "field": "Root Cause", "udf": True},
+            {"op": "exist", "field": "External Reference", "udf": True},
+        ],
+    )
     assert "one user-defined field" in api.error(r)
 
 
@@ -161,7 +219,8 @@ def test_or_conditions_limited_to_500(api: Any) -> None:
     assert api.query("Tickets", ok).status_code == 200
     too_many = [{"op": "or", "items": [{"op": "eq", "field": "id", "value": i} for i in range(501)]}]
     assert api.error(api.query("Tickets", too_many)) == (
-        "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions.")
+        "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions."
+    )
 
 
 @pytest.mark.parametrize("max_records", [0, 501, -1])
@@ -183,13 +242,17 @@ def test_empty_filter_is_an_error(api: Any, body: dict) -> None:
 
 
 def test_unknown_operator_is_an_error(api: Any) -> None:
-    assert "operator" in api.error(api.query("Tickets", [{"op": "startsWith", "field": "title",
-                                                          "value": "a"}]))
+    assert "operator" in api.error(
+        api.query("Tickets", [{"op": "startsWith", "field": "title", "value": "a"}])
+    )
 
 
 def test_include_fields_projection(api: Any) -> None:
-    r = api.query("Companies", [{"op": "exist", "field": "id"}],
-                  IncludeFields=["Id", "companyName", "CITY", "Customer Ranking"])
+    r = api.query(
+        "Companies",
+        [{"op": "exist", "field": "id"}],
+        IncludeFields=["Id", "companyName", "CITY", "Customer Ranking"],
+    )
     items = r.json()["items"]
     assert items and all(list(i) == ["id", "city", "companyName", "userDefinedFields"] for i in items)
     assert all([u["name"] for u in i["userDefinedFields"]] == ["Customer Ranking"] for i in items)
@@ -206,7 +269,9 @@ def test_get_search_and_count(api: Any, tickets: list) -> None:
     wanted = expect(tickets, lambda t: t["priority"] == tickets[0]["priority"])
     r = api.get("Tickets/query", params={"search": api.search(flt)})
     assert [i["id"] for i in r.json()["items"]] == wanted
-    assert api.get("Tickets/query/count", params={"search": api.search(flt)}).json() == {"queryCount": len(wanted)}
+    assert api.get("Tickets/query/count", params={"search": api.search(flt)}).json() == {
+        "queryCount": len(wanted)
+    }
     assert api.post("Tickets/query/count", {"filter": flt}).json() == {"queryCount": len(wanted)}
 
 

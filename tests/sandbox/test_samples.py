@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -18,8 +19,14 @@ SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / 
 # billToAddress1/2 -> billingAddress1/2, businessDivisionSubdivisionID ->
 # organizationalLevelAssociationID, taskIsBillable -> isTaskBillable; LineOfBusiness is a
 # fixture quirk (reference INDEX.md, contradiction 14). Keys are matched case-insensitively.
-FIXTURE_QUIRKS = {"lineofbusiness", "displaycolorrgb", "billtoaddress1", "billtoaddress2",
-                  "businessdivisionsubdivisionid", "taskisbillable"}
+FIXTURE_QUIRKS = {
+    "lineofbusiness",
+    "displaycolorrgb",
+    "billtoaddress1",
+    "billtoaddress2",
+    "businessdivisionsubdivisionid",
+    "taskisbillable",
+}
 
 
 def in_ci() -> bool:
@@ -31,8 +38,10 @@ def samples_dir(folder: Path = SAMPLES) -> Path:
     if not folder.exists():
         message = f"reference samples not found at {folder}"
         if in_ci():
-            pytest.fail(f"{message}; CI must check out the shared reference beside the project "
-                        "(../shared).", pytrace=False)
+            pytest.fail(
+                f"{message}; CI must check out the shared reference beside the project (../shared).",
+                pytrace=False,
+            )
         pytest.skip(message)
     return folder
 
@@ -46,10 +55,17 @@ def entries(name: str) -> Iterator[dict[str, Any]]:
     yield from data["samples"] if data.get("group") else [data]
 
 
-PAGE_SAMPLES = ["query-tickets-page.json", "query-companies-page.json", "query-contacts-page.json",
-                "query-contracts-page.json", "query-projects-page.json", "query-resources-page.json",
-                "query-tasks-page.json", "query-time-entries-page.json",
-                "query-ticket-and-task-notes-pages.json"]
+PAGE_SAMPLES = [
+    "query-tickets-page.json",
+    "query-companies-page.json",
+    "query-contacts-page.json",
+    "query-contracts-page.json",
+    "query-projects-page.json",
+    "query-resources-page.json",
+    "query-tasks-page.json",
+    "query-time-entries-page.json",
+    "query-ticket-and-task-notes-pages.json",
+]
 
 
 @pytest.mark.parametrize("name", PAGE_SAMPLES)
@@ -136,8 +152,9 @@ def test_error_bodies_match_the_quoted_shape(api: Any) -> None:
     assert r.json() == {"errors": [quoted["body_text"]]}
 
 
-def test_missing_samples_skip_for_developers_but_fail_under_ci(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_samples_skip_for_developers_but_fail_under_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     missing = tmp_path / "shared" / "reference" / "samples"
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception):

@@ -18,15 +18,27 @@ def test_same_seed_same_bytes_different_seed_different_data(tmp_path: Path) -> N
     titles = []
     for name in ("a", "c"):
         with sqlite3.connect(tmp_path / f"{name}.sqlite") as conn:
-            titles.append(conn.execute('SELECT "title", "createDate" FROM "Tickets" ORDER BY "id"').fetchall())
+            titles.append(
+                conn.execute('SELECT "title", "createDate" FROM "Tickets" ORDER BY "id"').fetchall()
+            )
     assert titles[0] != titles[1]
 
 
 def test_references_point_at_existing_rows(api: Any) -> None:
     catalog = load_catalog()
     checked = 0
-    for entity in ("Tickets", "TicketNotes", "TimeEntries", "Contacts", "Tasks", "Projects",
-                   "ContractServices", "ConfigurationItems", "BillingItems", "Quotes"):
+    for entity in (
+        "Tickets",
+        "TicketNotes",
+        "TimeEntries",
+        "Contacts",
+        "Tasks",
+        "Projects",
+        "ContractServices",
+        "ConfigurationItems",
+        "BillingItems",
+        "Quotes",
+    ):
         items = api.all_items(entity)
         assert items, entity
         for f in catalog.get(entity).fields:
@@ -34,7 +46,7 @@ def test_references_point_at_existing_rows(api: Any) -> None:
                 continue
             refs = sorted({i[f.name] for i in items if i[f.name] is not None})
             for start in range(0, len(refs), 400):
-                chunk = refs[start:start + 400]
+                chunk = refs[start : start + 400]
                 found = api.ids(f.reference, [{"op": "in", "field": "id", "value": chunk}])
                 assert found == chunk, (entity, f.name)
                 checked += len(chunk)
@@ -44,10 +56,23 @@ def test_references_point_at_existing_rows(api: Any) -> None:
 def test_tenant_contents(api: Any) -> None:
     msp = api.get("Companies/0").json()["item"]
     assert msp["id"] == 0
-    for entity in ("CompanyLocations", "Roles", "Departments", "Phases", "Contracts", "ContractBlocks",
-                   "Opportunities", "Invoices", "DeletedTicketLogs"):
-        assert api.post(f"{entity}/query/count", {"filter": [{"op": "exist", "field": "id"}]}).json()[
-            "queryCount"] > 0, entity
+    for entity in (
+        "CompanyLocations",
+        "Roles",
+        "Departments",
+        "Phases",
+        "Contracts",
+        "ContractBlocks",
+        "Opportunities",
+        "Invoices",
+        "DeletedTicketLogs",
+    ):
+        assert (
+            api.post(f"{entity}/query/count", {"filter": [{"op": "exist", "field": "id"}]}).json()[
+                "queryCount"
+            ]
+            > 0
+        ), entity
     on_tasks = api.ids("TimeEntries", [{"op": "exist", "field": "taskID"}])
     assert on_tasks
     deleted = api.query("DeletedTicketLogs", [{"op": "exist", "field": "id"}]).json()["items"]

@@ -26,8 +26,17 @@ def patch_route(info: EntityInfo) -> tuple[str, str] | None:
 
 
 def writable_text_field(info: EntityInfo, picklist_fields: set[str]) -> str | None:
-    return next((f.name for f in info.fields if f.data_type == "string" and not f.read_only
-                 and not f.reference and f.name.lower() not in picklist_fields), None)
+    return next(
+        (
+            f.name
+            for f in info.fields
+            if f.data_type == "string"
+            and not f.read_only
+            and not f.reference
+            and f.name.lower() not in picklist_fields
+        ),
+        None,
+    )
 
 
 CASES = [e for e in CATALOG if e.modification_timestamp and e.queryable and patch_route(e)]
@@ -39,8 +48,17 @@ SERVER_SEED = 11
 
 def test_the_cases_cover_the_main_entities() -> None:
     names = {e.name for e in CASES}
-    assert {"Tickets", "Companies", "Contacts", "Projects", "Tasks", "TicketNotes",
-            "TimeEntries", "Contracts", "ConfigurationItems"} <= names
+    assert {
+        "Tickets",
+        "Companies",
+        "Contacts",
+        "Projects",
+        "Tasks",
+        "TicketNotes",
+        "TimeEntries",
+        "Contracts",
+        "ConfigurationItems",
+    } <= names
 
 
 @pytest.mark.parametrize("info", CASES, ids=lambda e: e.name)

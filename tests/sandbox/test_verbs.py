@@ -55,21 +55,27 @@ def test_root_verbs(api: Any, entity: Any) -> None:
 CHILD_ROUTES = [(e, route) for e in CATALOG for route in e.parents if route.parent in CATALOG]
 
 
-@pytest.mark.parametrize("entity, route", CHILD_ROUTES,
-                         ids=[f"{r.parent}-{r.segment}" for _, r in CHILD_ROUTES])
+@pytest.mark.parametrize(
+    "entity, route", CHILD_ROUTES, ids=[f"{r.parent}-{r.segment}" for _, r in CHILD_ROUTES]
+)
 def test_child_verbs(api: Any, entity: Any, route: Any) -> None:
     base = f"{route.parent}/{MISSING}/{route.segment}"
     verbs = set(route.verbs)
-    for verb, method, path in (("list", "GET", base), ("get", "GET", f"{base}/{MISSING}"),
-                               ("delete", "DELETE", f"{base}/{MISSING}"),
-                               ("create", route.method("create"), base),
-                               ("update", "PUT", base), ("patch", "PATCH", base)):
+    for verb, method, path in (
+        ("list", "GET", base),
+        ("get", "GET", f"{base}/{MISSING}"),
+        ("delete", "DELETE", f"{base}/{MISSING}"),
+        ("create", route.method("create"), base),
+        ("update", "PUT", base),
+        ("patch", "PATCH", base),
+    ):
         if verb == "create" and method == "GET":
             continue  # a GET action route (TimeOffRequests/{id}/Approve) shares the list URL
         body = None if method in ("GET", "DELETE") else {"noSuchFieldAnywhere": 1, "id": MISSING}
         r = api.http.request(method, api.url(path), json=body)
-        allowed = verb in verbs or (method == "GET" and path == base and (
-            "list" in verbs or route.method("create") == "GET"))
+        allowed = verb in verbs or (
+            method == "GET" and path == base and ("list" in verbs or route.method("create") == "GET")
+        )
         assert route_answers(r) == allowed, (verb, method, path, r.status_code, r.text)
 
 
@@ -79,6 +85,7 @@ def test_wrong_verb_and_unknown_route_bodies(api: Any, sandbox: Any) -> None:
     assert r.json() == {"Message": "The requested resource does not support http method 'PUT'."}
     r = api.post("TicketNotes", {"ticketID": 1})
     assert r.status_code == 404 and r.json()["Message"].startswith(
-        "No HTTP resource was found that matches the request URI")
+        "No HTTP resource was found that matches the request URI"
+    )
     assert api.get("NoSuchEntity/query").status_code == 404
     assert api.get("Tickets/query/nonsense").status_code == 404

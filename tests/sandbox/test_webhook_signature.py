@@ -49,7 +49,7 @@ def test_signature_is_hmac_sha1_base64_of_the_body() -> None:
         ("`tick`", r'"\u0060tick\u0060"'),
         ("café", r'"caf\u00E9"'),
         ("Zürich – €", r'"Z\u00FCrich \u2013 \u20AC"'),
-        ("emoji \U0001F600", r'"emoji \uD83D\uDE00"'),
+        ("emoji \U0001f600", r'"emoji \uD83D\uDE00"'),
         ("back\\slash\nline\ttab", r'"back\\slash\nline\ttab"'),
         ("bell\x07", r'"bell\u0007"'),
     ],
@@ -61,10 +61,20 @@ def test_dotnet_escaping_of_string_values(value: str, escaped: str) -> None:
 
 def test_escaped_payload_is_ascii_and_parses_back_to_the_same_payload() -> None:
     payload = {
-        "Action": "Update", "Guid": "g-1", "EntityType": "Ticket", "Id": 12,
-        "Fields": {"title": "Printer <HP> & 'Toner' +5 \"urgent\" – Größe", "priority": 2,
-                   "estimatedHours": 1.5, "dueDateTime": None, "isVisibleToComanaged": False},
-        "EventTime": "2026-01-02T03:04:05.123", "SequenceNumber": 3, "PersonID": 29682885,
+        "Action": "Update",
+        "Guid": "g-1",
+        "EntityType": "Ticket",
+        "Id": 12,
+        "Fields": {
+            "title": "Printer <HP> & 'Toner' +5 \"urgent\" – Größe",
+            "priority": 2,
+            "estimatedHours": 1.5,
+            "dueDateTime": None,
+            "isVisibleToComanaged": False,
+        },
+        "EventTime": "2026-01-02T03:04:05.123",
+        "SequenceNumber": 3,
+        "PersonID": 29682885,
     }
     text = dotnet_json(payload)
     assert text.isascii()

@@ -9,7 +9,6 @@ from typing import Any
 from autotask_sandbox.testing import SandboxServer
 from sdk_core.catalog import load_catalog
 
-
 # The module's own tiny sandbox (`server` and `w` fixtures in conftest.py).
 SERVER_SEED = 4
 
@@ -48,27 +47,37 @@ def test_strings_longer_than_their_length_are_rejected(w: Any) -> None:
     assert "title" in w.error(w.patch("Tickets", {"id": tid, "title": "z" * (length + 1)}))
     contact = fields_of(w, "Contacts")["firstname"]
     first = w.ids("Contacts", [{"op": "exist", "field": "id"}], MaxRecords=1)[0]
-    r = w.patch(f"Companies/{w.get(f'Contacts/{first}').json()['item']['companyID']}/Contacts",
-                {"id": first, "firstName": "n" * (contact["length"] + 1)})
+    r = w.patch(
+        f"Companies/{w.get(f'Contacts/{first}').json()['item']['companyID']}/Contacts",
+        {"id": first, "firstName": "n" * (contact["length"] + 1)},
+    )
     assert str(contact["length"]) in w.error(r)
 
 
 def test_contact_group_names_are_unique(w: Any) -> None:
     assert w.post("ContactGroups", {"name": "Escalation Team", "isActive": True}).status_code == 200
     r = w.post("ContactGroups", {"name": "escalation team", "isActive": True})
-    assert w.error(r) == ("A ContactGroup already exists with Name [escalation team]. "
-                          "ContactGroup names must be unique.")
+    assert w.error(r) == (
+        "A ContactGroup already exists with Name [escalation team]. ContactGroup names must be unique."
+    )
     other = w.post("ContactGroups", {"name": "Night Shift", "isActive": True}).json()["itemId"]
     assert "must be unique" in w.error(w.patch("ContactGroups", {"id": other, "name": "Escalation Team"}))
-    assert w.patch("ContactGroups", {"id": other, "name": "Night Shift", "isActive": False}).status_code == 200
+    assert (
+        w.patch("ContactGroups", {"id": other, "name": "Night Shift", "isActive": False}).status_code == 200
+    )
     names = [g["name"] for g in w.query("ContactGroups", [{"op": "exist", "field": "id"}]).json()["items"]]
     assert names.count("Escalation Team") == 1 and names.count("Night Shift") == 1
 
 
 def test_server_maintained_fields_are_read_only_in_fields(w: Any) -> None:
     tickets = fields_of(w, "Tickets")
-    for name in ("lastactivitydate", "createdate", "creatorresourceid",
-                 "lasttrackedmodificationdatetime", "impersonatorcreatorresourceid"):
+    for name in (
+        "lastactivitydate",
+        "createdate",
+        "creatorresourceid",
+        "lasttrackedmodificationdatetime",
+        "impersonatorcreatorresourceid",
+    ):
         assert tickets[name]["isReadOnly"] is True, name
         assert tickets[name]["isSupportedWebhookField"] is False, name
     assert tickets["title"]["isReadOnly"] is False
@@ -84,9 +93,13 @@ def test_server_maintained_fields_are_read_only_in_fields(w: Any) -> None:
 def test_server_maintained_fields_are_ignored_on_write(w: Any, server: SandboxServer) -> None:
     api_user = w.ids("Resources", [{"op": "eq", "field": "email", "value": server.username}])[0]
     other = w.ids("Resources", [{"op": "noteq", "field": "email", "value": server.username}])[0]
-    forged = {"createDate": "2001-01-01T00:00:00", "lastActivityDate": "2001-01-01T00:00:00",
-              "lastTrackedModificationDateTime": "2001-01-01T00:00:00", "creatorResourceID": other,
-              "impersonatorCreatorResourceID": other}
+    forged = {
+        "createDate": "2001-01-01T00:00:00",
+        "lastActivityDate": "2001-01-01T00:00:00",
+        "lastTrackedModificationDateTime": "2001-01-01T00:00:00",
+        "creatorResourceID": other,
+        "impersonatorCreatorResourceID": other,
+    }
     tid = new_ticket(w, **forged)
     item = w.get(f"Tickets/{tid}").json()["item"]
     assert not item["createDate"].startswith("2001") and not item["lastActivityDate"].startswith("2001")

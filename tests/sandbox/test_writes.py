@@ -8,7 +8,6 @@ from typing import Any
 
 from autotask_sandbox.testing import SandboxServer
 
-
 # The module's own tiny sandbox (`server` and `w` fixtures in conftest.py).
 SERVER_SEED = 3
 
@@ -20,8 +19,9 @@ def some_id(w: Any, entity: str, **eq: Any) -> int:
 
 def new_ticket(w: Any, **extra: Any) -> int:
     company = some_id(w, "Companies", isActive=True)
-    r = w.post("Tickets", {"companyID": company, "title": "Printer on fire", "status": 1,
-                           "priority": 2, **extra})
+    r = w.post(
+        "Tickets", {"companyID": company, "title": "Printer on fire", "status": 1, "priority": 2, **extra}
+    )
     assert r.status_code == 200, r.text
     assert list(r.json()) == ["itemId"] and isinstance(r.json()["itemId"], int)
     return r.json()["itemId"]
@@ -38,19 +38,33 @@ def test_create_then_get(w: Any) -> None:
 
 
 def test_patch_is_sparse_and_put_nulls_omitted_fields(w: Any) -> None:
-    tid = new_ticket(w, description="keep me", userDefinedFields=[
-        {"name": "Root Cause", "value": "1"}, {"name": "External Reference", "value": "X-1"}])
+    tid = new_ticket(
+        w,
+        description="keep me",
+        userDefinedFields=[
+            {"name": "Root Cause", "value": "1"},
+            {"name": "External Reference", "value": "X-1"},
+        ],
+    )
     before = w.get(f"Tickets/{tid}").json()["item"]
-    r = w.patch("Tickets", {"id": tid, "title": "Patched",
-                            "userDefinedFields": [{"name": "External Reference", "value": "X-2"}]})
+    r = w.patch(
+        "Tickets",
+        {
+            "id": tid,
+            "title": "Patched",
+            "userDefinedFields": [{"name": "External Reference", "value": "X-2"}],
+        },
+    )
     assert r.json() == {"itemId": tid}
     after = w.get(f"Tickets/{tid}").json()["item"]
     assert after["title"] == "Patched" and after["description"] == "keep me"
     udfs = {u["name"]: u["value"] for u in after["userDefinedFields"]}
     assert udfs["Root Cause"] == "1" and udfs["External Reference"] == "X-2"
     assert after["lastActivityDate"] > before["lastActivityDate"]
-    r = w.put("Tickets", {"id": tid, "companyID": before["companyID"], "title": "Replaced",
-                          "status": 1, "priority": 2})
+    r = w.put(
+        "Tickets",
+        {"id": tid, "companyID": before["companyID"], "title": "Replaced", "status": 1, "priority": 2},
+    )
     assert r.json() == {"itemId": tid}
     replaced = w.get(f"Tickets/{tid}").json()["item"]
     assert replaced["title"] == "Replaced" and replaced["description"] is None
@@ -64,10 +78,15 @@ def test_patch_checks_paired_fields_against_the_stored_row(w: Any) -> None:
     resource = some_id(w, "Resources", isActive=True)
     role = some_id(w, "Roles")
     tid = new_ticket(w, assignedResourceID=resource, assignedResourceRoleID=role)
-    other = w.ids("Resources", [{"op": "eq", "field": "isActive", "value": True},
-                                {"op": "noteq", "field": "id", "value": resource}], MaxRecords=1)[0]
+    other = w.ids(
+        "Resources",
+        [{"op": "eq", "field": "isActive", "value": True}, {"op": "noteq", "field": "id", "value": resource}],
+        MaxRecords=1,
+    )[0]
     assert w.patch("Tickets", {"id": tid, "assignedResourceID": other}).status_code == 200
-    assert "assignedResourceRoleID" in w.error(w.patch("Tickets", {"id": tid, "assignedResourceRoleID": None}))
+    assert "assignedResourceRoleID" in w.error(
+        w.patch("Tickets", {"id": tid, "assignedResourceRoleID": None})
+    )
     assert w.get(f"Tickets/{tid}").json()["item"]["assignedResourceID"] == other
 
 
@@ -96,29 +115,64 @@ def test_unknown_field_rejected_and_nothing_written(w: Any) -> None:
 
 
 def test_reference_and_picklist_messages(w: Any) -> None:
-    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1,
-                           "contactID": 12345})
-    assert w.error(r) == ("Reference value on field: contactID of type: Contact does not exist "
-                          "or is invalid.")
+    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1, "contactID": 12345})
+    assert w.error(r) == (
+        "Reference value on field: contactID of type: Contact does not exist or is invalid."
+    )
     r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 99})
     assert w.error(r) == "Picklist value [99] does not exist for priority. ; on record number [1]."
     r = w.post("Tickets", {"companyID": 0, "status": 1, "priority": 1})
     assert w.error(r) == "Missing Required Field: title. ; on record number [1]."
-    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1,
-                           "userDefinedFields": [{"name": "Root Cause", "value": "77"}]})
+    r = w.post(
+        "Tickets",
+        {
+            "companyID": 0,
+            "title": "x",
+            "status": 1,
+            "priority": 1,
+            "userDefinedFields": [{"name": "Root Cause", "value": "77"}],
+        },
+    )
     assert w.error(r) == "Picklist value [77] does not exist for Root Cause. ; on record number [1]."
     fields = {f["name"]: f for f in w.get("Tickets/entityInformation/fields").json()["fields"]}
     subs = fields["SubIssueType"]["picklistValues"]
-    wrong_parent = next(v["value"] for v in fields["IssueType"]["picklistValues"]
-                        if v["value"] != subs[0]["parentValue"])
-    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1,
-                           "issueType": int(wrong_parent), "subIssueType": int(subs[0]["value"])})
+    wrong_parent = next(
+        v["value"] for v in fields["IssueType"]["picklistValues"] if v["value"] != subs[0]["parentValue"]
+    )
+    r = w.post(
+        "Tickets",
+        {
+            "companyID": 0,
+            "title": "x",
+            "status": 1,
+            "priority": 1,
+            "issueType": int(wrong_parent),
+            "subIssueType": int(subs[0]["value"]),
+        },
+    )
     assert w.error(r).startswith(f"Picklist value [{subs[0]['value']}] does not exist for subIssueType.")
-    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1,
-                           "issueType": int(subs[0]["parentValue"]), "subIssueType": int(subs[0]["value"])})
+    r = w.post(
+        "Tickets",
+        {
+            "companyID": 0,
+            "title": "x",
+            "status": 1,
+            "priority": 1,
+            "issueType": int(subs[0]["parentValue"]),
+            "subIssueType": int(subs[0]["value"]),
+        },
+    )
     assert r.status_code == 200, r.text
-    r = w.post("Tickets", {"companyID": 0, "title": "x", "status": 1, "priority": 1,
-                           "assignedResourceID": some_id(w, "Resources", isActive=True)})
+    r = w.post(
+        "Tickets",
+        {
+            "companyID": 0,
+            "title": "x",
+            "status": 1,
+            "priority": 1,
+            "assignedResourceID": some_id(w, "Resources", isActive=True),
+        },
+    )
     assert "assignedResourceRoleID" in w.error(r)
 
 
@@ -133,16 +187,17 @@ def test_note_and_time_entry_bump_ticket_last_activity(w: Any) -> None:
     assert [n["id"] for n in w.get(f"Tickets/{tid}/Notes").json()["items"]] == [note]
     stamp = ticket["lastActivityDate"]
     resource = some_id(w, "Resources", isActive=True)
-    r = w.post("TimeEntries", {"ticketID": tid, "resourceID": resource,
-                               "dateWorked": "2026-01-05", "hoursWorked": 1.5})
+    r = w.post(
+        "TimeEntries",
+        {"ticketID": tid, "resourceID": resource, "dateWorked": "2026-01-05", "hoursWorked": 1.5},
+    )
     assert r.status_code == 200, r.text
     assert w.get(f"Tickets/{tid}").json()["item"]["lastActivityDate"] > stamp
 
 
 def test_child_routes_scope_by_parent(w: Any) -> None:
     company = some_id(w, "Companies", isActive=True)
-    r = w.post(f"Companies/{company}/Contacts", {"firstName": "Ada", "lastName": "Lovelace",
-                                                 "isActive": 1})
+    r = w.post(f"Companies/{company}/Contacts", {"firstName": "Ada", "lastName": "Lovelace", "isActive": 1})
     contact = r.json()["itemId"]
     assert w.get(f"Contacts/{contact}").json()["item"]["companyID"] == company
     r = w.patch(f"Companies/{company}/Contacts", {"id": contact, "title": "Countess"})
@@ -150,8 +205,9 @@ def test_child_routes_scope_by_parent(w: Any) -> None:
     assert w.get(f"Contacts/{contact}").json()["item"]["title"] == "Countess"
     other = w.ids("Companies", [{"op": "noteq", "field": "id", "value": company}], MaxRecords=1)[0]
     assert w.get(f"Companies/{other}/Contacts/{contact}").status_code == 404
-    assert "no matching record" in w.error(w.patch(f"Companies/{other}/Contacts",
-                                                   {"id": contact, "title": "x"}))
+    assert "no matching record" in w.error(
+        w.patch(f"Companies/{other}/Contacts", {"id": contact, "title": "x"})
+    )
     r = w.delete(f"Companies/{company}/Contacts/{contact}")
     assert r.json() == {"itemId": contact}
     assert w.get(f"Contacts/{contact}").status_code == 404
@@ -160,8 +216,10 @@ def test_child_routes_scope_by_parent(w: Any) -> None:
 
 def test_root_delete_where_allowed(w: Any) -> None:
     resource = some_id(w, "Resources", isActive=True)
-    r = w.post("TimeEntries", {"ticketID": new_ticket(w), "resourceID": resource,
-                               "dateWorked": "2026-01-05T00:00:00"})
+    r = w.post(
+        "TimeEntries",
+        {"ticketID": new_ticket(w), "resourceID": resource, "dateWorked": "2026-01-05T00:00:00"},
+    )
     entry = r.json()["itemId"]
     ticket = w.get(f"TimeEntries/{entry}").json()["item"]["ticketID"]
     assert w.delete(f"TimeEntries/{entry}").json() == {"itemId": entry}
@@ -171,8 +229,13 @@ def test_root_delete_where_allowed(w: Any) -> None:
 
 
 def test_impersonation(w: Any, server: SandboxServer) -> None:
-    active = w.ids("Resources", [{"op": "eq", "field": "isActive", "value": True},
-                                 {"op": "noteq", "field": "email", "value": server.username}])[0]
+    active = w.ids(
+        "Resources",
+        [
+            {"op": "eq", "field": "isActive", "value": True},
+            {"op": "noteq", "field": "email", "value": server.username},
+        ],
+    )[0]
     inactive = some_id(w, "Resources", isActive=False)
     api_user = some_id(w, "Resources", email=server.username)
     body = {"companyID": 0, "title": "as someone", "status": 1, "priority": 1}
@@ -195,27 +258,42 @@ def test_update_needs_an_existing_id(w: Any) -> None:
     assert "no matching record" in w.error(w.patch("Tickets", {"id": 1, "title": "x"}))
 
 
-def test_impersonated_note_and_time_entry_move_the_tickets_last_activity(w: Any, server: SandboxServer) -> None:
+def test_impersonated_note_and_time_entry_move_the_tickets_last_activity(
+    w: Any, server: SandboxServer
+) -> None:
     api_user = some_id(w, "Resources", email=server.username)
-    people = w.ids("Resources", [{"op": "eq", "field": "isActive", "value": True},
-                                 {"op": "noteq", "field": "email", "value": server.username}])
+    people = w.ids(
+        "Resources",
+        [
+            {"op": "eq", "field": "isActive", "value": True},
+            {"op": "noteq", "field": "email", "value": server.username},
+        ],
+    )
     ticket = new_ticket(w)
     assert w.get(f"Tickets/{ticket}").json()["item"]["lastActivityResourceID"] == api_user
     note = {"description": "on behalf", "noteType": 1, "publish": 1, "title": "impersonated"}
-    r = w.http.post(w.url(f"Tickets/{ticket}/Notes"), json=note,
-                    headers={"ImpersonationResourceId": str(people[0])})
+    r = w.http.post(
+        w.url(f"Tickets/{ticket}/Notes"), json=note, headers={"ImpersonationResourceId": str(people[0])}
+    )
     assert r.status_code == 200, r.text
     saved = w.get(f"TicketNotes/{r.json()['itemId']}").json()["item"]
     assert (saved["creatorResourceID"], saved["impersonatorCreatorResourceID"]) == (people[0], api_user)
     item = w.get(f"Tickets/{ticket}").json()["item"]
     assert (item["lastActivityResourceID"], item["lastActivityPersonType"]) == (people[0], 1)
-    entry = {"ticketID": ticket, "resourceID": people[1], "dateWorked": "2026-01-05T00:00:00",
-             "hoursWorked": 1}
+    entry = {
+        "ticketID": ticket,
+        "resourceID": people[1],
+        "dateWorked": "2026-01-05T00:00:00",
+        "hoursWorked": 1,
+    }
     r = w.http.post(w.url("TimeEntries"), json=entry, headers={"ImpersonationResourceId": str(people[1])})
     assert r.status_code == 200, r.text
     assert w.get(f"Tickets/{ticket}").json()["item"]["lastActivityResourceID"] == people[1]
-    r = w.http.patch(w.url(f"Tickets/{ticket}/Notes"), json={"id": saved["id"], "title": "edited"},
-                     headers={"ImpersonationResourceId": str(people[1])})
+    r = w.http.patch(
+        w.url(f"Tickets/{ticket}/Notes"),
+        json={"id": saved["id"], "title": "edited"},
+        headers={"ImpersonationResourceId": str(people[1])},
+    )
     assert r.status_code == 200, r.text
     assert w.get(f"TicketNotes/{saved['id']}").json()["item"]["impersonatorUpdaterResourceID"] == api_user
     assert w.patch(f"Tickets/{ticket}/Notes", {"id": saved["id"], "title": "again"}).status_code == 200

@@ -12,8 +12,10 @@ DENIED = {"Message": "Authorization has been denied for this request."}
 
 @pytest.mark.parametrize("prefix", ["", "webservices14/", "webservices2/"])
 def test_zone_information_from_any_prefix_without_auth(sandbox: Any, prefix: str) -> None:
-    r = httpx.get(f"{sandbox.base_url}/{prefix}atservicesrest/v1.0/zoneInformation",
-                  params={"user": sandbox.username.upper()})
+    r = httpx.get(
+        f"{sandbox.base_url}/{prefix}atservicesrest/v1.0/zoneInformation",
+        params={"user": sandbox.username.upper()},
+    )
     assert r.status_code == 200
     body = r.json()
     assert list(body) == ["zoneName", "url", "webUrl", "ci"]
@@ -29,8 +31,11 @@ def test_zone_information_unknown_user(sandbox: Any, user: str) -> None:
 
 
 def test_headers_are_matched_case_insensitively(sandbox: Any) -> None:
-    headers = {"APIIntegrationcode": sandbox.integration_code, "Username": sandbox.username,
-               "SECRET": sandbox.secret}
+    headers = {
+        "APIIntegrationcode": sandbox.integration_code,
+        "Username": sandbox.username,
+        "SECRET": sandbox.secret,
+    }
     assert httpx.get(sandbox.api_url + "V1.0/Version", headers=headers).status_code == 200
 
 
@@ -49,20 +54,23 @@ def test_wrong_credentials_are_401(sandbox: Any, header: str, value: str) -> Non
 
 
 def test_wrong_integration_code_is_500_as_observed(sandbox: Any) -> None:
-    r = httpx.get(sandbox.api_url + "V1.0/Version",
-                  headers={**sandbox.headers, "ApiIntegrationCode": "NOPE"})
+    r = httpx.get(sandbox.api_url + "V1.0/Version", headers={**sandbox.headers, "ApiIntegrationCode": "NOPE"})
     assert r.status_code == 500 and r.json() == {"errors": ["IntegrationCode is invalid."]}
 
 
-@pytest.mark.parametrize("path", ["/ATServicesRest/V1.0/Version", "/webservices3/ATServicesRest/V1.0/Version"])
+@pytest.mark.parametrize(
+    "path", ["/ATServicesRest/V1.0/Version", "/webservices3/ATServicesRest/V1.0/Version"]
+)
 def test_other_zone_or_no_zone_is_401(sandbox: Any, path: str) -> None:
     r = httpx.get(sandbox.base_url + path, headers=sandbox.headers)
     assert r.status_code == 401
 
 
 def test_paths_are_case_insensitive(sandbox: Any) -> None:
-    r = httpx.get(f"{sandbox.base_url}/WebServices14/atservicesrest/v1.0/tickets/ENTITYINFORMATION/fields",
-                  headers=sandbox.headers)
+    r = httpx.get(
+        f"{sandbox.base_url}/WebServices14/atservicesrest/v1.0/tickets/ENTITYINFORMATION/fields",
+        headers=sandbox.headers,
+    )
     assert r.status_code == 200 and r.json()["fields"]
 
 
@@ -80,5 +88,7 @@ def test_service_endpoints(sandbox: Any) -> None:
 def test_unknown_route_is_404_with_aspnet_body(sandbox: Any) -> None:
     r = httpx.get(sandbox.api_url + "V1.0/Nope/query", headers=sandbox.headers)
     assert r.status_code == 404
-    assert r.json() == {"Message": f"No HTTP resource was found that matches the request URI "
-                                   f"'{sandbox.api_url}V1.0/Nope/query'."}
+    assert r.json() == {
+        "Message": f"No HTTP resource was found that matches the request URI "
+        f"'{sandbox.api_url}V1.0/Nope/query'."
+    }

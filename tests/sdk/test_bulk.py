@@ -69,8 +69,9 @@ def test_creates_come_back_in_input_order_with_autotask_errors(server, client, c
     assert writes(server)["create"] - before == 5
     assert [i for i, _ in result.errors] == [2, 4]
     assert result.errors[0][1] == "Picklist value [999] does not exist for priority."
-    assert result.errors[1][1] == ("Reference value on field: companyID of type: Company does not "
-                                   "exist or is invalid.")
+    assert result.errors[1][1] == (
+        "Reference value on field: companyID of type: Company does not exist or is invalid."
+    )
     assert result.ids[2] is None and result.ids[4] is None
     for row, new_id in zip(rows, result.ids):
         if new_id is not None:
@@ -110,8 +111,9 @@ def test_an_interrupted_job_resumes_and_repeats_nothing(server, client, company,
         client.tickets.bulk_create(rows, journal=journal, progress=stop_after_eight, match=["title"])
     partial = caught.value.result
     assert 8 <= partial.done < 20
-    result = client.tickets.bulk_create(resume=caught.value.job_id, journal=journal, progress=False,
-                                        match=["title"])
+    result = client.tickets.bulk_create(
+        resume=caught.value.job_id, journal=journal, progress=False, match=["title"]
+    )
     assert result.job_id == caught.value.job_id and result.ok
     assert all(result.ids[i] == new_id for i, new_id in enumerate(partial.ids) if new_id is not None)
     assert writes(server)["create"] - before == 20
@@ -167,10 +169,16 @@ def test_dry_run_checks_every_row_and_sends_nothing(server, client, company):
 def test_dry_run_of_updates_checks_ids_and_dependent_picklists_against_the_record(server, client):
     record = next(iter(client.tickets.query(Q("issueType").exists(), fields=["issueType"])))
     fields = {f["name"].lower(): f for f in client.tickets.fields()}
-    other = next(v for v in fields["subissuetype"]["picklistValues"]
-                 if v["parentValue"] not in ("", str(record["issueType"])))
-    rows = [{"id": record["id"], "priority": 2}, {"id": 1, "priority": 2},
-            {"id": record["id"], "subIssueType": int(other["value"])}]
+    other = next(
+        v
+        for v in fields["subissuetype"]["picklistValues"]
+        if v["parentValue"] not in ("", str(record["issueType"]))
+    )
+    rows = [
+        {"id": record["id"], "priority": 2},
+        {"id": 1, "priority": 2},
+        {"id": record["id"], "subIssueType": int(other["value"])},
+    ]
     before = writes(server)
     result = client.tickets.bulk_update(rows, dry_run=True, progress=False)
     assert writes(server) == before
@@ -181,19 +189,28 @@ def test_dry_run_of_updates_checks_ids_and_dependent_picklists_against_the_recor
 
 
 def test_ticket_notes_go_under_their_ticket_from_the_row(server, client, company, tmp_path):
-    parents = client.tickets.bulk_create([ticket(company, f"parent-{i}") for i in range(3)],
-                                         journal=tmp_path / "j.sqlite", progress=False).ids
-    notes = [{"ticketID": t, "title": f"note {i}", "description": "bulk", "noteType": 1, "publish": 1}
-             for i, t in enumerate(parents)]
+    parents = client.tickets.bulk_create(
+        [ticket(company, f"parent-{i}") for i in range(3)], journal=tmp_path / "j.sqlite", progress=False
+    ).ids
+    notes = [
+        {"ticketID": t, "title": f"note {i}", "description": "bulk", "noteType": 1, "publish": 1}
+        for i, t in enumerate(parents)
+    ]
     notes.append({"title": "orphan", "description": "bulk", "noteType": 1, "publish": 1})
     before = writes(server, "TicketNotes")["create"]
     result = client.ticket_notes.bulk_create(notes, journal=tmp_path / "j.sqlite", progress=False)
     assert writes(server, "TicketNotes")["create"] - before == 3
-    assert result.errors == [(3, "TicketNotes are created under their Tickets (/Tickets/{parentId}/Notes): "
-                                 "the row needs ticketID (the Tickets id).")]
+    assert result.errors == [
+        (
+            3,
+            "TicketNotes are created under their Tickets (/Tickets/{parentId}/Notes): "
+            "the row needs ticketID (the Tickets id).",
+        )
+    ]
     assert [client.ticket_notes.get(i)["ticketID"] for i in result.ids[:3]] == parents
-    renamed = client.ticket_notes.bulk_update([{"id": i, "title": "renamed"} for i in result.ids[:3]],
-                                              journal=tmp_path / "j.sqlite", progress=False)
+    renamed = client.ticket_notes.bulk_update(
+        [{"id": i, "title": "renamed"} for i in result.ids[:3]], journal=tmp_path / "j.sqlite", progress=False
+    )
     assert renamed.ok  # the parent ids were looked up: one query for the chunk
     assert {client.ticket_notes.get(i)["title"] for i in result.ids[:3]} == {"renamed"}
 
@@ -204,16 +221,20 @@ def _read(client, ids, fields=("id", "title", "priority", "description", "lastAc
 
 @pytest.mark.parametrize("policy", ["skip", "overwrite", "merge"])
 def test_update_conflicts_follow_the_policy(server, client, company, tmp_path, policy):
-    ids = client.tickets.bulk_create([ticket(company, f"conflict-{policy}-{i}", description="as read")
-                                      for i in range(3)], journal=tmp_path / "j.sqlite", progress=False).ids
+    ids = client.tickets.bulk_create(
+        [ticket(company, f"conflict-{policy}-{i}", description="as read") for i in range(3)],
+        journal=tmp_path / "j.sqlite",
+        progress=False,
+    ).ids
     read = _read(client, ids)
     time.sleep(0.01)
     theirs = ids[0]  # someone else changes this one after our read
     client.tickets.update({"id": theirs, "title": "renamed by someone", "description": "theirs"})
     rows = [{**read[i], "priority": 2, "description": "mine"} for i in ids]
     options = {"base": list(read.values())} if policy == "merge" else {}
-    result = client.tickets.bulk_update(rows, journal=tmp_path / "j.sqlite", progress=False,
-                                        on_conflict=policy, **options)
+    result = client.tickets.bulk_update(
+        rows, journal=tmp_path / "j.sqlite", progress=False, on_conflict=policy, **options
+    )
     now = _read(client, ids)
     assert all(now[i]["priority"] == 2 and now[i]["description"] == "mine" for i in ids[1:])
     if policy == "skip":
@@ -231,8 +252,9 @@ def test_update_conflicts_follow_the_policy(server, client, company, tmp_path, p
 
 
 def test_dataframe_round_trip_with_the_same_dry_run(server, client, company, tmp_path):
-    ids = client.tickets.bulk_create([ticket(company, f"frame-{i}") for i in range(4)],
-                                     journal=tmp_path / "j.sqlite", progress=False).ids
+    ids = client.tickets.bulk_create(
+        [ticket(company, f"frame-{i}") for i in range(4)], journal=tmp_path / "j.sqlite", progress=False
+    ).ids
     frame = pd.DataFrame(_read(client, ids, ("id", "title", "priority", "lastActivityDate")).values())
     frame["priority"] = 2
     frame["title"] = frame["title"] + " (edited)"
@@ -249,18 +271,35 @@ def test_dataframe_round_trip_with_the_same_dry_run(server, client, company, tmp
 
 def test_csv_and_parquet_files_are_row_sources(server, client, company, tmp_path):
     csv_path = tmp_path / "tickets.csv"
-    csv_path.write_text("title,companyID,priority,status,dueDateTime\n"
-                        f"from-csv-1,{company},1,1,\nfrom-csv-2,{company},2,1,2030-01-02T03:04:05Z\n")
-    table = pa.table({"title": ["from-parquet-1", "from-parquet-2"], "companyID": [company, company],
-                      "priority": [1, 2], "status": [1, 1], "dueDateTime": [None, None]})
+    csv_path.write_text(
+        "title,companyID,priority,status,dueDateTime\n"
+        f"from-csv-1,{company},1,1,\nfrom-csv-2,{company},2,1,2030-01-02T03:04:05Z\n"
+    )
+    table = pa.table(
+        {
+            "title": ["from-parquet-1", "from-parquet-2"],
+            "companyID": [company, company],
+            "priority": [1, 2],
+            "status": [1, 1],
+            "dueDateTime": [None, None],
+        }
+    )
     pq.write_table(table, tmp_path / "tickets.parquet")
     for path in (csv_path, tmp_path / "tickets.parquet"):
         result = client.tickets.bulk_create(path, journal=tmp_path / "j.sqlite", progress=False)
         assert result.ok, result.errors
-    got = {r["title"]: r for r in client.tickets.query(Q("title").begins_with("from-"),
-                                                        fields=["title", "priority", "dueDateTime"])}
-    assert {t: r["priority"] for t, r in got.items()} == {"from-csv-1": 1, "from-csv-2": 2,
-                                                        "from-parquet-1": 1, "from-parquet-2": 2}
+    got = {
+        r["title"]: r
+        for r in client.tickets.query(
+            Q("title").begins_with("from-"), fields=["title", "priority", "dueDateTime"]
+        )
+    }
+    assert {t: r["priority"] for t, r in got.items()} == {
+        "from-csv-1": 1,
+        "from-csv-2": 2,
+        "from-parquet-1": 1,
+        "from-parquet-2": 2,
+    }
     assert got["from-csv-2"]["dueDateTime"].startswith("2030-01-02T03:04:05")
 
 
@@ -297,9 +336,20 @@ def test_a_killed_process_resumes_without_repeating_a_create(sandbox_factory, tm
     journal = tmp_path / "j.sqlite"
     with AutotaskClient(**server.credentials, cache_dir=str(tmp_path / "cache")) as c:
         company = next(iter(c.tickets.query(fields=["companyID"])))["companyID"]
-    proc = subprocess.Popen([sys.executable, "-c", KILLED, server.username, server.secret,
-                             server.integration_code, server.api_url, str(journal), str(company),
-                             str(tmp_path / "cache")])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLED,
+            server.username,
+            server.secret,
+            server.integration_code,
+            server.api_url,
+            str(journal),
+            str(company),
+            str(tmp_path / "cache"),
+        ]
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         time.sleep(0.05)
@@ -313,7 +363,7 @@ def test_a_killed_process_resumes_without_repeating_a_create(sandbox_factory, tm
     os.kill(proc.pid, signal.SIGKILL)  # mid-flight: some rows are 'sending'
     proc.wait(10)
     with sqlite3.connect(journal) as db:
-        job, = db.execute("SELECT job_id FROM bulk_jobs").fetchone()
+        (job,) = db.execute("SELECT job_id FROM bulk_jobs").fetchone()
         states = dict(db.execute("SELECT status, COUNT(*) FROM bulk_rows GROUP BY status").fetchall())
     assert states.get("pending", 0) > 0, states
     time.sleep(0.3)  # requests the dead process left in flight reach the sandbox
@@ -327,17 +377,28 @@ def test_a_killed_process_resumes_without_repeating_a_create(sandbox_factory, tm
     assert writes(server)["create"] - sent == 30 - committed  # only what had not happened was sent
 
 
-def test_bulk_replace_nulls_what_the_row_leaves_out_and_read_only_can_be_dropped(server, client, company, tmp_path):
-    ids = client.tickets.bulk_create([ticket(company, f"replace-{i}", description="keep?") for i in range(2)],
-                                     journal=tmp_path / "j.sqlite", progress=False).ids
-    rows = [{"id": i, **ticket(company, f"replaced-{n}"), "createDate": "2020-01-01T00:00:00"}
-            for n, i in enumerate(ids)]
+def test_bulk_replace_nulls_what_the_row_leaves_out_and_read_only_can_be_dropped(
+    server, client, company, tmp_path
+):
+    ids = client.tickets.bulk_create(
+        [ticket(company, f"replace-{i}", description="keep?") for i in range(2)],
+        journal=tmp_path / "j.sqlite",
+        progress=False,
+    ).ids
+    rows = [
+        {"id": i, **ticket(company, f"replaced-{n}"), "createDate": "2020-01-01T00:00:00"}
+        for n, i in enumerate(ids)
+    ]
     refused = client.tickets.bulk_replace(rows, dry_run=True, progress=False)
     assert [m.split(":")[0] for _, m in refused.errors] == ["createDate is read-only"] * 2
-    missing = client.tickets.bulk_replace([{"id": ids[0], "title": "no status"}], dry_run=True, progress=False)
+    missing = client.tickets.bulk_replace(
+        [{"id": ids[0], "title": "no status"}], dry_run=True, progress=False
+    )
     assert "Missing Required Field: companyID." in missing.errors[0][1]
     before = writes(server)["update"]
-    result = client.tickets.bulk_replace(rows, journal=tmp_path / "j.sqlite", progress=False, read_only="drop")
+    result = client.tickets.bulk_replace(
+        rows, journal=tmp_path / "j.sqlite", progress=False, read_only="drop"
+    )
     assert result.ok and writes(server)["update"] - before == 2
     assert [client.tickets.get(i)["description"] for i in ids] == [None, None]  # PUT: left out -> null
     assert client.tickets.get(ids[0])["createDate"] != "2020-01-01T00:00:00"
@@ -354,17 +415,22 @@ def test_wrong_options_fail_before_anything_is_journaled_or_sent(server, client,
     with pytest.raises(ConfigurationError, match="cannot resume"):
         client.tickets.bulk_create(resume="nope", dry_run=True)
     assert server.admin.stats()["total"] == total
-    assert not (tmp_path / "j.sqlite").exists() or not sqlite3.connect(tmp_path / "j.sqlite").execute(
-        "SELECT COUNT(*) FROM bulk_jobs").fetchone()[0]
+    assert (
+        not (tmp_path / "j.sqlite").exists()
+        or not sqlite3.connect(tmp_path / "j.sqlite").execute("SELECT COUNT(*) FROM bulk_jobs").fetchone()[0]
+    )
 
 
 def test_a_job_runs_in_one_process_at_a_time(server, client, company, tmp_path):
     journal = tmp_path / "j.sqlite"
-    job = client.tickets.bulk_create([ticket(company, "claimed", priority=999)], journal=journal,
-                                     progress=False).job_id
+    job = client.tickets.bulk_create(
+        [ticket(company, "claimed", priority=999)], journal=journal, progress=False
+    ).job_id
     with sqlite3.connect(journal) as db:  # as if the parent process (alive) were running it now
-        db.execute("UPDATE bulk_jobs SET owner = ?, heartbeat = ?", (f"{socket.gethostname()}:{os.getppid()}",
-                                                                     time.time()))
+        db.execute(
+            "UPDATE bulk_jobs SET owner = ?, heartbeat = ?",
+            (f"{socket.gethostname()}:{os.getppid()}", time.time()),
+        )
     with pytest.raises(ConfigurationError, match="being run by another process"):
         client.tickets.bulk_create(resume=job, journal=journal, progress=False)
     with sqlite3.connect(journal) as db:  # a runner that died (no such process) holds nothing
@@ -372,10 +438,15 @@ def test_a_job_runs_in_one_process_at_a_time(server, client, company, tmp_path):
     assert client.tickets.bulk_create(resume=job, journal=journal, progress=False).job_id == job
 
 
-def test_progress_reaches_the_caller_and_the_bar_ends_with_the_summary(server, client, company, tmp_path, capsys):
+def test_progress_reaches_the_caller_and_the_bar_ends_with_the_summary(
+    server, client, company, tmp_path, capsys
+):
     seen = []
-    client.tickets.bulk_create([ticket(company, f"progress-{i}") for i in range(5)],
-                               journal=tmp_path / "j.sqlite", progress=seen.append)
+    client.tickets.bulk_create(
+        [ticket(company, f"progress-{i}") for i in range(5)],
+        journal=tmp_path / "j.sqlite",
+        progress=seen.append,
+    )
     assert [e.finished for e in seen] == [1, 2, 3, 4, 5] and seen[-1].done == 5 and seen[-1].total == 5
     client.tickets.bulk_create([ticket(company, "bar")], journal=tmp_path / "j.sqlite", progress=True)
     err = capsys.readouterr().err
@@ -385,9 +456,12 @@ def test_progress_reaches_the_caller_and_the_bar_ends_with_the_summary(server, c
 def test_an_exhausted_budget_share_stops_the_job_resumably(sandbox_factory, tmp_path):
     server = sandbox_factory(threshold=200)
     journal = tmp_path / "j.sqlite"
-    rows = [{"title": f"budget-{i:02d}", "companyID": 29680002, "priority": 1, "status": 1} for i in range(30)]
-    with AutotaskClient(**server.credentials, cache_dir=str(tmp_path / "cache"), max_api_share=0.1,
-                        max_budget_wait=0) as tight:
+    rows = [
+        {"title": f"budget-{i:02d}", "companyID": 29680002, "priority": 1, "status": 1} for i in range(30)
+    ]
+    with AutotaskClient(
+        **server.credentials, cache_dir=str(tmp_path / "cache"), max_api_share=0.1, max_budget_wait=0
+    ) as tight:
         with pytest.raises(BulkInterruptedError, match="share is used up") as caught:
             tight.tickets.bulk_create(rows, journal=journal, progress=False, match=["title"])
     assert 0 < caught.value.result.done < 30
@@ -395,14 +469,17 @@ def test_an_exhausted_budget_share_stops_the_job_resumably(sandbox_factory, tmp_
     reads = stats["endpoints"]["ThresholdInformation"]["ThresholdInformation"]
     assert stats["total"] - reads <= 20  # 10 % of 200: the share held
     with AutotaskClient(**server.credentials, cache_dir=str(tmp_path / "cache"), max_api_share=0.5) as wider:
-        result = wider.tickets.bulk_create(resume=caught.value.job_id, journal=journal, progress=False,
-                                           match=["title"])
+        result = wider.tickets.bulk_create(
+            resume=caught.value.job_id, journal=journal, progress=False, match=["title"]
+        )
         assert sorted(r["title"] for r in titled(wider, "budget-")) == [r["title"] for r in rows]
     assert result.ok and writes(server)["create"] == 30
     assert server.admin.stats()["rejected"]["threshold"] == 0
 
 
-def test_a_source_that_breaks_while_being_read_sends_nothing_and_leaves_no_job(server, client, company, tmp_path):
+def test_a_source_that_breaks_while_being_read_sends_nothing_and_leaves_no_job(
+    server, client, company, tmp_path
+):
     def rows():
         yield ticket(company, "never-sent-1")
         raise OSError("the export file went away")

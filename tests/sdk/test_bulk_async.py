@@ -53,8 +53,9 @@ async def titled(client, prefix):
 async def test_async_faults_write_every_row_exactly_once(server, client, company, tmp_path):
     rows = [ticket(company, f"async-faulty-{i:03d}") for i in range(40)]
     server.admin.set_faults(FAULTS)
-    result = await client.tickets.bulk_create(rows, journal=tmp_path / "j.sqlite", progress=False,
-                                              marker="externalID")
+    result = await client.tickets.bulk_create(
+        rows, journal=tmp_path / "j.sqlite", progress=False, marker="externalID"
+    )
     server.admin.set_faults(None)
     faults = server.admin.stats()["faults"]
     assert faults.get("reset-after", 0) + faults.get("reset", 0) >= 2 and faults.get("500", 0) >= 1, faults
@@ -76,8 +77,9 @@ async def test_async_interrupted_job_resumes_and_repeats_nothing(server, client,
     with pytest.raises(BulkInterruptedError) as caught:
         await client.tickets.bulk_create(rows, journal=journal, progress=stop_after_five, match=["title"])
     assert 5 <= caught.value.result.done < 16
-    result = await client.tickets.bulk_create(resume=caught.value.job_id, journal=journal, progress=False,
-                                              match=["title"])
+    result = await client.tickets.bulk_create(
+        resume=caught.value.job_id, journal=journal, progress=False, match=["title"]
+    )
     assert result.ok and creates(server) - before == 16
     assert sorted(r["title"] for r in await titled(client, "async-resume-")) == [r["title"] for r in rows]
 
@@ -87,16 +89,25 @@ async def test_async_dry_run_sends_nothing(server, client, company):
     before = server.admin.stats()["endpoints"]["Tickets"]
     result = await client.tickets.bulk_create(rows, dry_run=True, progress=False)
     after = server.admin.stats()["endpoints"]["Tickets"]
-    assert {k: v for k, v in after.items() if k != "query"} == {k: v for k, v in before.items() if k != "query"}
+    assert {k: v for k, v in after.items() if k != "query"} == {
+        k: v for k, v in before.items() if k != "query"
+    }
     assert [i for i, _ in result.errors] == [1, 2] and result.journal is None
     assert result.errors[0][1] == "Picklist value [999] does not exist for priority."
 
 
 async def test_async_ticket_notes_go_under_their_ticket(server, client, company, tmp_path):
-    parents = (await client.tickets.bulk_create([ticket(company, f"async-parent-{i}") for i in range(2)],
-                                                journal=tmp_path / "j.sqlite", progress=False)).ids
-    notes = [{"ticketID": t, "title": "async note", "description": "bulk", "noteType": 1, "publish": 1}
-             for t in parents]
+    parents = (
+        await client.tickets.bulk_create(
+            [ticket(company, f"async-parent-{i}") for i in range(2)],
+            journal=tmp_path / "j.sqlite",
+            progress=False,
+        )
+    ).ids
+    notes = [
+        {"ticketID": t, "title": "async note", "description": "bulk", "noteType": 1, "publish": 1}
+        for t in parents
+    ]
     before = creates(server, "TicketNotes")
     result = await client.ticket_notes.bulk_create(notes, journal=tmp_path / "j.sqlite", progress=False)
     assert result.ok and creates(server, "TicketNotes") - before == 2
@@ -104,12 +115,18 @@ async def test_async_ticket_notes_go_under_their_ticket(server, client, company,
 
 
 async def test_async_update_conflict_is_skipped(server, client, company, tmp_path):
-    ids = (await client.tickets.bulk_create([ticket(company, f"async-conflict-{i}") for i in range(2)],
-                                            journal=tmp_path / "j.sqlite", progress=False)).ids
+    ids = (
+        await client.tickets.bulk_create(
+            [ticket(company, f"async-conflict-{i}") for i in range(2)],
+            journal=tmp_path / "j.sqlite",
+            progress=False,
+        )
+    ).ids
     read = [r async for r in client.tickets.query(Q("id").in_(ids), fields=["id", "lastActivityDate"])]
     await client.tickets.update({"id": ids[0], "title": "renamed by someone"})
-    result = await client.tickets.bulk_update([{**r, "priority": 2} for r in read],
-                                              journal=tmp_path / "j.sqlite", progress=False)
+    result = await client.tickets.bulk_update(
+        [{**r, "priority": 2} for r in read], journal=tmp_path / "j.sqlite", progress=False
+    )
     assert [i for i, _ in result.errors] == [0] and result.ids == [None, ids[1]]
     assert (await client.tickets.get(ids[0]))["priority"] == 1
     assert (await client.tickets.get(ids[1]))["priority"] == 2
@@ -122,8 +139,9 @@ async def test_a_cancelled_async_job_resumes_without_repeating(sandbox_factory, 
         company = (await anext(c.tickets.pages(page_size=1)))[0]["companyID"]
         rows = [ticket(company, f"cancelled-{i:02d}") for i in range(24)]
         with pytest.raises((asyncio.TimeoutError, TimeoutError)):
-            await asyncio.wait_for(c.tickets.bulk_create(rows, journal=journal, progress=False,
-                                                         match=["title"]), timeout=0.6)
+            await asyncio.wait_for(
+                c.tickets.bulk_create(rows, journal=journal, progress=False, match=["title"]), timeout=0.6
+            )
         await asyncio.sleep(0.3)  # requests cut off in flight reach the sandbox (or not)
         committed = len(await titled(c, "cancelled-"))
         sent = creates(slow)

@@ -74,8 +74,9 @@ def test_a_note_written_under_a_ticket_drops_the_cached_ticket(server, make_clie
     client.tickets.get(tid)
     client.tickets.get(tid)
     misses = client.cache_stats()["misses"]
-    client.ticket_notes.create({"ticketID": tid, "title": "n", "description": "d", "noteType": 1,
-                                "publish": 1}, parent_id=tid)
+    client.ticket_notes.create(
+        {"ticketID": tid, "title": "n", "description": "d", "noteType": 1, "publish": 1}, parent_id=tid
+    )
     client.tickets.get(tid)
     assert client.cache_stats()["misses"] == misses + 1
 
@@ -102,7 +103,11 @@ def test_a_change_signal_from_webhooks_invalidates(server, make_client):
     rows = list(client.tickets.query(Q("id") == tid, fields=["title"]))
     change_behind_our_back(server, "Tickets", {"id": tid, "title": "again"})
     publish(Change("Tickets", None, "update"))  # entity only, any tenant: everything of it goes
-    assert list(client.tickets.query(Q("id") == tid, fields=["title"]))[0]["title"] == "again" != rows[0]["title"]
+    assert (
+        list(client.tickets.query(Q("id") == tid, fields=["title"]))[0]["title"]
+        == "again"
+        != rows[0]["title"]
+    )
 
 
 def test_ttl_per_entity(server, make_client):
@@ -156,7 +161,9 @@ async def test_the_async_client_caches_and_invalidates(server, make_client):
         assert client.request_count == sent
         await client.tickets.update({"id": tid, "title": "async patch"})
         assert (await client.tickets.get(tid))["title"] == "async patch"
-        assert [r async for r in client.tickets.query(Q("id") == tid, fields=["title"])][0]["title"] == "async patch"
+        assert [r async for r in client.tickets.query(Q("id") == tid, fields=["title"])][0][
+            "title"
+        ] == "async patch"
     finally:
         await client.close()
 

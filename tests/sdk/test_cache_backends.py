@@ -41,8 +41,10 @@ def test_redis_is_shared_by_clients_and_partitioned_by_tenant(server, make_clien
     assert two.tickets.get(29680001) == row and two.request_count == sent  # another client's entry
     keys = [k.decode() for k in redis.Redis.from_url(REDIS_URL).scan_iter(match=f"{prefix}:*")]
     assert keys == [f"{prefix}:{one.cache.tenant}:rec:Tickets"]
-    other_tenant = make_client(server, cache=CacheConfig(backend="redis", redis_url=REDIS_URL,
-                                                         key_prefix=prefix, tenant="another-tenant"))
+    other_tenant = make_client(
+        server,
+        cache=CacheConfig(backend="redis", redis_url=REDIS_URL, key_prefix=prefix, tenant="another-tenant"),
+    )
     sent = other_tenant.request_count
     other_tenant.tickets.get(29680001)
     assert other_tenant.request_count == sent + 1
@@ -82,8 +84,12 @@ def test_disk_survives_a_restart_and_stays_bounded(server, make_client, tmp_path
     again.tickets.update({"id": 29680001, "title": "disk patch"})
     assert again.tickets.get(29680001)["title"] == "disk patch"
 
-    small = make_client(server, cache=CacheConfig(backend="disk", directory=str(tmp_path / "small"),
-                                                  max_bytes=8 * 1024, queries=False))
+    small = make_client(
+        server,
+        cache=CacheConfig(
+            backend="disk", directory=str(tmp_path / "small"), max_bytes=8 * 1024, queries=False
+        ),
+    )
     for tid in range(29680001, 29680013):
         small.tickets.get(tid)
     stats = small.cache_stats()

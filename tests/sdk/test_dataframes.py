@@ -32,7 +32,10 @@ def test_columns_are_typed_from_field_metadata(frame, all_tickets):
     assert len(frame) == len(all_tickets)
     dtypes = frame.dtypes
     assert dtypes["id"] == "Int64" and dtypes["companyID"] == "Int64" and dtypes["priority"] == "Int64"
-    assert str(dtypes["createDate"]) == "datetime64[us, UTC]" and str(dtypes["completedDate"]) == "datetime64[us, UTC]"
+    assert (
+        str(dtypes["createDate"]) == "datetime64[us, UTC]"
+        and str(dtypes["completedDate"]) == "datetime64[us, UTC]"
+    )
     assert dtypes["isAssignedToComanaged"] == "boolean" and dtypes["estimatedHours"] == "float64"
     assert dtypes["title"] == "string"
     by_id = {t["id"]: t for t in all_tickets}
@@ -40,10 +43,16 @@ def test_columns_are_typed_from_field_metadata(frame, all_tickets):
         raw = by_id[row.id]
         assert row.title == raw["title"] and row.estimatedHours == raw["estimatedHours"]
         assert row.createDate.to_pydatetime() == parse_datetime(raw["createDate"])
-        assert (pd.isna(row.completedDate) if raw["completedDate"] is None
-                else row.completedDate.to_pydatetime() == parse_datetime(raw["completedDate"]))
-        assert (pd.isna(row.assignedResourceID) if raw["assignedResourceID"] is None
-                else row.assignedResourceID == raw["assignedResourceID"])
+        assert (
+            pd.isna(row.completedDate)
+            if raw["completedDate"] is None
+            else row.completedDate.to_pydatetime() == parse_datetime(raw["completedDate"])
+        )
+        assert (
+            pd.isna(row.assignedResourceID)
+            if raw["assignedResourceID"] is None
+            else row.assignedResourceID == raw["assignedResourceID"]
+        )
 
 
 def test_picklist_labels_sit_beside_values(client, frame):
@@ -53,7 +62,9 @@ def test_picklist_labels_sit_beside_values(client, frame):
     for value, label in frame[["status", "status_label"]].drop_duplicates().itertuples(index=False):
         assert label == status[("", str(value))]
     sub = picklist(client, "subIssueType")  # dependent on issueType
-    for issue, value, label in frame[["issueType", "subIssueType", "subIssueType_label"]].dropna().itertuples(index=False):
+    for issue, value, label in (
+        frame[["issueType", "subIssueType", "subIssueType_label"]].dropna().itertuples(index=False)
+    ):
         assert label == sub[(str(issue), str(value))]
 
 
@@ -64,13 +75,15 @@ def test_udfs_become_typed_columns(client, frame, all_tickets):
     assert str(frame["Follow Up Date"].dtype) == "datetime64[us, UTC]"
     labels = {v["value"]: v["label"] for v in udfs["Root Cause"]["picklistValues"]}
     raw = {t["id"]: {u["name"]: u["value"] for u in t["userDefinedFields"]} for t in all_tickets}
-    for tid, cause, label, score in frame[["id", "Root Cause", "Root Cause_label",
-                                           "Customer Impact Score"]].itertuples(index=False):
+    for tid, cause, label, score in frame[
+        ["id", "Root Cause", "Root Cause_label", "Customer Impact Score"]
+    ].itertuples(index=False):
         expected = raw[tid]
         assert (pd.isna(cause) and expected["Root Cause"] is None) or cause == expected["Root Cause"]
         assert pd.isna(label) if pd.isna(cause) else label == labels[cause]
-        assert (pd.isna(score) and expected["Customer Impact Score"] is None) or \
-            score == float(expected["Customer Impact Score"])
+        assert (pd.isna(score) and expected["Customer Impact Score"] is None) or score == float(
+            expected["Customer Impact Score"]
+        )
 
 
 def test_where_fields_labels_and_udf_modes(client, frame):

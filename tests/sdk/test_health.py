@@ -9,7 +9,7 @@ import re
 import socketserver
 import sqlite3
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -96,18 +96,26 @@ def test_a_healthy_tenant(sandbox, make_client):
     assert "<script" not in html and "src=" not in html and "href=" not in html  # self-contained
 
 
-def test_faults_fail_checks_and_alert_once_then_clear(sandbox_factory, make_client, hook_server, tmp_path, caplog):
+def test_faults_fail_checks_and_alert_once_then_clear(
+    sandbox_factory, make_client, hook_server, tmp_path, caplog
+):
     url, received = hook_server
     server = sandbox_factory(threshold=40)
     client = make_client(server)
-    monitor = HealthMonitor(client, channels=[WebhookChannel(url), LogChannel()],
-                            thresholds=Thresholds(latency_p95_warn_ms=150), state_file=str(tmp_path / "alerts.json"))
+    monitor = HealthMonitor(
+        client,
+        channels=[WebhookChannel(url), LogChannel()],
+        thresholds=Thresholds(latency_p95_warn_ms=150),
+        state_file=str(tmp_path / "alerts.json"),
+    )
     assert monitor.check_all().ok and received == []
 
     other_integration = httpx.Client(headers=server.headers)
     for _ in range(20):  # another integration spends half the tenant's threshold of 40
-        other_integration.get(f"{server.api_url}V1.0/Companies/query/count",
-                              params={"search": '{"filter":[{"op":"gt","field":"id","value":0}]}'})
+        other_integration.get(
+            f"{server.api_url}V1.0/Companies/query/count",
+            params={"search": '{"filter":[{"op":"gt","field":"id","value":0}]}'},
+        )
     other_integration.close()
     server.admin.configure(latency_ms=250)
     client.companies.count()  # one of ours, slowed down
@@ -122,8 +130,13 @@ def test_faults_fail_checks_and_alert_once_then_clear(sandbox_factory, make_clie
     assert len(received) == 2
     logged = [r.getMessage() for r in caplog.records if r.name == "sdk_core.health.alerts"]
     assert sorted(m.split(":")[0] for m in logged) == ["[Autotask health] FAIL", "[Autotask health] WARN"]
-    again = HealthMonitor(client, channels=[WebhookChannel(url)], thresholds=monitor.thresholds,
-                          state_file=str(tmp_path / "alerts.json"), window=0.5)
+    again = HealthMonitor(
+        client,
+        channels=[WebhookChannel(url)],
+        thresholds=monitor.thresholds,
+        state_file=str(tmp_path / "alerts.json"),
+        window=0.5,
+    )
     server.admin.configure(threshold=10000, latency_ms=0)
     import time
 
@@ -161,8 +174,9 @@ def test_thread_limit_refusals_are_counted(sandbox_factory, make_client):
 def test_wrong_credentials_fail_without_the_secret(sandbox, make_client, smtp_server):
     port, messages = smtp_server
     client = make_client(sandbox, secret="not-the-secret-123")
-    channel = SMTPChannel("127.0.0.1", port, sender="monitor@example.com", recipients=["ops@example.com"],
-                          starttls=False)
+    channel = SMTPChannel(
+        "127.0.0.1", port, sender="monitor@example.com", recipients=["ops@example.com"], starttls=False
+    )
     report = HealthMonitor(client, channels=[channel]).check_all()
     assert not report.ok and report.check("authentication").status == "fail"
     assert report.check("version").status == "skip"
@@ -176,7 +190,7 @@ def test_freshness_and_webhook_backlog_when_given(sandbox, make_client, tmp_path
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE tickets (id INTEGER, last_activity_date TEXT)")
         conn.execute("CREATE TABLE companies (id INTEGER, last_activity_date TEXT)")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         conn.execute("INSERT INTO tickets VALUES (1, ?)", ((now - timedelta(minutes=5)).isoformat(),))
         conn.execute("INSERT INTO companies VALUES (1, ?)", ((now - timedelta(days=2)).isoformat(),))
 
@@ -190,9 +204,16 @@ def test_freshness_and_webhook_backlog_when_given(sandbox, make_client, tmp_path
 
     url = f"sqlite:///{db}"
     store = Store(150)
-    report = HealthMonitor(make_client(sandbox), channels=[], tenant="acme", webhook_store=store, freshness={
-        "tickets": sql_freshness(url, "tickets", "last_activity_date"),
-        "companies": sql_freshness(url, "companies", "last_activity_date")}).check_all()
+    report = HealthMonitor(
+        make_client(sandbox),
+        channels=[],
+        tenant="acme",
+        webhook_store=store,
+        freshness={
+            "tickets": sql_freshness(url, "tickets", "last_activity_date"),
+            "companies": sql_freshness(url, "companies", "last_activity_date"),
+        },
+    ).check_all()
     assert report.check("freshness:tickets").status == "ok"
     assert report.check("freshness:companies").status == "fail" and not report.ok
     assert report.check("webhook_backlog").status == "warn" and store.asked == ["acme"]

@@ -121,6 +121,8 @@ def test_every_exported_name_resolves_lazily_and_unknown_names_fail():
 
 
 def test_the_public_namespace_is_exactly_all_and_dunders():
-    import sdk_core.errors  # noqa: F401 (a loaded submodule must not widen it either)
+    import sdk_core.errors  # a loaded submodule must not widen it either
 
-    assert {n for n in dir(sdk_core) if not (n.startswith("__") and n.endswith("__"))} == set(sdk_core.__all__)
+    assert {n for n in dir(sdk_core) if not (n.startswith("__") and n.endswith("__"))} == set(
+        sdk_core.__all__
+    )

@@ -28,13 +28,13 @@ def _no_password(caplog: pytest.LogCaptureFixture, *texts: str) -> None:
 def test_request_logs_and_errors_mask_the_url_password(sandbox, tmp_path, caplog) -> None:
     caplog.set_level(logging.DEBUG, logger="sdk_core")
     url = _with_userinfo(sandbox.api_url)
-    with AutotaskClient(**{**sandbox.credentials, "api_url": url},
-                        cache_dir=str(tmp_path)) as client:
+    with AutotaskClient(**{**sandbox.credentials, "api_url": url}, cache_dir=str(tmp_path)) as client:
         assert client.tickets.count() > 0
         assert "****@" in "\n".join(r.getMessage() for r in caplog.records)
         _no_password(caplog, repr(client))
-    with AutotaskClient(**{**sandbox.credentials, "api_url": url, "secret": "wrong"},
-                        cache_dir=str(tmp_path)) as client:
+    with AutotaskClient(
+        **{**sandbox.credentials, "api_url": url, "secret": "wrong"}, cache_dir=str(tmp_path)
+    ) as client:
         with pytest.raises(AuthenticationError) as caught:
             client.tickets.count()
     _no_password(caplog, str(caught.value), repr(caught.value.request), str(caught.value.request))
@@ -47,8 +47,14 @@ def test_connection_failures_mask_the_url_password(tmp_path, caplog) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://proxy-user:{PASSWORD}@127.0.0.1:{port}/ATServicesRest/"
-    with AutotaskClient(username="u@example.com", secret="s", integration_code="c",
-                        api_url=url, max_retries=1, cache_dir=str(tmp_path)) as client:
+    with AutotaskClient(
+        username="u@example.com",
+        secret="s",
+        integration_code="c",
+        api_url=url,
+        max_retries=1,
+        cache_dir=str(tmp_path),
+    ) as client:
         with pytest.raises(TransportError) as caught:
             client.tickets.count()
     chain = [str(caught.value), repr(caught.value.__cause__), str(caught.value.__cause__)]
@@ -59,6 +65,7 @@ def test_a_url_that_is_not_http_is_refused_without_its_password() -> None:
     from sdk_core.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError) as caught:
-        AutotaskClient(username="u", secret="s", integration_code="c",
-                       api_url=f"ftp://proxy-user:{PASSWORD}@host/")
+        AutotaskClient(
+            username="u", secret="s", integration_code="c", api_url=f"ftp://proxy-user:{PASSWORD}@host/"
+        )
     assert PASSWORD not in str(caught.value) and "****@host" in str(caught.value)

@@ -75,8 +75,11 @@ def run_tap(config: dict[str, Any], state: dict[str, Any] | None = None) -> Outp
     return Output.parse(buffer.getvalue())
 
 
-def start_tap(config: dict[str, Any], workdir: Path, state: dict[str, Any] | None = None,
-              ) -> tuple[subprocess.Popen[bytes], Path]:
+def start_tap(
+    config: dict[str, Any],
+    workdir: Path,
+    state: dict[str, Any] | None = None,
+) -> tuple[subprocess.Popen[bytes], Path]:
     """The real console script as a child process, stdout to a file (for kill -9 tests)."""
     cfg = workdir / "config.json"
     cfg.write_text(json.dumps(config))
@@ -86,6 +89,10 @@ def start_tap(config: dict[str, Any], workdir: Path, state: dict[str, Any] | Non
         st.write_text(json.dumps(state))
         args += ["--state", str(st)]
     out = workdir / f"out-{len(list(workdir.glob('out-*')))}.jsonl"
-    proc = subprocess.Popen(args, stdout=out.open("wb"), stderr=out.with_suffix(".log").open("wb"),
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        args,
+        stdout=out.open("wb"),
+        stderr=out.with_suffix(".log").open("wb"),
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     return proc, out

@@ -14,13 +14,13 @@ def _run(tmp_path: Path, config: dict, *args: str) -> subprocess.CompletedProces
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps(config))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_AUTOTASK_")}
-    return subprocess.run([TAP, "--config", str(cfg), *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [TAP, "--config", str(cfg), *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_discover_without_credentials_names_what_is_missing(tmp_path: Path) -> None:
-    done = _run(tmp_path, {"api_url": "http://127.0.0.1:9/unset/", "username": "u@example.com"},
-                "--discover")
+    done = _run(tmp_path, {"api_url": "http://127.0.0.1:9/unset/", "username": "u@example.com"}, "--discover")
     assert done.returncode != 0
     assert "Traceback" not in done.stderr and "KeyError" not in done.stderr, done.stderr
     error = [line for line in done.stderr.splitlines() if "Missing Autotask credentials" in line]
@@ -32,23 +32,20 @@ def test_discover_without_credentials_names_what_is_missing(tmp_path: Path) -> N
 
 
 def test_offline_discover_needs_no_credentials(tmp_path: Path) -> None:
-    done = _run(tmp_path, {"metadata_source": "catalog", "include_streams": ["tickets"]},
-                "--discover")
+    done = _run(tmp_path, {"metadata_source": "catalog", "include_streams": ["tickets"]}, "--discover")
     assert done.returncode == 0, done.stderr[-2000:]
     assert [s["tap_stream_id"] for s in json.loads(done.stdout)["streams"]] == ["tickets"]
 
 
 def test_about_describes_the_overlap_as_deduplicated(tmp_path: Path) -> None:
-    done = subprocess.run([TAP, "--about", "--format=json"], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([TAP, "--about", "--format=json"], capture_output=True, text=True, timeout=120)
     settings = json.loads(done.stdout)["settings"]["properties"]
     text = settings["lookback_minutes"]["description"]
     assert "emitted again" not in text and "skipped" in text, text
 
 
 def test_about_documents_the_shape_of_deletion_records() -> None:
-    done = subprocess.run([TAP, "--about", "--format=markdown"], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([TAP, "--about", "--format=markdown"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("# `tap-autotask`"), done.stdout[:300]
     text = " ".join(done.stdout.split())
@@ -57,9 +54,16 @@ def test_about_documents_the_shape_of_deletion_records() -> None:
 
 
 def test_a_secret_of_the_wrong_type_is_named_but_never_shown(tmp_path: Path) -> None:
-    done = _run(tmp_path, {"api_url": "http://127.0.0.1:9/unset/", "username": "u@example.com",
-                           "secret": ["sandbox-secret"], "integration_code": {"k": "INTEG-CODE-1"},
-                           "parallelism": "INTEG-CODE-1"})
+    done = _run(
+        tmp_path,
+        {
+            "api_url": "http://127.0.0.1:9/unset/",
+            "username": "u@example.com",
+            "secret": ["sandbox-secret"],
+            "integration_code": {"k": "INTEG-CODE-1"},
+            "parallelism": "INTEG-CODE-1",
+        },
+    )
     assert done.returncode != 0
     assert "sandbox-secret" not in done.stderr and "INTEG-CODE-1" not in done.stderr, done.stderr
     assert "config['secret'] must be of type string" in done.stderr

@@ -11,8 +11,7 @@ from sdk_core.catalog import load_catalog
 from tap_autotask import TapAutotask
 from tests.tap.singer_run import TAP
 
-OFFLINE = {"username": "u@example.com", "secret": "s", "integration_code": "c",
-           "metadata_source": "catalog"}
+OFFLINE = {"username": "u@example.com", "secret": "s", "integration_code": "c", "metadata_source": "catalog"}
 
 
 @pytest.fixture(scope="module")
@@ -55,16 +54,18 @@ def test_discovered_catalog_keeps_reference_annotations_and_deleted_at(catalog: 
 
 
 def test_include_streams_limits_discovery_and_rejects_a_pattern_matching_nothing() -> None:
-    tap = TapAutotask(config={**OFFLINE, "include_streams": ["ticket_note?", "companies"]},
-                      parse_env_config=False)
+    tap = TapAutotask(
+        config={**OFFLINE, "include_streams": ["ticket_note?", "companies"]}, parse_env_config=False
+    )
     assert set(tap.streams) == {"ticket_notes", "companies"}
     with pytest.raises(Exception, match="matches no stream"):
         TapAutotask(config={**OFFLINE, "include_streams": ["tickit"]}, parse_env_config=False)
 
 
 def test_about_markdown_documents_every_setting() -> None:
-    out = subprocess.run([TAP, "--about", "--format=markdown"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [TAP, "--about", "--format=markdown"], capture_output=True, text=True, check=True
+    ).stdout
     for name, prop in TapAutotask.config_jsonschema["properties"].items():
         row = next((line for line in out.splitlines() if line.startswith(f"| {name} |")), None)
         assert row is not None, name
@@ -74,8 +75,9 @@ def test_about_markdown_documents_every_setting() -> None:
 def test_discover_command_runs_offline(tmp_path) -> None:
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps(OFFLINE))
-    out = subprocess.run([TAP, "--config", str(cfg), "--discover"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [TAP, "--config", str(cfg), "--discover"], capture_output=True, text=True, check=True
+    ).stdout
     assert len(json.loads(out)["streams"]) == len(load_catalog().queryable()) + 2
 
 

@@ -29,8 +29,13 @@ class Discover:
 
     def __call__(self, **env: str) -> tuple[dict[str, Any], bool]:
         self.file.write_text(json.dumps(self.config))
-        done = subprocess.run([TAP, "--config", str(self.file), "--discover"], capture_output=True,
-                              text=True, env={**self.env, **env}, timeout=120)
+        done = subprocess.run(
+            [TAP, "--config", str(self.file), "--discover"],
+            capture_output=True,
+            text=True,
+            env={**self.env, **env},
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         return json.loads(done.stdout), FAST in done.stderr
 
@@ -44,12 +49,11 @@ def _columns(catalog: dict[str, Any], stream: str) -> set[str]:
 def discover(sandbox_factory: Any, tmp_path: Path) -> Discover:
     server = sandbox_factory()
     run = Discover(tmp_path, tap_config(server, include_streams=["companies", "udf_definitions"]))
-    run.server = server  # type: ignore[attr-defined]
+    run.server = server  # type: ignore[attr-defined]  # kept on the fixture for the test
     return run
 
 
-def test_a_warm_discovery_repeats_the_catalog_until_the_metadata_cache_changes(
-        discover: Discover) -> None:
+def test_a_warm_discovery_repeats_the_catalog_until_the_metadata_cache_changes(discover: Discover) -> None:
     cold, fast = discover()
     assert not fast  # cold: metadata read from the API and cached; nothing stored yet
     warm, fast = discover()
@@ -59,7 +63,7 @@ def test_a_warm_discovery_repeats_the_catalog_until_the_metadata_cache_changes(
     built, fast = discover(AUTOTASK_TAP_DISCOVERY_CACHE="off")
     assert not fast and built == again  # the switch, and the very same catalog
 
-    discover.server.admin.add_udf("Companies", "Renewal Tier")  # type: ignore[attr-defined]
+    discover.server.admin.add_udf("Companies", "Renewal Tier")  # type: ignore[attr-defined]  # set by the fixture
     again, fast = discover()
     assert fast and "udf_renewal_tier" not in _columns(again, "companies")  # metadata cached
     shutil.rmtree(discover.cache / "metadata")  # as its expiry or an invalidation would
@@ -80,15 +84,21 @@ def test_other_settings_get_their_own_catalog(discover: Discover) -> None:
     assert not fast and not any(c.startswith("udf_") for c in _columns(plain, "companies"))
     discover.config = {k: v for k, v in discover.config.items() if k != "secret"}
     discover.file.write_text(json.dumps(discover.config))
-    done = subprocess.run([TAP, "--config", str(discover.file), "--discover"],
-                          capture_output=True, text=True, env=discover.env, timeout=120)
+    done = subprocess.run(
+        [TAP, "--config", str(discover.file), "--discover"],
+        capture_output=True,
+        text=True,
+        env=discover.env,
+        timeout=120,
+    )
     assert done.returncode != 0 and "Missing Autotask credentials: secret" in done.stderr
     stored = list((discover.cache / discovery_cache.OWN_DIR).glob("*.json"))
     assert stored and all("secret-value" not in p.read_text() for p in stored)
 
 
-def test_a_stored_catalog_expires_with_the_metadata_it_was_built_from(tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stored_catalog_expires_with_the_metadata_it_was_built_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AUTOTASK_CACHE_DIR", str(tmp_path))
     (tmp_path / "metadata").mkdir()
     (tmp_path / "metadata" / "entry.json").write_text("{}")
@@ -101,12 +111,18 @@ def test_a_stored_catalog_expires_with_the_metadata_it_was_built_from(tmp_path: 
     assert discovery_cache.load(key) is None
 
 
-@pytest.mark.parametrize("argv", [
-    ["--discover"], ["--config", "c.json"], ["--config", "c.json", "--discover", "--about"],
-    ["--config", "c.json", "--catalog", "x.json", "--discover"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--discover"],
+        ["--config", "c.json"],
+        ["--config", "c.json", "--discover", "--about"],
+        ["--config", "c.json", "--catalog", "x.json", "--discover"],
+    ],
+)
 def test_only_a_plain_discovery_with_a_config_file_takes_the_shortcut(
-        argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.json").write_text("{}")
     assert discovery_cache.key_from_argv(argv) is None

@@ -30,14 +30,17 @@ def _denying_client(server: Any) -> AutotaskClient:
             return Response(403, {"Content-Type": "application/json"}, DENIAL)
         return real.send(request)
 
-    return AutotaskClient(username=server.username, secret=server.secret,
-                          integration_code=server.integration_code, api_url=server.api_url,
-                          transport=FunctionTransport(handler, failure=SyncTransport.failure))
+    return AutotaskClient(
+        username=server.username,
+        secret=server.secret,
+        integration_code=server.integration_code,
+        api_url=server.api_url,
+        transport=FunctionTransport(handler, failure=SyncTransport.failure),
+    )
 
 
 def _sync(server: Any, **extra: Any) -> tuple[Output, BaseException | None]:
-    config = tap_config(server, metadata_source="catalog",
-                        include_streams=["roles", "tickets"], **extra)
+    config = tap_config(server, metadata_source="catalog", include_streams=["roles", "tickets"], **extra)
     buffer, error = io.StringIO(), None
     with contextlib.redirect_stdout(buffer):
         tap = TapAutotask(config=config, parse_env_config=False)

@@ -13,8 +13,7 @@ from typing import Any
 from sdk_core.catalog import load_catalog
 from tests.tap.singer_run import Output, run_tap, start_tap, tap_config
 
-STREAMS = ["tickets", "ticket_notes", "time_entries", "contacts", "companies",
-           "deleted_ticket_logs"]
+STREAMS = ["tickets", "ticket_notes", "time_entries", "contacts", "companies", "deleted_ticket_logs"]
 
 
 def _changes(summary: dict[str, Any]) -> dict[str, dict[str, set[int]]]:
@@ -34,15 +33,13 @@ def test_second_run_emits_exactly_the_changed_rows_and_the_deletions(
     first = run_tap(config)
     assert len(first.records["tickets"]) > 100
 
-    summary = server.admin.post("activity", {"updates": 25, "creates": 10, "deletes": 4,
-                                             "seed": 11})
+    summary = server.admin.post("activity", {"updates": 25, "creates": 10, "deletes": 4, "seed": 11})
     changed = _changes(summary)
     assert changed["tickets"]["Delete"], "the batch should delete tickets"
 
     second = run_tap(config, first.state)
     for stream in STREAMS:
-        upserted = (changed[stream]["Create"] | changed[stream]["Update"]) - changed[stream][
-            "Delete"]
+        upserted = (changed[stream]["Create"] | changed[stream]["Update"]) - changed[stream]["Delete"]
         rows = [r for r in second.records[stream] if r.get("_sdc_deleted_at") is None]
         assert sorted(r["id"] for r in rows) == sorted(upserted), stream
     deletions = [r for r in second.records["tickets"] if r.get("_sdc_deleted_at")]
@@ -50,8 +47,9 @@ def test_second_run_emits_exactly_the_changed_rows_and_the_deletions(
     assert all(r["ticketNumber"] for r in deletions)
     # Only the deletion log's facts: no other column as an explicit null, which a target
     # would write over the row it already has.
-    assert all(set(r) == {"id", "_sdc_deleted_at", "ticketNumber", "title"} for r in deletions), \
-        [sorted(r) for r in deletions]
+    assert all(set(r) == {"id", "_sdc_deleted_at", "ticketNumber", "title"} for r in deletions), [
+        sorted(r) for r in deletions
+    ]
 
     for stream in ("tickets", "time_entries", "ticket_notes"):
         before = first.state["bookmarks"][stream]["replication_key_value"]
@@ -83,8 +81,9 @@ def test_reconciliation_rereads_everything_and_activates_a_new_version(
     assert set(ids) == set(first.ids("time_entries")) - gone
     version = due.activations["time_entries"][-1]
     assert version > first.state["bookmarks"]["time_entries"]["table_version"]
-    assert {m["version"] for m in due.messages
-            if m["type"] == "RECORD" and m["stream"] == "time_entries"} == {version}
+    assert {
+        m["version"] for m in due.messages if m["type"] == "RECORD" and m["stream"] == "time_entries"
+    } == {version}
     last_record = max(i for i, m in enumerate(due.messages) if m["type"] == "RECORD")
     activation = max(i for i, m in enumerate(due.messages) if m["type"] == "ACTIVATE_VERSION")
     assert activation > last_record
@@ -101,7 +100,8 @@ def _wait_for_pages(out: Path, pages: int, timeout: float = 60) -> None:
 
 
 def test_kill_9_mid_run_then_resume_loses_nothing_and_rereads_at_most_a_page(
-    sandbox_factory: Any, tmp_path: Path,
+    sandbox_factory: Any,
+    tmp_path: Path,
 ) -> None:
     server = sandbox_factory(scale="small", latency_ms=150)
     config = tap_config(server, include_streams=["tickets"], metadata_source="catalog")
@@ -132,8 +132,7 @@ def test_kill_9_mid_run_then_resume_loses_nothing_and_rereads_at_most_a_page(
 
 def test_429_and_500_storms_still_give_exact_row_counts(sandbox_factory: Any) -> None:
     server = sandbox_factory(scale="small", faults="429:0.05@200,500:0.05,reset:0.02")
-    config = tap_config(server, include_streams=["tickets", "ticket_notes"],
-                        metadata_source="catalog")
+    config = tap_config(server, include_streams=["tickets", "ticket_notes"], metadata_source="catalog")
     out = run_tap(config)
     health = server.admin.health()
     assert len(out.records["tickets"]) == len(set(out.ids("tickets"))) == health["tickets"]

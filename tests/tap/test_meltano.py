@@ -32,17 +32,23 @@ def _project(tmp: Path) -> Path:
                 plugin["executable"] = str(ROOT / exe)
     loaders = spec["plugins"].get("loaders") or []
     if not any(p["name"] == "target-files" for p in loaders):
-        loaders.append({"name": "target-files", "namespace": "target_files",
-                        "executable": str(BIN / "target-files"),
-                        "settings": [{"name": "format"}, {"name": "output_dir"}]})
+        loaders.append(
+            {
+                "name": "target-files",
+                "namespace": "target_files",
+                "executable": str(BIN / "target-files"),
+                "settings": [{"name": "format"}, {"name": "output_dir"}],
+            }
+        )
     spec["plugins"]["loaders"] = loaders
     (tmp / "meltano.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
     return tmp
 
 
 def _meltano(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "meltano"), *args], cwd=project, env=env, text=True,
-                          capture_output=True, timeout=300)
+    return subprocess.run(
+        [str(BIN / "meltano"), *args], cwd=project, env=env, text=True, capture_output=True, timeout=300
+    )
 
 
 def _rows(out_dir: Path, stream: str) -> list[dict[str, Any]]:
@@ -53,31 +59,55 @@ def _rows(out_dir: Path, stream: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
-def test_meltano_run_into_target_files_then_incrementally(sandbox_factory: Any,
-                                                          tmp_path: Path) -> None:
+def test_meltano_run_into_target_files_then_incrementally(sandbox_factory: Any, tmp_path: Path) -> None:
     server = sandbox_factory()
     project = _project(tmp_path)
     out1, out2 = tmp_path / "out1", tmp_path / "out2"
-    env = {**os.environ, "TAP_AUTOTASK_API_URL": server.api_url,
-           "TAP_AUTOTASK_METADATA_SOURCE": "catalog", "TARGET_FILES_FORMAT": "jsonl",
-           "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        "TAP_AUTOTASK_API_URL": server.api_url,
+        "TAP_AUTOTASK_METADATA_SOURCE": "catalog",
+        "TARGET_FILES_FORMAT": "jsonl",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "NO_COLOR": "1",
+    }
 
-    first = _meltano(project, {**env, "TARGET_FILES_OUTPUT_DIR": str(out1)},
-                     "--environment", "sandbox", "run", "tap-autotask", "target-files")
-    assert first.returncode == 0, "\n".join(l for l in first.stderr.splitlines() if "Skipping deselected" not in l)[-5000:]
+    first = _meltano(
+        project,
+        {**env, "TARGET_FILES_OUTPUT_DIR": str(out1)},
+        "--environment",
+        "sandbox",
+        "run",
+        "tap-autotask",
+        "target-files",
+    )
+    assert first.returncode == 0, "\n".join(
+        line for line in first.stderr.splitlines() if "Skipping deselected" not in line
+    )[-5000:]
     tickets = _rows(out1, "tickets")
     assert len(tickets) == server.admin.health()["tickets"]
     assert _rows(out1, "companies") and _rows(out1, "time_entries")
     assert not _rows(out1, "roles"), "roles is not in the default select"
 
     summary = server.admin.post("activity", {"updates": 5, "seed": 3})
-    expected = {c["id"] for c in summary["changes"]
-                if c["entity"] == "Tickets" and c["action"] in ("Create", "Update")}
+    expected = {
+        c["id"]
+        for c in summary["changes"]
+        if c["entity"] == "Tickets" and c["action"] in ("Create", "Update")
+    }
     assert expected, "the activity should change some tickets"
-    second = _meltano(project, {**env, "TARGET_FILES_OUTPUT_DIR": str(out2)},
-                      "--environment", "sandbox", "run", "tap-autotask", "target-files")
+    second = _meltano(
+        project,
+        {**env, "TARGET_FILES_OUTPUT_DIR": str(out2)},
+        "--environment",
+        "sandbox",
+        "run",
+        "tap-autotask",
+        "target-files",
+    )
     assert second.returncode == 0, second.stderr[-3000:]
     changed = _rows(out2, "tickets")
-    assert sorted(r["id"] for r in changed) == sorted(expected), \
+    assert sorted(r["id"] for r in changed) == sorted(expected), (
         "the second run reads from Meltano's saved state: exactly the changed tickets"
+    )
     assert _rows(out1, "projects") and not _rows(out2, "projects"), "no project changed"

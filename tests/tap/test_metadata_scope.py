@@ -19,12 +19,12 @@ def _requests(server: Any) -> int:
     return int(server.admin.stats()["total"])
 
 
-def test_picklist_values_cover_only_the_selected_entity_streams(sandbox_factory: Any,
-                                                                cold_cache: None) -> None:
+def test_picklist_values_cover_only_the_selected_entity_streams(
+    sandbox_factory: Any, cold_cache: None
+) -> None:
     server = sandbox_factory()
     before = _requests(server)
-    out = run_tap(tap_config(server, include_streams=["picklist_values", "udf_definitions",
-                                                      "tickets"]))
+    out = run_tap(tap_config(server, include_streams=["picklist_values", "udf_definitions", "tickets"]))
     spent = _requests(server) - before
     entities = {r["entity"] for r in out.records["picklist_values"]}
     assert entities == {"Tickets"}, entities
@@ -35,11 +35,13 @@ def test_picklist_values_cover_only_the_selected_entity_streams(sandbox_factory:
     assert spent <= 2 + pages + 2, spent
 
 
-def test_picklist_entities_setting_names_them_explicitly(sandbox_factory: Any,
-                                                         cold_cache: None) -> None:
+def test_picklist_entities_setting_names_them_explicitly(sandbox_factory: Any, cold_cache: None) -> None:
     server = sandbox_factory()
-    out = run_tap(tap_config(server, include_streams=["picklist_values"],
-                             picklist_entities=["Companies", "time_entries"]))
+    out = run_tap(
+        tap_config(
+            server, include_streams=["picklist_values"], picklist_entities=["Companies", "time_entries"]
+        )
+    )
     entities = {r["entity"] for r in out.records["picklist_values"]}
     assert entities == {"Companies", "TimeEntries"}, entities
     assert _requests(server) < 10

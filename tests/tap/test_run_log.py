@@ -21,13 +21,13 @@ def _selecting(catalog: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
     return catalog
 
 
-def test_deselected_streams_are_summed_up_in_one_line(sandbox: Any,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_deselected_streams_are_summed_up_in_one_line(sandbox: Any, caplog: pytest.LogCaptureFixture) -> None:
     config = tap_config(sandbox, metadata_source="catalog")
     catalog = TapAutotask(config=config, parse_env_config=False).catalog_dict
     total = len(catalog["streams"])
-    tap = TapAutotask(config=config, catalog=_selecting(catalog, {"companies", "contacts"}),
-                      parse_env_config=False)
+    tap = TapAutotask(
+        config=config, catalog=_selecting(catalog, {"companies", "contacts"}), parse_env_config=False
+    )
     caplog.set_level(logging.INFO)
     with contextlib.redirect_stdout(io.StringIO()) as out:
         tap.sync_all()

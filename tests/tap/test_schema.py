@@ -52,12 +52,14 @@ def test_id_is_never_null_and_deleted_at_only_when_asked() -> None:
 
 def test_annotations_for_references_picklists_and_udfs() -> None:
     picklist = ({"value": "1", "label": "New", "isActive": True, "parentValue": ""},)
-    schema = build_schema([
-        FieldSpec("id", "long"),
-        FieldSpec("companyID", "integer", reference="Companies"),
-        FieldSpec("status", "integer", picklist=picklist),
-        FieldSpec("udf_rank", "string", udf_name="Rank"),
-    ])
+    schema = build_schema(
+        [
+            FieldSpec("id", "long"),
+            FieldSpec("companyID", "integer", reference="Companies"),
+            FieldSpec("status", "integer", picklist=picklist),
+            FieldSpec("udf_rank", "string", udf_name="Rank"),
+        ]
+    )
     props = schema["properties"]
     assert props["companyID"]["x-autotask-reference"] == {"entity": "Companies", "field": "id"}
     assert props["status"]["x-autotask-picklist"]["values"] == [
@@ -67,8 +69,9 @@ def test_annotations_for_references_picklists_and_udfs() -> None:
 
 
 def test_with_annotations_restores_dropped_keys_only_on_shared_properties() -> None:
-    annotated = build_schema([FieldSpec("id", "long"), FieldSpec("companyID", "integer",
-                                                                  reference="Companies")])
+    annotated = build_schema(
+        [FieldSpec("id", "long"), FieldSpec("companyID", "integer", reference="Companies")]
+    )
     stripped = {"type": "object", "properties": {"companyID": {"type": ["integer", "null"]}}}
     merged = with_annotations(stripped, annotated)
     assert merged["properties"]["companyID"]["x-autotask-reference"]["entity"] == "Companies"
@@ -84,14 +87,16 @@ def test_shaper_flattens_udfs_converts_types_and_marks_times_utc() -> None:
         FieldSpec("udf_missing", "string", udf_name="Missing"),
     ]
     shape = RecordShaper(build_schema(fields), fields)
-    record = shape({
-        "id": 7,
-        "lastActivityDate": "2026-01-31T15:04:05.307",
-        "userDefinedFields": [
-            {"name": "Score", "value": "4.5"},
-            {"name": "Seen", "value": "2026-02-01T00:00:00"},
-        ],
-    })
+    record = shape(
+        {
+            "id": 7,
+            "lastActivityDate": "2026-01-31T15:04:05.307",
+            "userDefinedFields": [
+                {"name": "Score", "value": "4.5"},
+                {"name": "Seen", "value": "2026-02-01T00:00:00"},
+            ],
+        }
+    )
     assert record == {
         "id": 7,
         "lastActivityDate": "2026-01-31T15:04:05.307Z",
@@ -99,8 +104,10 @@ def test_shaper_flattens_udfs_converts_types_and_marks_times_utc() -> None:
         "udf_seen": "2026-02-01T00:00:00Z",
         "udf_missing": None,
     }
-    assert shape({"id": 8, "lastActivityDate": "2026-01-31T15:04:05+00:00"})[
-        "lastActivityDate"] == "2026-01-31T15:04:05+00:00"
+    assert (
+        shape({"id": 8, "lastActivityDate": "2026-01-31T15:04:05+00:00"})["lastActivityDate"]
+        == "2026-01-31T15:04:05+00:00"
+    )
 
 
 def test_unparseable_numeric_udf_becomes_null_not_a_crash() -> None:
@@ -111,8 +118,14 @@ def test_unparseable_numeric_udf_becomes_null_not_a_crash() -> None:
 
 @pytest.mark.parametrize(
     ("pascal", "camel"),
-    [("GLCode", "glCode"), ("ID", "id"), ("AssignedResourceID", "assignedResourceID"),
-     ("MSRP", "msrp"), ("SICCode", "sicCode"), ("Title", "title")],
+    [
+        ("GLCode", "glCode"),
+        ("ID", "id"),
+        ("AssignedResourceID", "assignedResourceID"),
+        ("MSRP", "msrp"),
+        ("SICCode", "sicCode"),
+        ("Title", "title"),
+    ],
 )
 def test_live_metadata_names_become_record_keys(pascal: str, camel: str) -> None:
     assert camel_name(pascal) == camel
@@ -128,8 +141,20 @@ def test_udf_columns_are_safe_identifiers() -> None:
     assert all(len(udf_column(n)) <= 63 for n in ("x" * 300, "y " * 200, "é" * 100))
 
 
-COLLIDING = ["Contract Value", "contract-value", "contract_value", "CONTRACT  VALUE",
-             "Стоимость", "Стоимостъ", "Τιμή", "日本語", "中文", "", "x" * 100, "x" * 101]
+COLLIDING = [
+    "Contract Value",
+    "contract-value",
+    "contract_value",
+    "CONTRACT  VALUE",
+    "Стоимость",
+    "Стоимостъ",
+    "Τιμή",
+    "日本語",
+    "中文",
+    "",
+    "x" * 100,
+    "x" * 101,
+]
 
 
 def test_every_udf_name_gets_its_own_column_whatever_the_order() -> None:
@@ -218,11 +243,13 @@ def test_live_metadata_falls_back_to_the_catalog_for_a_forbidden_entity() -> Non
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("2026-01-31T15:04:05", "2026-01-31T15:04:05Z"),
-     ("2026-01-31T15:04:05.3070000", "2026-01-31T15:04:05.3070000Z"),
-     ("2026-01-31T15:04:05Z", "2026-01-31T15:04:05Z"),
-     ("2026-01-31T15:04:05+02:00", "2026-01-31T15:04:05+02:00"),
-     ("2026-01-31T15:04:05-05:00", "2026-01-31T15:04:05-05:00")],
+    [
+        ("2026-01-31T15:04:05", "2026-01-31T15:04:05Z"),
+        ("2026-01-31T15:04:05.3070000", "2026-01-31T15:04:05.3070000Z"),
+        ("2026-01-31T15:04:05Z", "2026-01-31T15:04:05Z"),
+        ("2026-01-31T15:04:05+02:00", "2026-01-31T15:04:05+02:00"),
+        ("2026-01-31T15:04:05-05:00", "2026-01-31T15:04:05-05:00"),
+    ],
 )
 def test_zone_marks_are_added_only_where_missing(value: str, expected: str) -> None:
     from tap_autotask.schema import utc_text
@@ -230,10 +257,13 @@ def test_zone_marks_are_added_only_where_missing(value: str, expected: str) -> N
     assert utc_text(value) == expected
 
 
-@pytest.mark.parametrize("udfs", [
-    [{"name": "Rank", "value": "7"}, {"name": "Other", "value": "x"}],
-    {"Rank": "7", "Other": "x"},
-])
+@pytest.mark.parametrize(
+    "udfs",
+    [
+        [{"name": "Rank", "value": "7"}, {"name": "Other", "value": "x"}],
+        {"Rank": "7", "Other": "x"},
+    ],
+)
 def test_udfs_arrive_as_a_list_of_pairs_or_a_name_to_value_dict(udfs: object) -> None:
     fields = [FieldSpec("id", "long"), FieldSpec("udf_rank", "integer", udf_name="Rank")]
     shape = RecordShaper(build_schema(fields), fields)
@@ -250,13 +280,17 @@ def test_empty_udf_shapes_from_the_samples_give_null_columns(udfs: object) -> No
 def test_unparseable_numeric_udf_is_logged_once_per_field_with_stream_and_type(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    fields = [FieldSpec("id", "long"), FieldSpec("udf_n", "integer", udf_name="N"),
-              FieldSpec("udf_m", "double", udf_name="M")]
+    fields = [
+        FieldSpec("id", "long"),
+        FieldSpec("udf_n", "integer", udf_name="N"),
+        FieldSpec("udf_m", "double", udf_name="M"),
+    ]
     shape = RecordShaper(build_schema(fields), fields, stream="tickets")
     with caplog.at_level(logging.WARNING, logger="tap-autotask"):
         for i in range(3):
-            row = shape({"id": i, "userDefinedFields": [{"name": "N", "value": "many"},
-                                                        {"name": "M", "value": [1]}]})
+            row = shape(
+                {"id": i, "userDefinedFields": [{"name": "N", "value": "many"}, {"name": "M", "value": [1]}]}
+            )
             assert row["udf_n"] is None and row["udf_m"] is None
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2, messages

@@ -20,8 +20,13 @@ from tap_autotask import TapAutotask, _sdk_compat
 from tap_autotask._sdk_compat import CONTRACT, Use
 
 SDK = f"singer-sdk {version('singer-sdk')}"
-OFFLINE = {"username": "u@example.com", "secret": "s", "integration_code": "c",
-           "metadata_source": "catalog", "include_streams": ["tickets"]}
+OFFLINE = {
+    "username": "u@example.com",
+    "secret": "s",
+    "integration_code": "c",
+    "metadata_source": "catalog",
+    "include_streams": ["tickets"],
+}
 
 
 def _resolve(where: str) -> tuple[Any, str, Any]:
@@ -48,7 +53,8 @@ def test_each_private_name_is_still_there(use: Use, instances: dict[str, Any]) -
         instance = instances[owner.__name__]
         assert name in vars(instance), (
             f"{SDK}: {use.where} is no longer set on a {owner.__name__} instance; "
-            f"_sdk_compat uses it so that {use.why}")
+            f"_sdk_compat uses it so that {use.why}"
+        )
         return
     assert found is not None, f"{SDK} has no {use.where} any more; _sdk_compat needs it: {use.why}"
     if use.kind in ("method", "function"):
@@ -56,11 +62,12 @@ def test_each_private_name_is_still_there(use: Use, instances: dict[str, Any]) -
         params = tuple(inspect.signature(target).parameters)
         assert params == use.detail, (
             f"{SDK} changed the parameters of {use.where}: {params}, was {use.detail}; "
-            f"_sdk_compat relies on them so that {use.why}")
+            f"_sdk_compat relies on them so that {use.why}"
+        )
     elif use.kind == "message":
         assert use.detail[0] in inspect.getsource(found), (
-            f"{SDK}: {use.where} no longer logs {use.detail[0]!r}; _sdk_compat filters it so "
-            f"that {use.why}")
+            f"{SDK}: {use.where} no longer logs {use.detail[0]!r}; _sdk_compat filters it so that {use.why}"
+        )
     else:
         pytest.fail(f"unknown kind {use.kind!r} in the contract")
 
@@ -69,8 +76,11 @@ def test_the_overrides_in_compat_override_something() -> None:
     """An override whose base method vanished would silently never be called."""
     for cls in (_sdk_compat.CompatTap, _sdk_compat.CompatStream):
         for name, member in vars(cls).items():
-            if name.startswith("_") and not name.startswith("__") and callable(
-                    getattr(member, "__func__", member)):
+            if (
+                name.startswith("_")
+                and not name.startswith("__")
+                and callable(getattr(member, "__func__", member))
+            ):
                 base = cls.__mro__[1]
                 assert hasattr(base, name), f"{SDK}: {base.__name__}.{name} is gone"
                 contracted = {u.where.rsplit(".", 1)[-1] for u in CONTRACT}
@@ -84,14 +94,14 @@ def _singer_sdk_private_names() -> set[str]:
 
     class Plain(Stream):
         name = "plain"
-        schema = {"type": "object", "properties": {"id": {"type": "integer"}}}  # noqa: RUF012
+        schema = {"type": "object", "properties": {"id": {"type": "integer"}}}
 
         def get_records(self, context: Any) -> list[dict[str, Any]]:
             return []
 
     class PlainTap(Tap):
         name = "plain-tap"
-        config_jsonschema = {"type": "object", "properties": {}}  # noqa: RUF012
+        config_jsonschema = {"type": "object", "properties": {}}
 
         def discover_streams(self) -> list[Stream]:
             return [Plain(self)]
@@ -111,11 +121,17 @@ def test_no_other_module_of_the_tap_uses_a_private_singer_sdk_name() -> None:
         if path.name == "_sdk_compat.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(
-                    "singer_sdk"):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("singer_sdk"):
                 assert not any(part.startswith("_") for part in node.module.split(".")), (
-                    f"{path.name} imports {node.module}: move it to _sdk_compat")
-            name = (node.attr if isinstance(node, ast.Attribute) else
-                    node.name if isinstance(node, ast.FunctionDef) else None)
+                    f"{path.name} imports {node.module}: move it to _sdk_compat"
+                )
+            name = (
+                node.attr
+                if isinstance(node, ast.Attribute)
+                else node.name
+                if isinstance(node, ast.FunctionDef)
+                else None
+            )
             assert name not in private, (
-                f"{path.name} uses singer-sdk's private {name}: move it to _sdk_compat")
+                f"{path.name} uses singer-sdk's private {name}: move it to _sdk_compat"
+            )

@@ -19,9 +19,23 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tap_autotask import TapAutotask
 
-SUBSET = ["tickets", "ticket_notes", "companies", "company_notes", "contacts", "resources",
-          "time_entries", "projects", "project_notes", "tasks", "contracts", "configuration_items",
-          "deleted_ticket_logs", "invoices", "roles"]
+SUBSET = [
+    "tickets",
+    "ticket_notes",
+    "companies",
+    "company_notes",
+    "contacts",
+    "resources",
+    "time_entries",
+    "projects",
+    "project_notes",
+    "tasks",
+    "contracts",
+    "configuration_items",
+    "deleted_ticket_logs",
+    "invoices",
+    "roles",
+]
 
 
 CONFIG: dict[str, Any] = {
@@ -41,7 +55,7 @@ _Standard = get_tap_test_class(
 )
 
 
-class TestTapAutotaskStandard(_Standard):  # type: ignore[misc, valid-type]
+class TestTapAutotaskStandard(_Standard):  # type: ignore[misc, valid-type]  # a class built at run time
     @pytest.fixture(scope="class", autouse=True)
     @classmethod
     def _point_at_sandbox(cls, sandbox: Any) -> None:
@@ -51,4 +65,3 @@ class TestTapAutotaskStandard(_Standard):  # type: ignore[misc, valid-type]
             integration_code=sandbox.integration_code,
             api_url=sandbox.api_url,
         )
-

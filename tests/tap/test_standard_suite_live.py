@@ -24,8 +24,12 @@ LIVE_SUBSET = ["tickets", "companies", "contacts", "picklist_values", "udf_defin
 
 def test_standard_suite_with_live_metadata(sandbox: Any) -> None:
     suite = SuiteConfig(max_records_limit=200)
-    runner = TapTestRunner(TapAutotask, config=tap_config(sandbox, include_streams=LIVE_SUBSET),
-                           suite_config=suite, parse_env_config=False)
+    runner = TapTestRunner(
+        TapAutotask,
+        config=tap_config(sandbox, include_streams=LIVE_SUBSET),
+        suite_config=suite,
+        parse_env_config=False,
+    )
     runner.sync_all()
     streams = list(runner.new_tap().streams.values())
     assert sorted(s.name for s in streams) == sorted(LIVE_SUBSET)
@@ -40,7 +44,7 @@ def test_standard_suite_with_live_metadata(sandbox: Any) -> None:
             run(suite, None, runner, *args)
         except pytest.skip.Exception:
             skipped.append(test_id)
-        except Exception as exc:  # noqa: BLE001 (collected, reported together below)
+        except Exception as exc:  # collected, reported together below
             failures.append(f"{test_id}: {type(exc).__name__}: {exc}")
 
     for test_class in tap_tests.tests:
@@ -52,8 +56,7 @@ def test_standard_suite_with_live_metadata(sandbox: Any) -> None:
         for name, prop in properties.items():
             for test_class in tap_stream_attribute_tests.tests:
                 if test_class.evaluate(stream=stream, property_name=name, property_schema=prop):
-                    attempt(f"{stream.name}.{name}.{test_class.name}", test_class().run,
-                            stream, name)
+                    attempt(f"{stream.name}.{name}.{test_class.name}", test_class().run, stream, name)
 
     assert not failures, "\n".join(failures)
     assert len(skipped) < len(ran) / 4, skipped

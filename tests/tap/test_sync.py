@@ -15,8 +15,12 @@ from tests.tap.singer_run import TAP, run_tap, tap_config
 
 
 def _client(server: Any) -> AutotaskClient:
-    return AutotaskClient(username=server.username, secret=server.secret,
-                          integration_code=server.integration_code, api_url=server.api_url)
+    return AutotaskClient(
+        username=server.username,
+        secret=server.secret,
+        integration_code=server.integration_code,
+        api_url=server.api_url,
+    )
 
 
 def _all_ids(server: Any, entity: str) -> list[int]:
@@ -40,17 +44,20 @@ def test_every_stream_syncs_once(sandbox: Any) -> None:
 
 
 def test_live_metadata_brings_udfs_picklists_and_label_streams(sandbox: Any) -> None:
-    out = run_tap(tap_config(sandbox, include_streams=["tickets", "companies", "picklist_values",
-                                                        "udf_definitions"]))
+    out = run_tap(
+        tap_config(sandbox, include_streams=["tickets", "companies", "picklist_values", "udf_definitions"])
+    )
     props = out.schemas["companies"]["schema"]["properties"]
     udf_columns = [name for name, p in props.items() if "x-autotask-udf" in p]
     assert udf_columns, "companies should carry UDF columns from /userDefinedFields"
-    picklisted = [name for name, p in out.schemas["tickets"]["schema"]["properties"].items()
-                  if "x-autotask-picklist" in p]
+    picklisted = [
+        name
+        for name, p in out.schemas["tickets"]["schema"]["properties"].items()
+        if "x-autotask-picklist" in p
+    ]
     assert "status" in picklisted and "priority" in picklisted
     values = out.records["picklist_values"]
-    status = {r["value"]: r["label"] for r in values
-              if r["entity"] == "Tickets" and r["field"] == "status"}
+    status = {r["value"]: r["label"] for r in values if r["entity"] == "Tickets" and r["field"] == "status"}
     assert status, "ticket status values should be in picklist_values"
     assert all(r["status"] is None or str(r["status"]) in status for r in out.records["tickets"])
     defs = out.records["udf_definitions"]
@@ -61,14 +68,13 @@ def test_live_metadata_brings_udfs_picklists_and_label_streams(sandbox: Any) -> 
 def test_second_discovery_costs_no_request(sandbox_factory: Any, tmp_path: Any) -> None:
     server = sandbox_factory()
     cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps(tap_config(server, include_streams=["tickets", "companies",
-                                                                  "picklist_values"])))
+    cfg.write_text(
+        json.dumps(tap_config(server, include_streams=["tickets", "companies", "picklist_values"]))
+    )
     env = {**os.environ, "AUTOTASK_CACHE_DIR": str(tmp_path / "cache")}
-    subprocess.run([TAP, "--config", str(cfg), "--discover"], check=True, capture_output=True,
-                   env=env)
+    subprocess.run([TAP, "--config", str(cfg), "--discover"], check=True, capture_output=True, env=env)
     before = server.admin.stats()["total"]
-    subprocess.run([TAP, "--config", str(cfg), "--discover"], check=True, capture_output=True,
-                   env=env)
+    subprocess.run([TAP, "--config", str(cfg), "--discover"], check=True, capture_output=True, env=env)
     assert server.admin.stats()["total"] == before
 
 
@@ -78,10 +84,15 @@ def test_full_table_streams_activate_their_version_after_the_rows(sandbox: Any) 
     config = tap_config(sandbox, metadata_source="catalog", include_streams=["roles"])
     first = run_tap(config)
     second = run_tap(config, first.state)
-    for out, expected in ((first, ["ACTIVATE_VERSION", "RECORD", "ACTIVATE_VERSION"]),
-                          (second, ["RECORD", "ACTIVATE_VERSION"])):
-        kinds = [m["type"] for m in out.messages
-                 if m.get("stream") == "roles" and m["type"] in ("RECORD", "ACTIVATE_VERSION")]
+    for out, expected in (
+        (first, ["ACTIVATE_VERSION", "RECORD", "ACTIVATE_VERSION"]),
+        (second, ["RECORD", "ACTIVATE_VERSION"]),
+    ):
+        kinds = [
+            m["type"]
+            for m in out.messages
+            if m.get("stream") == "roles" and m["type"] in ("RECORD", "ACTIVATE_VERSION")
+        ]
         collapsed = [k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k]
         assert collapsed == expected
         versions = {m["version"] for m in out.messages if m["type"] == "RECORD"}
@@ -92,8 +103,9 @@ def test_full_table_streams_activate_their_version_after_the_rows(sandbox: Any) 
 
 def test_wrong_credentials_give_one_clear_line(sandbox: Any, tmp_path: Any) -> None:
     cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps(tap_config(sandbox, secret="wrong", metadata_source="catalog",
-                                         include_streams=["roles"])))
+    cfg.write_text(
+        json.dumps(tap_config(sandbox, secret="wrong", metadata_source="catalog", include_streams=["roles"]))
+    )
     proc = subprocess.run([TAP, "--config", str(cfg)], capture_output=True, text=True)
     assert proc.returncode != 0
     assert not [m for m in proc.stdout.splitlines() if '"RECORD"' in m]
@@ -120,8 +132,9 @@ class _ForbidRoles:
             info = entity.info if hasattr(entity, "info") else None
 
             def pages(self, *args: Any, **kwargs: Any) -> Any:
-                raise PermissionDeniedError("The logged in Resource does not have the adequate "
-                                            "permissions", status_code=500)
+                raise PermissionDeniedError(
+                    "The logged in Resource does not have the adequate permissions", status_code=500
+                )
 
         return Forbidden()
 
@@ -130,7 +143,8 @@ class _ForbidRoles:
 
 
 def test_an_entity_the_user_may_not_read_is_skipped_with_skip_forbidden_streams(
-    sandbox: Any, caplog: pytest.LogCaptureFixture,
+    sandbox: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     import contextlib
     import io
@@ -138,8 +152,9 @@ def test_an_entity_the_user_may_not_read_is_skipped_with_skip_forbidden_streams(
     from tap_autotask import TapAutotask
     from tests.tap.singer_run import Output
 
-    config = tap_config(sandbox, metadata_source="catalog", include_streams=["roles", "skills"],
-                        skip_forbidden_streams=True)
+    config = tap_config(
+        sandbox, metadata_source="catalog", include_streams=["roles", "skills"], skip_forbidden_streams=True
+    )
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         tap = TapAutotask(config=config, parse_env_config=False)
@@ -148,16 +163,18 @@ def test_an_entity_the_user_may_not_read_is_skipped_with_skip_forbidden_streams(
     out = Output.parse(buffer.getvalue())
     assert not out.records.get("roles")
     assert len(out.records["skills"]) == len(_all_ids(sandbox, "Skills"))
-    assert any("Skipped roles" in r.message and "adequate permissions" in r.message
-               for r in caplog.records)
+    assert any("Skipped roles" in r.message and "adequate permissions" in r.message for r in caplog.records)
 
 
 def test_stream_maps_and_deselected_columns(sandbox: Any) -> None:
     from tap_autotask import TapAutotask
 
-    config = tap_config(sandbox, metadata_source="catalog", include_streams=["roles"],
-                        stream_maps={"roles": {"name_upper": "name.upper()",
-                                               "description": "__NULL__"}})
+    config = tap_config(
+        sandbox,
+        metadata_source="catalog",
+        include_streams=["roles"],
+        stream_maps={"roles": {"name_upper": "name.upper()", "description": "__NULL__"}},
+    )
     catalog = TapAutotask(config=config, parse_env_config=False).catalog_dict
     entry = catalog["streams"][0]
     for item in entry["metadata"]:
@@ -184,14 +201,20 @@ def _run_with_catalog(config: dict, catalog: dict) -> Any:
 
 
 def test_batch_messages_carry_every_row_and_state_follows_the_batch(
-    sandbox: Any, tmp_path: Any,
+    sandbox: Any,
+    tmp_path: Any,
 ) -> None:
     import gzip
 
-    config = tap_config(sandbox, metadata_source="catalog", include_streams=["tickets"],
-                        batch_config={"encoding": {"format": "jsonl", "compression": "gzip"},
-                                      "storage": {"root": f"file://{tmp_path}",
-                                                  "prefix": "batch-"}})
+    config = tap_config(
+        sandbox,
+        metadata_source="catalog",
+        include_streams=["tickets"],
+        batch_config={
+            "encoding": {"format": "jsonl", "compression": "gzip"},
+            "storage": {"root": f"file://{tmp_path}", "prefix": "batch-"},
+        },
+    )
     out = run_tap(config)
     batches = [m for m in out.messages if m["type"] == "BATCH"]
     assert batches and not out.records.get("tickets")

@@ -10,8 +10,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -70,18 +71,36 @@ class ReceiverProcess:
         self.handled_log = tmp / "handled.jsonl"
         self.stderr_path = tmp / f"receiver-{uuid.uuid4().hex[:6]}.log"
 
-    def start(self, **env: str) -> "ReceiverProcess":
-        args = [sys.executable, "-c", "from sdk_core.cli import main; main()", "webhooks", "serve",
-                "--host", "127.0.0.1", "--port", str(self.port), "--store", self.store_url]
+    def start(self, **env: str) -> ReceiverProcess:
+        args = [
+            sys.executable,
+            "-c",
+            "from sdk_core.cli import main; main()",
+            "webhooks",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--store",
+            self.store_url,
+        ]
         if self.handlers:
             args += ["--handlers", self.handlers]
-        full_env = {**os.environ, "PYTHONPATH": str(ROOT), "AUTOTASK_WEBHOOK_SECRET": SECRET,
-                    "WEBHOOK_TEST_LOG": str(self.handled_log), **self.extra_env, **env}
+        full_env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "AUTOTASK_WEBHOOK_SECRET": SECRET,
+            "WEBHOOK_TEST_LOG": str(self.handled_log),
+            **self.extra_env,
+            **env,
+        }
         full_env.pop("AUTOTASK_WEBHOOK_TENANTS", None)
         self._stderr = open(self.stderr_path, "a")
-        self.process = subprocess.Popen(args, env=full_env, stdout=subprocess.PIPE,
-                                        stderr=self._stderr, text=True, cwd=self.tmp)
-        line = self.process.stdout.readline()  # type: ignore[union-attr]
+        self.process = subprocess.Popen(
+            args, env=full_env, stdout=subprocess.PIPE, stderr=self._stderr, text=True, cwd=self.tmp
+        )
+        line = self.process.stdout.readline()  # type: ignore[union-attr]  # stdout=PIPE
         if "webhook receiver on http://" not in line:
             self.process.wait(10)
             raise RuntimeError(f"receiver did not start: {line!r} {self.stderr()}")
@@ -136,8 +155,9 @@ class ReceiverProcess:
 def receiver_factory(tmp_path: Path) -> Iterator[Callable[..., ReceiverProcess]]:
     made: list[ReceiverProcess] = []
 
-    def make(store_url: str | None = None, handlers: str | None = "tests.webhooks.handlers_app:server",
-             **env: str) -> ReceiverProcess:
+    def make(
+        store_url: str | None = None, handlers: str | None = "tests.webhooks.handlers_app:server", **env: str
+    ) -> ReceiverProcess:
         url = store_url or f"sqlite:///{tmp_path / 'events.db'}"
         receiver = ReceiverProcess(tmp_path, url, handlers, env)
         made.append(receiver)

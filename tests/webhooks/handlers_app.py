@@ -9,9 +9,12 @@ from pathlib import Path
 
 from sdk_core.webhooks import RetryPolicy, WebhookEvent, WebhookServer
 
-server = WebhookServer(retry=RetryPolicy(max_attempts=int(os.environ.get("WEBHOOK_TEST_ATTEMPTS", "3")),
-                                         backoff=0.1, max_backoff=0.3),
-                       poll_interval=0.1)
+server = WebhookServer(
+    retry=RetryPolicy(
+        max_attempts=int(os.environ.get("WEBHOOK_TEST_ATTEMPTS", "3")), backoff=0.1, max_backoff=0.3
+    ),
+    poll_interval=0.1,
+)
 
 
 @server.handler("*")
@@ -20,6 +23,16 @@ def record(event: WebhookEvent) -> None:
     if flag and Path(flag).exists():
         raise RuntimeError("the downstream system is down")
     with open(os.environ["WEBHOOK_TEST_LOG"], "a") as log:
-        log.write(json.dumps({"seq": event.seq, "entity": event.entity, "id": event.id,
-                              "action": event.action, "fields": event.fields,
-                              "sequence_number": event.sequence_number}) + "\n")
+        log.write(
+            json.dumps(
+                {
+                    "seq": event.seq,
+                    "entity": event.entity,
+                    "id": event.id,
+                    "action": event.action,
+                    "fields": event.fields,
+                    "sequence_number": event.sequence_number,
+                }
+            )
+            + "\n"
+        )

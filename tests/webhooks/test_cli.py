@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,11 +19,25 @@ def fill(url: str) -> list[int]:
     store = open_store(url)
     try:
         seqs = []
-        for n, (entity, action) in enumerate([("Ticket", "Create"), ("Ticket", "Update"),
-                                              ("Company", "Delete")], start=1):
-            seqs.append(store.add(read_payload(
-                {"Action": action, "Guid": "g", "EntityType": entity, "Id": 10 + n,
-                 "SequenceNumber": n, "EventTime": f"2026-03-01T10:00:0{n}"}, "default", entity)))
+        for n, (entity, action) in enumerate(
+            [("Ticket", "Create"), ("Ticket", "Update"), ("Company", "Delete")], start=1
+        ):
+            seqs.append(
+                store.add(
+                    read_payload(
+                        {
+                            "Action": action,
+                            "Guid": "g",
+                            "EntityType": entity,
+                            "Id": 10 + n,
+                            "SequenceNumber": n,
+                            "EventTime": f"2026-03-01T10:00:0{n}",
+                        },
+                        "default",
+                        entity,
+                    )
+                )
+            )
         store.fail(seqs[2], "boom", None)
         return seqs
     finally:
@@ -39,8 +53,10 @@ def test_events_json_has_the_fixed_fields(store_url: str) -> None:
     for key in ("entity", "id", "action", "guid", "sequence_number", "status"):
         assert all(key in r for r in rows)
     assert [(r["entity"], r["id"], r["action"], r["sequence_number"], r["status"]) for r in rows] == [
-        ("Ticket", 11, "create", 1, "pending"), ("Ticket", 12, "update", 2, "pending"),
-        ("Company", 13, "delete", 3, "dead")]
+        ("Ticket", 11, "create", 1, "pending"),
+        ("Ticket", 12, "update", 2, "pending"),
+        ("Company", 13, "delete", 3, "dead"),
+    ]
 
 
 def test_events_filters_and_table(tmp_path: Path) -> None:
@@ -75,7 +91,7 @@ def test_replay_needs_a_selection_and_requeues(tmp_path: Path) -> None:
     assert json.loads(result.output) == {"requeued": 1}
     store = open_store(url)
     try:
-        assert store.get(seqs[2]).status == "pending"  # type: ignore[union-attr]
+        assert store.get(seqs[2]).status == "pending"  # type: ignore[union-attr]  # the event exists
     finally:
         store.close()
 
@@ -88,11 +104,13 @@ def test_a_bad_store_url_is_a_clear_error() -> None:
 def test_serve_without_a_secret_says_how_to_give_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AUTOTASK_WEBHOOK_SECRET", raising=False)
     monkeypatch.delenv("AUTOTASK_WEBHOOK_TENANTS", raising=False)
-    result = CliRunner().invoke(main, ["webhooks", "serve", "--port", "0", "--store",
-                                       f"sqlite:///{tmp_path / 'e.db'}"])
+    result = CliRunner().invoke(
+        main, ["webhooks", "serve", "--port", "0", "--store", f"sqlite:///{tmp_path / 'e.db'}"]
+    )
     assert result.exit_code == 1 and "export AUTOTASK_WEBHOOK_SECRET" in result.output
-    handlers = CliRunner().invoke(main, ["webhooks", "serve", "--handlers", "no_such_module_x"],
-                                  env={"AUTOTASK_WEBHOOK_SECRET": "k"})
+    handlers = CliRunner().invoke(
+        main, ["webhooks", "serve", "--handlers", "no_such_module_x"], env={"AUTOTASK_WEBHOOK_SECRET": "k"}
+    )
     assert handlers.exit_code == 1 and "cannot import handlers module" in handlers.output
 
 
@@ -104,15 +122,14 @@ def test_serve_has_no_secret_option() -> None:
 
 @pytest.mark.parametrize(("text", "ago"), [("90s", 90), ("15m", 900), ("2h", 7200), ("3d", 259200)])
 def test_since_durations(text: str, ago: int) -> None:
-    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
     assert parse_since(text, now) == now - timedelta(seconds=ago)
 
 
 def test_since_timestamps_and_errors() -> None:
-    assert parse_since("2026-01-31T08:00:00Z") == datetime(2026, 1, 31, 8, tzinfo=timezone.utc)
+    assert parse_since("2026-01-31T08:00:00Z") == datetime(2026, 1, 31, 8, tzinfo=UTC)
     assert parse_since("2026-01-31T08:00:00").tzinfo is not None
     import click
+
     with pytest.raises(click.BadParameter, match="neither a duration"):
         parse_since("yesterday")
-
-

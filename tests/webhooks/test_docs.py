@@ -9,8 +9,8 @@ import re
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from autotask_sandbox.testing import SandboxServer
 
@@ -51,10 +51,14 @@ def test_the_webhooks_guide_runs(sandbox_factory: Callable[..., SandboxServer], 
     for name, content in files.items():
         (tmp_path / name).write_text(content)
     venv_bin = str(Path(sys.executable).parent)
-    env = {"PATH": f"{venv_bin}:/usr/bin:/bin", "HOME": str(tmp_path),
-           "AUTOTASK_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run(["bash", "-c", body], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=240)
+    env = {
+        "PATH": f"{venv_bin}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AUTOTASK_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    done = subprocess.run(
+        ["bash", "-c", body], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
+    )
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     out = done.stdout
     assert '"title": "Printer on fire"' in out and '"status": "done"' in out  # events --json

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -19,37 +20,55 @@ from .conftest import wait_until
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[WebhookServer]:
-    srv = WebhookServer(store=f"sqlite:///{tmp_path / 'events.db'}", tenants={"default": "k"},
-                        retry=RetryPolicy(max_attempts=3, backoff=0.0), poll_interval=0.05)
+    srv = WebhookServer(
+        store=f"sqlite:///{tmp_path / 'events.db'}",
+        tenants={"default": "k"},
+        retry=RetryPolicy(max_attempts=3, backoff=0.0),
+        poll_interval=0.05,
+    )
     yield srv
     srv.close()
 
 
 def add(server: WebhookServer, entity: str, id_: int, action: str, n: int, **fields: Any) -> int:
-    payload = {"Action": action, "Guid": "g", "EntityType": entity, "Id": id_, "Fields": fields,
-               "EventTime": f"2026-03-01T10:00:{n:02d}", "SequenceNumber": n, "PersonID": 1}
+    payload = {
+        "Action": action,
+        "Guid": "g",
+        "EntityType": entity,
+        "Id": id_,
+        "Fields": fields,
+        "EventTime": f"2026-03-01T10:00:{n:02d}",
+        "SequenceNumber": n,
+        "PersonID": 1,
+    }
     seq = server.store.add(read_payload(payload, "default", canonical_entity(entity) or entity))
     assert seq is not None
     return seq
 
 
-@pytest.mark.parametrize(("pattern", "parsed"), [
-    ("ticket.created", ("Ticket", "create")),
-    ("Tickets.update", ("Ticket", "update")),
-    ("ticket_note.*", ("TicketNote", None)),
-    ("account.deleted", ("Company", "delete")),
-    ("*.deleted", (None, "delete")),
-    ("*", (None, None)),
-])
+@pytest.mark.parametrize(
+    ("pattern", "parsed"),
+    [
+        ("ticket.created", ("Ticket", "create")),
+        ("Tickets.update", ("Ticket", "update")),
+        ("ticket_note.*", ("TicketNote", None)),
+        ("account.deleted", ("Company", "delete")),
+        ("*.deleted", (None, "delete")),
+        ("*", (None, None)),
+    ],
+)
 def test_patterns(pattern: str, parsed: tuple[str | None, str | None]) -> None:
     assert parse_pattern(pattern) == parsed
 
 
-@pytest.mark.parametrize(("pattern", "message"), [
-    ("ticket", "must be ENTITY.ACTION"),
-    ("invoice.created", "'invoice' is not a webhook entity"),
-    ("ticket.closed", "created, updated, deleted or *"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("ticket", "must be ENTITY.ACTION"),
+        ("invoice.created", "'invoice' is not a webhook entity"),
+        ("ticket.closed", "created, updated, deleted or *"),
+    ],
+)
 def test_bad_patterns_say_what_is_accepted(pattern: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_pattern(pattern)
@@ -57,12 +76,17 @@ def test_bad_patterns_say_what_is_accepted(pattern: str, message: str) -> None:
 
 def test_a_handler_needs_a_pattern(server: WebhookServer) -> None:
     with pytest.raises(TypeError, match=r"@server.handler\('ticket.created'\)"):
-        server.handler(lambda e: None)  # type: ignore[arg-type]
+        server.handler(lambda e: None)  # type: ignore[arg-type]  # the misuse under test
 
 
 def test_handlers_get_the_events_they_match(server: WebhookServer) -> None:
-    got: dict[str, list[tuple[str, int, str]]] = {"created": [], "any_ticket": [], "deleted": [],
-                                                  "completed": [], "async": []}
+    got: dict[str, list[tuple[str, int, str]]] = {
+        "created": [],
+        "any_ticket": [],
+        "deleted": [],
+        "completed": [],
+        "async": [],
+    }
 
     def note(key: str) -> Any:
         return lambda e: got[key].append((e.entity, e.id, e.action))
@@ -83,8 +107,11 @@ def test_handlers_get_the_events_they_match(server: WebhookServer) -> None:
     add(server, "Account", 9, "Delete", 4)
     assert server.process_pending() == 4
     assert got["created"] == [("Ticket", 1, "create")]
-    assert sorted(got["any_ticket"]) == [("Ticket", 1, "create"), ("Ticket", 1, "update"),
-                                         ("Ticket", 2, "update")]  # record 1's in order:
+    assert sorted(got["any_ticket"]) == [
+        ("Ticket", 1, "create"),
+        ("Ticket", 1, "update"),
+        ("Ticket", 2, "update"),
+    ]  # record 1's in order:
     assert got["any_ticket"].index(("Ticket", 1, "create")) < got["any_ticket"].index(("Ticket", 1, "update"))
     assert got["deleted"] == [("Company", 9, "delete")]
     assert got["completed"] == [("Ticket", 1, "update")]
@@ -99,7 +126,12 @@ def test_typed_event(server: WebhookServer) -> None:
     server.process_pending()
     (event,) = seen
     assert (event.tenant, event.entity, event.rest_entity, event.id, event.action) == (
-        "default", "TicketNote", "TicketNotes", 5, "create")
+        "default",
+        "TicketNote",
+        "TicketNotes",
+        5,
+        "create",
+    )
     assert event.fields == {"title": "t"} and event.udf_fields == {"U": 2} and event.person_id == 1
     assert event.event_time.tzinfo is not None and event.received_at.tzinfo is not None
     assert event.sequence_number == 1 and event.name == "ticketnote.created"
@@ -141,8 +173,10 @@ def test_a_handler_that_keeps_failing_dead_letters_the_event(server: WebhookServ
 
 
 def test_the_worker_thread_runs_with_the_app_and_wakes_on_new_events(server: WebhookServer) -> None:
-    from sdk_core.webhooks.signature import sign
     import warnings
+
+    from sdk_core.webhooks.signature import sign
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
@@ -152,8 +186,9 @@ def test_the_worker_thread_runs_with_the_app_and_wakes_on_new_events(server: Web
     server.poll_interval = 30  # only the wake-up can make it quick
     body = b'{"Action":"Create","Guid":"g","EntityType":"Ticket","Id":3,"SequenceNumber":1}'
     with TestClient(server.app()) as client:
-        response = client.post("/webhooks/default/ticket", content=body,
-                               headers={"X-Hook-Signature": sign("k", body)})
+        response = client.post(
+            "/webhooks/default/ticket", content=body, headers={"X-Hook-Signature": sign("k", body)}
+        )
         assert response.status_code == 200
         assert handled.wait(10)
     wait_until(lambda: server.store.counts()["done"] == 1, what="done")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
-from typing import Any, Iterator
-
 import sqlite3
 import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -28,15 +28,28 @@ COMPANY_SECRET = "company-only-key"
 
 
 def payload(**overrides: Any) -> dict[str, Any]:
-    body = {"Action": "Update", "Guid": "g-1", "EntityType": "Ticket", "Id": 42,
-            "Fields": {"status": 5, "title": "Tom & Jerry <b>"},
-            "EventTime": "2026-03-01T10:00:00.123", "SequenceNumber": 1, "PersonID": 7}
+    body = {
+        "Action": "Update",
+        "Guid": "g-1",
+        "EntityType": "Ticket",
+        "Id": 42,
+        "Fields": {"status": 5, "title": "Tom & Jerry <b>"},
+        "EventTime": "2026-03-01T10:00:00.123",
+        "SequenceNumber": 1,
+        "PersonID": 7,
+    }
     body.update(overrides)
     return body
 
 
-def post(client: TestClient, path: str, body: Any, secret: str | None = SECRET,
-         raw: bytes | None = None, signed: bytes | None = None) -> Any:
+def post(
+    client: TestClient,
+    path: str,
+    body: Any,
+    secret: str | None = SECRET,
+    raw: bytes | None = None,
+    signed: bytes | None = None,
+) -> Any:
     content = raw if raw is not None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"}
     if secret is not None:
@@ -46,13 +59,20 @@ def post(client: TestClient, path: str, body: Any, secret: str | None = SECRET,
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[WebhookServer]:
-    tenants = Tenants([
-        Tenant("default", (Secret(SECRET),)),
-        Tenant("Acme", (Secret(SECRET), Secret("rotated-key")),
-               {"Company": (Secret(COMPANY_SECRET),)}, frozenset({"Ticket", "Company"})),
-    ])
-    srv = WebhookServer(store=f"sqlite:///{tmp_path / 'events.db'}", tenants=tenants,
-                        max_body=4096, worker=False)
+    tenants = Tenants(
+        [
+            Tenant("default", (Secret(SECRET),)),
+            Tenant(
+                "Acme",
+                (Secret(SECRET), Secret("rotated-key")),
+                {"Company": (Secret(COMPANY_SECRET),)},
+                frozenset({"Ticket", "Company"}),
+            ),
+        ]
+    )
+    srv = WebhookServer(
+        store=f"sqlite:///{tmp_path / 'events.db'}", tenants=tenants, max_body=4096, worker=False
+    )
     yield srv
     srv.close()
 
@@ -94,15 +114,23 @@ def test_rotated_and_per_entity_secrets(client: TestClient) -> None:
     assert post(client, "/webhooks/acme/ticket", payload(Guid="g-3"), secret="rotated-key").status_code == 200
 
 
-@pytest.mark.parametrize(("secret", "header", "why"), [
-    (None, None, "is missing"),
-    ("wrong-key", None, "does not match"),
-    (None, "sha256=abc", "does not match"),
-    (None, "sha1=not base64!", "does not match"),
-])
+@pytest.mark.parametrize(
+    ("secret", "header", "why"),
+    [
+        (None, None, "is missing"),
+        ("wrong-key", None, "does not match"),
+        (None, "sha256=abc", "does not match"),
+        (None, "sha1=not base64!", "does not match"),
+    ],
+)
 def test_bad_or_missing_signatures_get_401_are_counted_and_logged_without_secrets(
-        client: TestClient, server: WebhookServer, caplog: pytest.LogCaptureFixture,
-        secret: str | None, header: str | None, why: str) -> None:
+    client: TestClient,
+    server: WebhookServer,
+    caplog: pytest.LogCaptureFixture,
+    secret: str | None,
+    header: str | None,
+    why: str,
+) -> None:
     content = json.dumps(payload()).encode()
     headers = {"Content-Type": "application/json"}
     if secret:
@@ -119,11 +147,14 @@ def test_bad_or_missing_signatures_get_401_are_counted_and_logged_without_secret
     assert SECRET not in logged and "Tom & Jerry" not in logged
 
 
-@pytest.mark.parametrize(("path", "message"), [
-    ("/webhooks/nobody/ticket", "unknown tenant 'nobody'"),
-    ("/webhooks/default/invoice", "takes no webhooks for 'invoice'"),
-    ("/webhooks/acme/contact", "takes no webhooks for 'contact'"),  # not among acme's entities
-])
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/webhooks/nobody/ticket", "unknown tenant 'nobody'"),
+        ("/webhooks/default/invoice", "takes no webhooks for 'invoice'"),
+        ("/webhooks/acme/contact", "takes no webhooks for 'contact'"),  # not among acme's entities
+    ],
+)
 def test_unknown_tenant_or_entity_gets_404(client: TestClient, path: str, message: str) -> None:
     response = post(client, path, payload())
     assert response.status_code == 404 and message in response.json()["error"]
@@ -138,29 +169,35 @@ def test_a_body_over_the_limit_gets_413(client: TestClient, server: WebhookServe
         yield b'{"Fields": "' + b"x" * 3000
         yield b"x" * 3000 + b'"}'
 
-    streamed = client.post("/webhooks/default/ticket", content=chunks(),
-                           headers={"X-Hook-Signature": "sha1=AAAA"})
+    streamed = client.post(
+        "/webhooks/default/ticket", content=chunks(), headers={"X-Hook-Signature": "sha1=AAAA"}
+    )
     assert streamed.status_code == 413
     assert server.store.events() == []
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    (b"not json at all", "the body is not JSON"),
-    (b"[1, 2]", "must be a JSON object"),
-    (json.dumps({"Action": "Update", "EntityType": "Ticket"}).encode(), "missing Guid, Id"),
-    (json.dumps(payload(Action="Archive")).encode(), "Action must be Create, Update or Delete"),
-    (json.dumps(payload(Id="abc")).encode(), "Id must be an integer"),
-    (json.dumps(payload(EntityType="Contact")).encode(), "'Contact' was posted to the URL of Ticket"),
-])
-def test_unusable_bodies_get_400_naming_the_problem(client: TestClient, server: WebhookServer,
-                                                     raw: bytes, message: str) -> None:
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"not json at all", "the body is not JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (json.dumps({"Action": "Update", "EntityType": "Ticket"}).encode(), "missing Guid, Id"),
+        (json.dumps(payload(Action="Archive")).encode(), "Action must be Create, Update or Delete"),
+        (json.dumps(payload(Id="abc")).encode(), "Id must be an integer"),
+        (json.dumps(payload(EntityType="Contact")).encode(), "'Contact' was posted to the URL of Ticket"),
+    ],
+)
+def test_unusable_bodies_get_400_naming_the_problem(
+    client: TestClient, server: WebhookServer, raw: bytes, message: str
+) -> None:
     response = post(client, "/webhooks/default/ticket", None, raw=raw)
     assert response.status_code == 400 and message in response.json()["error"]
     assert server.store.events() == []
 
 
 def test_an_unknown_entity_type_spelling_is_kept_under_the_urls_entity(
-        client: TestClient, server: WebhookServer) -> None:
+    client: TestClient, server: WebhookServer
+) -> None:
     assert post(client, "/webhooks/default/ticket", payload(EntityType="ServiceTicket")).status_code == 200
     (event,) = server.store.events()
     assert event.entity == "Ticket" and event.entity_type == "ServiceTicket"
@@ -175,8 +212,11 @@ def test_the_deactivation_callback_is_recorded(client: TestClient, server: Webho
     assert post(client, "/webhooks/default/ticket", notice, secret="bad").status_code == 401
     recorded = server.store.deactivations()
     assert [(r["tenant"], r["entity"], r["webhook_id"], r["verified"]) for r in recorded] == [
-        ("default", "Ticket", 3, True), ("default", "Ticket", 3, False),
-        ("default", "Ticket", 3, False), ("default", "Ticket", 3, True)]
+        ("default", "Ticket", 3, True),
+        ("default", "Ticket", 3, False),
+        ("default", "Ticket", 3, False),
+        ("default", "Ticket", 3, True),
+    ]
     assert server.store.events() == []  # not an event of a record
     assert client.get("/webhooks/_status").json()["counters"]["deactivations"] == 4
 
@@ -185,6 +225,7 @@ def test_a_store_that_cannot_commit_answers_503_so_autotask_retries(tmp_path: Pa
     path = tmp_path / "events.db"
     srv = WebhookServer(store=f"sqlite:///{path}", tenants={"default": SECRET}, worker=False)
     with TestClient(srv.app()) as client:
+
         @sa.event.listens_for(srv.store.engine, "connect")
         def _impatient(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.execute("PRAGMA busy_timeout=200")
@@ -218,8 +259,9 @@ async def test_one_bad_event_in_a_group_commit_does_not_refuse_the_others(pg_sto
         good = [read_payload(payload(Guid=f"g-{n}"), "default", "Ticket") for n in range(3)]
         bad = dataclasses.replace(good[0], guid="x" * 150, entity_type="y" * 150)  # too long for PostgreSQL
         commits = GroupCommit(store)
-        results = await asyncio.gather(*(commits.add(i) for i in [good[0], bad, good[1], good[2]]),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(commits.add(i) for i in [good[0], bad, good[1], good[2]]), return_exceptions=True
+        )
         assert isinstance(results[1], Exception)
         assert all(isinstance(r, int) for r in (results[0], results[2], results[3]))
         assert [e.guid for e in store.events()] == ["g-0", "g-1", "g-2"]

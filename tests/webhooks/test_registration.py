@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -34,10 +35,19 @@ def children(client: AutotaskClient, entity: str, webhook_id: int) -> list[dict[
 
 def test_register_twice_is_idempotent(client: AutotaskClient) -> None:
     resource = next(client.resources.query(fields=["id"]))["id"]
-    made = [client.webhooks.register("Ticket", URL, "k1", name="acme tickets",
-                                     fields=["status", "Title"], display_fields=["ticketNumber"],
-                                     excluded_resources=[resource], events={"create", "update"})
-            for _ in range(2)]
+    made = [
+        client.webhooks.register(
+            "Ticket",
+            URL,
+            "k1",
+            name="acme tickets",
+            fields=["status", "Title"],
+            display_fields=["ticketNumber"],
+            excluded_resources=[resource],
+            events={"create", "update"},
+        )
+        for _ in range(2)
+    ]
     assert made[0] == made[1]
     hook = made[0]
     assert (hook.name, hook.url, hook.active, hook.ready) == ("acme tickets", URL, True, True)
@@ -53,8 +63,9 @@ def test_register_twice_is_idempotent(client: AutotaskClient) -> None:
 
 def test_registering_again_updates_fields_and_settings(client: AutotaskClient) -> None:
     first = client.webhooks.register("ticket", URL, "k1", name="acme", fields=["status", "title"])
-    second = client.webhooks.register("Tickets", URL + "?v=2", "k2", name="acme",
-                                      fields=["priority", "status"], events=["update"])
+    second = client.webhooks.register(
+        "Tickets", URL + "?v=2", "k2", name="acme", fields=["priority", "status"], events=["update"]
+    )
     assert second.id == first.id and second.url == URL + "?v=2" and second.events == {"update"}
     assert set(second.fields) == {"Priority", "Status"} and second.ready
     assert len(children(client, "TicketWebhookFields", first.id)) == 2
@@ -67,35 +78,50 @@ def test_registering_again_updates_fields_and_settings(client: AutotaskClient) -
 
 def test_company_udf_fields_and_other_entities(client: AutotaskClient) -> None:
     udf = client.companies.udfs()[0]["name"]
-    company = client.webhooks.register("Company", URL, "k", name="c", fields=["companyName"],
-                                       udf_fields=[udf])
+    company = client.webhooks.register(
+        "Company", URL, "k", name="c", fields=["companyName"], udf_fields=[udf]
+    )
     assert company.udf_fields == (udf,) and company.ready
     note = client.webhooks.register("ticket_notes", URL, "k", name="n", fields=["title"])
     ci = client.webhooks.register("InstalledProduct", URL, "k", name="ci", fields=["serialNumber"])
     contact = client.webhooks.register("Contact", URL, "k", name="p", fields=["emailAddress"])
-    assert [h.entity for h in client.webhooks.list()] == ["Company", "Contact", "ConfigurationItem",
-                                                          "TicketNote"]
+    assert [h.entity for h in client.webhooks.list()] == [
+        "Company",
+        "Contact",
+        "ConfigurationItem",
+        "TicketNote",
+    ]
     assert (note.entity, ci.entity, contact.entity) == ("TicketNote", "ConfigurationItem", "Contact")
     with pytest.raises(RegistrationError, match="no UDF fields"):
         client.webhooks.register("TicketNote", URL, "k", name="n2", fields=["title"], udf_fields=[udf])
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"fields": ["statsu"]}, "Ticket has no webhook field 'statsu'; did you mean Status"),
-    ({"fields": []}, "at least one subscribed field"),
-    ({"fields": ["status"], "events": ["closed"]}, "unknown webhook event 'closed'"),
-    ({"fields": ["status"], "name": "x" * 51}, "at most 50 characters"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"fields": ["statsu"]}, "Ticket has no webhook field 'statsu'; did you mean Status"),
+        ({"fields": []}, "at least one subscribed field"),
+        ({"fields": ["status"], "events": ["closed"]}, "unknown webhook event 'closed'"),
+        ({"fields": ["status"], "name": "x" * 51}, "at most 50 characters"),
+    ],
+)
 def test_bad_registrations_say_what_is_wrong_and_create_nothing(
-        client: AutotaskClient, kwargs: dict[str, Any], message: str) -> None:
+    client: AutotaskClient, kwargs: dict[str, Any], message: str
+) -> None:
     with pytest.raises(RegistrationError, match=message):
         client.webhooks.register("Ticket", URL, "k", **{"name": "bad", **kwargs})
     assert client.webhooks.list() == []
 
 
 def test_remove_deletes_the_webhook_and_its_children(client: AutotaskClient) -> None:
-    hook = client.webhooks.register("Ticket", URL, "k", name="gone", fields=["status"],
-                                    excluded_resources=[next(client.resources.query())["id"]])
+    hook = client.webhooks.register(
+        "Ticket",
+        URL,
+        "k",
+        name="gone",
+        fields=["status"],
+        excluded_resources=[next(client.resources.query())["id"]],
+    )
     assert client.webhooks.remove("Ticket", "gone") is True
     assert client.webhooks.remove("Ticket", "gone") is False
     assert client.webhooks.get("Ticket", hook.id) is None
@@ -106,11 +132,13 @@ def test_remove_deletes_the_webhook_and_its_children(client: AutotaskClient) -> 
 def test_error_logs_are_readable(server: SandboxServer, client: AutotaskClient) -> None:
     server.admin.put("webhooks/settings", {"max_attempts": 1, "timeout": 1})
     try:
-        client.webhooks.register("Ticket", "http://127.0.0.1:9/nowhere", "k", name="dead end",
-                                 fields=["title"])
+        client.webhooks.register(
+            "Ticket", "http://127.0.0.1:9/nowhere", "k", name="dead end", fields=["title"]
+        )
         ticket = next(client.tickets.query(fields=["id"]))
         client.tickets.update({"id": ticket["id"], "title": "nobody listens"})
         from .conftest import settle, wait_until
+
         settle(server)
         rows = wait_until(client.webhooks.error_logs, what="an error log row")
         assert "nobody listens" in rows[0]["payload"] and rows[0]["sequenceNumber"] == 1
@@ -121,15 +149,18 @@ def test_error_logs_are_readable(server: SandboxServer, client: AutotaskClient) 
 async def test_the_async_client_registers_the_same_way(server: SandboxServer, tmp_path: Any) -> None:
     server.admin.reset()
     async with AsyncAutotaskClient(**server.credentials, cache_dir=str(tmp_path)) as client:
-        made = [await client.webhooks.register("Ticket", URL, "k", name="async", fields=["status"])
-                for _ in range(2)]
+        made = [
+            await client.webhooks.register("Ticket", URL, "k", name="async", fields=["status"])
+            for _ in range(2)
+        ]
         assert made[0] == made[1] and made[0].ready
         assert [h.name for h in await client.webhooks.list("Ticket")] == ["async"]
         assert await client.webhooks.remove("Ticket", "async") is True
 
 
 def test_the_command_line_registers_lists_and_removes(
-        server: SandboxServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    server: SandboxServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.admin.reset()
     for key, value in server.env.items():
         monkeypatch.setenv(key, value)
@@ -137,8 +168,21 @@ def test_the_command_line_registers_lists_and_removes(
     monkeypatch.setenv("AUTOTASK_WEBHOOK_SECRET", "cli-secret-value")
     monkeypatch.delenv("AUTOTASK_WEBHOOK_TENANTS", raising=False)
     runner = CliRunner()
-    args = ["webhooks", "register", "--entity", "ticket", "--url", URL, "--name", "cli",
-            "--field", "status", "--display-field", "title", "--json"]
+    args = [
+        "webhooks",
+        "register",
+        "--entity",
+        "ticket",
+        "--url",
+        URL,
+        "--name",
+        "cli",
+        "--field",
+        "status",
+        "--display-field",
+        "title",
+        "--json",
+    ]
     outputs = [runner.invoke(main, args) for _ in range(2)]
     assert all(o.exit_code == 0 for o in outputs), outputs[0].output
     first, second = (json.loads(o.output) for o in outputs)

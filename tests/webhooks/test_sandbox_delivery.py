@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from autotask_sandbox.testing import SandboxServer
 from sdk_core import AutotaskClient
@@ -13,9 +14,15 @@ from .conftest import SECRET, ReceiverProcess, settle, wait_until
 
 
 def _hook(client: AutotaskClient, url: str, secret: str = SECRET, **kw: Any) -> Any:
-    return client.webhooks.register("Ticket", url, secret, name=kw.pop("name", "tests"),
-                                    fields=kw.pop("fields", ["status", "title"]),
-                                    display_fields=["ticketNumber"], **kw)
+    return client.webhooks.register(
+        "Ticket",
+        url,
+        secret,
+        name=kw.pop("name", "tests"),
+        fields=kw.pop("fields", ["status", "title"]),
+        display_fields=["ticketNumber"],
+        **kw,
+    )
 
 
 def _ticket(client: AutotaskClient, offset: int = 0) -> dict[str, Any]:
@@ -34,8 +41,11 @@ def _stored(receiver: ReceiverProcess) -> list[Any]:
 
 
 def test_a_change_arrives_verified_stored_once_and_handled_once(
-        delivering: SandboxServer, receiver_factory: Callable[..., ReceiverProcess],
-        client_of: Callable[[SandboxServer], AutotaskClient], store_url: str) -> None:
+    delivering: SandboxServer,
+    receiver_factory: Callable[..., ReceiverProcess],
+    client_of: Callable[[SandboxServer], AutotaskClient],
+    store_url: str,
+) -> None:
     receiver = receiver_factory(store_url).start()  # SQLite and PostgreSQL
     client = client_of(delivering)
     _hook(client, receiver.url("default/TICKET"))  # the entity segment is case-insensitive
@@ -45,7 +55,12 @@ def test_a_change_arrives_verified_stored_once_and_handled_once(
     log = settle(delivering)
     assert [(d["ok"], d["attempt"]) for d in log] == [(True, 1)]
     (event,) = _stored(receiver)
-    assert (event.entity, event.id, event.action, event.tenant) == ("Ticket", ticket["id"], "update", "default")
+    assert (event.entity, event.id, event.action, event.tenant) == (
+        "Ticket",
+        ticket["id"],
+        "update",
+        "default",
+    )
     assert event.fields["title"] == title and event.sequence_number == 1
     handled = wait_until(receiver.handled, what="the handler")
     assert [(h["seq"], h["id"], h["fields"]["title"]) for h in handled] == [(event.seq, ticket["id"], title)]
@@ -55,8 +70,10 @@ def test_a_change_arrives_verified_stored_once_and_handled_once(
 
 
 def test_sandbox_retries_after_a_500_are_stored_once(
-        delivering: SandboxServer, receiver_factory: Callable[..., ReceiverProcess],
-        client_of: Callable[[SandboxServer], AutotaskClient]) -> None:
+    delivering: SandboxServer,
+    receiver_factory: Callable[..., ReceiverProcess],
+    client_of: Callable[[SandboxServer], AutotaskClient],
+) -> None:
     receiver = receiver_factory().start(AUTOTASK_WEBHOOKS_TEST_FAULT="500-after-store")
     client = client_of(delivering)
     _hook(client, receiver.url())
@@ -71,8 +88,10 @@ def test_sandbox_retries_after_a_500_are_stored_once(
 
 
 def test_a_bad_signature_is_refused_and_nothing_is_stored(
-        delivering: SandboxServer, receiver_factory: Callable[..., ReceiverProcess],
-        client_of: Callable[[SandboxServer], AutotaskClient]) -> None:
+    delivering: SandboxServer,
+    receiver_factory: Callable[..., ReceiverProcess],
+    client_of: Callable[[SandboxServer], AutotaskClient],
+) -> None:
     delivering.admin.put("webhooks/settings", {"max_attempts": 2})
     receiver = receiver_factory().start()
     client = client_of(delivering)
@@ -91,8 +110,10 @@ def test_a_bad_signature_is_refused_and_nothing_is_stored(
 
 
 def test_kill_9_between_store_and_answer_loses_and_doubles_nothing(
-        delivering: SandboxServer, receiver_factory: Callable[..., ReceiverProcess],
-        client_of: Callable[[SandboxServer], AutotaskClient]) -> None:
+    delivering: SandboxServer,
+    receiver_factory: Callable[..., ReceiverProcess],
+    client_of: Callable[[SandboxServer], AutotaskClient],
+) -> None:
     delivering.admin.put("webhooks/settings", {"retry_interval": 2.0})
     receiver = receiver_factory().start(AUTOTASK_WEBHOOKS_TEST_FAULT="kill-after-store")
     client = client_of(delivering)
@@ -113,8 +134,11 @@ def test_kill_9_between_store_and_answer_loses_and_doubles_nothing(
 
 
 def test_handler_failure_dead_letter_then_replay(
-        delivering: SandboxServer, receiver_factory: Callable[..., ReceiverProcess],
-        client_of: Callable[[SandboxServer], AutotaskClient], tmp_path: Path) -> None:
+    delivering: SandboxServer,
+    receiver_factory: Callable[..., ReceiverProcess],
+    client_of: Callable[[SandboxServer], AutotaskClient],
+    tmp_path: Path,
+) -> None:
     flag = tmp_path / "downstream-down"
     flag.touch()
     receiver = receiver_factory().start(WEBHOOK_TEST_FAIL_FLAG=str(flag))
@@ -124,9 +148,14 @@ def test_handler_failure_dead_letter_then_replay(
     client.tickets.update({"id": first["id"], "title": "dead letter 1"})
     client.tickets.update({"id": second["id"], "title": "dead letter 2"})
     settle(delivering)
-    dead = wait_until(lambda: [e for e in _stored(receiver) if e.status == "dead"]
-                      if all(e.status == "dead" for e in _stored(receiver)) else None,
-                      what="dead letters")
+    dead = wait_until(
+        lambda: (
+            [e for e in _stored(receiver) if e.status == "dead"]
+            if all(e.status == "dead" for e in _stored(receiver))
+            else None
+        ),
+        what="dead letters",
+    )
     assert {e.id for e in dead} == {first["id"], second["id"]}
     assert all(e.attempts == 3 and "downstream system is down" in (e.last_error or "") for e in dead)
     assert receiver.handled() == []
@@ -140,9 +169,23 @@ def test_handler_failure_dead_letter_then_replay(
     failed = runner.invoke(main, ["webhooks", "events", "--store", receiver.store_url, "--failed", "--json"])
     assert failed.exit_code == 0, failed.output
     import json
+
     assert sorted(e["id"] for e in json.loads(failed.output)) == sorted([first["id"], second["id"]])
-    done = runner.invoke(main, ["webhooks", "replay", "--store", receiver.store_url,
-                                "--since", "1h", "--entity", "ticket", "--id", str(first["id"])])
+    done = runner.invoke(
+        main,
+        [
+            "webhooks",
+            "replay",
+            "--store",
+            receiver.store_url,
+            "--since",
+            "1h",
+            "--entity",
+            "ticket",
+            "--id",
+            str(first["id"]),
+        ],
+    )
     assert done.exit_code == 0 and "1 event(s) queued" in done.output, done.output
     wait_until(lambda: len(receiver.handled()) == 1, what="the replayed event")
     assert receiver.handled()[0]["id"] == first["id"]
@@ -153,8 +196,10 @@ def test_handler_failure_dead_letter_then_replay(
 
 
 def test_a_webhook_deactivated_by_the_sandbox_is_recorded(
-        delivering: SandboxServer, receiver_factory: Callable[..., ReceiverProcess],
-        client_of: Callable[[SandboxServer], AutotaskClient]) -> None:
+    delivering: SandboxServer,
+    receiver_factory: Callable[..., ReceiverProcess],
+    client_of: Callable[[SandboxServer], AutotaskClient],
+) -> None:
     delivering.admin.put("webhooks/settings", {"max_attempts": 1, "deactivate_after": 2})
     receiver = receiver_factory().start()
     client = client_of(delivering)

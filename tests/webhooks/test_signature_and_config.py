@@ -9,13 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from autotask_sandbox.webhooks import dotnet_json, plain_json, sign as sandbox_sign
+from autotask_sandbox.webhooks import dotnet_json, plain_json
+from autotask_sandbox.webhooks import sign as sandbox_sign
 from sdk_core.webhooks.config import ConfigError, Secret, load_tenants, tenants_from
 from sdk_core.webhooks.signature import escaped_form, sign, verify
 
-PAYLOAD = {"Action": "Update", "Guid": "g", "EntityType": "Ticket", "Id": 1,
-           "Fields": {"title": "Printer <HP> & 'Toner' +5 \"urgent\" – Größe ✓ \U0001F600 `x`",
-                      "n": 2, "ok": True, "none": None, "hours": 1.5}}
+PAYLOAD = {
+    "Action": "Update",
+    "Guid": "g",
+    "EntityType": "Ticket",
+    "Id": 1,
+    "Fields": {
+        "title": "Printer <HP> & 'Toner' +5 \"urgent\" – Größe ✓ \U0001f600 `x`",
+        "n": 2,
+        "ok": True,
+        "none": None,
+        "hours": 1.5,
+    },
+}
 
 
 def test_known_answer_vector() -> None:
@@ -63,7 +74,7 @@ def test_default_tenant_from_the_environment() -> None:
 
 def test_tenants_file(tmp_path: Path) -> None:
     file = tmp_path / "tenants.toml"
-    file.write_text('''
+    file.write_text("""
 [tenants.acme]
 secret_env = "ACME_SECRET"
 entities = ["ticket", "Account"]
@@ -72,25 +83,31 @@ Company = ["new-company-key", "old-company-key"]
 
 [tenants.globex]
 secret = "globex-key"
-''')
+""")
     tenants = load_tenants(file, env={"ACME_SECRET": "acme-key"})
     acme = tenants.get("ACME")
     assert acme is not None and acme.entities == {"Ticket", "Company"}
     assert acme.secret_for("Ticket") == "acme-key" and acme.secret_for("Company") == "new-company-key"
     assert len(acme.secrets_for("Company")) == 2
-    assert tenants.get("globex").secret_for("Contact") == "globex-key"  # type: ignore[union-attr]
+    assert tenants.get("globex").secret_for("Contact") == "globex-key"  # type: ignore[union-attr]  # the tenant is configured
     via_env = load_tenants(env={"AUTOTASK_WEBHOOK_TENANTS": str(file), "ACME_SECRET": "x"})
     assert via_env.names() == ["acme", "globex"]
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("[tenants.a]\nsecret_env = 'MISSING_VAR'\n", "MISSING_VAR is not set"),
-    ("[tenants.a]\nentities = ['Invoice']\nsecret = 'x'\n", "unknown entities ['Invoice']"),
-    ("[tenants.a]\nsecrets = {Ticket = 'x'}\n", "has no secret for Company, ConfigurationItem, Contact, TicketNote"),
-    ("[tenants.a]\nsecret = 'x'\ncolour = 'red'\n", "unknown setting(s) ['colour']"),
-    ("tenants = 3\n", "has no [tenants.NAME] tables"),
-    ("[tenants.a\n", "is not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[tenants.a]\nsecret_env = 'MISSING_VAR'\n", "MISSING_VAR is not set"),
+        ("[tenants.a]\nentities = ['Invoice']\nsecret = 'x'\n", "unknown entities ['Invoice']"),
+        (
+            "[tenants.a]\nsecrets = {Ticket = 'x'}\n",
+            "has no secret for Company, ConfigurationItem, Contact, TicketNote",
+        ),
+        ("[tenants.a]\nsecret = 'x'\ncolour = 'red'\n", "unknown setting(s) ['colour']"),
+        ("tenants = 3\n", "has no [tenants.NAME] tables"),
+        ("[tenants.a\n", "is not valid TOML"),
+    ],
+)
 def test_bad_tenants_files_say_what_to_fix(tmp_path: Path, text: str, message: str) -> None:
     file = tmp_path / "tenants.toml"
     file.write_text(text)
@@ -100,10 +117,12 @@ def test_bad_tenants_files_say_what_to_fix(tmp_path: Path, text: str, message: s
 
 
 def test_importing_the_sdk_loads_neither_webhooks_nor_starlette() -> None:
-    code = ("import sys, sdk_core; from sdk_core import AutotaskClient; import sdk_core.cli;"
-            "c = AutotaskClient('u', 's', 'i', api_url='http://127.0.0.1:9/');"
-            "hooks = c.webhooks;"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('starlette', 'uvicorn')"
-            " or m == 'sdk_core.webhooks.receiver'))")
+    code = (
+        "import sys, sdk_core; from sdk_core import AutotaskClient; import sdk_core.cli;"
+        "c = AutotaskClient('u', 's', 'i', api_url='http://127.0.0.1:9/');"
+        "hooks = c.webhooks;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('starlette', 'uvicorn')"
+        " or m == 'sdk_core.webhooks.receiver'))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

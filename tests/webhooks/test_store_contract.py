@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,12 +14,27 @@ from sdk_core.webhooks.events import read_payload
 from sdk_core.webhooks.store import EventStore, StoredEvent, StoreError, open_store
 
 
-def incoming(id_: int = 1, seq: int | None = 1, *, entity: str = "Ticket", action: str = "Update",
-             guid: str = "guid-1", tenant: str = "default", event_time: str = "2026-03-01T10:00:00.123",
-             fields: dict[str, Any] | None = None) -> Any:
-    payload = {"Action": action, "Guid": guid, "EntityType": entity, "Id": id_,
-               "Fields": fields if fields is not None else {"status": 5},
-               "EventTime": event_time, "SequenceNumber": seq, "PersonID": 29680001}
+def incoming(
+    id_: int = 1,
+    seq: int | None = 1,
+    *,
+    entity: str = "Ticket",
+    action: str = "Update",
+    guid: str = "guid-1",
+    tenant: str = "default",
+    event_time: str = "2026-03-01T10:00:00.123",
+    fields: dict[str, Any] | None = None,
+) -> Any:
+    payload = {
+        "Action": action,
+        "Guid": guid,
+        "EntityType": entity,
+        "Id": id_,
+        "Fields": fields if fields is not None else {"status": 5},
+        "EventTime": event_time,
+        "SequenceNumber": seq,
+        "PersonID": 29680001,
+    }
     return read_payload(payload, tenant, entity)
 
 
@@ -28,15 +43,20 @@ def test_add_reads_back_every_contract_field(store: EventStore) -> None:
     (event,) = store.events()
     assert isinstance(event, StoredEvent) and event.seq == seq == store.max_seq()
     assert (event.tenant, event.entity, event.id, event.action, event.guid) == (
-        "default", "Ticket", 7, "update", "guid-1")
+        "default",
+        "Ticket",
+        7,
+        "update",
+        "guid-1",
+    )
     assert event.sequence_number == 1 and event.person_id == 29680001
-    assert event.event_time == datetime(2026, 3, 1, 10, 0, 0, 123000, tzinfo=timezone.utc)
+    assert event.event_time == datetime(2026, 3, 1, 10, 0, 0, 123000, tzinfo=UTC)
     assert event.received_at.tzinfo is not None
-    assert abs(event.received_at - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert abs(event.received_at - datetime.now(UTC)) < timedelta(minutes=1)
     assert event.status == "pending"
     assert event.fields == {"status": 5} and event.udf_fields == {"Root": "x"}
     with pytest.raises(dataclasses.FrozenInstanceError):
-        event.status = "done"  # type: ignore[misc]
+        event.status = "done"  # type: ignore[misc]  # the write under test must fail
 
 
 def test_duplicates_are_stored_once(store: EventStore) -> None:
@@ -92,7 +112,7 @@ def test_backlog_counts_pending_and_retrying(store: EventStore) -> None:
     store.fail(seqs[2], "boom", retry_in=None)  # dead: not backlog
     assert store.backlog() == 3 and store.backlog(tenant="a") == 1
     assert store.counts() == {"pending": 2, "done": 1, "failed": 1, "dead": 1}
-    assert store.get(seqs[2]).status == "dead"  # type: ignore[union-attr]
+    assert store.get(seqs[2]).status == "dead"  # type: ignore[union-attr]  # the event exists
 
 
 def test_claim_keeps_each_records_order(store: EventStore) -> None:
@@ -122,17 +142,16 @@ def test_requeue_replays_selected_events(store: EventStore) -> None:
     store.fail(a, "boom", None)
     store.finish(b)
     assert store.requeue(status=["dead"]) == 1
-    assert store.get(a).status == "pending" and store.get(a).attempts == 0  # type: ignore[union-attr]
+    assert store.get(a).status == "pending" and store.get(a).attempts == 0  # type: ignore[union-attr]  # the event exists
     assert store.requeue(entities=["Company"], entity_id=2) == 1
-    assert store.requeue(since=datetime.now(timezone.utc) + timedelta(hours=1)) == 0
+    assert store.requeue(since=datetime.now(UTC) + timedelta(hours=1)) == 0
     assert store.backlog() == 2
 
 
 def _insert_many(url: str, worker: int, count: int) -> list[int]:
     opened = open_store(url)
     try:
-        return [opened.add(incoming(n, worker * 1000 + n, guid=f"w{worker}")) or -1
-                for n in range(count)]
+        return [opened.add(incoming(n, worker * 1000 + n, guid=f"w{worker}")) or -1 for n in range(count)]
     finally:
         opened.close()
 
