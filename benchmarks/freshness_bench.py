@@ -37,14 +37,14 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autotask_sandbox.testing import SandboxServer  # noqa: E402
-from orchestration.groups import group_named  # noqa: E402
-from orchestration.resources import SingerPipelineResource  # noqa: E402
-from orchestration.state_store import StateStore  # noqa: E402
-from orchestration.sync import sync_group  # noqa: E402
-from orchestration.tenants import Tenant  # noqa: E402
-from scripts.demo_dagster import free_port, start_receiver  # noqa: E402
-from sdk_core import AutotaskClient  # noqa: E402
+from autotask_sandbox.testing import SandboxServer
+from orchestration.groups import group_named
+from orchestration.resources import SingerPipelineResource
+from orchestration.state_store import StateStore
+from orchestration.sync import sync_group
+from orchestration.tenants import Tenant
+from scripts.demo_dagster import free_port, start_receiver
+from sdk_core import AutotaskClient
 
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BIN = Path(sys.executable).parent
@@ -56,61 +56,93 @@ def process_pair_floor() -> float:
     before = os.times()
     a = subprocess.Popen([sys.executable, "-c", "pass"], stdout=subprocess.PIPE)
     b = subprocess.Popen([sys.executable, "-c", "pass"], stdin=a.stdout)
-    a.stdout.close()  # type: ignore[union-attr]
+    a.stdout.close()  # type: ignore[union-attr]  # stdout is a PIPE
     a.wait(), b.wait()
     after = os.times()
     return (after.children_user - before.children_user) + (after.children_system - before.children_system)
 
 
-def fixed_cost(sandbox: SandboxServer, url: str, schema: str, runs: int,
-               warm: bool) -> dict[str, float]:
+def fixed_cost(sandbox: SandboxServer, url: str, schema: str, runs: int, warm: bool) -> dict[str, float]:
     os.environ["AUTOTASK_WARM_START"] = "1" if warm else "0"
     tenant = Tenant(name="default", destination=url, schema=schema, **sandbox.credentials)
     store = StateStore(url, schema=schema)
     pipeline = SingerPipelineResource()
-    quiet = lambda level, message: None  # noqa: E731
-    first = sync_group(tenant, group_named("tickets"), pipeline=pipeline, store=store,
-                       owner="bench", log=quiet)
-    noop = [sync_group(tenant, group_named("tickets"), pipeline=pipeline, store=store,
-                       owner="bench", log=quiet) for _ in range(runs)]
+    quiet = lambda level, message: None  # noqa: E731  (a throwaway logger)
+    first = sync_group(
+        tenant, group_named("tickets"), pipeline=pipeline, store=store, owner="bench", log=quiet
+    )
+    noop = [
+        sync_group(tenant, group_named("tickets"), pipeline=pipeline, store=store, owner="bench", log=quiet)
+        for _ in range(runs)
+    ]
     store.close()
-    return {"initial_rows": sum(first.records.values()),
-            "cpu": statistics.median(r.cpu_seconds for r in noop),
-            "wall": statistics.median(r.seconds for r in noop),
-            "requests": statistics.median(r.total_requests for r in noop),
-            "rows": sum(sum(r.records.values()) for r in noop)}
+    return {
+        "initial_rows": sum(first.records.values()),
+        "cpu": statistics.median(r.cpu_seconds for r in noop),
+        "wall": statistics.median(r.seconds for r in noop),
+        "requests": statistics.median(r.total_requests for r in noop),
+        "rows": sum(sum(r.records.values()) for r in noop),
+    }
 
 
-def freshness(sandbox: SandboxServer, url: str, schema: str, changes: int,
-              minutes: float, warm: bool) -> dict[str, float]:
+def freshness(
+    sandbox: SandboxServer, url: str, schema: str, changes: int, minutes: float, warm: bool
+) -> dict[str, float]:
     out = Path(tempfile.mkdtemp(prefix="freshness-bench-"))
     (out / "home").mkdir()
     shutil.copy(ROOT / "orchestration" / "dagster.yaml", out / "home" / "dagster.yaml")
     store_url = f"sqlite:///{out / 'events.db'}"
     secret = secrets.token_urlsafe(24)
-    env = {**os.environ, **sandbox.env, "AUTOTASK_DESTINATION_URL": url,
-           "AUTOTASK_WEBHOOK_STORE": store_url, "AUTOTASK_WEBHOOK_SECRET": secret,
-           "DAGSTER_HOME": str(out / "home"), "AUTOTASK_CACHE_DIR": str(out / "cache"),
-           "AUTOTASK_WARM_START": "1" if warm else "0"}
+    env = {
+        **os.environ,
+        **sandbox.env,
+        "AUTOTASK_DESTINATION_URL": url,
+        "AUTOTASK_WEBHOOK_STORE": store_url,
+        "AUTOTASK_WEBHOOK_SECRET": secret,
+        "DAGSTER_HOME": str(out / "home"),
+        "AUTOTASK_CACHE_DIR": str(out / "cache"),
+        "AUTOTASK_WARM_START": "1" if warm else "0",
+    }
     tenants = out / "tenants.yaml"
-    tenants.write_text(f"tenants:\n  default:\n    credentials_env_prefix: AUTOTASK\n"
-                       f"    api_url: {sandbox.api_url}\n    schema: {schema}\n")
+    tenants.write_text(
+        f"tenants:\n  default:\n    credentials_env_prefix: AUTOTASK\n"
+        f"    api_url: {sandbox.api_url}\n    schema: {schema}\n"
+    )
     env["AUTOTASK_TENANTS_FILE"] = str(tenants)
     procs = []
     try:
         receiver, port = start_receiver_in(out, env, store_url)
         procs.append(receiver)
         client = AutotaskClient(**sandbox.credentials)
-        client.webhooks.register("Ticket", f"http://127.0.0.1:{port}/webhooks/default/ticket",
-                                 secret, name="freshness-bench", fields=["title"])
+        client.webhooks.register(
+            "Ticket",
+            f"http://127.0.0.1:{port}/webhooks/default/ticket",
+            secret,
+            name="freshness-bench",
+            fields=["title"],
+        )
         from dagster import DagsterInstance
 
         os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
         DagsterInstance.get().dispose()  # storage created once, before the daemon starts
-        procs.append(subprocess.Popen(
-            [str(BIN / "dagster"), "dev", "-m", "orchestration", "-h", "127.0.0.1", "-p",
-             str(free_port())], env=env, cwd=ROOT, stdout=open(out / "dagster.log", "w"),
-            stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(BIN / "dagster"),
+                    "dev",
+                    "-m",
+                    "orchestration",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(free_port()),
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=open(out / "dagster.log", "w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
         ids = [t["id"] for t in client.tickets.query(fields=["id"])][:changes]
         engine = sa.create_engine(url)
         before = sandbox.admin.stats()["total"]
@@ -130,22 +162,29 @@ def freshness(sandbox: SandboxServer, url: str, schema: str, changes: int,
                     next_change += gap * random.uniform(0.5, 1.5)
                 if pending:
                     with engine.connect() as conn:
-                        rows = dict(conn.execute(sa.select(table.c.id, table.c.title).where(
-                            table.c.id.in_(list(pending)))).all())
+                        rows = dict(
+                            conn.execute(
+                                sa.select(table.c.id, table.c.title).where(table.c.id.in_(list(pending)))
+                            ).all()
+                        )
                     for ticket, (title, at) in list(pending.items()):
                         if rows.get(ticket) == title:
                             latencies.append(time.monotonic() - at)
                             del pending[ticket]
-                status.update(f"{len(latencies)} rows arrived, {len(pending)} pending, "
-                              f"{len(ids)} changes to make")
+                status.update(
+                    f"{len(latencies)} rows arrived, {len(pending)} pending, {len(ids)} changes to make"
+                )
                 time.sleep(0.25)
         spent = sandbox.admin.stats()["total"] - before - changes  # less the changes themselves
         engine.dispose()
         latencies.sort()
-        return {"arrived": len(latencies), "lost": len(pending),
-                "median": statistics.median(latencies) if latencies else float("nan"),
-                "p95": latencies[max(0, int(len(latencies) * 0.95) - 1)] if latencies else float("nan"),
-                "requests_per_change": spent / changes}
+        return {
+            "arrived": len(latencies),
+            "lost": len(pending),
+            "median": statistics.median(latencies) if latencies else float("nan"),
+            "p95": latencies[max(0, int(len(latencies) * 0.95) - 1)] if latencies else float("nan"),
+            "requests_per_change": spent / changes,
+        }
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -156,7 +195,7 @@ def freshness(sandbox: SandboxServer, url: str, schema: str, changes: int,
         shutil.rmtree(out, ignore_errors=True)
 
 
-def start_receiver_in(out: Path, env: dict[str, str], store_url: str):  # noqa: ANN201
+def start_receiver_in(out: Path, env: dict[str, str], store_url: str):
     import scripts.demo_dagster as demo
 
     demo.OUT = out
@@ -170,8 +209,9 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3, help="no-op runs for the fixed cost")
     parser.add_argument("--skip-freshness", action="store_true")
-    parser.add_argument("--cold", action="store_true",
-                        help="webhook runs without warm starts (AUTOTASK_WARM_START=0)")
+    parser.add_argument(
+        "--cold", action="store_true", help="webhook runs without warm starts (AUTOTASK_WARM_START=0)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("AUTOTASK_SANDBOX_CACHE", str(ROOT / "benchmarks" / ".cache"))
     schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -182,19 +222,27 @@ def main() -> int:
             floor = process_pair_floor()
             cold = fixed_cost(sandbox, POSTGRES, schema, args.runs, warm=False)
             cost = fixed_cost(sandbox, POSTGRES, schema, args.runs, warm=True)
-            fresh = None if args.skip_freshness else freshness(
-                sandbox, POSTGRES, schema, args.changes, args.minutes, warm=not args.cold)
+            fresh = (
+                None
+                if args.skip_freshness
+                else freshness(sandbox, POSTGRES, schema, args.changes, args.minutes, warm=not args.cold)
+            )
     finally:
         with engine.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         engine.dispose()
     table = Table("figure", "value", "goal / baseline")
-    table.add_row("no-op incremental run, tickets group: CPU-s (tap + target), cold start",
-                  f"{cold['cpu']:.2f}", f"{cold['cpu'] / floor:.1f}x two bare Python processes "
-                  f"({floor:.2f} CPU-s)")
+    table.add_row(
+        "no-op incremental run, tickets group: CPU-s (tap + target), cold start",
+        f"{cold['cpu']:.2f}",
+        f"{cold['cpu'] / floor:.1f}x two bare Python processes ({floor:.2f} CPU-s)",
+    )
     table.add_row("  wall seconds, cold", f"{cold['wall']:.2f}", "")
-    table.add_row("  the same, warm start (AUTOTASK_WARM_START=1): CPU-s", f"{cost['cpu']:.2f}",
-                  f"<= 1.5; {cost['cpu'] / cold['cpu']:.2f}x the cold start")
+    table.add_row(
+        "  the same, warm start (AUTOTASK_WARM_START=1): CPU-s",
+        f"{cost['cpu']:.2f}",
+        f"<= 1.5; {cost['cpu'] / cold['cpu']:.2f}x the cold start",
+    )
     table.add_row("  wall seconds, warm", f"{cost['wall']:.2f}", "")
     table.add_row("  API requests", f"{cost['requests']:.0f}", f"rows emitted: {cost['rows']}")
     if fresh:
@@ -203,9 +251,11 @@ def main() -> int:
         table.add_row("change -> row in PostgreSQL, median s", f"{fresh['median']:.1f}", "<= 10")
         table.add_row("change -> row in PostgreSQL, p95 s", f"{fresh['p95']:.1f}", "<= 20")
         table.add_row("rows arrived / lost", f"{fresh['arrived']} / {fresh['lost']}", "")
-        table.add_row("API requests per change (webhooks)", f"{fresh['requests_per_change']:.2f}",
-                      f"polling every minute: {polling:.2f} "
-                      f"({polling / max(fresh['requests_per_change'], 1e-9):.1f}x)")
+        table.add_row(
+            "API requests per change (webhooks)",
+            f"{fresh['requests_per_change']:.2f}",
+            f"polling every minute: {polling:.2f} ({polling / max(fresh['requests_per_change'], 1e-9):.1f}x)",
+        )
     console.print(table)
     return 0
 

@@ -78,8 +78,16 @@ def data_files(rows: int) -> tuple[Path, Path]:
             sys.exit(f"{GENERATOR} not found: pass the shared tools folder next to the repo.")
         print(f"generating {rows:,} tickets (about {rows // 7500} s) ...", flush=True)
         subprocess.run(
-            [sys.executable, str(GENERATOR), "--rows", str(rows), "--singer", str(singer),
-             "--csv", str(csv_path)],
+            [
+                sys.executable,
+                str(GENERATOR),
+                "--rows",
+                str(rows),
+                "--singer",
+                str(singer),
+                "--csv",
+                str(csv_path),
+            ],
             check=True,
         )
     return singer, csv_path
@@ -102,11 +110,14 @@ def run_process(label: str, rows: int, args: list[str], stdin: Path, **env: str)
     with stdin.open("rb") as source:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            args, stdin=source, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            args,
+            stdin=source,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             env={**os.environ, **env},
         )
         stderr: list[bytes] = []
-        reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read()))  # type: ignore[union-attr]
+        reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read()))  # type: ignore[union-attr]  # stderr is a PIPE
         reader.start()
         handle = psutil.Process(proc.pid)
         while proc.poll() is None:
@@ -126,9 +137,7 @@ def run_process(label: str, rows: int, args: list[str], stdin: Path, **env: str)
     return Run(label, rows, seconds, peak / 2**20, children_cpu() - cpu_before)
 
 
-def target_sql(
-    label: str, rows: int, singer: Path, url: str, schema: str | None, **extra: t.Any
-) -> Run:
+def target_sql(label: str, rows: int, singer: Path, url: str, schema: str | None, **extra: t.Any) -> Run:
     config = CACHE / f"target-sql-{label.replace(' ', '_')}.json"
     settings: dict[str, t.Any] = {"sqlalchemy_url": url, **extra}
     if schema:
@@ -153,39 +162,60 @@ def head(singer: Path, rows: int) -> Path:
 
 
 def psql(*args: str) -> None:
-    subprocess.run(["psql", PG_LIBPQ, "-q", "-v", "ON_ERROR_STOP=1", *args], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["psql", PG_LIBPQ, "-q", "-v", "ON_ERROR_STOP=1", *args], check=True, stdout=subprocess.DEVNULL
+    )
 
 
 def bench_postgres(rows: int, mltp_rows: int) -> list[Run]:
     singer, csv_path = data_files(rows)
     ddl = CACHE / "tickets_raw.sql"
-    subprocess.run([sys.executable, str(GENERATOR), "--ddl", str(ddl), "--table",
-                    "bench_raw.tickets"], check=True)
-    psql("-c", "DROP SCHEMA IF EXISTS bench_raw CASCADE; DROP SCHEMA IF EXISTS bench_ours CASCADE;"
-         " DROP SCHEMA IF EXISTS bench_mltp CASCADE; DROP SCHEMA IF EXISTS bench_ours_nometa CASCADE;"
-         " CREATE SCHEMA bench_raw")
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--ddl", str(ddl), "--table", "bench_raw.tickets"], check=True
+    )
+    psql(
+        "-c",
+        "DROP SCHEMA IF EXISTS bench_raw CASCADE; DROP SCHEMA IF EXISTS bench_ours CASCADE;"
+        " DROP SCHEMA IF EXISTS bench_mltp CASCADE; DROP SCHEMA IF EXISTS bench_ours_nometa CASCADE;"
+        " CREATE SCHEMA bench_raw",
+    )
     psql("-f", str(ddl))
     # Every load starts from a checkpoint, so none pays for the WAL of the one before.
     psql("-c", "CHECKPOINT")
     started, cpu_before = time.perf_counter(), children_cpu()
     psql("-c", f"\\copy bench_raw.tickets FROM '{csv_path}' WITH (FORMAT csv, HEADER true)")
-    runs = [Run("raw COPY (psql \\copy)", rows, time.perf_counter() - started,
-                cpu_seconds=children_cpu() - cpu_before)]
+    runs = [
+        Run(
+            "raw COPY (psql \\copy)",
+            rows,
+            time.perf_counter() - started,
+            cpu_seconds=children_cpu() - cpu_before,
+        )
+    ]
     psql("-c", "CHECKPOINT")
     runs.append(target_sql("target-sql, new table", rows, singer, PG_URL, "bench_ours"))
     psql("-c", "CHECKPOINT")
-    runs.append(target_sql("target-sql, same file again (upsert)", rows, singer, PG_URL,
-                           "bench_ours"))
+    runs.append(target_sql("target-sql, same file again (upsert)", rows, singer, PG_URL, "bench_ours"))
     psql("-c", "CHECKPOINT")
     # Without the 7 _sdc_* columns the rows are exactly the baseline's 76 columns.
-    runs.append(target_sql("target-sql, new table, add_record_metadata off", rows, singer,
-                           PG_URL, "bench_ours_nometa", add_record_metadata=False))
+    runs.append(
+        target_sql(
+            "target-sql, new table, add_record_metadata off",
+            rows,
+            singer,
+            PG_URL,
+            "bench_ours_nometa",
+            add_record_metadata=False,
+        )
+    )
     psql("-c", "CHECKPOINT")
     if mltp_rows:
         runs.append(bench_meltanolabs(singer, min(mltp_rows, rows)))
-    psql("-c", "DROP SCHEMA IF EXISTS bench_raw CASCADE; DROP SCHEMA IF EXISTS bench_ours CASCADE;"
-         " DROP SCHEMA IF EXISTS bench_mltp CASCADE; DROP SCHEMA IF EXISTS bench_ours_nometa CASCADE")
+    psql(
+        "-c",
+        "DROP SCHEMA IF EXISTS bench_raw CASCADE; DROP SCHEMA IF EXISTS bench_ours CASCADE;"
+        " DROP SCHEMA IF EXISTS bench_mltp CASCADE; DROP SCHEMA IF EXISTS bench_ours_nometa CASCADE",
+    )
     return runs
 
 
@@ -198,17 +228,38 @@ def bench_meltanolabs(singer: Path, rows: int) -> Run:
         if uv is None:
             sys.exit("uv is needed to install meltanolabs-target-postgres (pip install uv)")
         subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)], check=True)
-        subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
-                        f"meltanolabs-target-postgres=={MLTP_VERSION}"], check=True)
+        subprocess.run(
+            [
+                uv,
+                "pip",
+                "install",
+                "-q",
+                "--python",
+                str(venv / "bin" / "python"),
+                f"meltanolabs-target-postgres=={MLTP_VERSION}",
+            ],
+            check=True,
+        )
     url = sa.engine.make_url(PG_URL)
     config = CACHE / "mltp.json"
-    config.write_text(json.dumps({
-        "host": url.host, "port": url.port or 5432, "user": url.username,
-        "password": url.password or "", "database": url.database,
-        "default_target_schema": "bench_mltp",
-    }))
-    return run_process(f"meltanolabs-target-postgres {MLTP_VERSION} (first {rows:,} rows)", rows,
-                       [str(executable), "--config", str(config)], head(singer, rows))
+    config.write_text(
+        json.dumps(
+            {
+                "host": url.host,
+                "port": url.port or 5432,
+                "user": url.username,
+                "password": url.password or "",
+                "database": url.database,
+                "default_target_schema": "bench_mltp",
+            }
+        )
+    )
+    return run_process(
+        f"meltanolabs-target-postgres {MLTP_VERSION} (first {rows:,} rows)",
+        rows,
+        [str(executable), "--config", str(config)],
+        head(singer, rows),
+    )
 
 
 # --- MySQL/MariaDB and SQLite --------------------------------------------------------------
@@ -225,8 +276,7 @@ def typed_rows(csv_path: Path, types: dict[str, str]) -> tuple[list[str], list[t
         if kind == "boolean":
             return lambda v: v == "true"
         if kind == "date-time":
-            return lambda v: dt.datetime.fromisoformat(v).astimezone(dt.timezone.utc).replace(
-                tzinfo=None)
+            return lambda v: dt.datetime.fromisoformat(v).astimezone(dt.UTC).replace(tzinfo=None)
         return str
 
     with csv_path.open(newline="") as f:
@@ -267,25 +317,28 @@ def bench_executemany(dialect: str, rows: int) -> list[Run]:
         if dialect == "mysql":
             conn.exec_driver_sql(f"CREATE TABLE {table}_raw LIKE {table}")
         else:
-            ddl = conn.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE name = 'tickets'").scalar_one()
+            ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'tickets'").scalar_one()
             conn.exec_driver_sql(ddl.replace("tickets", "tickets_raw", 1))
     engine.dispose()
     quote = "`" if dialect == "mysql" else '"'
     columns = ", ".join(f"{quote}{c}{quote}" for c in header)
     marks = ", ".join(["%s" if dialect == "mysql" else "?"] * len(header))
-    insert = f"INSERT INTO {table}_raw ({columns}) VALUES ({marks})"  # noqa: S608
+    insert = f"INSERT INTO {table}_raw ({columns}) VALUES ({marks})"
     if dialect == "mysql":
         mysql_url = sa.engine.make_url(MYSQL_URL)
-        conn_raw: t.Any = pymysql.connect(host=mysql_url.host, port=mysql_url.port or 3306,
-                                          user=mysql_url.username, password=mysql_url.password or "",
-                                          database=schema)
+        conn_raw: t.Any = pymysql.connect(
+            host=mysql_url.host,
+            port=mysql_url.port or 3306,
+            user=mysql_url.username,
+            password=mysql_url.password or "",
+            database=schema,
+        )
     else:
         conn_raw = sqlite3.connect(CACHE / "bench.sqlite")
     started = time.perf_counter()
     cursor = conn_raw.cursor()
     for i in range(0, len(values), 10_000):  # the same batch size as target-sql's default
-        cursor.executemany(insert, values[i:i + 10_000])
+        cursor.executemany(insert, values[i : i + 10_000])
         conn_raw.commit()
     raw = Run(f"raw executemany ({dialect}, typed tuples)", rows, time.perf_counter() - started)
     conn_raw.close()
@@ -298,41 +351,48 @@ def bench_executemany(dialect: str, rows: int) -> list[Run]:
 def report(title: str, runs: list[Run], goal: float) -> None:
     base = runs[0]
     print(f"\n{title}")
-    print(f"  {'load':<58} {'rows':>10} {'s':>8} {'rows/s':>9} {'ratio':>6} {'peak RSS':>9} "
-          f"{'client CPU us/row':>17}")
+    print(
+        f"  {'load':<58} {'rows':>10} {'s':>8} {'rows/s':>9} {'ratio':>6} {'peak RSS':>9} "
+        f"{'client CPU us/row':>17}"
+    )
     for run in runs:
         rss = f"{run.peak_rss_mib:.0f} MiB" if run.peak_rss_mib else ""
         cpu = f"{run.cpu_seconds / run.rows * 1e6:.1f}" if run.cpu_seconds is not None else ""
-        print(f"  {run.label:<58} {run.rows:>10,} {run.seconds:>8.1f} {run.rate:>9,.0f} "
-              f"{run.rate / base.rate:>6.2f} {rss:>9} {cpu:>17}")
+        print(
+            f"  {run.label:<58} {run.rows:>10,} {run.seconds:>8.1f} {run.rate:>9,.0f} "
+            f"{run.rate / base.rate:>6.2f} {rss:>9} {cpu:>17}"
+        )
     ours = next(r for r in runs if r.label.startswith("target-sql"))
     verdict = "meets" if ours.rate / base.rate >= goal else "MISSES"
-    print(f"  -> target-sql at {ours.rate / base.rate:.0%} of the baseline: {verdict} the "
-          f"{goal:.0%} goal")
+    print(f"  -> target-sql at {ours.rate / base.rate:.0%} of the baseline: {verdict} the {goal:.0%} goal")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="PostgreSQL rows")
     parser.add_argument("--small-rows", type=int, default=200_000, help="MySQL and SQLite rows")
-    parser.add_argument("--mltp-rows", type=int, default=20_000,
-                        help="rows for meltanolabs-target-postgres (0 skips it)")
+    parser.add_argument(
+        "--mltp-rows", type=int, default=20_000, help="rows for meltanolabs-target-postgres (0 skips it)"
+    )
     parser.add_argument("--only", choices=["postgresql", "mysql", "sqlite"], action="append")
     args = parser.parse_args()
     only = set(args.only or ["postgresql", "mysql", "sqlite"])
-    print(f"machine: {psutil.cpu_count()} cores, load average "
-          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"machine: {psutil.cpu_count()} cores, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     if "postgresql" in only:
         runs = bench_postgres(args.rows, args.mltp_rows)
         report(f"PostgreSQL, {args.rows:,} ticket-shaped records", runs, 0.5)
         mltp = [r for r in runs if r.label.startswith("meltanolabs")]
         if mltp:
-            print(f"  -> target-sql is {runs[1].rate / mltp[0].rate:.1f}x "
-                  "meltanolabs-target-postgres")
+            print(f"  -> target-sql is {runs[1].rate / mltp[0].rate:.1f}x meltanolabs-target-postgres")
     for dialect in ("mysql", "sqlite"):
         if dialect in only:
-            report(f"{dialect}, {args.small_rows:,} ticket-shaped records",
-                   bench_executemany(dialect, args.small_rows), 0.4)
+            report(
+                f"{dialect}, {args.small_rows:,} ticket-shaped records",
+                bench_executemany(dialect, args.small_rows),
+                0.4,
+            )
 
 
 if __name__ == "__main__":

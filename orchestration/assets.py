@@ -4,13 +4,13 @@ Asset keys are `["autotask", <stream>]` with the tap's stream names. A subset (o
 group) runs only that stream; its bookmarks merge into the group's stored state.
 """
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
-    AssetSpec,
     AssetsDefinition,
+    AssetSpec,
     Backoff,
     Config,
     Jitter,
@@ -40,8 +40,11 @@ LEASE_WAIT_SECONDS = 60.0
 
 
 class SyncConfig(Config):
-    mode: str = Field(default=INCREMENTAL, description="`incremental`, or `reconcile` for a "
-                      "full id re-read that finds deleted rows (the nightly schedule).")
+    mode: str = Field(
+        default=INCREMENTAL,
+        description="`incremental`, or `reconcile` for a "
+        "full id re-read that finds deleted rows (the nightly schedule).",
+    )
 
 
 def _bookmark(state: dict, stream: str) -> str | None:
@@ -51,21 +54,33 @@ def _bookmark(state: dict, stream: str) -> str | None:
 
 def sync_assets_for(group: StreamGroup) -> AssetsDefinition:
     specs = [
-        AssetSpec(AssetKey(["autotask", stream]), group_name=f"autotask_{group.name}",
-                  description=f"Autotask `{stream}` ({group.description})",
-                  partitions_def=TENANTS, kinds={"autotask", "singer"},
-                  tags={"autotask/stream_group": group.name})
+        AssetSpec(
+            AssetKey(["autotask", stream]),
+            group_name=f"autotask_{group.name}",
+            description=f"Autotask `{stream}` ({group.description})",
+            partitions_def=TENANTS,
+            kinds={"autotask", "singer"},
+            tags={"autotask/stream_group": group.name},
+        )
         for stream in group.streams
     ]
 
-    @multi_asset(name=f"autotask_{group.name}", specs=specs, can_subset=True,
-                 retry_policy=SYNC_RETRY, partitions_def=TENANTS,
-                 op_tags={"autotask/stream_group": group.name, **step_tags()},
-                 description=f"Syncs {group.description.lower()} with tap-autotask into the "
-                 "tenant's destination.")
-    def _sync(context: AssetExecutionContext, config: SyncConfig, tenants: TenantsResource,
-              state_store: StateStoreResource,
-              pipeline: SingerPipelineResource) -> Iterator[MaterializeResult]:
+    @multi_asset(
+        name=f"autotask_{group.name}",
+        specs=specs,
+        can_subset=True,
+        retry_policy=SYNC_RETRY,
+        partitions_def=TENANTS,
+        op_tags={"autotask/stream_group": group.name, **step_tags()},
+        description=f"Syncs {group.description.lower()} with tap-autotask into the tenant's destination.",
+    )
+    def _sync(
+        context: AssetExecutionContext,
+        config: SyncConfig,
+        tenants: TenantsResource,
+        state_store: StateStoreResource,
+        pipeline: SingerPipelineResource,
+    ) -> Iterator[MaterializeResult]:
         if config.mode not in (INCREMENTAL, RECONCILE):
             raise ValueError(f"mode must be {INCREMENTAL!r} or {RECONCILE!r}, not {config.mode!r}")
         tenant = tenants.get(context.partition_key)
@@ -74,14 +89,25 @@ def sync_assets_for(group: StreamGroup) -> AssetsDefinition:
         store = state_store.open(tenant)
 
         def log(level: str, message: str) -> None:
-            {"DEBUG": context.log.debug, "WARNING": context.log.warning,
-             "ERROR": context.log.error, "CRITICAL": context.log.error}.get(
-                level, context.log.info)(message)
+            {
+                "DEBUG": context.log.debug,
+                "WARNING": context.log.warning,
+                "ERROR": context.log.error,
+                "CRITICAL": context.log.error,
+            }.get(level, context.log.info)(message)
 
         try:
-            result = sync_group(tenant, group, streams=streams, mode=config.mode,
-                                pipeline=pipeline, store=store, owner=context.run.run_id,
-                                log=log, lease_wait=LEASE_WAIT_SECONDS)
+            result = sync_group(
+                tenant,
+                group,
+                streams=streams,
+                mode=config.mode,
+                pipeline=pipeline,
+                store=store,
+                owner=context.run.run_id,
+                log=log,
+                lease_wait=LEASE_WAIT_SECONDS,
+            )
         except LeaseHeldError as exc:
             context.log.warning(str(exc))
             raise
@@ -90,7 +116,8 @@ def sync_assets_for(group: StreamGroup) -> AssetsDefinition:
         context.log.info(
             f"{tenant.name}/{group.name}: {sum(result.records.values())} records, "
             f"{result.total_requests} API requests, {result.seconds:.1f} s, "
-            f"{result.cpu_seconds:.2f} CPU-s (tap and target)")
+            f"{result.cpu_seconds:.2f} CPU-s (tap and target)"
+        )
         for stream in streams:
             yield MaterializeResult(
                 asset_key=AssetKey(["autotask", stream]),

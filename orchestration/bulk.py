@@ -28,8 +28,11 @@ class BulkWriteConfig(Config):
     entity: str = Field(description="Autotask entity, e.g. Tickets or ticket_notes.")
     operation: str = Field(description="create, update or delete.")
     path: str = Field(description="CSV (.csv) or Parquet (.parquet) file, one row per record.")
-    journal: str | None = Field(default=None, description="Journal file; default <path>.journal "
-                                "(a retried run resumes from it and never creates twice).")
+    journal: str | None = Field(
+        default=None,
+        description="Journal file; default <path>.journal "
+        "(a retried run resumes from it and never creates twice).",
+    )
     dry_run: bool = Field(default=False, description="Validate every row, write nothing.")
 
 
@@ -40,13 +43,13 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         import csv
 
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            return [{k: v for k, v in row.items() if k and v not in ("", None)}
-                    for row in csv.DictReader(handle)]
+            return [
+                {k: v for k, v in row.items() if k and v not in ("", None)} for row in csv.DictReader(handle)
+            ]
     if suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        return [{k: v for k, v in row.items() if v is not None}
-                for row in pq.read_table(path).to_pylist()]
+        return [{k: v for k, v in row.items() if v is not None} for row in pq.read_table(path).to_pylist()]
     raise ConfigurationError(f"{path}: use a .csv or .parquet file, not {suffix or 'no suffix'}.")
 
 
@@ -54,12 +57,14 @@ def validate_bulk_config(config: BulkWriteConfig, tenants: TenantsResource) -> t
     """(catalog entity, rows) or a ConfigurationError saying what to fix; nothing is written."""
     if config.operation not in OPERATIONS:
         raise ConfigurationError(
-            f"operation must be one of {', '.join(OPERATIONS)}, not {config.operation!r}.")
+            f"operation must be one of {', '.join(OPERATIONS)}, not {config.operation!r}."
+        )
     tenants.get(config.tenant).require_credentials()
     entity = load_catalog().find(config.entity)
     if entity is None:
-        raise ConfigurationError(f"{config.entity!r} is not an Autotask entity (e.g. Tickets, "
-                                 "Companies, ticket_notes).")
+        raise ConfigurationError(
+            f"{config.entity!r} is not an Autotask entity (e.g. Tickets, Companies, ticket_notes)."
+        )
     if not any(entity.can(v) or entity.parent_route(v) for v in OPERATIONS[config.operation]):
         raise ConfigurationError(f"{entity.name} cannot be {config.operation}d through the API.")
     path = Path(config.path).expanduser()
@@ -72,46 +77,64 @@ def validate_bulk_config(config: BulkWriteConfig, tenants: TenantsResource) -> t
         missing = [i for i, row in enumerate(rows) if not row.get("id")]
         if missing:
             raise ConfigurationError(
-                f"{config.operation} needs an `id` in every row; rows {missing[:10]} have none.")
+                f"{config.operation} needs an `id` in every row; rows {missing[:10]} have none."
+            )
     known = set(entity.field_names) | {"id"}
-    unknown = sorted({k for row in rows for k in row} - known
-                     - {k for row in rows for k in row if k.startswith("udf_")})
+    unknown = sorted(
+        {k for row in rows for k in row} - known - {k for row in rows for k in row if k.startswith("udf_")}
+    )
     if unknown:
         raise ConfigurationError(f"{path}: columns {unknown} are not fields of {entity.name}.")
     return entity, rows
 
 
-@op(description="Validates the file against the catalog, then writes it with the SDK's bulk "
-    "engine (journaled: a retry never duplicates a create).", tags=step_tags())
-def autotask_bulk_write(context: OpExecutionContext, config: BulkWriteConfig,
-                        tenants: TenantsResource) -> Output[dict]:
+@op(
+    description="Validates the file against the catalog, then writes it with the SDK's bulk "
+    "engine (journaled: a retry never duplicates a create).",
+    tags=step_tags(),
+)
+def autotask_bulk_write(
+    context: OpExecutionContext, config: BulkWriteConfig, tenants: TenantsResource
+) -> Output[dict]:
     try:
         entity, rows = validate_bulk_config(config, tenants)
     except ConfigurationError as exc:
         raise Failure(description=f"Bulk job refused before writing anything: {exc}") from None
     journal = config.journal or f"{Path(config.path).expanduser()}.journal"
-    context.log.info(f"{config.operation} {len(rows)} {entity.name} rows for {config.tenant}"
-                     f"{' (dry run)' if config.dry_run else ''}; journal {journal}")
+    context.log.info(
+        f"{config.operation} {len(rows)} {entity.name} rows for {config.tenant}"
+        f"{' (dry run)' if config.dry_run else ''}; journal {journal}"
+    )
     with tenants.client(config.tenant) as client:
         method = getattr(client.entity(entity.name), f"bulk_{config.operation}", None)
         if method is None:
-            raise Failure(description="This sdk_core has no bulk engine (bulk_create, "
-                          "bulk_update, bulk_delete); install a version that has.")
+            raise Failure(
+                description="This sdk_core has no bulk engine (bulk_create, "
+                "bulk_update, bulk_delete); install a version that has."
+            )
         result = method(rows, journal=journal, dry_run=config.dry_run)
     ids, errors = list(result.ids), list(result.errors)
-    summary = {"rows": len(rows), "written": sum(1 for i in ids if i is not None),
-               "errors": len(errors), "requests": result.requests, "journal": result.journal,
-               "dry_run": config.dry_run}
-    metadata = {**{k: MetadataValue.text(str(v)) for k, v in summary.items()},
-                "first_errors": MetadataValue.json([list(e) for e in errors[:20]])}
+    summary = {
+        "rows": len(rows),
+        "written": sum(1 for i in ids if i is not None),
+        "errors": len(errors),
+        "requests": result.requests,
+        "journal": result.journal,
+        "dry_run": config.dry_run,
+    }
+    metadata = {
+        **{k: MetadataValue.text(str(v)) for k, v in summary.items()},
+        "first_errors": MetadataValue.json([list(e) for e in errors[:20]]),
+    }
     if errors:
-        raise Failure(description=f"{len(errors)} of {len(rows)} rows failed; rerun after "
-                      f"fixing them (the journal {result.journal} skips rows already written).",
-                      metadata=metadata)
+        raise Failure(
+            description=f"{len(errors)} of {len(rows)} rows failed; rerun after "
+            f"fixing them (the journal {result.journal} skips rows already written).",
+            metadata=metadata,
+        )
     return Output({**summary, "ids": ids}, metadata=metadata)
 
 
-@job(description="Bulk create/update/delete from a CSV or Parquet file.",
-     tags={"autotask/job": "bulk"})
+@job(description="Bulk create/update/delete from a CSV or Parquet file.", tags={"autotask/job": "bulk"})
 def bulk_write_job() -> None:
     autotask_bulk_write()

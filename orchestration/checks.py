@@ -10,16 +10,17 @@
 """
 
 import warnings
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetChecksDefinition,
     AssetKey,
     multi_asset_check,
 )
@@ -48,19 +49,30 @@ def _entity_of(stream: str) -> Any:
     return None
 
 
-def freshness_result(key: AssetKey, stream: str, state: dict[str, Any],
-                     updated_at: datetime | None, limit_minutes: float) -> AssetCheckResult:
+def freshness_result(
+    key: AssetKey, stream: str, state: dict[str, Any], updated_at: datetime | None, limit_minutes: float
+) -> AssetCheckResult:
     bookmark = state.get("bookmarks", {}).get(stream)
     if not bookmark or updated_at is None:
-        return AssetCheckResult(asset_key=key, check_name=FRESHNESS, passed=False,
-                                description="never synced: no bookmark for this stream",
-                                metadata={"limit_minutes": limit_minutes})
-    age = (datetime.now(timezone.utc) - updated_at).total_seconds() / 60
+        return AssetCheckResult(
+            asset_key=key,
+            check_name=FRESHNESS,
+            passed=False,
+            description="never synced: no bookmark for this stream",
+            metadata={"limit_minutes": limit_minutes},
+        )
+    age = (datetime.now(UTC) - updated_at).total_seconds() / 60
     return AssetCheckResult(
-        asset_key=key, check_name=FRESHNESS, passed=age <= limit_minutes,
+        asset_key=key,
+        check_name=FRESHNESS,
+        passed=age <= limit_minutes,
         description=(f"bookmark committed {age:.1f} min ago (limit {limit_minutes:g})"),
-        metadata={"age_minutes": round(age, 2), "limit_minutes": limit_minutes,
-                  "bookmark": str(bookmark.get("replication_key_value") or "")})
+        metadata={
+            "age_minutes": round(age, 2),
+            "limit_minutes": limit_minutes,
+            "bookmark": str(bookmark.get("replication_key_value") or ""),
+        },
+    )
 
 
 def loaded_rows(destination: str, schema: str | None, table: str) -> int | None:
@@ -81,38 +93,64 @@ def loaded_rows(destination: str, schema: str | None, table: str) -> int | None:
         engine.dispose()
 
 
-def parity_result(key: AssetKey, stream: str, tenant: Tenant, client: Any,
-                  state: dict[str, Any]) -> AssetCheckResult:
+def parity_result(
+    key: AssetKey, stream: str, tenant: Tenant, client: Any, state: dict[str, Any]
+) -> AssetCheckResult:
     entity = _entity_of(stream)
     destination = tenant.destination or ""
     if entity is None or not is_sql_url(destination):
-        return AssetCheckResult(asset_key=key, check_name=PARITY, passed=True,
-                                description="not checked (no API count or not a SQL destination)")
+        return AssetCheckResult(
+            asset_key=key,
+            check_name=PARITY,
+            passed=True,
+            description="not checked (no API count or not a SQL destination)",
+        )
     loaded = loaded_rows(destination, tenant.schema, stream)
     total = client.entity(entity.name).count()
     bookmark = state.get("bookmarks", {}).get(stream, {})
     key_field, since = bookmark.get("replication_key"), bookmark.get("replication_key_value")
     changed = 0
     if key_field and since:
-        changed = client.entity(entity.name).count([{"op": "gt", "field": key_field,
-                                                     "value": since}])
-    metadata = {"api_count": total, "loaded": -1 if loaded is None else loaded,
-                "changed_since_bookmark": changed}
+        changed = client.entity(entity.name).count([{"op": "gt", "field": key_field, "value": since}])
+    metadata = {
+        "api_count": total,
+        "loaded": -1 if loaded is None else loaded,
+        "changed_since_bookmark": changed,
+    }
     if loaded is None:
-        return AssetCheckResult(asset_key=key, check_name=PARITY, passed=False,
-                                description="table missing in the destination", metadata=metadata)
+        return AssetCheckResult(
+            asset_key=key,
+            check_name=PARITY,
+            passed=False,
+            description="table missing in the destination",
+            metadata=metadata,
+        )
     if loaded < total - changed:
         return AssetCheckResult(
-            asset_key=key, check_name=PARITY, passed=False, metadata=metadata,
+            asset_key=key,
+            check_name=PARITY,
+            passed=False,
+            metadata=metadata,
             description=f"{total - changed - loaded} rows missing: the API counts {total}, "
-            f"{changed} changed after the bookmark, {loaded} loaded")
+            f"{changed} changed after the bookmark, {loaded} loaded",
+        )
     if loaded > total:
         return AssetCheckResult(
-            asset_key=key, check_name=PARITY, passed=False, severity=AssetCheckSeverity.WARN,
-            metadata=metadata, description=f"{loaded - total} loaded rows no longer in the API: "
-            "deletions the next reconciliation (nightly) will mark")
-    return AssetCheckResult(asset_key=key, check_name=PARITY, passed=True, metadata=metadata,
-                            description=f"{loaded} loaded, API {total} ({changed} changed since)")
+            asset_key=key,
+            check_name=PARITY,
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            metadata=metadata,
+            description=f"{loaded - total} loaded rows no longer in the API: "
+            "deletions the next reconciliation (nightly) will mark",
+        )
+    return AssetCheckResult(
+        asset_key=key,
+        check_name=PARITY,
+        passed=True,
+        metadata=metadata,
+        description=f"{loaded} loaded, API {total} ({changed} changed since)",
+    )
 
 
 def budget_result(key: AssetKey, tenant: Tenant, client: Any) -> AssetCheckResult:
@@ -120,11 +158,18 @@ def budget_result(key: AssetKey, tenant: Tenant, client: Any) -> AssetCheckResul
     limit, used = int(info.get("limit") or 0), int(info.get("used") or 0)
     share = used / limit if limit else 1.0
     return AssetCheckResult(
-        asset_key=key, check_name=BUDGET, passed=share < tenant.max_api_share,
+        asset_key=key,
+        check_name=BUDGET,
+        passed=share < tenant.max_api_share,
         description=f"{used} of {limit} requests used this hour ({share:.0%}); this tenant "
         f"allows {tenant.max_api_share:.0%}",
-        metadata={"used": used, "limit": limit, "share_used": round(share, 4),
-                  "share_allowed": tenant.max_api_share})
+        metadata={
+            "used": used,
+            "limit": limit,
+            "share_used": round(share, 4),
+            "share_allowed": tenant.max_api_share,
+        },
+    )
 
 
 def checks_for(group: StreamGroup) -> AssetChecksDefinition:
@@ -133,19 +178,39 @@ def checks_for(group: StreamGroup) -> AssetChecksDefinition:
     first = keys[group.streams[0]]
     with warnings.catch_warnings():  # partitioned checks are a Dagster "preview" feature
         warnings.simplefilter("ignore")
-        specs = [AssetCheckSpec(FRESHNESS, asset=keys[s], partitions_def=TENANTS,
-                                description=f"Bookmark younger than {group.freshness_minutes:g} min")
-                 for s in group.streams]
-        specs += [AssetCheckSpec(PARITY, asset=keys[s], partitions_def=TENANTS,
-                                 description="Loaded rows match the API's query/count")
-                  for s in parity_streams]
-        specs.append(AssetCheckSpec(BUDGET, asset=first, partitions_def=TENANTS,
-                                    description="Tenant's hourly API use below its allowed share"))
+        specs = [
+            AssetCheckSpec(
+                FRESHNESS,
+                asset=keys[s],
+                partitions_def=TENANTS,
+                description=f"Bookmark younger than {group.freshness_minutes:g} min",
+            )
+            for s in group.streams
+        ]
+        specs += [
+            AssetCheckSpec(
+                PARITY,
+                asset=keys[s],
+                partitions_def=TENANTS,
+                description="Loaded rows match the API's query/count",
+            )
+            for s in parity_streams
+        ]
+        specs.append(
+            AssetCheckSpec(
+                BUDGET,
+                asset=first,
+                partitions_def=TENANTS,
+                description="Tenant's hourly API use below its allowed share",
+            )
+        )
 
-    @multi_asset_check(name=f"autotask_{group.name}_checks", specs=specs, can_subset=True,
-                       op_tags=step_tags())
-    def _checks(context: AssetCheckExecutionContext, tenants: TenantsResource,
-                state_store: StateStoreResource) -> Iterator[AssetCheckResult]:
+    @multi_asset_check(
+        name=f"autotask_{group.name}_checks", specs=specs, can_subset=True, op_tags=step_tags()
+    )
+    def _checks(
+        context: AssetCheckExecutionContext, tenants: TenantsResource, state_store: StateStoreResource
+    ) -> Iterator[AssetCheckResult]:
         tenant = tenants.get(context.partition_key)
         selected = {(k.asset_key, k.name) for k in context.selected_asset_check_keys}
         store = state_store.open(tenant)
@@ -157,8 +222,9 @@ def checks_for(group: StreamGroup) -> AssetChecksDefinition:
         try:
             for stream, key in keys.items():
                 if (key, FRESHNESS) in selected:
-                    yield freshness_result(key, stream, bookmark.state, bookmark.updated_at,
-                                           group.freshness_minutes)
+                    yield freshness_result(
+                        key, stream, bookmark.state, bookmark.updated_at, group.freshness_minutes
+                    )
             for stream in parity_streams:
                 if (keys[stream], PARITY) in selected:
                     client = client or tenants.client(tenant.name, **_CHECK_CLIENT)

@@ -23,16 +23,18 @@ def executor_from_env() -> ExecutorDefinition:
     kind = os.environ.get("AUTOTASK_DAGSTER_EXECUTOR", "multiprocess").strip().lower()
     if kind == "multiprocess":
         return multiprocess_executor.configured(
-            {"max_concurrent": int(os.environ.get("AUTOTASK_DAGSTER_MAX_CONCURRENT", "0"))})
+            {"max_concurrent": int(os.environ.get("AUTOTASK_DAGSTER_MAX_CONCURRENT", "0"))}
+        )
     if kind == "celery":
         from dagster_celery import celery_executor
 
-        return celery_executor.configured({
-            "broker": os.environ.get("AUTOTASK_CELERY_BROKER", DEFAULT_BROKER),
-            "backend": os.environ.get("AUTOTASK_CELERY_BACKEND", "rpc://"),
-        })
-    raise ConfigurationError(
-        f"AUTOTASK_DAGSTER_EXECUTOR={kind!r}: use multiprocess (default) or celery.")
+        return celery_executor.configured(
+            {
+                "broker": os.environ.get("AUTOTASK_CELERY_BROKER", DEFAULT_BROKER),
+                "backend": os.environ.get("AUTOTASK_CELERY_BACKEND", "rpc://"),
+            }
+        )
+    raise ConfigurationError(f"AUTOTASK_DAGSTER_EXECUTOR={kind!r}: use multiprocess (default) or celery.")
 
 
 def webhook_executor() -> ExecutorDefinition:

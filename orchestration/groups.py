@@ -29,27 +29,56 @@ class StreamGroup:
 
 
 GROUPS: tuple[StreamGroup, ...] = (
-    StreamGroup("tickets", ("tickets", "ticket_notes"), "Tickets and their notes.",
-                webhook_entities=("Ticket", "TicketNote"), freshness_minutes=60),
-    StreamGroup("time_entries", ("time_entries",), "Time entries (billable and internal).",
-                freshness_minutes=60),
-    StreamGroup("companies", ("companies", "contacts"), "Companies (accounts) and contacts.",
-                webhook_entities=("Company", "Contact"), freshness_minutes=240),
-    StreamGroup("contracts", ("contracts", "contract_services", "contract_charges",
-                              "billing_items", "invoices"),
-                "Contracts and what they bill.", freshness_minutes=24 * 60),
-    StreamGroup("projects", ("projects", "phases", "tasks"), "Projects, phases and tasks.",
-                freshness_minutes=240),
-    StreamGroup("configuration_items", ("configuration_items",),
-                "Configuration items (managed assets).",
-                webhook_entities=("ConfigurationItem",), freshness_minutes=240),
-    StreamGroup("reference", ("resources", "roles", "departments", "billing_codes",
-                              "picklist_values", "udf_definitions"),
-                "Reference data, picklist labels and UDF definitions.",
-                freshness_minutes=48 * 60,
-                picklist_entities=("Tickets", "TicketNotes", "TimeEntries", "Companies",
-                                   "Contacts", "Contracts", "Projects", "Tasks",
-                                   "ConfigurationItems")),
+    StreamGroup(
+        "tickets",
+        ("tickets", "ticket_notes"),
+        "Tickets and their notes.",
+        webhook_entities=("Ticket", "TicketNote"),
+        freshness_minutes=60,
+    ),
+    StreamGroup(
+        "time_entries", ("time_entries",), "Time entries (billable and internal).", freshness_minutes=60
+    ),
+    StreamGroup(
+        "companies",
+        ("companies", "contacts"),
+        "Companies (accounts) and contacts.",
+        webhook_entities=("Company", "Contact"),
+        freshness_minutes=240,
+    ),
+    StreamGroup(
+        "contracts",
+        ("contracts", "contract_services", "contract_charges", "billing_items", "invoices"),
+        "Contracts and what they bill.",
+        freshness_minutes=24 * 60,
+    ),
+    StreamGroup(
+        "projects", ("projects", "phases", "tasks"), "Projects, phases and tasks.", freshness_minutes=240
+    ),
+    StreamGroup(
+        "configuration_items",
+        ("configuration_items",),
+        "Configuration items (managed assets).",
+        webhook_entities=("ConfigurationItem",),
+        freshness_minutes=240,
+    ),
+    StreamGroup(
+        "reference",
+        ("resources", "roles", "departments", "billing_codes", "picklist_values", "udf_definitions"),
+        "Reference data, picklist labels and UDF definitions.",
+        freshness_minutes=48 * 60,
+        picklist_entities=(
+            "Tickets",
+            "TicketNotes",
+            "TimeEntries",
+            "Companies",
+            "Contacts",
+            "Contracts",
+            "Projects",
+            "Tasks",
+            "ConfigurationItems",
+        ),
+    ),
 )
 
 _BY_NAME = {group.name: group for group in GROUPS}

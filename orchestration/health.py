@@ -5,7 +5,6 @@ headroom, latency percentiles and version. Until it is in the installed sdk_core
 report from `client.threshold()` stands in (same `.ok` / `.to_dict()` surface).
 """
 
-
 import time
 from typing import Any
 
@@ -24,10 +23,14 @@ class _ThresholdReport:
         started = time.perf_counter()
         try:
             info = client.threshold()
-            self._data = {"ok": True, "status": "ok", "threshold": info,
-                          "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-                          "api_url": getattr(client, "root", None)}
-        except Exception as exc:  # noqa: BLE001 (the report says what failed)
+            self._data = {
+                "ok": True,
+                "status": "ok",
+                "threshold": info,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                "api_url": getattr(client, "root", None),
+            }
+        except Exception as exc:
             self._data = {"ok": False, "status": "fail", "error": f"{type(exc).__name__}: {exc}"}
 
     @property
@@ -40,14 +43,13 @@ class _ThresholdReport:
 
 def _report(client: Any, tenant: str, store: Any) -> Any:
     try:
-        from sdk_core import HealthMonitor  # type: ignore[attr-defined]
+        from sdk_core import HealthMonitor
     except ImportError:
         return _ThresholdReport(client)
     return HealthMonitor(client, webhook_store=store, tenant=tenant).check_all()
 
 
-def tenant_health(tenants: TenantsResource, webhook_store: WebhookStoreResource,
-                  name: str) -> dict[str, Any]:
+def tenant_health(tenants: TenantsResource, webhook_store: WebhookStoreResource, name: str) -> dict[str, Any]:
     """One tenant's report as a dict, with the webhook store's backlog when one is configured."""
     store = webhook_store.open() if webhook_store.configured_url() else None
     try:
@@ -67,23 +69,30 @@ def tenant_health(tenants: TenantsResource, webhook_store: WebhookStoreResource,
             store.close()
 
 
-@op(description="Health of every tenant: zone, authentication, threshold use and headroom, "
-    "latency, version, webhook backlog. Fails when a tenant is unhealthy.", tags=step_tags())
-def autotask_health(context: OpExecutionContext, tenants: TenantsResource,
-                    webhook_store: WebhookStoreResource) -> Output[dict]:
+@op(
+    description="Health of every tenant: zone, authentication, threshold use and headroom, "
+    "latency, version, webhook backlog. Fails when a tenant is unhealthy.",
+    tags=step_tags(),
+)
+def autotask_health(
+    context: OpExecutionContext, tenants: TenantsResource, webhook_store: WebhookStoreResource
+) -> Output[dict]:
     reports: dict[str, Any] = {}
     for name in tenants.names():
         try:
             reports[name] = tenant_health(tenants, webhook_store, name)
-        except Exception as exc:  # noqa: BLE001 (one tenant's error must not hide the others)
+        except Exception as exc:
             reports[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         context.log.info(f"{name}: {'OK' if reports[name]['ok'] else 'UNHEALTHY'}")
     unhealthy = [name for name, report in reports.items() if not report["ok"]]
     metadata = {name: MetadataValue.json(report) for name, report in reports.items()}
     if unhealthy:
         context.log.error(f"Unhealthy tenants: {', '.join(unhealthy)}")
-        raise Failure(description=f"Unhealthy tenants: {', '.join(unhealthy)}; their reports "
-                      "are in this failure's metadata.", metadata=metadata)
+        raise Failure(
+            description=f"Unhealthy tenants: {', '.join(unhealthy)}; their reports "
+            "are in this failure's metadata.",
+            metadata=metadata,
+        )
     return Output(reports, metadata=metadata)
 
 

@@ -30,20 +30,24 @@ def _selection(group: StreamGroup) -> AssetSelection:
 
 SYNC_JOBS: dict[str, Any] = {
     group.name: define_asset_job(
-        sync_job_name(group), selection=_selection(group),
+        sync_job_name(group),
+        selection=_selection(group),
         description=f"Sync {group.description.lower()} and run their checks.",
-        tags={"autotask/stream_group": group.name})
+        tags={"autotask/stream_group": group.name},
+    )
     for group in GROUPS
 }
 
 WEBHOOK_JOBS: dict[str, Any] = {
     group.name: define_asset_job(
-        webhook_job_name(group), selection=_selection(group).without_checks(),
+        webhook_job_name(group),
+        selection=_selection(group).without_checks(),
         executor_def=webhook_executor(),
-        tags={"autotask/stream_group": group.name,
-                                      "autotask/trigger": "webhook"},
-        description=f"Incremental sync of {group.description.lower()} started by webhooks.")
-    for group in GROUPS if group.webhook_entities
+        tags={"autotask/stream_group": group.name, "autotask/trigger": "webhook"},
+        description=f"Incremental sync of {group.description.lower()} started by webhooks.",
+    )
+    for group in GROUPS
+    if group.webhook_entities
 }
 
 ASSET_JOBS = [*SYNC_JOBS.values(), *WEBHOOK_JOBS.values()]

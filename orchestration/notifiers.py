@@ -40,11 +40,12 @@ class WebhookNotifier(FailureNotifier):
     timeout: float = 10.0
 
     def notify(self, subject: str, details: dict[str, Any]) -> None:
-        response = httpx.post(self.url, json={"text": subject, "details": details},
-                              timeout=self.timeout)
+        response = httpx.post(self.url, json={"text": subject, "details": details}, timeout=self.timeout)
         if response.status_code >= 400:
-            raise RuntimeError(f"The failure webhook answered HTTP {response.status_code}; "
-                               "check AUTOTASK_FAILURE_WEBHOOK_URL.")
+            raise RuntimeError(
+                f"The failure webhook answered HTTP {response.status_code}; "
+                "check AUTOTASK_FAILURE_WEBHOOK_URL."
+            )
 
 
 def notifier_from_env() -> FailureNotifier:

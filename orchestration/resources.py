@@ -21,16 +21,23 @@ from sdk_core.errors import ConfigurationError
 from .state_store import StateStore
 from .tenants import Tenant, is_sql_url, load_tenants
 
-__all__ = ["TenantsResource", "StateStoreResource", "WebhookStoreResource",
-           "SingerPipelineResource", "default_resources"]
+__all__ = [
+    "TenantsResource",
+    "StateStoreResource",
+    "WebhookStoreResource",
+    "SingerPipelineResource",
+    "default_resources",
+]
 
 
 class TenantsResource(ConfigurableResource):
     """The configured Autotask tenants (see `orchestration.tenants`)."""
 
     tenants_file: str | None = Field(
-        default=None, description="YAML tenants file; default AUTOTASK_TENANTS_FILE, else "
-        "AUTOTASK_TENANTS, else one tenant `default` from AUTOTASK_* variables.")
+        default=None,
+        description="YAML tenants file; default AUTOTASK_TENANTS_FILE, else "
+        "AUTOTASK_TENANTS, else one tenant `default` from AUTOTASK_* variables.",
+    )
 
     def all(self) -> list[Tenant]:
         return load_tenants(self.tenants_file)
@@ -44,7 +51,8 @@ class TenantsResource(ConfigurableResource):
                 return tenant
         raise ConfigurationError(
             f"No tenant {name!r} is configured (tenants: {', '.join(self.names())}). Add it to "
-            "the tenants file (AUTOTASK_TENANTS_FILE), or remove its partition.")
+            "the tenants file (AUTOTASK_TENANTS_FILE), or remove its partition."
+        )
 
     def client(self, name: str, **overrides: Any) -> Any:
         """An `sdk_core.AutotaskClient` for the tenant (its governor shared through Redis)."""
@@ -91,7 +99,8 @@ class WebhookStoreResource(ConfigurableResource):
         if not url:
             raise ConfigurationError(
                 "No webhook event store: set AUTOTASK_WEBHOOK_STORE to the URL the receiver "
-                "was started with (`autotask webhooks serve --store URL`).")
+                "was started with (`autotask webhooks serve --store URL`)."
+            )
         from sdk_core.webhooks.store import open_store
 
         return open_store(url)
@@ -103,8 +112,9 @@ def _executable(name: str) -> str:
         return str(beside)
     found = shutil.which(name)
     if found is None:
-        raise ConfigurationError(f"{name} is not installed in this environment (pip install "
-                                 "autotask-liberator).")
+        raise ConfigurationError(
+            f"{name} is not installed in this environment (pip install autotask-liberator)."
+        )
     return found
 
 

@@ -8,7 +8,7 @@ the line even where that limit is not configured.
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 from dagster import (
     DefaultScheduleStatus,
@@ -20,12 +20,12 @@ from dagster import (
 
 from sdk_core.errors import ConfigurationError
 
+from .assets import SYNC_TAG
 from .groups import GROUPS, StreamGroup
 from .health import health_check_job
 from .jobs import SYNC_JOBS
 from .partitions import TENANTS
 from .sync import RECONCILE
-from .assets import SYNC_TAG
 
 __all__ = ["SCHEDULES", "incremental_cron", "sync_run_request"]
 
@@ -35,8 +35,7 @@ RECONCILE_HOUR = 2  # UTC; groups start 10 minutes apart
 
 def incremental_cron(every: str | int | None = None) -> str:
     """Cron of `AUTOTASK_SYNC_EVERY_MINUTES` (default 15): a divisor of 60, or whole hours."""
-    raw = every if every is not None else os.environ.get("AUTOTASK_SYNC_EVERY_MINUTES",
-                                                         DEFAULT_EVERY_MINUTES)
+    raw = every if every is not None else os.environ.get("AUTOTASK_SYNC_EVERY_MINUTES", DEFAULT_EVERY_MINUTES)
     try:
         minutes = int(raw)
     except (TypeError, ValueError):
@@ -44,22 +43,31 @@ def incremental_cron(every: str | int | None = None) -> str:
     if minutes <= 0 or (minutes < 60 and 60 % minutes) or (minutes >= 60 and minutes % 60):
         raise ConfigurationError(
             f"AUTOTASK_SYNC_EVERY_MINUTES={minutes}: use a divisor of 60 (1, 2, 5, 10, 15, 20, "
-            "30) or whole hours (60, 120, ...), so runs fall on the same minutes every hour.")
+            "30) or whole hours (60, 120, ...), so runs fall on the same minutes every hour."
+        )
     if minutes < 60:
         return f"*/{minutes} * * * *"
     hours = minutes // 60
     return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
 
 
-def sync_run_request(tenant: str, group: StreamGroup, *, mode: str | None = None,
-                     extra_tags: dict[str, str] | None = None, run_key: str | None = None,
-                     job_name: str | None = None) -> RunRequest:
-    run_config = ({"ops": {f"autotask_{group.name}": {"config": {"mode": mode}}}}
-                  if mode else {})
-    return RunRequest(run_key=run_key, partition_key=tenant, run_config=run_config,
-                      tags={SYNC_TAG: f"{tenant}.{group.name}", "autotask/stream_group": group.name,
-                            **(extra_tags or {})},
-                      job_name=job_name)
+def sync_run_request(
+    tenant: str,
+    group: StreamGroup,
+    *,
+    mode: str | None = None,
+    extra_tags: dict[str, str] | None = None,
+    run_key: str | None = None,
+    job_name: str | None = None,
+) -> RunRequest:
+    run_config = {"ops": {f"autotask_{group.name}": {"config": {"mode": mode}}}} if mode else {}
+    return RunRequest(
+        run_key=run_key,
+        partition_key=tenant,
+        run_config=run_config,
+        tags={SYNC_TAG: f"{tenant}.{group.name}", "autotask/stream_group": group.name, **(extra_tags or {})},
+        job_name=job_name,
+    )
 
 
 def _tenants(context: ScheduleEvaluationContext) -> list[str]:
@@ -67,9 +75,13 @@ def _tenants(context: ScheduleEvaluationContext) -> list[str]:
 
 
 def _incremental(group: StreamGroup) -> ScheduleDefinition:
-    @schedule(name=f"autotask_{group.name}_incremental", job=SYNC_JOBS[group.name],
-              cron_schedule=incremental_cron(), default_status=DefaultScheduleStatus.RUNNING,
-              description=f"Incremental sync of {group.description.lower()} for every tenant.")
+    @schedule(
+        name=f"autotask_{group.name}_incremental",
+        job=SYNC_JOBS[group.name],
+        cron_schedule=incremental_cron(),
+        default_status=DefaultScheduleStatus.RUNNING,
+        description=f"Incremental sync of {group.description.lower()} for every tenant.",
+    )
     def _schedule(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:
         stamp = context.scheduled_execution_time.isoformat()
         for tenant in _tenants(context):
@@ -79,24 +91,29 @@ def _incremental(group: StreamGroup) -> ScheduleDefinition:
 
 
 def _reconcile(group: StreamGroup, index: int) -> ScheduleDefinition:
-    @schedule(name=f"autotask_{group.name}_reconcile", job=SYNC_JOBS[group.name],
-              cron_schedule=f"{(index * 10) % 60} {RECONCILE_HOUR + index * 10 // 60} * * *",
-              default_status=DefaultScheduleStatus.RUNNING,
-              description=f"Nightly full id re-read of {group.description.lower()}: rows "
-              "deleted in Autotask are marked deleted in the destination.")
+    @schedule(
+        name=f"autotask_{group.name}_reconcile",
+        job=SYNC_JOBS[group.name],
+        cron_schedule=f"{(index * 10) % 60} {RECONCILE_HOUR + index * 10 // 60} * * *",
+        default_status=DefaultScheduleStatus.RUNNING,
+        description=f"Nightly full id re-read of {group.description.lower()}: rows "
+        "deleted in Autotask are marked deleted in the destination.",
+    )
     def _schedule(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:
         stamp = context.scheduled_execution_time.isoformat()
         for tenant in _tenants(context):
-            yield sync_run_request(tenant, group, mode=RECONCILE,
-                                   run_key=f"{tenant}:reconcile:{stamp}")
+            yield sync_run_request(tenant, group, mode=RECONCILE, run_key=f"{tenant}:reconcile:{stamp}")
 
     return _schedule
 
 
 health_schedule = ScheduleDefinition(
-    name="autotask_health_check", job=health_check_job, cron_schedule="*/30 * * * *",
+    name="autotask_health_check",
+    job=health_check_job,
+    cron_schedule="*/30 * * * *",
     default_status=DefaultScheduleStatus.RUNNING,
-    description="Health of every tenant every 30 minutes.")
+    description="Health of every tenant every 30 minutes.",
+)
 
 SCHEDULES: list[ScheduleDefinition] = [
     *(_incremental(group) for group in GROUPS),

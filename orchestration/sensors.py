@@ -1,6 +1,5 @@
 """Sensors: webhook events to runs, acks on success, failure reports, tenant partitions."""
 
-
 import time
 import uuid
 from typing import Any
@@ -9,7 +8,6 @@ from dagster import (
     DagsterRunStatus,
     DefaultSensorStatus,
     RunFailureSensorContext,
-    RunRequest,
     RunsFilter,
     RunStatusSensorContext,
     SensorEvaluationContext,
@@ -38,12 +36,17 @@ from .webhook_batches import (
     plan_batches,
 )
 
-__all__ = ["SENSORS", "webhook_sensor", "webhook_ack_sensor", "failure_sensor",
-           "tenant_partitions_sensor"]
+__all__ = ["SENSORS", "webhook_sensor", "webhook_ack_sensor", "failure_sensor", "tenant_partitions_sensor"]
 
 _FINISHED_FAILED = {DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
-_IN_FLIGHT = {DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-              DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING, DagsterRunStatus.MANAGED}
+_IN_FLIGHT = {
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+    DagsterRunStatus.MANAGED,
+}
 MAX_EVENTS_PER_TICK = 50_000
 
 
@@ -61,12 +64,17 @@ def _run_state(instance: Any, request_id: str) -> RunState:
     return RunState("failed", finished)
 
 
-@sensor(name="autotask_webhook_sensor", jobs=list(WEBHOOK_JOBS.values()),
-        minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING,
-        description="Coalesces stored Autotask webhook events into one incremental run per "
-        "tenant and stream group; events are acked only after that run succeeded.")
-def webhook_sensor(context: SensorEvaluationContext,
-                   webhook_store: WebhookStoreResource) -> SensorResult | SkipReason:
+@sensor(
+    name="autotask_webhook_sensor",
+    jobs=list(WEBHOOK_JOBS.values()),
+    minimum_interval_seconds=5,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Coalesces stored Autotask webhook events into one incremental run per "
+    "tenant and stream group; events are acked only after that run succeeded.",
+)
+def webhook_sensor(
+    context: SensorEvaluationContext, webhook_store: WebhookStoreResource
+) -> SensorResult | SkipReason:
     if not webhook_store.configured_url():
         return SkipReason("No webhook event store configured (AUTOTASK_WEBHOOK_STORE).")
     cursor = WebhookCursor.parse(context.cursor)
@@ -82,8 +90,7 @@ def webhook_sensor(context: SensorEvaluationContext,
                 break
             after = page[-1].seq
         batches = group_events(events, tenants, context.log.warning)
-        to_request, acks = plan_batches(batches, cursor,
-                                        lambda rid: _run_state(context.instance, rid))
+        to_request, acks = plan_batches(batches, cursor, lambda rid: _run_state(context.instance, rid))
         for batch, seq in acks:
             ack_through(store, batch.tenant, batch.group, seq)
     finally:
@@ -92,23 +99,36 @@ def webhook_sensor(context: SensorEvaluationContext,
     now = time.time()
     for batch in to_request:
         request_id = f"{batch.key}.{batch.max_seq}.{uuid.uuid4().hex[:8]}"
-        requests.append(sync_run_request(
-            batch.tenant, batch.group, run_key=request_id,
-            job_name=webhook_job_name(batch.group),
-            extra_tags={REQUEST_TAG: request_id, MAX_SEQ_TAG: str(batch.max_seq),
-                        EVENTS_TAG: str(len(batch.seqs))}))
+        requests.append(
+            sync_run_request(
+                batch.tenant,
+                batch.group,
+                run_key=request_id,
+                job_name=webhook_job_name(batch.group),
+                extra_tags={
+                    REQUEST_TAG: request_id,
+                    MAX_SEQ_TAG: str(batch.max_seq),
+                    EVENTS_TAG: str(len(batch.seqs)),
+                },
+            )
+        )
         cursor.pending[batch.key] = {"seq": batch.max_seq, "request": request_id, "at": now}
-        context.log.info(f"{len(batch.seqs)} webhook events -> one {batch.group.name} run for "
-                         f"{batch.tenant} (through seq {batch.max_seq})")
+        context.log.info(
+            f"{len(batch.seqs)} webhook events -> one {batch.group.name} run for "
+            f"{batch.tenant} (through seq {batch.max_seq})"
+        )
     return SensorResult(run_requests=requests, cursor=cursor.dumps())
 
 
-@run_status_sensor(name="autotask_webhook_ack_sensor", run_status=DagsterRunStatus.SUCCESS,
-                   monitored_jobs=list(WEBHOOK_JOBS.values()), minimum_interval_seconds=5,
-                   default_status=DefaultSensorStatus.RUNNING,
-                   description="Acks the webhook events a succeeded webhook run covered.")
-def webhook_ack_sensor(context: RunStatusSensorContext,
-                       webhook_store: WebhookStoreResource) -> None:
+@run_status_sensor(
+    name="autotask_webhook_ack_sensor",
+    run_status=DagsterRunStatus.SUCCESS,
+    monitored_jobs=list(WEBHOOK_JOBS.values()),
+    minimum_interval_seconds=5,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Acks the webhook events a succeeded webhook run covered.",
+)
+def webhook_ack_sensor(context: RunStatusSensorContext, webhook_store: WebhookStoreResource) -> None:
     tags = context.dagster_run.tags
     max_seq = tags.get(MAX_SEQ_TAG)
     tenant = tags.get("dagster/partition")
@@ -123,24 +143,33 @@ def webhook_ack_sensor(context: RunStatusSensorContext,
     context.log.info(f"acked {acked} webhook events of {tenant}/{group_name} through {max_seq}")
 
 
-@run_failure_sensor(name="autotask_run_failure_sensor", monitor_all_code_locations=False,
-                    default_status=DefaultSensorStatus.RUNNING,
-                    description="Reports failed runs through the `notifier` resource.")
+@run_failure_sensor(
+    name="autotask_run_failure_sensor",
+    monitor_all_code_locations=False,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Reports failed runs through the `notifier` resource.",
+)
 def failure_sensor(context: RunFailureSensorContext, notifier: FailureNotifier) -> None:
     run = context.dagster_run
     subject = f"Dagster run {run.run_id[:8]} of {run.job_name} failed"
-    details = {"run_id": run.run_id, "job": run.job_name,
-               "tenant": run.tags.get("dagster/partition"),
-               "stream_group": run.tags.get("autotask/stream_group"),
-               "error": context.failure_event.message}
+    details = {
+        "run_id": run.run_id,
+        "job": run.job_name,
+        "tenant": run.tags.get("dagster/partition"),
+        "stream_group": run.tags.get("autotask/stream_group"),
+        "error": context.failure_event.message,
+    }
     notifier.notify(subject, details)
     context.log.info(subject)
 
 
-@sensor(name="autotask_tenant_partitions_sensor", minimum_interval_seconds=60,
-        default_status=DefaultSensorStatus.RUNNING,
-        description="Adds a partition for every configured tenant (tenants file or "
-        "environment); partitions added in the UI stay.")
+@sensor(
+    name="autotask_tenant_partitions_sensor",
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Adds a partition for every configured tenant (tenants file or "
+    "environment); partitions added in the UI stay.",
+)
 def tenant_partitions_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
     stored = set(context.instance.get_dynamic_partitions(TENANTS.name or ""))
     missing = [name for name in configured_tenant_names() if name not in stored]

@@ -17,9 +17,10 @@ import tempfile
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from . import warm_start
 
@@ -29,8 +30,7 @@ __all__ = ["SingerCommand", "RunResult", "SingerRunError", "run_pipeline", "Mask
 _REQUEST = re.compile(r"\|\s*sdk_core\.client\s*\|\s*request \w+ \w+ (\S+) (?:->|failed)")
 _METRIC = re.compile(r"METRIC: (\{.*\})\s*$")
 _LEVEL = re.compile(r"\|\s*(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s*\|")
-_LOG_CONFIG = ("version: 1\nincremental: true\n"
-               "loggers:\n  sdk_core.client:\n    level: DEBUG\n")
+_LOG_CONFIG = "version: 1\nincremental: true\nloggers:\n  sdk_core.client:\n    level: DEBUG\n"
 
 
 class SingerRunError(RuntimeError):
@@ -77,7 +77,7 @@ def _stream_of_url(url: str, streams_by_path: dict[str, str]) -> str:
     parts = path.split("/")
     for i, part in enumerate(parts):
         if part.upper().startswith("V1"):
-            rest = parts[i + 1:]
+            rest = parts[i + 1 :]
             if rest:
                 return streams_by_path.get(rest[0].lower(), "_other")
     return "_other"
@@ -118,9 +118,14 @@ def run_pipeline(
         if state:
             tap_args += ["--state", str(state_path)]
         tap_proc, target_proc, streams = _start(
-            tap_args, [target.executable, "--config", str(paths[target.name])],
-            tap_env, base_env, tmp, (Path(tap.executable).name, Path(target.executable).name))
-        tails = {tap.name: deque(maxlen=15), target.name: deque(maxlen=15)}
+            tap_args,
+            [target.executable, "--config", str(paths[target.name])],
+            tap_env,
+            base_env,
+            tmp,
+            (Path(tap.executable).name, Path(target.executable).name),
+        )
+        tails: dict[str, deque[str]] = {tap.name: deque(maxlen=15), target.name: deque(maxlen=15)}
         failures: list[BaseException] = []
 
         def watch_stderr(name: str, stream: Any, is_tap: bool) -> None:
@@ -150,15 +155,14 @@ def run_pipeline(
                     on_state(new_state)  # committed by the target: persist before going on
                     result.state = new_state
                     result.states_saved += 1
-            except BaseException as exc:  # noqa: BLE001 (reported after the processes end)
+            except BaseException as exc:
                 failures.append(exc)
                 target_proc.kill()
                 tap_proc.kill()
 
         threads = [
             threading.Thread(target=watch_stderr, args=(tap.name, streams[0], True), daemon=True),
-            threading.Thread(target=watch_stderr, args=(target.name, streams[2], False),
-                             daemon=True),
+            threading.Thread(target=watch_stderr, args=(target.name, streams[2], False), daemon=True),
             threading.Thread(target=watch_states, daemon=True),
         ]
         for thread in threads:
@@ -180,9 +184,11 @@ def run_pipeline(
                 thread.join(timeout=30)
         cpu_after = os.times()
         result.seconds = time.monotonic() - started
-        result.cpu_seconds = ((cpu_after.children_user - cpu_before.children_user)
-                              + (cpu_after.children_system - cpu_before.children_system)
-                              + sum(getattr(p, "cpu_seconds", 0.0) for p in (tap_proc, target_proc)))
+        result.cpu_seconds = (
+            (cpu_after.children_user - cpu_before.children_user)
+            + (cpu_after.children_system - cpu_before.children_system)
+            + sum(getattr(p, "cpu_seconds", 0.0) for p in (tap_proc, target_proc))
+        )
         for stream in streams:
             stream.close()
         if failures:
@@ -193,12 +199,19 @@ def run_pipeline(
             if proc.returncode != 0:
                 raise SingerRunError(
                     f"{command.name} exited with code {proc.returncode}; its last lines:\n"
-                    + "\n".join(tails[command.name]))
+                    + "\n".join(tails[command.name])
+                )
     return result
 
 
-def _start(tap_args: list[str], target_args: list[str], tap_env: dict[str, str],
-           env: dict[str, str], cwd: str, names: tuple[str, str]) -> tuple[Any, Any, list[Any]]:
+def _start(
+    tap_args: list[str],
+    target_args: list[str],
+    tap_env: dict[str, str],
+    env: dict[str, str],
+    cwd: str,
+    names: tuple[str, str],
+) -> tuple[Any, Any, list[Any]]:
     """Start tap | target: forked warm by the launcher when enabled, else as new processes.
 
     Returns both processes and the streams to read: tap stderr, target stdout, target stderr.
@@ -207,11 +220,18 @@ def _start(tap_args: list[str], target_args: list[str], tap_env: dict[str, str],
         pipe_r, pipe_w = os.pipe()
         reads, writes = zip(*(os.pipe() for _ in range(3)))
         with open(os.devnull, "rb") as null:
-            tap = warm_start.spawn(names[0], tap_args[1:], stdin=null.fileno(), stdout=pipe_w,
-                                   stderr=writes[0], env=tap_env, cwd=cwd)
-            target = tap and warm_start.spawn(names[1], target_args[1:], stdin=pipe_r,
-                                               stdout=writes[1], stderr=writes[2], env=env,
-                                               cwd=cwd)
+            tap = warm_start.spawn(
+                names[0],
+                tap_args[1:],
+                stdin=null.fileno(),
+                stdout=pipe_w,
+                stderr=writes[0],
+                env=tap_env,
+                cwd=cwd,
+            )
+            target = tap and warm_start.spawn(
+                names[1], target_args[1:], stdin=pipe_r, stdout=writes[1], stderr=writes[2], env=env, cwd=cwd
+            )
         for fd in (pipe_r, pipe_w, *writes):
             os.close(fd)
         if tap is not None and target is not None:
@@ -220,10 +240,12 @@ def _start(tap_args: list[str], target_args: list[str], tap_env: dict[str, str],
             tap.kill()
         for fd in reads:
             os.close(fd)
-    tap_proc = subprocess.Popen(tap_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=tap_env, cwd=cwd)
-    target_proc = subprocess.Popen(target_args, stdin=tap_proc.stdout, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=env, cwd=cwd)
+    tap_proc = subprocess.Popen(
+        tap_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tap_env, cwd=cwd
+    )
+    target_proc = subprocess.Popen(
+        target_args, stdin=tap_proc.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd
+    )
     assert tap_proc.stdout is not None
     tap_proc.stdout.close()  # the target holds the only reader: a dead target stops the tap
     return tap_proc, target_proc, [tap_proc.stderr, target_proc.stdout, target_proc.stderr]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +23,8 @@ __all__ = ["StateStore", "Bookmark", "LeaseHeldError", "merge_state"]
 
 _metadata = sa.MetaData()
 BOOKMARKS = sa.Table(
-    "autotask_bookmarks", _metadata,
+    "autotask_bookmarks",
+    _metadata,
     sa.Column("tenant", sa.String(64), primary_key=True),
     sa.Column("stream_group", sa.String(64), primary_key=True),
     sa.Column("state", sa.Text, nullable=False, default="{}"),
@@ -52,12 +53,12 @@ def merge_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)  # SQLite hands back naive datetimes
+        return moment.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
     return moment
 
 
@@ -70,8 +71,7 @@ class StateStore:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 60}
         self.engine = sa.create_engine(url, **kwargs)
-        self.table = BOOKMARKS if schema is None else BOOKMARKS.to_metadata(
-            sa.MetaData(), schema=schema)
+        self.table = BOOKMARKS if schema is None else BOOKMARKS.to_metadata(sa.MetaData(), schema=schema)
         with self.engine.begin() as conn:
             if schema is not None and conn.dialect.name == "postgresql":
                 conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
@@ -85,8 +85,9 @@ class StateStore:
 
     def _ensure_row(self, conn: sa.Connection, tenant: str, group: str) -> None:
         t = self.table
-        exists = conn.execute(sa.select(t.c.tenant).where(
-            t.c.tenant == tenant, t.c.stream_group == group)).first()
+        exists = conn.execute(
+            sa.select(t.c.tenant).where(t.c.tenant == tenant, t.c.stream_group == group)
+        ).first()
         if exists is None:
             try:
                 with conn.begin_nested():
@@ -97,8 +98,9 @@ class StateStore:
     def load(self, tenant: str, group: str) -> Bookmark:
         t = self.table
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(t.c.state, t.c.updated_at).where(
-                t.c.tenant == tenant, t.c.stream_group == group)).first()
+            row = conn.execute(
+                sa.select(t.c.state, t.c.updated_at).where(t.c.tenant == tenant, t.c.stream_group == group)
+            ).first()
         if row is None:
             return Bookmark({}, None)
         return Bookmark(json.loads(row.state or "{}"), _aware(row.updated_at))
@@ -111,11 +113,9 @@ class StateStore:
             where = (t.c.tenant == tenant) & (t.c.stream_group == group)
             current = conn.execute(sa.select(t.c.state).where(where).with_for_update()).scalar()
             merged = merge_state(json.loads(current or "{}"), state)
-            conn.execute(t.update().where(where).values(state=json.dumps(merged),
-                                                         updated_at=_now()))
+            conn.execute(t.update().where(where).values(state=json.dumps(merged), updated_at=_now()))
 
-    def acquire(self, tenant: str, group: str, owner: str, ttl: float = 600,
-                wait: float = 0) -> None:
+    def acquire(self, tenant: str, group: str, owner: str, ttl: float = 600, wait: float = 0) -> None:
         """Take the lease, waiting up to `wait` seconds; raise LeaseHeldError if still held."""
         deadline = time.monotonic() + wait
         while True:
@@ -126,7 +126,8 @@ class StateStore:
                 raise LeaseHeldError(
                     f"Run {holder} is syncing tenant {tenant!r}, group {group!r}; two runs of "
                     "one tenant's stream group never overlap. This run will retry; the lease "
-                    f"expires {ttl:g} s after its holder stops renewing it.")
+                    f"expires {ttl:g} s after its holder stops renewing it."
+                )
             time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
 
     def _try_acquire(self, tenant: str, group: str, owner: str, ttl: float) -> str | None:
@@ -135,25 +136,39 @@ class StateStore:
         with self.engine.begin() as conn:
             self._ensure_row(conn, tenant, group)
             where = (t.c.tenant == tenant) & (t.c.stream_group == group)
-            row = conn.execute(sa.select(t.c.lease_owner, t.c.lease_until).where(where)
-                               .with_for_update()).first()
+            row = conn.execute(
+                sa.select(t.c.lease_owner, t.c.lease_until).where(where).with_for_update()
+            ).first()
             until = _aware(row.lease_until) if row else None
             if row and row.lease_owner and row.lease_owner != owner and until and until > now:
                 return str(row.lease_owner)
-            conn.execute(t.update().where(where).values(
-                lease_owner=owner, lease_until=now + timedelta(seconds=ttl)))
+            conn.execute(
+                t.update().where(where).values(lease_owner=owner, lease_until=now + timedelta(seconds=ttl))
+            )
         return None
 
     def renew(self, tenant: str, group: str, owner: str, ttl: float = 600) -> None:
         t = self.table
         with self.engine.begin() as conn:
-            conn.execute(t.update().where(
-                t.c.tenant == tenant, t.c.stream_group == group, t.c.lease_owner == owner,
-            ).values(lease_until=_now() + timedelta(seconds=ttl)))
+            conn.execute(
+                t.update()
+                .where(
+                    t.c.tenant == tenant,
+                    t.c.stream_group == group,
+                    t.c.lease_owner == owner,
+                )
+                .values(lease_until=_now() + timedelta(seconds=ttl))
+            )
 
     def release(self, tenant: str, group: str, owner: str) -> None:
         t = self.table
         with self.engine.begin() as conn:
-            conn.execute(t.update().where(
-                t.c.tenant == tenant, t.c.stream_group == group, t.c.lease_owner == owner,
-            ).values(lease_owner=None, lease_until=None))
+            conn.execute(
+                t.update()
+                .where(
+                    t.c.tenant == tenant,
+                    t.c.stream_group == group,
+                    t.c.lease_owner == owner,
+                )
+                .values(lease_owner=None, lease_until=None)
+            )

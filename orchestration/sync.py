@@ -7,8 +7,9 @@ assets module only turns its result into materializations.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sdk_core.catalog import load_catalog
 
@@ -27,12 +28,14 @@ _RECONCILE_NOW = 1e-6
 LEASE_SECONDS = 600.0
 
 
-def tap_config(tenant: Tenant, group: StreamGroup, streams: list[str],
-               pipeline: SingerPipelineResource, mode: str) -> dict[str, Any]:
+def tap_config(
+    tenant: Tenant, group: StreamGroup, streams: list[str], pipeline: SingerPipelineResource, mode: str
+) -> dict[str, Any]:
     """tap-autotask settings (see its README): only this group's streams are discovered."""
     tenant.require_credentials()
     config: dict[str, Any] = {
-        "username": tenant.username, "secret": tenant.secret,
+        "username": tenant.username,
+        "secret": tenant.secret,
         "integration_code": tenant.integration_code,
         "include_streams": streams,
         "lookback_minutes": pipeline.lookback_minutes,
@@ -55,8 +58,7 @@ def tap_config(tenant: Tenant, group: StreamGroup, streams: list[str],
 def target_config(tenant: Tenant, pipeline: SingerPipelineResource) -> dict[str, Any]:
     destination = tenant.require_destination()
     if is_sql_url(destination):
-        config: dict[str, Any] = {"sqlalchemy_url": destination,
-                                  "batch_size_rows": pipeline.batch_size_rows}
+        config: dict[str, Any] = {"sqlalchemy_url": destination, "batch_size_rows": pipeline.batch_size_rows}
         if tenant.schema:
             config["default_target_schema"] = tenant.schema
         return config
@@ -83,8 +85,7 @@ def sync_group(
 ) -> RunResult:
     """Run tap | target for the group's streams, holding the group's lease throughout."""
     streams = list(streams or group.streams)
-    tap = SingerCommand(pipeline.tap(), tap_config(tenant, group, streams, pipeline, mode),
-                        "tap-autotask")
+    tap = SingerCommand(pipeline.tap(), tap_config(tenant, group, streams, pipeline, mode), "tap-autotask")
     target_exe, target_name = pipeline.target(tenant.require_destination())
     target = SingerCommand(target_exe, target_config(tenant, pipeline), target_name)
     logger = log or _default_log
@@ -92,9 +93,13 @@ def sync_group(
     try:
         state = store.load(tenant.name, group.name).state
         return run_pipeline(
-            tap, target, state=state,
+            tap,
+            target,
+            state=state,
             on_state=lambda new: store.save(tenant.name, group.name, new),
-            log=logger, mask=Masker(tenant.secrets()), streams_by_path=_streams_by_path(),
+            log=logger,
+            mask=Masker(tenant.secrets()),
+            streams_by_path=_streams_by_path(),
             heartbeat=lambda: store.renew(tenant.name, group.name, owner, ttl=LEASE_SECONDS),
         )
     finally:

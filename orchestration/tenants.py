@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -37,8 +38,17 @@ __all__ = ["Tenant", "load_tenants", "DEFAULT_TENANT", "is_sql_url"]
 DEFAULT_TENANT = "default"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _CREDENTIALS = ("username", "secret", "integration_code")
-_SETTINGS = ("api_url", "zone_lookup_url", "destination", "schema", "max_api_share",
-             "redis_url", "webhook_store", "files_format", "impersonation_resource_id")
+_SETTINGS = (
+    "api_url",
+    "zone_lookup_url",
+    "destination",
+    "schema",
+    "max_api_share",
+    "redis_url",
+    "webhook_store",
+    "files_format",
+    "impersonation_resource_id",
+)
 
 
 def is_sql_url(destination: str) -> bool:
@@ -70,27 +80,36 @@ class Tenant:
         if missing:
             raise ConfigurationError(
                 f"Tenant {self.name!r} ({self.source}) has no {', '.join(missing)}. "
-                + ("Set " + ", ".join(f"AUTOTASK_{m.upper()}" for m in missing)
-                   if self.name == DEFAULT_TENANT and self.source == "environment" else
-                   "Give them in its environment variables or secrets file")
-                + " (see docs/orchestration.md).")
+                + (
+                    "Set " + ", ".join(f"AUTOTASK_{m.upper()}" for m in missing)
+                    if self.name == DEFAULT_TENANT and self.source == "environment"
+                    else "Give them in its environment variables or secrets file"
+                )
+                + " (see docs/orchestration.md)."
+            )
 
     def require_destination(self) -> str:
         if not self.destination:
             raise ConfigurationError(
                 f"Tenant {self.name!r} has no destination: set AUTOTASK_DESTINATION_URL to a "
                 "SQLAlchemy URL (postgresql+psycopg://..., mysql+pymysql://..., sqlite:///...) "
-                "or a folder for files, or give the tenant a `destination` in the tenants file.")
+                "or a folder for files, or give the tenant a `destination` in the tenants file."
+            )
         return self.destination
 
     def client_settings(self) -> dict[str, Any]:
         """Keyword arguments of `sdk_core.AutotaskClient`."""
         self.require_credentials()
-        return {"username": self.username, "secret": self.secret,
-                "integration_code": self.integration_code, "api_url": self.api_url or None,
-                "zone_lookup_url": self.zone_lookup_url or None,
-                "max_api_share": self.max_api_share, "redis_url": self.redis_url or None,
-                "impersonation_resource_id": self.impersonation_resource_id}
+        return {
+            "username": self.username,
+            "secret": self.secret,
+            "integration_code": self.integration_code,
+            "api_url": self.api_url or None,
+            "zone_lookup_url": self.zone_lookup_url or None,
+            "max_api_share": self.max_api_share,
+            "redis_url": self.redis_url or None,
+            "impersonation_resource_id": self.impersonation_resource_id,
+        }
 
     def secrets(self) -> list[str]:
         """Values to mask wherever the tenant's processes write text."""
@@ -109,8 +128,9 @@ def _password(url: str | None) -> str | None:
     return userinfo.split(":", 1)[1] if ":" in userinfo else None
 
 
-def _env_tenant(name: str, prefix: str, env: Mapping[str, str], defaults: Mapping[str, Any],
-                source: str) -> Tenant:
+def _env_tenant(
+    name: str, prefix: str, env: Mapping[str, str], defaults: Mapping[str, Any], source: str
+) -> Tenant:
     values: dict[str, Any] = {}
     for key in (*_CREDENTIALS, *_SETTINGS):
         value = env.get(f"{prefix}_{key.upper()}")
@@ -125,13 +145,15 @@ def _tenant(name: str, values: Mapping[str, Any], source: str) -> Tenant:
     if not _NAME.match(name):
         raise ConfigurationError(
             f"Tenant name {name!r} ({source}) must be lower case letters, digits and _ "
-            "(it becomes a Dagster partition key and a run tag).")
+            "(it becomes a Dagster partition key and a run tag)."
+        )
     unknown = set(values) - {*_CREDENTIALS, *_SETTINGS, "credentials_env_prefix", "secrets_file"}
     if unknown:
         raise ConfigurationError(
             f"Tenant {name!r} ({source}) has unknown settings {sorted(unknown)}; known: "
             f"{', '.join(sorted({*_CREDENTIALS, *_SETTINGS}))}, credentials_env_prefix, "
-            "secrets_file.")
+            "secrets_file."
+        )
     clean = {k: v for k, v in values.items() if k in (*_CREDENTIALS, *_SETTINGS)}
     try:
         if "max_api_share" in clean:
@@ -154,8 +176,7 @@ def _file_tenants(path: Path, env: Mapping[str, str], defaults: Mapping[str, Any
         raise ConfigurationError(f"Tenants file {path} is not valid YAML: {exc}") from None
     entries = document.get("tenants") if isinstance(document, dict) else None
     if not isinstance(entries, dict) or not entries:
-        raise ConfigurationError(
-            f"Tenants file {path} needs a `tenants:` mapping of name -> settings.")
+        raise ConfigurationError(f"Tenants file {path} needs a `tenants:` mapping of name -> settings.")
     tenants = []
     for name, raw in entries.items():
         raw = dict(raw or {})
@@ -167,22 +188,24 @@ def _file_tenants(path: Path, env: Mapping[str, str], defaults: Mapping[str, Any
             values.update({k: secrets[k] for k in _CREDENTIALS if secrets.get(k)})
         prefix = raw.pop("credentials_env_prefix", None)
         if prefix:
-            values.update({k: env[f"{prefix}_{k.upper()}"] for k in _CREDENTIALS
-                           if env.get(f"{prefix}_{k.upper()}")})
+            values.update(
+                {k: env[f"{prefix}_{k.upper()}"] for k in _CREDENTIALS if env.get(f"{prefix}_{k.upper()}")}
+            )
         values.update(raw)
         tenants.append(_tenant(str(name), values, source))
     return tenants
 
 
-def load_tenants(tenants_file: str | None = None,
-                 env: Mapping[str, str] | None = None) -> list[Tenant]:
+def load_tenants(tenants_file: str | None = None, env: Mapping[str, str] | None = None) -> list[Tenant]:
     """Every configured tenant (see the module docstring); never empty."""
     env = os.environ if env is None else env
     defaults: dict[str, Any] = {}
-    for key, var in (("destination", "AUTOTASK_DESTINATION_URL"),
-                     ("webhook_store", "AUTOTASK_WEBHOOK_STORE"),
-                     ("redis_url", "AUTOTASK_REDIS_URL"),
-                     ("files_format", "AUTOTASK_DESTINATION_FORMAT")):
+    for key, var in (
+        ("destination", "AUTOTASK_DESTINATION_URL"),
+        ("webhook_store", "AUTOTASK_WEBHOOK_STORE"),
+        ("redis_url", "AUTOTASK_REDIS_URL"),
+        ("files_format", "AUTOTASK_DESTINATION_FORMAT"),
+    ):
         if env.get(var):
             defaults[key] = env[var]
     path = tenants_file or env.get("AUTOTASK_TENANTS_FILE")
@@ -190,8 +213,10 @@ def load_tenants(tenants_file: str | None = None,
         tenants = _file_tenants(Path(path).expanduser(), env, defaults)
     elif env.get("AUTOTASK_TENANTS"):
         names = [n.strip() for n in env["AUTOTASK_TENANTS"].split(",") if n.strip()]
-        tenants = [_env_tenant(n, f"AUTOTASK_{n.upper()}", env, defaults,
-                               f"AUTOTASK_{n.upper()}_* variables") for n in names]
+        tenants = [
+            _env_tenant(n, f"AUTOTASK_{n.upper()}", env, defaults, f"AUTOTASK_{n.upper()}_* variables")
+            for n in names
+        ]
     else:
         tenants = [_env_tenant(DEFAULT_TENANT, "AUTOTASK", env, defaults, "environment")]
     _check_distinct_destinations(tenants)
@@ -208,5 +233,6 @@ def _check_distinct_destinations(tenants: list[Tenant]) -> None:
         if where in seen:
             raise ConfigurationError(
                 f"Tenants {seen[where]!r} and {tenant.name!r} write to the same destination "
-                "and schema; give each a `schema` (PostgreSQL, MySQL) or its own `destination`.")
+                "and schema; give each a `schema` (PostgreSQL, MySQL) or its own `destination`."
+            )
         seen[where] = tenant.name

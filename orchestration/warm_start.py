@@ -45,8 +45,11 @@ def enabled() -> bool:
 def _code_version() -> str:
     """Changes when the programs' code or the environment changes (a new launcher starts)."""
     stamp = [sys.executable, f"{__file__}:{Path(__file__).stat().st_mtime_ns}"]
-    packages = {"sdk_core"} | {ep.value.split(":")[0].split(".")[0]
-                               for ep in entry_points(group="console_scripts") if ep.name in PROGRAMS}
+    packages = {"sdk_core"} | {
+        ep.value.split(":")[0].split(".")[0]
+        for ep in entry_points(group="console_scripts")
+        if ep.name in PROGRAMS
+    }
     for package in sorted(packages):
         spec = importlib.util.find_spec(package)
         if spec and spec.submodule_search_locations:
@@ -122,10 +125,10 @@ class WarmProcess:
             self._sock.settimeout(timeout)
             try:
                 self._finish()
-            except socket.timeout:
+            except TimeoutError:
                 self._sock.settimeout(None)
                 raise subprocess.TimeoutExpired(str(self.pid), timeout or 0) from None
-        return self.returncode  # type: ignore[return-value]
+        return self.returncode  # type: ignore[return-value]  # set by wait() first
 
     def kill(self) -> None:
         try:
@@ -146,13 +149,26 @@ def _connect() -> socket.socket | None:
 
 
 def _start_launcher() -> None:
-    subprocess.Popen([sys.executable, "-m", "orchestration.warm_start", str(socket_path())],
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True)
+    subprocess.Popen(
+        [sys.executable, "-m", "orchestration.warm_start", str(socket_path())],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
-def spawn(program: str, args: list[str], *, stdin: int, stdout: int, stderr: int,
-          env: dict[str, str], cwd: str, start_timeout: float = 30.0) -> WarmProcess | None:
+def spawn(
+    program: str,
+    args: list[str],
+    *,
+    stdin: int,
+    stdout: int,
+    stderr: int,
+    env: dict[str, str],
+    cwd: str,
+    start_timeout: float = 30.0,
+) -> WarmProcess | None:
     """Fork `program` in the launcher with these file descriptors; None if unavailable."""
     sock = _connect()
     if sock is None:
@@ -164,8 +180,7 @@ def spawn(program: str, args: list[str], *, stdin: int, stdout: int, stderr: int
         if sock is None:
             return None
     try:
-        _send(sock, {"program": program, "args": args, "env": env, "cwd": cwd},
-              [stdin, stdout, stderr])
+        _send(sock, {"program": program, "args": args, "env": env, "cwd": cwd}, [stdin, stdout, stderr])
         message, _ = _recv(sock)
     except OSError:
         sock.close()
@@ -178,6 +193,7 @@ def spawn(program: str, args: list[str], *, stdin: int, stdout: int, stderr: int
 
 # -- the launcher ---------------------------------------------------------------------------
 
+
 def _load_programs() -> dict[str, Any]:
     """The programs' entry points, imported once (what every run would import again)."""
     loaded = {}
@@ -186,6 +202,7 @@ def _load_programs() -> dict[str, Any]:
             ep.load()
             loaded[ep.name] = ep
     import tap_autotask.tap  # noqa: F401  (tap-autotask's entry point defers singer-sdk to first use)
+
     logging.getLogger().handlers.clear()  # set up again in each child, with its environment
     return loaded
 
@@ -210,7 +227,7 @@ def _run_child(entry: Any, name: str, request: dict[str, Any], fds: list[int]) -
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         import traceback
 
         traceback.print_exc()
@@ -218,7 +235,7 @@ def _run_child(entry: Any, name: str, request: dict[str, Any], fds: list[int]) -
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         os._exit(code)
 
@@ -245,7 +262,7 @@ def serve(path: str) -> None:
     """Load the programs, then fork a handler per request until idle for IDLE_SECONDS."""
     programs = _load_programs()
     import singer_sdk  # noqa: F401  (warm the shared heavy imports too)
-    import sqlalchemy  # noqa: F401
+    import sqlalchemy  # noqa: F401  (loaded once for every child)
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # handlers are reaped automatically
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -259,7 +276,7 @@ def serve(path: str) -> None:
         while True:
             try:
                 conn, _ = server.accept()
-            except socket.timeout:
+            except TimeoutError:
                 return
             if os.fork() == 0:
                 server.close()

@@ -20,13 +20,22 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from .groups import StreamGroup, group_of_entity, group_named
+from .groups import StreamGroup, group_named, group_of_entity
 
-__all__ = ["Batch", "WebhookCursor", "plan_batches", "CONSUMER", "ack_through",
-           "REQUEST_TAG", "MAX_SEQ_TAG", "RunState"]
+__all__ = [
+    "Batch",
+    "WebhookCursor",
+    "plan_batches",
+    "CONSUMER",
+    "ack_through",
+    "REQUEST_TAG",
+    "MAX_SEQ_TAG",
+    "RunState",
+]
 
 CONSUMER = "dagster"
 REQUEST_TAG = "autotask/webhook_request"
@@ -60,7 +69,7 @@ class WebhookCursor:
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, text: str | None) -> "WebhookCursor":
+    def parse(cls, text: str | None) -> WebhookCursor:
         if not text:
             return cls()
         try:
@@ -81,8 +90,7 @@ class RunState:
     finished_at: float | None = None
 
 
-def group_events(events: Iterable[Any], tenants: set[str],
-                 warn: Callable[[str], None]) -> list[Batch]:
+def group_events(events: Iterable[Any], tenants: set[str], warn: Callable[[str], None]) -> list[Batch]:
     """Events by (tenant, stream group); unknown tenants and entities are left unacked."""
     by_key: dict[tuple[str, str], list[int]] = {}
     unknown: set[str] = set()
@@ -93,15 +101,16 @@ def group_events(events: Iterable[Any], tenants: set[str],
             continue
         by_key.setdefault((event.tenant, group.name), []).append(event.seq)
     if unknown:
-        warn(f"webhook events of unconfigured tenants or entities left unacked: "
-             f"{', '.join(sorted(unknown))}")
-    return [Batch(tenant, group_named(name), tuple(seqs))
-            for (tenant, name), seqs in sorted(by_key.items())]
+        warn(f"webhook events of unconfigured tenants or entities left unacked: {', '.join(sorted(unknown))}")
+    return [Batch(tenant, group_named(name), tuple(seqs)) for (tenant, name), seqs in sorted(by_key.items())]
 
 
-def plan_batches(batches: list[Batch], cursor: WebhookCursor,
-                 run_state: Callable[[str], RunState], now: float | None = None,
-                 ) -> tuple[list[Batch], list[tuple[Batch, int]]]:
+def plan_batches(
+    batches: list[Batch],
+    cursor: WebhookCursor,
+    run_state: Callable[[str], RunState],
+    now: float | None = None,
+) -> tuple[list[Batch], list[tuple[Batch, int]]]:
     """(batches to request now, (batch, seq) pairs whose events a succeeded run covered)."""
     now = time.time() if now is None else now
     request: list[Batch] = []
@@ -128,8 +137,7 @@ def ack_through(store: Any, tenant: str, group: StreamGroup, max_seq: int) -> in
     """Ack the key's unacked events up to `max_seq`; returns how many."""
     acked = 0
     while True:
-        events = store.unacked(CONSUMER, tenant=tenant, entities=group.webhook_entities,
-                               limit=5000)
+        events = store.unacked(CONSUMER, tenant=tenant, entities=group.webhook_entities, limit=5000)
         seqs = [e.seq for e in events if e.seq <= max_seq]
         if not seqs:
             return acked

@@ -20,8 +20,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -56,9 +57,24 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float = 180) -> Any:
 
 def start_receiver(env: dict[str, str], store_url: str) -> tuple[subprocess.Popen, int]:
     log = open(OUT / "receiver.log", "w")
-    proc = subprocess.Popen([str(BIN / "autotask"), "webhooks", "serve", "--host", "127.0.0.1",
-                             "--port", "0", "--store", store_url, "--no-worker"],
-                            env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+    proc = subprocess.Popen(
+        [
+            str(BIN / "autotask"),
+            "webhooks",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--store",
+            store_url,
+            "--no-worker",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if "http://127.0.0.1:" not in line:
@@ -71,8 +87,10 @@ def runs(env: dict[str, str]) -> list[Any]:
 
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
     with DagsterInstance.get() as instance:
-        return [r.dagster_run for r in instance.get_run_records(
-            RunsFilter(tags={"autotask/trigger": "webhook"}), limit=5)]
+        return [
+            r.dagster_run
+            for r in instance.get_run_records(RunsFilter(tags={"autotask/trigger": "webhook"}), limit=5)
+        ]
 
 
 def main() -> int:
@@ -85,38 +103,64 @@ def main() -> int:
         sandbox = SandboxServer(scale=SCALE, seed=1).start()
     processes: list[subprocess.Popen] = []
     try:
-        env = {**os.environ, **sandbox.env, "AUTOTASK_DESTINATION_URL": f"sqlite:///{WAREHOUSE}",
-               "AUTOTASK_WEBHOOK_STORE": store_url, "AUTOTASK_WEBHOOK_SECRET": webhook_secret,
-               "DAGSTER_HOME": str(OUT / "home"), "AUTOTASK_CACHE_DIR": str(OUT / "sdk-cache")}
+        env = {
+            **os.environ,
+            **sandbox.env,
+            "AUTOTASK_DESTINATION_URL": f"sqlite:///{WAREHOUSE}",
+            "AUTOTASK_WEBHOOK_STORE": store_url,
+            "AUTOTASK_WEBHOOK_SECRET": webhook_secret,
+            "DAGSTER_HOME": str(OUT / "home"),
+            "AUTOTASK_CACHE_DIR": str(OUT / "sdk-cache"),
+        }
         receiver, receiver_port = start_receiver(env, store_url)
         processes.append(receiver)
         hook_url = f"http://127.0.0.1:{receiver_port}/webhooks/default/ticket"
         client = AutotaskClient(**sandbox.credentials)
-        client.webhooks.register("Ticket", hook_url, webhook_secret, name="dagster-demo",
-                                 fields=["title", "status"])
+        client.webhooks.register(
+            "Ticket", hook_url, webhook_secret, name="dagster-demo", fields=["title", "status"]
+        )
         console.print(f"[bold]Sandbox[/] {sandbox.api_url}\n[bold]Receiver[/] {hook_url}")
 
         runs(env)  # creates the instance's storage once, before two processes race to
         ui_port = free_port()
-        dagster = subprocess.Popen([str(BIN / "dagster"), "dev", "-m", "orchestration", "-h",
-                                    "127.0.0.1", "-p", str(ui_port)], env=env, cwd=ROOT,
-                                   stdout=open(OUT / "dagster.log", "w"), stderr=subprocess.STDOUT)
+        dagster = subprocess.Popen(
+            [str(BIN / "dagster"), "dev", "-m", "orchestration", "-h", "127.0.0.1", "-p", str(ui_port)],
+            env=env,
+            cwd=ROOT,
+            stdout=open(OUT / "dagster.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
         processes.append(dagster)
         console.print(f"[bold]Dagster UI[/] http://127.0.0.1:{ui_port}")
 
         console.rule("1. Materialize the tickets group once (the fixed CLI surface)")
         started = time.monotonic()
-        done = subprocess.run([str(BIN / "dagster"), "asset", "materialize", "-m", "orchestration",
-                               "--select", "autotask/tickets,autotask/ticket_notes",
-                               "--partition", "default"], env=env, cwd=ROOT,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                str(BIN / "dagster"),
+                "asset",
+                "materialize",
+                "-m",
+                "orchestration",
+                "--select",
+                "autotask/tickets,autotask/ticket_notes",
+                "--partition",
+                "default",
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             console.print(done.stderr[-3000:])
             raise SystemExit("The materialization failed (its log is above).")
         with sqlite3.connect(WAREHOUSE) as db:
             loaded = db.execute("select count(*) from tickets").fetchone()[0]
-        console.print(f"{loaded} tickets loaded (API count {client.tickets.count()}) in "
-                      f"{time.monotonic() - started:.0f} s")
+        console.print(
+            f"{loaded} tickets loaded (API count {client.tickets.count()}) in "
+            f"{time.monotonic() - started:.0f} s"
+        )
 
         console.rule("2. Change a ticket through the sandbox's API")
         ticket = next(iter(client.tickets.query(fields=["id", "title"])))
@@ -135,11 +179,19 @@ def main() -> int:
         with sqlite3.connect(WAREHOUSE) as db:
             row = db.execute("select id, title from tickets where id = ?", (ticket["id"],)).fetchone()
         table = Table("run", "job", "tenant", "events", "status", "row in the warehouse")
-        table.add_row(run.run_id[:8], run.job_name, run.tags.get("dagster/partition"),
-                      run.tags.get("autotask/webhook_events"), run.status.value, repr(row))
+        table.add_row(
+            run.run_id[:8],
+            run.job_name,
+            run.tags.get("dagster/partition"),
+            run.tags.get("autotask/webhook_events"),
+            run.status.value,
+            repr(row),
+        )
         console.print(table)
-        console.print(f"Change to row: {time.monotonic() - changed_at:.1f} s. "
-                      f"See it in the UI: http://127.0.0.1:{ui_port}/runs/{run.run_id}")
+        console.print(
+            f"Change to row: {time.monotonic() - changed_at:.1f} s. "
+            f"See it in the UI: http://127.0.0.1:{ui_port}/runs/{run.run_id}"
+        )
         if row is None or row[1] != title:
             raise SystemExit("The row was not updated.")
         if os.environ.get("DEMO_KEEP"):

@@ -21,13 +21,12 @@ from __future__ import annotations
 import typing as t
 from contextlib import contextmanager
 
+import sqlalchemy as sa
 from singer_sdk import Sink, Target
 from singer_sdk.singerlib.encoding import SimpleSingerReader
 from singer_sdk.sql import SQLConnector, SQLTarget
 
 from target_adapters.common.batch_files import batch_records, check_encoding
-
-import sqlalchemy as sa
 
 PINNED = "0.54"
 
@@ -73,59 +72,59 @@ READ: list[tuple[type, str]] = [
 
 def latest_state(target: Target) -> dict | None:
     """The newest STATE received and not yet emitted."""
-    return target._latest_state  # noqa: SLF001
+    return target._latest_state
 
 
 def active_sinks(target: Target) -> dict[str, Sink]:
     """The current sink of each stream."""
-    return target._sinks_active  # noqa: SLF001
+    return target._sinks_active
 
 
 def record_age_limit_reached(target: Target) -> bool:
     """Whether singer-sdk is about to drain every sink because records waited too long."""
-    return target._max_record_age_in_minutes > target._MAX_RECORD_AGE_IN_MINUTES  # noqa: SLF001
+    return target._max_record_age_in_minutes > target._MAX_RECORD_AGE_IN_MINUTES
 
 
 def created_connector(target: SQLTarget) -> SQLConnector | None:
     """The target's shared connector, if one was created (None before any SCHEMA)."""
-    return target._target_connector  # noqa: SLF001
+    return target._target_connector
 
 
 def created_engine(connector: SQLConnector) -> sa.Engine | None:
     """The connector's engine, if one was created."""
-    return connector._cached_engine  # noqa: SLF001
+    return connector._cached_engine
 
 
 def records_read(sink: Sink) -> tuple[int, int]:
     """(records of the current batch, records of the run) the sink has taken."""
-    return sink._batch_records_read, sink._total_records_read  # noqa: SLF001
+    return sink._batch_records_read, sink._total_records_read
 
 
 def count_record(sink: Sink) -> int:
     """Count one record taken on a path that skips ``tally_record_read``; the batch's count."""
-    sink._batch_records_read += 1  # noqa: SLF001
-    sink._total_records_read += 1  # noqa: SLF001
-    return sink._batch_records_read  # noqa: SLF001
+    sink._batch_records_read += 1
+    sink._total_records_read += 1
+    return sink._batch_records_read
 
 
 def engine(connector: SQLConnector) -> sa.Engine:
     """The connector's engine (created on first use)."""
-    return connector._engine  # noqa: SLF001
+    return connector._engine
 
 
 def prepared_tables(connector: SQLConnector) -> dict[str, bool]:
     """Tables singer-sdk's connector has prepared in this run, by name."""
-    return connector._tables_prepared  # noqa: SLF001
+    return connector._tables_prepared
 
 
 def add_column(connector: SQLConnector, table: t.Any, name: str, sql_type: t.Any) -> None:
     """singer-sdk's ADD COLUMN (it has no public method that adds without checking first)."""
-    connector._create_empty_column(table, name, sql_type)  # noqa: SLF001
+    connector._create_empty_column(table, name, sql_type)
 
 
 def warned_fields(sink: Sink) -> set[str]:
     """Undeclared fields the sink already warned about (one warning per field)."""
-    return sink._warned_missing_fields  # noqa: SLF001
+    return sink._warned_missing_fields
 
 
 # --- overrides -------------------------------------------------------------------------
@@ -164,28 +163,28 @@ class TargetHooks:
 
     def on_record(self, message_dict: dict) -> None:
         """A RECORD message (singer-sdk: map, validate, hand to the sink)."""
-        super()._process_record_message(message_dict)  # type: ignore[misc]
+        super()._process_record_message(message_dict)  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
 
     def _process_schema_message(self, message_dict: dict) -> None:
         self.on_schema(message_dict)
 
     def on_schema(self, message_dict: dict) -> None:
         """A SCHEMA message (singer-sdk: create or replace the stream's sink)."""
-        super()._process_schema_message(message_dict)  # type: ignore[misc]
+        super()._process_schema_message(message_dict)  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
 
     def _process_activate_version_message(self, message_dict: dict) -> None:
         self.on_activate_version(message_dict)
 
     def on_activate_version(self, message_dict: dict) -> None:
         """An ACTIVATE_VERSION message (singer-sdk: the sinks' ``activate_version``)."""
-        super()._process_activate_version_message(message_dict)  # type: ignore[misc]
+        super()._process_activate_version_message(message_dict)  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
 
     def _handle_max_record_age(self) -> None:
         self.on_record_age_check()
 
     def on_record_age_check(self) -> None:
         """singer-sdk drains every sink when records have waited too long."""
-        super()._handle_max_record_age()  # type: ignore[misc]
+        super()._handle_max_record_age()  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
 
     def _write_state_message(self, state: dict) -> None:
         self.on_state_ready(state)
@@ -196,28 +195,28 @@ class TargetHooks:
 
     def emit_state(self, state: dict) -> None:
         """Write a STATE message to stdout."""
-        super()._write_state_message(state)  # type: ignore[misc]
+        super()._write_state_message(state)  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
 
-    def _handle_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ANN401
+    def _handle_termination(self, signum: int, frame: t.Any) -> None:
         self.on_termination(signum, frame)
 
     @classmethod
-    def _get_about_info(cls) -> t.Any:  # noqa: ANN401  (singer-sdk's AboutInfo)
-        return cls.about_info(super()._get_about_info())  # type: ignore[misc]
+    def _get_about_info(cls) -> t.Any:
+        return cls.about_info(super()._get_about_info())  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
 
     @classmethod
-    def about_info(cls, info: t.Any) -> t.Any:  # noqa: ANN401
+    def about_info(cls, info: t.Any) -> t.Any:
         """What `--about` shows; a target may replace fields (e.g. the description)."""
         return info
 
     @classmethod
-    def about(cls) -> t.Any:  # noqa: ANN401
+    def about(cls) -> t.Any:
         """The `--about` information as singer-sdk builds it, after `about_info`."""
         return cls._get_about_info()
 
-    def on_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ANN401
+    def on_termination(self, signum: int, frame: t.Any) -> None:
         """SIGINT or SIGTERM (singer-sdk: drain every sink, then exit)."""
-        super()._handle_termination(signum, frame)  # type: ignore[misc]
+        super()._handle_termination(signum, frame)  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
 
 
 class SinkHooks:
@@ -228,16 +227,16 @@ class SinkHooks:
 
     def remove_metadata_from_schema(self) -> None:
         """Without add_record_metadata: drop the ``_sdc_*`` properties from the schema."""
-        super()._remove_sdc_metadata_from_schema()  # type: ignore[misc]
+        super()._remove_sdc_metadata_from_schema()  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
 
     def _remove_sdc_metadata_from_record(self, record: dict) -> None:
         self.remove_metadata_from_record(record)
 
     def remove_metadata_from_record(self, record: dict) -> None:
         """Without add_record_metadata: drop the ``_sdc_*`` fields from a record."""
-        super()._remove_sdc_metadata_from_record(record)  # type: ignore[misc]
+        super()._remove_sdc_metadata_from_record(record)  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
 
-    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:  # noqa: ANN401
+    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:
         self.parse_timestamps(record, schema, treatment)
 
     def _singer_validate_message(self, record: dict) -> None:
@@ -245,11 +244,11 @@ class SinkHooks:
 
     def check_message(self, record: dict) -> None:
         """Before validation: singer-sdk checks the key properties are present."""
-        super()._singer_validate_message(record)  # type: ignore[misc]
+        super()._singer_validate_message(record)  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
 
-    def parse_timestamps(self, record: dict, schema: dict, treatment: t.Any) -> None:  # noqa: ANN401
+    def parse_timestamps(self, record: dict, schema: dict, treatment: t.Any) -> None:
         """singer-sdk turns date-time strings into datetime objects here."""
-        super()._parse_timestamps_in_record(record, schema, treatment)  # type: ignore[misc]
+        super()._parse_timestamps_in_record(record, schema, treatment)  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
 
 
 class ConnectorHooks:
@@ -264,4 +263,4 @@ class ConnectorHooks:
 
 def unknown_message(reader: SimpleSingerReader, message: dict) -> None:
     """singer-sdk's handling of a message type it does not know (a warning)."""
-    reader._process_unknown_message(message)  # noqa: SLF001
+    reader._process_unknown_message(message)

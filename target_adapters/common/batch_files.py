@@ -89,7 +89,7 @@ def _is_gzip(raw: t.BinaryIO) -> bool:
 
 
 def _jsonl(raw: t.BinaryIO, gzipped: bool, stream: object, url: str) -> t.Iterator[dict]:
-    source: t.IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+    source = t.cast(t.IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if gzipped else raw
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
@@ -109,7 +109,7 @@ def _jsonl(raw: t.BinaryIO, gzipped: bool, stream: object, url: str) -> t.Iterat
 
 def _parquet(raw: t.BinaryIO) -> t.Iterator[dict]:
     """Rows as JSON would carry them: date/time values become ISO 8601 text."""
-    import pyarrow.parquet as pq  # noqa: PLC0415 - pyarrow is large; only Parquet batches need it
+    import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(raw)
     for chunk in parquet.iter_batches(batch_size=_PARQUET_ROWS):
@@ -122,5 +122,5 @@ def _parquet(raw: t.BinaryIO) -> t.Iterator[dict]:
 
 def _iso(value: dt.date | dt.time) -> str:
     if isinstance(value, dt.datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.isoformat()

@@ -59,7 +59,7 @@ class FastSingerReader(SimpleSingerReader):
     line_number = 0  # of the line being read, for error messages
 
     @property
-    def default_input(self) -> t.IO[t.Any]:  # type: ignore[override]
+    def default_input(self) -> t.IO[t.Any]:  # type: ignore[override]  # a property in singer-sdk
         """Binary stdin: orjson parses bytes without a decode step."""
         return sys.stdin.buffer
 
@@ -74,10 +74,10 @@ class FastSingerReader(SimpleSingerReader):
         )
 
     def _numbered(self, lines: t.Iterable[t.Any]) -> t.Iterator[t.Any]:
-        for self.line_number, line in enumerate(lines, start=1):  # noqa: B007
+        for self.line_number, line in enumerate(lines, start=1):
             yield line
 
-    def deserialize_json(self, line: str | bytes) -> dict:  # type: ignore[override]
+    def deserialize_json(self, line: str | bytes) -> dict:
         """Parse one line; what orjson refuses is tried once more with the stdlib parser."""
         try:
             return orjson.loads(line)
@@ -99,7 +99,7 @@ class FastSingerReader(SimpleSingerReader):
                 )
                 raise InvalidInputLine(msg) from exc
             self._refuse_surrogates(message)
-            return message  # type: ignore[no-any-return]
+            return message
 
     def _refuse_surrogates(self, message: t.Any) -> None:
         path = surrogate_path(message)

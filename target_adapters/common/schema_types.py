@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 
 
-class Kind(str, enum.Enum):
+class Kind(str, enum.Enum):  # noqa: UP042  (StrEnum would change str(kind) where it is shown)
     """Storage kinds a target maps to its own types."""
 
     INTEGER = "integer"

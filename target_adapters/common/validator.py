@@ -74,7 +74,10 @@ class CompiledValidator(BaseJSONSchemaValidator):
     """Type and required-field checks for flat Singer records."""
 
     def __init__(
-        self, schema: dict[str, t.Any], stream_name: str = "", record_number: t.Callable[[], int] | None = None
+        self,
+        schema: dict[str, t.Any],
+        stream_name: str = "",
+        record_number: t.Callable[[], int] | None = None,
     ) -> None:
         super().__init__(schema)
         self._stream = stream_name
@@ -105,7 +108,9 @@ class CompiledValidator(BaseJSONSchemaValidator):
         """Allowed types in the order of a record's keys (taps repeat one order)."""
         if len(self._by_keys) >= _KEY_ORDERS_KEPT:
             self._by_keys.clear()
-        allowed = [self._checks[k].exact if k in self._checks else _ANY for k in keys]
+        allowed: list[t.Container[type]] = [
+            self._checks[k].exact if k in self._checks else _ANY for k in keys
+        ]
         self._by_keys[keys] = allowed
         return allowed
 
@@ -116,7 +121,7 @@ class CompiledValidator(BaseJSONSchemaValidator):
             if check is not None and value.__class__ not in check.exact:
                 self._check_slowly(record, name, value, check)
 
-    def _check_slowly(self, record: dict, name: str, value: t.Any, check: _Check) -> None:  # noqa: ANN401
+    def _check_slowly(self, record: dict, name: str, value: t.Any, check: _Check) -> None:
         if isinstance(value, bool):
             if check.bools_ok:
                 return
@@ -125,11 +130,16 @@ class CompiledValidator(BaseJSONSchemaValidator):
         elif check.integer_only and isinstance(value, float) and value.is_integer():
             if abs(value) < _INT64_LIMIT:
                 return
-            self._fail(record, f"field '{name}' is an integer beyond 64 bits ({value:.0f}), which the "
-                       "fast JSON parser reads as an inexact float")
+            self._fail(
+                record,
+                f"field '{name}' is an integer beyond 64 bits ({value:.0f}), which the "
+                "fast JSON parser reads as an inexact float",
+            )
         elif float in check.types and isinstance(value, Decimal):
             return
-        self._fail(record, f"field '{name}' is {value!r} ({type(value).__name__}), the schema allows {check.label}")
+        self._fail(
+            record, f"field '{name}' is {value!r} ({type(value).__name__}), the schema allows {check.label}"
+        )
 
     def _fail(self, record: dict, problem: str) -> t.NoReturn:
         where = f"stream '{self._stream}'"

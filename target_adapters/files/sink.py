@@ -67,11 +67,11 @@ class FileSink(SinkHooks, Sink):
         if not self.validate_schema:
             return None
         # singer-sdk validates before check_message counts the record: hence + 1.
-        return CompiledValidator(self.schema, self.stream_name, lambda: self._record_numbers[self.stream_name] + 1)
+        return CompiledValidator(
+            self.schema, self.stream_name, lambda: self._record_numbers[self.stream_name] + 1
+        )
 
-    def parse_timestamps(
-        self, record: dict, schema: dict, treatment: DatetimeErrorTreatmentEnum
-    ) -> None:
+    def parse_timestamps(self, record: dict, schema: dict, treatment: DatetimeErrorTreatmentEnum) -> None:
         """Leave date-times as text: each writer converts them in the way its format needs."""
 
     def check_message(self, record: dict) -> None:
@@ -80,11 +80,13 @@ class FileSink(SinkHooks, Sink):
         missing = [k for k in self.key_properties if k not in record]
         if missing:
             number = self._record_numbers[self.stream_name]
-            msg = (f"Stream '{self.stream_name}', record {number}: key propert"
-                   f"{'y' if len(missing) == 1 else 'ies'} {', '.join(map(repr, missing))} missing "
-                   f"(key_properties {list(self.key_properties)}; the record has "
-                   f"{', '.join(map(repr, record)) or 'no fields'}). Every record must carry its "
-                   "stream's key properties: fix the tap, or its stream maps. Nothing was published.")
+            msg = (
+                f"Stream '{self.stream_name}', record {number}: key propert"
+                f"{'y' if len(missing) == 1 else 'ies'} {', '.join(map(repr, missing))} missing "
+                f"(key_properties {list(self.key_properties)}; the record has "
+                f"{', '.join(map(repr, record)) or 'no fields'}). Every record must carry its "
+                "stream's key properties: fix the tap, or its stream maps. Nothing was published."
+            )
             raise MissingKeyPropertiesError(msg)
 
     def process_record(self, record: dict, context: dict) -> None:
@@ -99,12 +101,16 @@ class FileSink(SinkHooks, Sink):
         for name in new:
             warned.add(name)
             if self._keeps_undeclared:
-                self.logger.warning("Stream '%s': field '%s' is not in the schema; kept as sent.",
-                                    self.stream_name, name)
+                self.logger.warning(
+                    "Stream '%s': field '%s' is not in the schema; kept as sent.", self.stream_name, name
+                )
             else:
                 self.logger.warning(
                     "Stream '%s': field '%s' is not in the schema and is not written (columns come "
-                    "from the schema; format jsonl keeps every field).", self.stream_name, name)
+                    "from the schema; format jsonl keeps every field).",
+                    self.stream_name,
+                    name,
+                )
 
     def process_batch(self, context: dict) -> None:
         """Nothing is held per batch (see the module docstring)."""

@@ -12,8 +12,8 @@ from singer_sdk import Target
 from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
-from target_adapters.common import FastSingerReader
 from target_adapters._sdk_compat import BatchAsRecords, TargetHooks
+from target_adapters.common import FastSingerReader
 from target_adapters.files import about
 from target_adapters.files.cli_process import configure_cli_process
 from target_adapters.files.errors import RefusedInput
@@ -36,7 +36,7 @@ class TargetFiles(BatchAsRecords, TargetHooks, Target):
     default_sink_class = FileSink
     message_reader_class = FastSingerReader
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self.settings = FileSettings.from_config(self.config)
         self.writers = WriterRegistry(self.settings)
@@ -51,7 +51,7 @@ class TargetFiles(BatchAsRecords, TargetHooks, Target):
         return super().get_singer_command()
 
     @classmethod
-    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
         """Refused input ends with its one-line reason (stream, record, rule), not a traceback."""
         try:
             super().invoke(*args, **kwargs)
@@ -59,7 +59,7 @@ class TargetFiles(BatchAsRecords, TargetHooks, Target):
             raise click.ClickException(" ".join(str(exc).split())) from None
 
     @classmethod
-    def about_info(cls, info: t.Any) -> t.Any:  # noqa: ANN401  (singer-sdk's AboutInfo is private)
+    def about_info(cls, info: t.Any) -> t.Any:
         """A user's description, not the class docstring."""
         return dataclasses.replace(info, description=about.DESCRIPTION)
 
@@ -69,7 +69,7 @@ class TargetFiles(BatchAsRecords, TargetHooks, Target):
         if output_format != "markdown":
             super().print_about(output_format)
             return
-        print(about.markdown(cls.about()))  # noqa: T201
+        print(about.markdown(cls.about()))
 
     def on_state_ready(self, state: dict) -> None:
         """Hold STATE until the files are published (see the class docstring)."""
@@ -88,7 +88,7 @@ class TargetFiles(BatchAsRecords, TargetHooks, Target):
         if self._held_state is not None:
             self.emit_state(self._held_state)
 
-    def process_lines(self, file_input: t.IO[t.Any] | None = None) -> t.Counter[str]:
+    def process_lines(self, file_input: t.IO[t.Any] | None = None) -> t.Counter[str]:  # type: ignore[misc]  # final in singer-sdk; wrapped to drop staged files
         """On any failure drop the staged files, so earlier published files stay as they were."""
         try:
             return super().process_lines(file_input)
@@ -96,8 +96,7 @@ class TargetFiles(BatchAsRecords, TargetHooks, Target):
             self.writers.abort()
             raise
 
-
-    def on_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ANN401
+    def on_termination(self, signum: int, frame: t.Any) -> None:
         """Stopped by a signal: publish nothing, emit no STATE, and exit non-zero.
 
         singer-sdk would drain and exit 0, which tells an orchestrator that the

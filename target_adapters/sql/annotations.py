@@ -53,9 +53,7 @@ def picklists(schema: dict) -> dict[str, list[dict]]:
     return found
 
 
-def index_references(
-    connector: SQLTargetConnector, table: FullyQualifiedName, schema: dict
-) -> None:
+def index_references(connector: SQLTargetConnector, table: FullyQualifiedName, schema: dict) -> None:
     """Create the missing indexes on reference columns."""
     columns = reference_columns(schema)
     if not columns:
@@ -64,9 +62,7 @@ def index_references(
         tuple(ix["column_names"])
         for ix in sa.inspect(connector.engine).get_indexes(table.table, schema=table.schema)
     }
-    target = sa.Table(
-        table.table, sa.MetaData(), *(sa.Column(c) for c in columns), schema=table.schema
-    )
+    target = sa.Table(table.table, sa.MetaData(), *(sa.Column(c) for c in columns), schema=table.schema)
     for column in columns:
         if (column,) in existing:
             continue
@@ -89,9 +85,7 @@ def _labels_table(schema_name: str | None) -> sa.Table:
     )
 
 
-def label_picklists(
-    connector: SQLTargetConnector, table: FullyQualifiedName, schema: dict
-) -> None:
+def label_picklists(connector: SQLTargetConnector, table: FullyQualifiedName, schema: dict) -> None:
     """Refresh this table's rows of ``picklist_labels`` and recreate its labeled view."""
     lists = picklists(schema)
     if not lists:

@@ -106,18 +106,16 @@ class ExecutemanyWriter:
             if batch.upsert and batch.keys:
                 updated = non_keys or batch.keys
                 # func.values, not stmt.inserted: the latter doubles '%' in names twice.
-                stmt = stmt.on_duplicate_key_update(
-                    {c: sa.func.values(table.c[c]) for c in updated}
-                )
+                stmt = stmt.on_duplicate_key_update({c: sa.func.values(table.c[c]) for c in updated})
             return stmt
-        stmt = sqlite.insert(table).values(values)
+        lite = sqlite.insert(table).values(values)
         if batch.upsert and batch.keys:
             if non_keys:
-                return stmt.on_conflict_do_update(
-                    index_elements=batch.keys, set_={c: stmt.excluded[c] for c in non_keys}
+                return lite.on_conflict_do_update(
+                    index_elements=batch.keys, set_={c: lite.excluded[c] for c in non_keys}
                 )
-            return stmt.on_conflict_do_nothing(index_elements=batch.keys)
-        return stmt
+            return lite.on_conflict_do_nothing(index_elements=batch.keys)
+        return lite
 
     def write(self, conn: sa.Connection, batch: Batch) -> bool:
         """Upsert (or append) the rows, then apply hard deletes."""
@@ -193,7 +191,7 @@ class PostgresCopyWriter:
         raw = t.cast(psycopg.Connection, conn.connection.driver_connection)
         # Straight to psycopg: without parameters it leaves '%' in names alone.
         raw.execute(
-            f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "  # noqa: S608
+            f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
             f"SELECT {identifiers.columns(conn.dialect, batch.columns)} "
             f"FROM {identifiers.table(conn.dialect, batch.table)} WITH NO DATA"
         )
@@ -223,9 +221,9 @@ class PostgresCopyWriter:
         except psycopg.Error as exc:
             context = exc.diag.context or ""
             found = _COPY_LINE.search(context.splitlines()[-1] if context else "")
-            row = int(found.group(1)) - 1 if found else None
+            failed = int(found.group(1)) - 1 if found else None
             detail = exc.diag.message_primary or str(exc)
-            raise RowRefused(row, f"{detail} ({context.strip()})" if context else detail) from exc
+            raise RowRefused(failed, f"{detail} ({context.strip()})" if context else detail) from exc
 
 
 def writer_for(dialect_name: str) -> BulkWriter:

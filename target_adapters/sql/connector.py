@@ -21,7 +21,6 @@ from target_adapters.sql.annotations import LABELS_TABLE, labeled_view
 from target_adapters.sql.name_map import NameMap
 from target_adapters.sql.types import rung_type, sql_type, widened
 
-
 APPEND_METHODS = frozenset({TargetLoadMethods.APPEND_ONLY.value, "append"})
 """load_method values that insert every record (``append`` is the issue's spelling)."""
 
@@ -93,16 +92,16 @@ class SQLTargetConnector(compat.ConnectorHooks, SQLConnector):
     def table_has_rows(self, full_table_name: FullyQualifiedName) -> bool:
         """Whether a table holds any row (decides direct COPY against merge)."""
         with self.engine.connect() as conn:
-            query = sa.text(f"SELECT 1 FROM {self.raw_table(full_table_name)} LIMIT 1")  # noqa: S608
+            query = sa.text(f"SELECT 1 FROM {self.raw_table(full_table_name)} LIMIT 1")
             return conn.execute(query).first() is not None
 
-    def prepare_table(  # type: ignore[override]
+    def prepare_table(  # type: ignore[override]  # narrower than singer-sdk's
         self,
         full_table_name: str | FullyQualifiedName,
         schema: dict,
         primary_keys: t.Sequence[str],
         partition_keys: list[str] | None = None,
-        as_temp_table: bool = False,  # noqa: FBT001, FBT002
+        as_temp_table: bool = False,
     ) -> bool:
         """Create, or add and widen columns; returns True if the table is new."""
         table_key = str(full_table_name)
@@ -115,20 +114,18 @@ class SQLTargetConnector(compat.ConnectorHooks, SQLConnector):
             exists = False
         compat.prepared_tables(self)[table_key] = True
         if not exists:
-            self.create_empty_table(
-                full_table_name, schema, primary_keys, partition_keys, as_temp_table
-            )
+            self.create_empty_table(full_table_name, schema, primary_keys, partition_keys, as_temp_table)
             return True
         self._evolve_table(full_table_name, schema, primary_keys)
         return False
 
-    def create_empty_table(  # type: ignore[override]
+    def create_empty_table(
         self,
         full_table_name: str | FullyQualifiedName,
         schema: dict,
         primary_keys: t.Sequence[str] | None = None,
-        partition_keys: list[str] | None = None,  # noqa: ARG002
-        as_temp_table: bool = False,  # noqa: FBT001, FBT002, ARG002
+        partition_keys: list[str] | None = None,
+        as_temp_table: bool = False,
     ) -> None:
         """Create the table with a primary key on the key properties (unless appending)."""
         _, schema_name, table_name = self.parse_full_table_name(full_table_name)
@@ -166,9 +163,7 @@ class SQLTargetConnector(compat.ConnectorHooks, SQLConnector):
         # apart, so an existing column is the one with exactly this name.
         existing = self.get_table_columns(full_table_name)
         for name, prop in (schema.get("properties") or {}).items():
-            wanted = sql_type(
-                self.dialect_name, column_type(prop or {}), is_key=name in primary_keys
-            )
+            wanted = sql_type(self.dialect_name, column_type(prop or {}), is_key=name in primary_keys)
             current = existing.get(name)
             if current is None:
                 compat.add_column(self, full_table_name, name, wanted)
@@ -196,9 +191,7 @@ class SQLTargetConnector(compat.ConnectorHooks, SQLConnector):
             statement = f"ALTER TABLE {table} ALTER COLUMN {quoted} TYPE {compiled} USING {using}"
         else:
             statement = f"ALTER TABLE {table} MODIFY COLUMN {quoted} {compiled}"
-        self.logger.info(
-            "Widening column %s.%s from %s to %s", full_table_name, column, current, compiled
-        )
+        self.logger.info("Widening column %s.%s from %s to %s", full_table_name, column, current, compiled)
         try:
             with self.engine.connect() as conn, conn.begin():
                 if self.dialect_name == "postgresql":
@@ -211,9 +204,7 @@ class SQLTargetConnector(compat.ConnectorHooks, SQLConnector):
             )
             raise RuntimeError(msg) from exc
 
-    def _drop_labeled_view(
-        self, conn: sa.Connection, full_table_name: str | FullyQualifiedName
-    ) -> None:
+    def _drop_labeled_view(self, conn: sa.Connection, full_table_name: str | FullyQualifiedName) -> None:
         """Views block retyping (PostgreSQL) and rebuilding (SQLite) a table.
 
         The labeled view of the annotations is recreated once the table is ready.
@@ -267,7 +258,7 @@ class SQLTargetConnector(compat.ConnectorHooks, SQLConnector):
                 f"RENAME TO {quote(self.engine.dialect, table_name)}"
             )
 
-    def get_column_add_ddl(  # type: ignore[override]
+    def get_column_add_ddl(
         self,
         table_name: str | FullyQualifiedName,
         column_name: str,

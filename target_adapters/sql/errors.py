@@ -21,7 +21,7 @@ class RecordRejected(InvalidRecord):
             f"stream '{stream}', {where}: {problem}. Nothing of this batch was written and "
             "no state past it was emitted; fix the record or the tap's schema and rerun."
         )
-        super().__init__(message, record)
+        super().__init__(message, record if isinstance(record, dict) else {})
 
 
 class NameCollision(ValueError):

@@ -55,7 +55,7 @@ _TAG = 9  # "_" and 8 hex digits
 
 def digest(name: str) -> str:
     """8 hex digits of ``name``'s SHA-1: short, stable, and different for different names."""
-    return hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]  # noqa: S324
+    return hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 def _allowed(dialect_name: str, char: str) -> bool:

@@ -44,7 +44,7 @@ def _table(schema: str | None) -> sa.Table:
 
 def _row_id(kind: str, table_name: str, source: str) -> str:
     key = "\x00".join((kind, table_name if kind == COLUMN else "", source))
-    return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()  # noqa: S324
+    return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class NameMap:
@@ -73,8 +73,9 @@ class NameMap:
             return
         with self._db.connect() as conn:
             for kind, table_name, source, name in conn.execute(
-                sa.select(self._table.c.kind, self._table.c.table_name, self._table.c.source,
-                          self._table.c.sql_name)
+                sa.select(
+                    self._table.c.kind, self._table.c.table_name, self._table.c.source, self._table.c.sql_name
+                )
             ):
                 if kind == TABLE:
                     self._tables[source] = name
@@ -128,8 +129,7 @@ class NameMap:
         known = self._columns.setdefault(table_name, {})
         taken = {self._fold(c): p for p, c in known.items()}
         present = {self._fold(c): c for c in existing}
-        new = sorted((p for p in properties if p not in known),
-                     key=lambda p: (not p.startswith("_sdc_"), p))
+        new = sorted((p for p in properties if p not in known), key=lambda p: (not p.startswith("_sdc_"), p))
         rows = []
         for prop in new:
             name = identifiers.sql_name(self._dialect_name, prop)
@@ -156,8 +156,13 @@ class NameMap:
             return
         wanted = {
             _row_id(kind, table_name, source): {
-                "id": _row_id(kind, table_name, source), "kind": kind, "stream": stream,
-                "table_name": table_name, "source": source, "sql_name": name}
+                "id": _row_id(kind, table_name, source),
+                "kind": kind,
+                "stream": stream,
+                "table_name": table_name,
+                "source": source,
+                "sql_name": name,
+            }
             for kind, stream, table_name, source, name in rows
         }
         self._create_table()
@@ -179,10 +184,14 @@ class NameMap:
     def _record_one_by_one(self, wanted: dict[str, dict]) -> None:
         """A concurrent run recorded some of these names: they must be the same choice."""
         with self._db.begin() as conn:
-            stored = dict(conn.execute(
-                sa.select(self._table.c.id, self._table.c.sql_name)
-                .where(self._table.c.id.in_(list(wanted)))
-            ).all())
+            stored: dict[str, str] = {
+                str(found[0]): str(found[1])
+                for found in conn.execute(
+                    sa.select(self._table.c.id, self._table.c.sql_name).where(
+                        self._table.c.id.in_(list(wanted))
+                    )
+                ).all()
+            }
             for row_id, row in wanted.items():
                 if row_id not in stored:
                     conn.execute(sa.insert(self._table), [row])

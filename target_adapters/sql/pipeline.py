@@ -67,7 +67,7 @@ class BatchPipeline:
                     return
                 if self._error is None:
                     job()
-            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            except BaseException as exc:
                 self._error = exc
             finally:
                 if job is not None:

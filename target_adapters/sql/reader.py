@@ -11,7 +11,6 @@ import typing as t
 from collections import Counter
 
 import orjson
-
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_adapters._sdk_compat import unknown_message
@@ -34,11 +33,11 @@ class SQLSingerReader(FastSingerReader):
 
     strip_nul = False
 
-    def deserialize_json(self, line: str | bytes) -> dict:  # type: ignore[override]
+    def deserialize_json(self, line: str | bytes) -> dict:
         """Parse one line; a line with an escaped NUL has it removed from its values."""
         message = super().deserialize_json(line)
         escape = b"\\u0000" if isinstance(line, bytes) else "\\u0000"
-        if self.strip_nul and escape in line:  # type: ignore[operator]
+        if self.strip_nul and escape in line:  # type: ignore[operator]  # escape has the type of line
             return t.cast(dict, without_nul(message))
         return message
 

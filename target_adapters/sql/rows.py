@@ -51,7 +51,7 @@ class ValueStyle:
     render_datetime: t.Callable[[dt.datetime], t.Any]
 
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 _INT64_LIMIT = 2.0**63
 
 
@@ -114,6 +114,7 @@ def _converter(column: ColumnType, style: ValueStyle) -> tuple[str, Converter]:
         raise FieldError(f"{value!r} ({type(value).__name__}) is not {wanted}")
 
     if kind is Kind.INTEGER:
+
         def to_int(value: t.Any) -> t.Any:
             if isinstance(value, float) and value.is_integer():
                 if abs(value) >= _INT64_LIMIT:
@@ -127,16 +128,21 @@ def _converter(column: ColumnType, style: ValueStyle) -> tuple[str, Converter]:
             if isinstance(value, int) and not isinstance(value, bool):
                 return value
             fail(value, "an integer")
+
         return "{v}.__class__ is int", to_int
     if kind is Kind.NUMBER:
+
         def to_number(value: t.Any) -> t.Any:
             if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
                 return value
             fail(value, "a number")
+
         return "{v}.__class__ is float or {v}.__class__ is int", to_number
     if kind is Kind.BOOLEAN:
+
         def to_bool(value: t.Any) -> t.Any:
             fail(value, "a boolean")
+
         return "{v}.__class__ is bool", to_bool
     if kind in (Kind.OBJECT, Kind.ARRAY):
         return "False", _json
@@ -157,6 +163,7 @@ def _converter(column: ColumnType, style: ValueStyle) -> tuple[str, Converter]:
             ) or style.render_datetime(parsed)
             last[0], last[1] = value, rendered
             return rendered
+
         return ("{v}.__class__ is str" if style.datetime_as_text else "False"), to_datetime
     if kind in (Kind.DATE, Kind.TIME):
         parse = dt.date.fromisoformat if kind is Kind.DATE else dt.time.fromisoformat
@@ -170,6 +177,7 @@ def _converter(column: ColumnType, style: ValueStyle) -> tuple[str, Converter]:
                 return parse(value)
             except (TypeError, ValueError):
                 fail(value, f"an ISO 8601 {kind.value}")
+
         return "False", to_temporal
 
     def to_text(value: t.Any) -> t.Any:
@@ -180,6 +188,7 @@ def _converter(column: ColumnType, style: ValueStyle) -> tuple[str, Converter]:
         if isinstance(value, (bool, int, float, decimal.Decimal)):
             return str(value).lower() if isinstance(value, bool) else str(value)
         fail(value, "a string")
+
     return "{v}.__class__ is str", to_text
 
 
@@ -232,8 +241,12 @@ def compile_rows(
         slow = compile_row_builder(stream, columns, style, required=required)
         return CompiledRows(order, slow)
     rest = [n for n in columns if n not in keys]
-    checked = [n for kind in _KIND_ORDER for n in rest if columns[n].kind is kind
-               and not _converted_always(kind, style)]
+    checked = [
+        n
+        for kind in _KIND_ORDER
+        for n in rest
+        if columns[n].kind is kind and not _converted_always(kind, style)
+    ]
     converted = [n for n in rest if n not in checked]
     order = keys + checked
     order += converted
@@ -294,7 +307,7 @@ def compile_row_builder(
         lines.append("        except FieldError as e:")
         lines.append(f"            _problem(r, {i}, e)")
     lines.append("    return (" + "".join(f"v{i}, " for i in range(len(names))) + ")")
-    exec(compile("\n".join(lines), f"<row builder {stream}>", "exec"), env)  # noqa: S102
+    exec(compile("\n".join(lines), f"<row builder {stream}>", "exec"), env)
     return t.cast(RowBuilder, env["build"])
 
 

@@ -15,14 +15,13 @@ import time
 import typing as t
 
 import sqlalchemy as sa
-
 from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLSink
 
 from target_adapters._sdk_compat import SinkHooks, count_record, records_read
 from target_adapters.common.schema_types import column_types
-from target_adapters.sql import annotations
+from target_adapters.sql import annotations as schema_annotations
 from target_adapters.sql.bulk import Batch, RowRefused, writer_for
 from target_adapters.sql.connector import APPEND_METHODS, SQLTargetConnector
 from target_adapters.sql.errors import RecordRejected
@@ -40,11 +39,11 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
     connector_class = SQLTargetConnector
     MAX_SIZE_DEFAULT = 10_000
 
-    def get_validator(self) -> None:  # type: ignore[override]
+    def get_validator(self) -> None:
         """No interpreted JSON-schema validation: the compiled row builder checks types."""
         return None
 
-    def conform_name(self, name: str, object_type: str | None = None) -> str:  # noqa: ARG002
+    def conform_name(self, name: str, object_type: str | None = None) -> str:
         """Keep names as the tap sent them; the name map makes them fit (see table_name)."""
         return name
 
@@ -103,10 +102,7 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
         if self.schema_name:
             self.connector.prepare_schema(self.schema_name)
         table = self.full_table_name
-        existing = (
-            list(self.connector.get_table_columns(table))
-            if self.connector.table_exists(table) else []
-        )
+        existing = list(self.connector.get_table_columns(table)) if self.connector.table_exists(table) else []
         names = self.connector.name_map(self.schema_name).columns_for(
             self.stream_name, table.table, list(types), existing
         )
@@ -119,13 +115,11 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
         created = self.connector.prepare_table(
             full_table_name=table, schema=sql_schema, primary_keys=sql_keys
         )
-        self._may_have_rows = not created and self.connector.table_has_rows(
-            self.full_table_name
-        )
+        self._may_have_rows = not created and self.connector.table_has_rows(self.full_table_name)
         if self.config.get("index_reference_columns"):
-            annotations.index_references(self.connector, table, sql_schema)
+            schema_annotations.index_references(self.connector, table, sql_schema)
         if self.config.get("picklist_label_views"):
-            annotations.label_picklists(self.connector, table, sql_schema)
+            schema_annotations.label_picklists(self.connector, table, sql_schema)
         compiled = compile_rows(
             self.stream_name,
             types,
@@ -146,9 +140,7 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
         # Soft-delete mode: deletion records only mark their row (see _accept_deletion).
         self._marked_rows: dict[t.Any, tuple] = {}
         self._marks_only = (
-            self._deleted_index is not None
-            and self.upsert
-            and not self.config.get("hard_delete")
+            self._deleted_index is not None and self.upsert and not self.config.get("hard_delete")
         )
         self._metadata_index = [i for i, c in enumerate(self._columns) if c.startswith("_sdc_")]
         # _sdc_sequence: microseconds since the epoch at set-up, then +1 a record, so it
@@ -162,7 +154,7 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
 
     def _new_batch_stamps(self) -> None:
         """Metadata values shared by every record of a batch, set with one dict update."""
-        stamp = dt.datetime.now(dt.timezone.utc).isoformat()
+        stamp = dt.datetime.now(dt.UTC).isoformat()
         self._batch_stamps = {
             "_sdc_received_at": stamp,
             "_sdc_batched_at": stamp,
@@ -180,10 +172,10 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
             row = self._build(record)
         except BadField as exc:
             self._refuse(record, exc)
-        if self._marks_only and row[self._deleted_index] is not None:  # type: ignore[index]
+        if self._marks_only and row[self._deleted_index] is not None:  # type: ignore[index]  # rows are tuples from compile_rows
             self._accept_deletion(row)
         elif self._upsert:
-            key = self._key_of(row)  # type: ignore[misc]
+            key = self._key_of(row)  # type: ignore[misc]  # an itemgetter chosen per schema
             self._keyed_rows[key] = row
             if self._marked_rows:
                 self._marked_rows.pop(key, None)
@@ -197,7 +189,7 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
         Its ``_sdc_*`` values are applied to the row this batch already holds, or
         else written as a mark that leaves the stored row's other columns alone.
         """
-        key = self._key_of(row)  # type: ignore[misc]
+        key = self._key_of(row)  # type: ignore[misc]  # an itemgetter chosen per schema
         full = self._keyed_rows.get(key)
         if full is None:
             self._marked_rows[key] = row
@@ -227,7 +219,7 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
             raise MissingKeyPropertiesError(msg)
         raise RecordRejected(self.stream_name, where, f"field '{column}' {exc.error}", record)
 
-    def process_record(self, record: dict, context: dict) -> None:  # noqa: ARG002
+    def process_record(self, record: dict, context: dict) -> None:
         """The SDK's path (used with stream maps): records already have metadata."""
         self.accept(record)
 
@@ -301,9 +293,7 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
         )
         version, deleted_at = names[VERSION], names[DELETED_AT]
         self.connector.prepare_column(self.full_table_name, version, sa.BigInteger())
-        self.connector.prepare_column(
-            self.full_table_name, deleted_at, self.connector.to_sql_type(_DATETIME)
-        )
+        self.connector.prepare_column(self.full_table_name, deleted_at, self.connector.to_sql_type(_DATETIME))
         table = sa.Table(
             self.full_table_name.table,
             sa.MetaData(),
@@ -315,14 +305,10 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
         if self.config.get("hard_delete"):
             statement: sa.Executable = sa.delete(table).where(older)
         else:
-            now = dt.datetime.now(dt.timezone.utc)
+            now = dt.datetime.now(dt.UTC)
             if self.connector.dialect_name != "postgresql":
                 now = now.replace(tzinfo=None)
-            statement = (
-                sa.update(table)
-                .where(older, table.c[DELETED_AT].is_(None))
-                .values({DELETED_AT: now})
-            )
+            statement = sa.update(table).where(older, table.c[DELETED_AT].is_(None)).values({DELETED_AT: now})
         with self.connector.engine.begin() as conn:
             retired = conn.execute(statement).rowcount
         self.logger.info(
@@ -334,7 +320,7 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
         )
 
     def _key_tuple(self, row: tuple) -> tuple:
-        assert self._key_of is not None  # noqa: S101 - hard deletes need keys
+        assert self._key_of is not None
         key = self._key_of(row)
         return (key,) if self._single_key else key
 
@@ -349,4 +335,3 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
             record = None
         db = self.connector.dialect_name
         return RecordRejected(self.stream_name, where, f"{db} refused it: {exc.reason}", record)
-

@@ -138,9 +138,7 @@ class TargetSQL(BatchAsRecords, TargetHooks, SQLTarget):
         self._pipeline = BatchPipeline(depth=1)
         url = str(self.config.get("sqlalchemy_url", ""))
         t.cast(SQLSingerReader, self.message_reader).strip_nul = url.startswith("postgresql")
-        self._fast_path = not (
-            self.config.get("stream_maps") or self.config.get("flattening_enabled")
-        )
+        self._fast_path = not (self.config.get("stream_maps") or self.config.get("flattening_enabled"))
 
     def on_record(self, message_dict: dict) -> None:
         """Hand the record to its sink; a full sink checkpoints before the next record.

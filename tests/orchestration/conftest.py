@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -50,8 +51,9 @@ def pg_schema() -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture
-def tenants_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                ) -> Callable[[dict[str, dict[str, Any]]], Path]:
+def tenants_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[dict[str, dict[str, Any]]], Path]:
     """Writes a tenants file and points AUTOTASK_TENANTS_FILE at it."""
     for name in list(os.environ):
         if name.startswith("AUTOTASK_") and name != "AUTOTASK_SANDBOX_CACHE":
@@ -85,11 +87,23 @@ def put_events(store: Any, tenant: str, entity: str, ids: list[int], action: str
     own `add_many` with the receiver's `Incoming` records."""
     from sdk_core.webhooks.events import Incoming
 
-    now = datetime.now(timezone.utc)
-    store.add_many([
-        Incoming(tenant=tenant, entity=entity, entity_type=entity, id=record_id, action=action,
-                 guid=str(uuid.uuid4()), sequence_number=i, event_time=now,
-                 event_time_raw=now.isoformat(), person_id=None, fields={"id": record_id},
-                 udf_fields={})
-        for i, record_id in enumerate(ids)
-    ])
+    now = datetime.now(UTC)
+    store.add_many(
+        [
+            Incoming(
+                tenant=tenant,
+                entity=entity,
+                entity_type=entity,
+                id=record_id,
+                action=action,
+                guid=str(uuid.uuid4()),
+                sequence_number=i,
+                event_time=now,
+                event_time_raw=now.isoformat(),
+                person_id=None,
+                fields={"id": record_id},
+                udf_fields={},
+            )
+            for i, record_id in enumerate(ids)
+        ]
+    )

@@ -3,7 +3,7 @@ checks that must fail: stale bookmark, missing rows, budget low."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,14 +39,17 @@ def destination(request, tmp_path: Path) -> tuple[str, str | None]:
     return request.getfixturevalue("pg_schema")
 
 
-def test_tickets_group_loads_api_counts_then_runs_incrementally(sandbox, tenants_env, instance,
-                                                                 destination):
+def test_tickets_group_loads_api_counts_then_runs_incrementally(sandbox, tenants_env, instance, destination):
     url, schema = destination
     tenants_env({"default": sandbox_tenant(sandbox, url, **({"schema": schema} if schema else {}))})
     add_partitions(instance, "default")
 
-    first = materialize([TICKETS_ASSETS, TICKETS_CHECKS], partition_key="default",
-                        resources=default_resources(), instance=instance)
+    first = materialize(
+        [TICKETS_ASSETS, TICKETS_CHECKS],
+        partition_key="default",
+        resources=default_resources(),
+        instance=instance,
+    )
     assert first.success
     with AutotaskClient(**sandbox.credentials) as client:
         api = {"tickets": client.tickets.count(), "ticket_notes": client.ticket_notes.count()}
@@ -63,8 +66,9 @@ def test_tickets_group_loads_api_counts_then_runs_incrementally(sandbox, tenants
     assert all(e.passed for e in checks.values()), {k: e.description for k, e in checks.items()}
     assert {name for _, name in checks} == {"freshness", "count_parity", "api_budget_headroom"}
 
-    second = materialize([TICKETS_ASSETS], partition_key="default",
-                         resources=default_resources(), instance=instance)
+    second = materialize(
+        [TICKETS_ASSETS], partition_key="default", resources=default_resources(), instance=instance
+    )
     assert second.success
     again = _materialization(second, "tickets")
     assert again["rows"] == 0  # nothing changed: the bookmark held
@@ -72,27 +76,33 @@ def test_tickets_group_loads_api_counts_then_runs_incrementally(sandbox, tenants
     engine.dispose()
 
 
-def test_checks_fail_on_stale_bookmark_missing_rows_and_low_budget(sandbox, tenants_env,
-                                                                    instance, tmp_path):
+def test_checks_fail_on_stale_bookmark_missing_rows_and_low_budget(sandbox, tenants_env, instance, tmp_path):
     url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
     tenants_env({"default": sandbox_tenant(sandbox, url)})
     add_partitions(instance, "default")
-    assert materialize([TICKETS_ASSETS], partition_key="default", resources=default_resources(),
-                       instance=instance).success
+    assert materialize(
+        [TICKETS_ASSETS], partition_key="default", resources=default_resources(), instance=instance
+    ).success
 
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("delete from tickets where id in (select id from tickets limit 3)"))
-        conn.execute(sa.text("update autotask_bookmarks set updated_at = :old"),
-                     {"old": datetime.now(timezone.utc) - timedelta(days=3)})
+        conn.execute(
+            sa.text("update autotask_bookmarks set updated_at = :old"),
+            {"old": datetime.now(UTC) - timedelta(days=3)},
+        )
     engine.dispose()
     tenants_env({"default": sandbox_tenant(sandbox, url, max_api_share=0.00001)})
 
-    defs = Definitions(assets=[TICKETS_ASSETS], asset_checks=[TICKETS_CHECKS],
-                       jobs=[define_asset_job("checks", AssetSelection.all_asset_checks())],
-                       resources=default_resources())
-    result = defs.resolve_job_def("checks").execute_in_process(tags={"dagster/partition": "default"},
-                                                              instance=instance)
+    defs = Definitions(
+        assets=[TICKETS_ASSETS],
+        asset_checks=[TICKETS_CHECKS],
+        jobs=[define_asset_job("checks", AssetSelection.all_asset_checks())],
+        resources=default_resources(),
+    )
+    result = defs.resolve_job_def("checks").execute_in_process(
+        tags={"dagster/partition": "default"}, instance=instance
+    )
     checks = _checks(result)
     assert not checks[("tickets", "freshness")].passed
     assert "limit 60" in checks[("tickets", "freshness")].description

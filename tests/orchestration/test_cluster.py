@@ -31,34 +31,78 @@ def test_three_tenants_on_two_celery_workers(tmp_path, pg_schema, sandbox_factor
     url, base = pg_schema
     names = ["acme", "globex", "initech"]
     servers: dict[str, SandboxServer] = {name: sandbox_factory(seed=1) for name in names}
-    write_tenants(tmp_path / "tenants.yaml", {
-        name: sandbox_tenant(server, url, schema=f"{base}_{name}", max_api_share=0.5,
-                             redis_url=REDIS)  # keys per sandbox host: private
-        for name, server in servers.items()})
+    write_tenants(
+        tmp_path / "tenants.yaml",
+        {
+            name: sandbox_tenant(
+                server, url, schema=f"{base}_{name}", max_api_share=0.5, redis_url=REDIS
+            )  # keys per sandbox host: private
+            for name, server in servers.items()
+        },
+    )
     (tmp_path / "home").mkdir()
     DagsterInstance.from_config(str(tmp_path / "home")).dispose()  # storage made once, not raced
     (tmp_path / "celery.yaml").write_text(
-        f"execution:\n  config:\n    broker: '{BROKER}'\n    backend: 'rpc://'\n")
+        f"execution:\n  config:\n    broker: '{BROKER}'\n    backend: 'rpc://'\n"
+    )
     queue = f"autotask-test-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTASK_")}
-    env.update({"AUTOTASK_TENANTS_FILE": str(tmp_path / "tenants.yaml"),
-                "AUTOTASK_DAGSTER_EXECUTOR": "celery", "AUTOTASK_CELERY_BROKER": BROKER,
-                "AUTOTASK_CELERY_QUEUE": queue, "DAGSTER_HOME": str(tmp_path / "home"),
-                "AUTOTASK_CACHE_DIR": str(tmp_path / "cache"),
-                "AUTOTASK_SANDBOX_CACHE": os.environ.get("AUTOTASK_SANDBOX_CACHE", ""),
-                "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})  # workers exec `celery`
-    workers = [subprocess.Popen(
-        [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y",
-         str(tmp_path / "celery.yaml"), "-q", queue, "-n", f"{queue}-{i}@%h"],
-        cwd=ROOT, env=env, stdout=open(tmp_path / f"worker{i}.log", "w"), stderr=subprocess.STDOUT,
-        start_new_session=True)  # its own group: `celery` runs as a child of the wrapper
-        for i in range(2)]
+    env.update(
+        {
+            "AUTOTASK_TENANTS_FILE": str(tmp_path / "tenants.yaml"),
+            "AUTOTASK_DAGSTER_EXECUTOR": "celery",
+            "AUTOTASK_CELERY_BROKER": BROKER,
+            "AUTOTASK_CELERY_QUEUE": queue,
+            "DAGSTER_HOME": str(tmp_path / "home"),
+            "AUTOTASK_CACHE_DIR": str(tmp_path / "cache"),
+            "AUTOTASK_SANDBOX_CACHE": os.environ.get("AUTOTASK_SANDBOX_CACHE", ""),
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+    )  # workers exec `celery`
+    workers = [
+        subprocess.Popen(
+            [
+                str(BIN / "dagster-celery"),
+                "worker",
+                "start",
+                "-A",
+                "dagster_celery.app",
+                "-y",
+                str(tmp_path / "celery.yaml"),
+                "-q",
+                queue,
+                "-n",
+                f"{queue}-{i}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=open(tmp_path / f"worker{i}.log", "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # its own group: `celery` runs as a child of the wrapper
+        for i in range(2)
+    ]
     try:
-        runs = [subprocess.Popen(
-            [str(BIN / "dagster"), "job", "execute", "-m", "orchestration", "-j",
-             "autotask_tickets_sync", "--tags", f'{{"dagster/partition": "{name}"}}'],
-            cwd=ROOT, env=env, stdout=open(tmp_path / f"{name}.log", "w"),
-            stderr=subprocess.STDOUT) for name in names]
+        runs = [
+            subprocess.Popen(
+                [
+                    str(BIN / "dagster"),
+                    "job",
+                    "execute",
+                    "-m",
+                    "orchestration",
+                    "-j",
+                    "autotask_tickets_sync",
+                    "--tags",
+                    f'{{"dagster/partition": "{name}"}}',
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=open(tmp_path / f"{name}.log", "w"),
+                stderr=subprocess.STDOUT,
+            )
+            for name in names
+        ]
         codes = [run.wait(timeout=600) for run in runs]
         logs = {name: (tmp_path / f"{name}.log").read_text() for name in names}
         assert codes == [0, 0, 0], {n: logs[n][-3000:] for n in names}
@@ -76,13 +120,14 @@ def test_three_tenants_on_two_celery_workers(tmp_path, pg_schema, sandbox_factor
     try:
         for name, server in servers.items():
             with AutotaskClient(**server.credentials) as client:
-                api = {"tickets": client.tickets.count(),
-                       "ticket_notes": client.ticket_notes.count()}
+                api = {"tickets": client.tickets.count(), "ticket_notes": client.ticket_notes.count()}
             with engine.connect() as conn:
                 for stream, count in api.items():
-                    loaded = conn.execute(sa.text(
-                        f'select count(*) from "{base}_{name}".{stream} '
-                        "where _sdc_deleted_at is null")).scalar()
+                    loaded = conn.execute(
+                        sa.text(
+                            f'select count(*) from "{base}_{name}".{stream} where _sdc_deleted_at is null'
+                        )
+                    ).scalar()
                     assert loaded == count, (name, stream)
             rejected = server.admin.stats()["rejected"]
             assert rejected["thread_limit"] == 0 and rejected["threshold"] == 0, (name, rejected)

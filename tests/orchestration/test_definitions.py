@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from sdk_core.errors import ConfigurationError
 from .conftest import add_partitions
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 12, 4, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
 
 
 def test_every_stream_is_an_asset_keyed_autotask_stream():
@@ -41,11 +41,17 @@ def test_dagster_cli_validates_the_definitions_with_a_tenants_file(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTASK_")}
     env["DAGSTER_HOME"] = str(tmp_path)
     (tmp_path / "tenants.yaml").write_text(
-        "tenants:\n  acme:\n    credentials_env_prefix: ACME\n    destination: sqlite:///x.db\n")
+        "tenants:\n  acme:\n    credentials_env_prefix: ACME\n    destination: sqlite:///x.db\n"
+    )
     env["AUTOTASK_TENANTS_FILE"] = str(tmp_path / "tenants.yaml")
-    done = subprocess.run([str(Path(sys.executable).parent / "dagster"), "definitions",
-                           "validate", "-m", "orchestration"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-m", "orchestration"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "passed validation" in done.stderr + done.stdout
 
@@ -56,8 +62,7 @@ def test_incremental_schedule_requests_one_run_per_tenant_with_its_concurrency_t
     assert schedule.cron_schedule == "*/15 * * * *"
     with instance_for_test() as instance:
         add_partitions(instance, "acme")  # globex comes from the tenants file alone
-        requests = list(schedule(build_schedule_context(instance=instance,
-                                                        scheduled_execution_time=NOW)))
+        requests = list(schedule(build_schedule_context(instance=instance, scheduled_execution_time=NOW)))
     assert sorted(r.partition_key for r in requests) == ["acme", "globex"]
     assert {r.tags["autotask/sync"] for r in requests} == {"acme.tickets", "globex.tickets"}
 
@@ -67,8 +72,7 @@ def test_nightly_reconcile_schedule_runs_the_reconcile_mode(tenants_env):
     schedule = defs.get_schedule_def("autotask_tickets_reconcile")
     assert schedule.cron_schedule.endswith(" * * *")
     with instance_for_test() as instance:
-        (request,) = schedule(build_schedule_context(instance=instance,
-                                                     scheduled_execution_time=NOW))
+        (request,) = schedule(build_schedule_context(instance=instance, scheduled_execution_time=NOW))
     assert request.run_config == {"ops": {"autotask_tickets": {"config": {"mode": "reconcile"}}}}
 
 
@@ -80,9 +84,13 @@ def test_sync_every_minutes_is_validated():
 
 
 def test_no_tenants_file_means_one_default_tenant_from_autotask_variables():
-    env = {"AUTOTASK_USERNAME": "u", "AUTOTASK_SECRET": "s3cret", "AUTOTASK_INTEGRATION_CODE": "c0de",
-           "AUTOTASK_DESTINATION_URL": "postgresql+psycopg://me:pw0rd@db/wh",
-           "AUTOTASK_WEBHOOK_STORE": "sqlite:///events.db"}
+    env = {
+        "AUTOTASK_USERNAME": "u",
+        "AUTOTASK_SECRET": "s3cret",
+        "AUTOTASK_INTEGRATION_CODE": "c0de",
+        "AUTOTASK_DESTINATION_URL": "postgresql+psycopg://me:pw0rd@db/wh",
+        "AUTOTASK_WEBHOOK_STORE": "sqlite:///events.db",
+    }
     (tenant,) = load_tenants(env=env)
     assert tenant.name == "default" and tenant.username == "u"
     assert tenant.destination == env["AUTOTASK_DESTINATION_URL"]
@@ -92,14 +100,16 @@ def test_no_tenants_file_means_one_default_tenant_from_autotask_variables():
 
 
 def test_tenants_from_environment_list_and_file_errors(tmp_path):
-    env = {"AUTOTASK_TENANTS": "acme,globex", "AUTOTASK_ACME_USERNAME": "a",
-           "AUTOTASK_GLOBEX_USERNAME": "g",
-           "AUTOTASK_DESTINATION_URL": "postgresql+psycopg://db/wh"}
+    env = {
+        "AUTOTASK_TENANTS": "acme,globex",
+        "AUTOTASK_ACME_USERNAME": "a",
+        "AUTOTASK_GLOBEX_USERNAME": "g",
+        "AUTOTASK_DESTINATION_URL": "postgresql+psycopg://db/wh",
+    }
     with pytest.raises(ConfigurationError, match="same destination and schema"):
         load_tenants(env=env)
     env["AUTOTASK_ACME_SCHEMA"] = "acme"
-    assert [(t.name, t.schema) for t in load_tenants(env=env)] == [("acme", "acme"),
-                                                                    ("globex", None)]
+    assert [(t.name, t.schema) for t in load_tenants(env=env)] == [("acme", "acme"), ("globex", None)]
     bad = tmp_path / "tenants.yaml"
     bad.write_text("tenants:\n  Acme Corp: {}\n")
     with pytest.raises(ConfigurationError, match="lower case"):
@@ -128,12 +138,31 @@ def test_fixed_surface_materializes_the_default_tenants_tickets(sandbox, tmp_pat
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTASK_")}
     env.update(sandbox.env)
-    env.update({"AUTOTASK_DESTINATION_URL": f"sqlite:///{tmp_path / 'wh.sqlite'}",
-                "DAGSTER_HOME": str(tmp_path), "AUTOTASK_CACHE_DIR": str(tmp_path / "cache")})
-    done = subprocess.run([str(Path(sys.executable).parent / "dagster"), "asset", "materialize",
-                           "-m", "orchestration", "--select", "autotask/tickets",
-                           "--partition", "default"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=280)
+    env.update(
+        {
+            "AUTOTASK_DESTINATION_URL": f"sqlite:///{tmp_path / 'wh.sqlite'}",
+            "DAGSTER_HOME": str(tmp_path),
+            "AUTOTASK_CACHE_DIR": str(tmp_path / "cache"),
+        }
+    )
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "orchestration",
+            "--select",
+            "autotask/tickets",
+            "--partition",
+            "default",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert sandbox.secret not in done.stdout + done.stderr
     engine = sa.create_engine(env["AUTOTASK_DESTINATION_URL"])

@@ -24,8 +24,9 @@ from .conftest import add_partitions, put_events
 
 
 def _tick(instance, store_url: str, cursor: str | None) -> Any:
-    context = build_sensor_context(instance=instance, cursor=cursor,
-                                   resources={"webhook_store": WebhookStoreResource(url=store_url)})
+    context = build_sensor_context(
+        instance=instance, cursor=cursor, resources={"webhook_store": WebhookStoreResource(url=store_url)}
+    )
     return webhook_sensor(context)
 
 
@@ -36,7 +37,8 @@ def _record_run(instance, request: RunRequest, status: DagsterRunStatus) -> Any:
 
 
 def test_a_burst_is_one_run_per_tenant_and_group_and_acked_only_after_success(
-        instance, event_store, tenants_env):
+    instance, event_store, tenants_env
+):
     url, store = event_store
     tenants_env({"default": {}, "acme": {}})
     add_partitions(instance, "default", "acme")
@@ -47,31 +49,37 @@ def test_a_burst_is_one_run_per_tenant_and_group_and_acked_only_after_success(
 
     result = _tick(instance, url, None)
     requests = {(r.partition_key, r.job_name): r for r in result.run_requests}
-    assert set(requests) == {("default", "autotask_tickets_webhook_sync"),
-                             ("acme", "autotask_companies_webhook_sync")}
+    assert set(requests) == {
+        ("default", "autotask_tickets_webhook_sync"),
+        ("acme", "autotask_companies_webhook_sync"),
+    }
     tickets = requests[("default", "autotask_tickets_webhook_sync")]
     assert tickets.tags["autotask/sync"] == "default.tickets"
     assert tickets.tags["autotask/webhook_events"] == "1002"
 
     # The run is queued: newer events wait for it (coalesced into the next run).
     run = _record_run(instance, tickets, DagsterRunStatus.STARTED)
-    _record_run(instance, requests[("acme", "autotask_companies_webhook_sync")],
-                DagsterRunStatus.STARTED)
+    _record_run(instance, requests[("acme", "autotask_companies_webhook_sync")], DagsterRunStatus.STARTED)
     put_events(store, "default", "Ticket", [2000, 2001])
     second = _tick(instance, url, result.cursor)
     assert second.run_requests == []
     assert len(store.unacked(CONSUMER, tenant="default", limit=5000)) == 1004  # none acked
 
     # It succeeded: the success sensor acks what it covered; the two newer events remain.
-    instance.handle_run_event(run.run_id, DagsterEvent(
-        event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name))
+    instance.handle_run_event(
+        run.run_id, DagsterEvent(event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name)
+    )
     finished = instance.get_run_by_id(run.run_id)
     assert finished.status == DagsterRunStatus.SUCCESS
     ack_context = build_run_status_sensor_context(
-        sensor_name="autotask_webhook_ack_sensor", dagster_instance=instance, dagster_run=finished,
-        dagster_event=DagsterEvent(event_type_value=DagsterEventType.RUN_SUCCESS.value,
-                                   job_name=run.job_name),
-        resources={"webhook_store": WebhookStoreResource(url=url)})
+        sensor_name="autotask_webhook_ack_sensor",
+        dagster_instance=instance,
+        dagster_run=finished,
+        dagster_event=DagsterEvent(
+            event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name
+        ),
+        resources={"webhook_store": WebhookStoreResource(url=url)},
+    )
     webhook_ack_sensor(ack_context)
     left = store.unacked(CONSUMER, tenant="default")
     assert sorted(e.id for e in left) == [2000, 2001]
@@ -79,13 +87,13 @@ def test_a_burst_is_one_run_per_tenant_and_group_and_acked_only_after_success(
     # A restarted Dagster (same stored cursor) requests exactly one run for the rest.
     third = _tick(instance, url, second.cursor)
     assert [(r.partition_key, r.tags["autotask/webhook_events"]) for r in third.run_requests] == [
-        ("default", "2")]
+        ("default", "2")
+    ]
     assert int(third.run_requests[0].tags[MAX_SEQ_TAG]) == max(e.seq for e in left)
     assert [e.tenant for e in store.unacked(CONSUMER, tenant="ghost")] == ["ghost"]
 
 
-def test_failed_run_is_requested_again_and_nothing_is_acked(instance, event_store, tenants_env,
-                                                            monkeypatch):
+def test_failed_run_is_requested_again_and_nothing_is_acked(instance, event_store, tenants_env, monkeypatch):
     url, store = event_store
     tenants_env({"default": {}})
     add_partitions(instance, "default")
@@ -126,17 +134,27 @@ sent: list = []
 
 def test_failure_sensor_reports_through_the_notifier(instance):
     from dagster import build_run_status_sensor_context as build
+
     from orchestration.sensors import failure_sensor
 
-    run = create_run_for_test(instance, job_name="autotask_tickets_sync",
-                              tags={"dagster/partition": "acme",
-                                    "autotask/stream_group": "tickets"},
-                              status=DagsterRunStatus.FAILURE)
-    event = DagsterEvent(event_type_value=DagsterEventType.RUN_FAILURE.value,
-                         job_name=run.job_name, message="tap-autotask exited with code 1")
-    context = build(sensor_name="autotask_run_failure_sensor", dagster_instance=instance,
-                    dagster_run=run, dagster_event=event,
-                    resources={"notifier": RecordingNotifier()}).for_run_failure()
+    run = create_run_for_test(
+        instance,
+        job_name="autotask_tickets_sync",
+        tags={"dagster/partition": "acme", "autotask/stream_group": "tickets"},
+        status=DagsterRunStatus.FAILURE,
+    )
+    event = DagsterEvent(
+        event_type_value=DagsterEventType.RUN_FAILURE.value,
+        job_name=run.job_name,
+        message="tap-autotask exited with code 1",
+    )
+    context = build(
+        sensor_name="autotask_run_failure_sensor",
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=event,
+        resources={"notifier": RecordingNotifier()},
+    ).for_run_failure()
     sent.clear()
     failure_sensor(context)
     ((subject, details),) = sent

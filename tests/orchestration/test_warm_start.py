@@ -3,8 +3,8 @@ and their failures fail the run."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 
 from orchestration import warm_start
 from orchestration.groups import group_named
@@ -19,8 +19,14 @@ def _sync(sandbox, url: str):
     tenant = Tenant(name="default", destination=url, **sandbox.credentials)
     store = StateStore(url)
     try:
-        return sync_group(tenant, group_named("tickets"), pipeline=SingerPipelineResource(),
-                          store=store, owner="test", log=lambda level, message: None)
+        return sync_group(
+            tenant,
+            group_named("tickets"),
+            pipeline=SingerPipelineResource(),
+            store=store,
+            owner="test",
+            log=lambda level, message: None,
+        )
     finally:
         store.close()
 
@@ -47,19 +53,28 @@ def test_warm_runs_load_what_cold_runs_load(sandbox, tmp_path, monkeypatch):
     assert _rows(warm_url) == _rows(cold_url)
     again = _sync(sandbox, warm_url)
     assert sum(again.records.values()) == 0
-    assert again.state["bookmarks"]["tickets"]["replication_key_value"] == \
-        warm.state["bookmarks"]["tickets"]["replication_key_value"]
+    assert (
+        again.state["bookmarks"]["tickets"]["replication_key_value"]
+        == warm.state["bookmarks"]["tickets"]["replication_key_value"]
+    )
 
 
 @pytest.mark.parametrize("warm", ["0", "1"])
 def test_a_failing_target_fails_the_run_and_saves_no_state(sandbox, tmp_path, monkeypatch, warm):
     monkeypatch.setenv("AUTOTASK_WARM_START", warm)
     monkeypatch.setenv("AUTOTASK_WARM_IDLE_SECONDS", "30")
-    tenant = Tenant(name="default", destination="postgresql+psycopg://nobody@127.0.0.1:1/none",
-                    **sandbox.credentials)
+    tenant = Tenant(
+        name="default", destination="postgresql+psycopg://nobody@127.0.0.1:1/none", **sandbox.credentials
+    )
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     with pytest.raises(SingerRunError, match="target-sql exited with code"):
-        sync_group(tenant, group_named("tickets"), pipeline=SingerPipelineResource(),
-                   store=store, owner="test", log=lambda level, message: None)
+        sync_group(
+            tenant,
+            group_named("tickets"),
+            pipeline=SingerPipelineResource(),
+            store=store,
+            owner="test",
+            log=lambda level, message: None,
+        )
     assert store.load("default", "tickets").state == {}
     store.close()

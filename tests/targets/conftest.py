@@ -16,9 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 SQL_URLS = {
-    "postgresql": os.environ.get(
-        "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    ),
+    "postgresql": os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
     "mysql": os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
 }
 SQL_DIALECTS = ["sqlite", "postgresql", "mysql"]
@@ -102,4 +100,6 @@ def make_sql_destination(dialect: str, tmp_path: Path) -> t.Iterator[SQLDestinat
 def sql_destination(request: pytest.FixtureRequest, tmp_path: Path) -> t.Iterator[SQLDestination]:
     """An empty destination on each database in turn."""
     yield from make_sql_destination(request.param, tmp_path)
+
+
 # --- end of target-sql fixtures --------------------------------------------------------

@@ -61,8 +61,12 @@ def api_counts(sandbox: t.Any) -> dict[str, int]:
     from sdk_core.catalog import load_catalog
 
     catalog = load_catalog()
-    client = AutotaskClient(username=sandbox.username, secret=sandbox.secret,
-                            integration_code=sandbox.integration_code, api_url=sandbox.api_url)
+    client = AutotaskClient(
+        username=sandbox.username,
+        secret=sandbox.secret,
+        integration_code=sandbox.integration_code,
+        api_url=sandbox.api_url,
+    )
     try:
         counts = {s: client.entity(catalog.get(s).name).count() for s in STREAMS}
     finally:
@@ -81,8 +85,14 @@ def batch_runs(sandbox: t.Any, tmp_path_factory: pytest.TempPathFactory) -> dict
         output = work / "tap.singer"
         env = {**os.environ, "AUTOTASK_CACHE_DIR": str(work / "cache")}
         with output.open("wb") as out:
-            done = subprocess.run([TAP, "--config", str(config)], stdout=out,
-                                  stderr=subprocess.PIPE, env=env, check=False, timeout=240)
+            done = subprocess.run(
+                [TAP, "--config", str(config)],
+                stdout=out,
+                stderr=subprocess.PIPE,
+                env=env,
+                check=False,
+                timeout=240,
+            )
         assert done.returncode == 0, done.stderr.decode()[-2000:]
         kinds = [json.loads(line)["type"] for line in output.read_text().splitlines()]
         assert "BATCH" in kinds and "RECORD" not in kinds, "the tap should send BATCH only"
@@ -95,8 +105,13 @@ def run_target(exe: str, config: dict, singer: Path, tmp_path: Path) -> subproce
     path = tmp_path / f"{exe}.json"
     path.write_text(json.dumps(config))
     with singer.open("rb") as stdin:
-        done = subprocess.run([str(BIN / exe), "--config", str(path)], stdin=stdin,
-                              capture_output=True, check=False, timeout=240)
+        done = subprocess.run(
+            [str(BIN / exe), "--config", str(path)],
+            stdin=stdin,
+            capture_output=True,
+            check=False,
+            timeout=240,
+        )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     return done
 
@@ -113,7 +128,10 @@ def last_state(done: subprocess.CompletedProcess) -> dict:
     [("sqlite", "jsonl-gzip"), ("mysql", "jsonl"), ("postgresql", "parquet-gzip")],
 )
 def test_batch_into_sql_matches_query_count(
-    dialect: str, encoding: str, batch_runs: dict[str, Path], api_counts: dict[str, int],
+    dialect: str,
+    encoding: str,
+    batch_runs: dict[str, Path],
+    api_counts: dict[str, int],
     tmp_path: Path,
 ) -> None:
     with contextlib.contextmanager(make_sql_destination)(dialect, tmp_path) as destination:
@@ -129,12 +147,14 @@ def test_batch_into_sql_matches_query_count(
     ("fmt", "encoding"), [("csv", "parquet"), ("parquet", "jsonl-gzip"), ("xlsx", "jsonl")]
 )
 def test_batch_into_files_matches_query_count(
-    fmt: str, encoding: str, batch_runs: dict[str, Path], api_counts: dict[str, int],
+    fmt: str,
+    encoding: str,
+    batch_runs: dict[str, Path],
+    api_counts: dict[str, int],
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "out"
-    done = run_target("target-files", {"format": fmt, "output_dir": str(out)},
-                      batch_runs[encoding], tmp_path)
+    done = run_target("target-files", {"format": fmt, "output_dir": str(out)}, batch_runs[encoding], tmp_path)
     assert file_counts(out, fmt) == api_counts
     assert set(last_state(done)["bookmarks"]) == set(STREAMS)
 
@@ -162,16 +182,19 @@ def file_counts(out: Path, fmt: str) -> dict[str, int]:
 
 # --- a BATCH the target cannot take: nothing saved, no state past it ----------------------
 
-SCHEMA = {"type": "SCHEMA", "stream": "things", "key_properties": ["id"],
-          "schema": {"properties": {"id": {"type": "integer"}, "n": {"type": ["integer", "null"]}}}}
+SCHEMA = {
+    "type": "SCHEMA",
+    "stream": "things",
+    "key_properties": ["id"],
+    "schema": {"properties": {"id": {"type": "integer"}, "n": {"type": ["integer", "null"]}}},
+}
 
 
 def _singer(tmp_path: Path, records: list[dict], encoding: dict) -> Path:
     """SCHEMA, one BATCH of ``records`` (jsonl), then a STATE."""
     data = tmp_path / "things.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in records))
-    batch = {"type": "BATCH", "stream": "things", "encoding": encoding,
-             "manifest": [data.as_uri()]}
+    batch = {"type": "BATCH", "stream": "things", "encoding": encoding, "manifest": [data.as_uri()]}
     lines = [SCHEMA, batch, {"type": "STATE", "value": {"after": "batch"}}]
     path = tmp_path / "in.singer"
     path.write_text("".join(json.dumps(m) + "\n" for m in lines))
@@ -182,14 +205,17 @@ def _run(exe: str, config: dict, singer: Path, tmp_path: Path) -> subprocess.Com
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     with singer.open("rb") as stdin:
-        return subprocess.run([str(BIN / exe), "--config", str(path)], stdin=stdin,
-                              capture_output=True, check=False, timeout=120)
+        return subprocess.run(
+            [str(BIN / exe), "--config", str(path)],
+            stdin=stdin,
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
-def test_batch_with_a_bad_record_commits_nothing_and_emits_no_state(
-    dialect: str, tmp_path: Path
-) -> None:
+def test_batch_with_a_bad_record_commits_nothing_and_emits_no_state(dialect: str, tmp_path: Path) -> None:
     with contextlib.contextmanager(make_sql_destination)(dialect, tmp_path) as destination:
         _check_bad_record_refused(destination, tmp_path)
 
@@ -207,8 +233,7 @@ def _check_bad_record_refused(sql_destination: SQLDestination, tmp_path: Path) -
 def test_files_batch_with_a_bad_record_fails_without_state(tmp_path: Path) -> None:
     records = [{"id": 1, "n": 1}, {"id": 2, "n": "x"}]
     singer = _singer(tmp_path, records, {"format": "jsonl", "compression": "none"})
-    done = _run("target-files", {"format": "csv", "output_dir": str(tmp_path / "out")},
-                singer, tmp_path)
+    done = _run("target-files", {"format": "csv", "output_dir": str(tmp_path / "out")}, singer, tmp_path)
     assert done.returncode != 0
     assert done.stdout.strip() == b""
     assert not list((tmp_path / "out").glob("things*"))
@@ -216,13 +241,18 @@ def test_files_batch_with_a_bad_record_fails_without_state(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     ("exe", "encoding"),
-    [("target-sql", {"format": "csv", "compression": "none"}),
-     ("target-files", {"format": "jsonl", "compression": "zstd"})],
+    [
+        ("target-sql", {"format": "csv", "compression": "none"}),
+        ("target-files", {"format": "jsonl", "compression": "zstd"}),
+    ],
 )
 def test_unreadable_encoding_is_refused_by_name(exe: str, encoding: dict, tmp_path: Path) -> None:
     singer = _singer(tmp_path, [{"id": 1, "n": 1}], encoding)
-    config = ({"sqlalchemy_url": f"sqlite:///{tmp_path / 't.db'}"} if exe == "target-sql"
-              else {"format": "csv", "output_dir": str(tmp_path / "out")})
+    config = (
+        {"sqlalchemy_url": f"sqlite:///{tmp_path / 't.db'}"}
+        if exe == "target-sql"
+        else {"format": "csv", "output_dir": str(tmp_path / "out")}
+    )
     done = _run(exe, config, singer, tmp_path)
     assert done.returncode != 0
     err = done.stderr.decode()

@@ -42,24 +42,40 @@ def test_meltano_run_with_batch_config_loads_every_row(sandbox: t.Any, tmp_path:
 
     project = _project(tmp_path / "project")
     database = tmp_path / "batch.sqlite"
-    batch_config = {"encoding": {"format": "jsonl", "compression": "gzip"},
-                    "storage": {"root": (tmp_path / "batches").as_uri()}}
-    env = {**os.environ, "TAP_AUTOTASK_API_URL": sandbox.api_url,
-           "TAP_AUTOTASK_METADATA_SOURCE": "catalog",
-           "TAP_AUTOTASK_INCLUDE_STREAMS": json.dumps(STREAMS),
-           "TAP_AUTOTASK_BATCH_CONFIG": json.dumps(batch_config),
-           "TARGET_SQLITE_SQLALCHEMY_URL": f"sqlite:///{database}",
-           "AUTOTASK_CACHE_DIR": str(tmp_path / "cache"),
-           "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
-    done = subprocess.run([str(BIN / "meltano"), "--environment", "sandbox", "run",
-                           "tap-autotask", "target-sqlite"], cwd=project, env=env, text=True,
-                          capture_output=True, timeout=300, check=False)
+    batch_config = {
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "storage": {"root": (tmp_path / "batches").as_uri()},
+    }
+    env = {
+        **os.environ,
+        "TAP_AUTOTASK_API_URL": sandbox.api_url,
+        "TAP_AUTOTASK_METADATA_SOURCE": "catalog",
+        "TAP_AUTOTASK_INCLUDE_STREAMS": json.dumps(STREAMS),
+        "TAP_AUTOTASK_BATCH_CONFIG": json.dumps(batch_config),
+        "TARGET_SQLITE_SQLALCHEMY_URL": f"sqlite:///{database}",
+        "AUTOTASK_CACHE_DIR": str(tmp_path / "cache"),
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "NO_COLOR": "1",
+    }
+    done = subprocess.run(
+        [str(BIN / "meltano"), "--environment", "sandbox", "run", "tap-autotask", "target-sqlite"],
+        cwd=project,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     assert list((tmp_path / "batches").glob("*.gz")), "the tap should have written batch files"
 
     catalog = load_catalog()
-    client = AutotaskClient(username=sandbox.username, secret=sandbox.secret,
-                            integration_code=sandbox.integration_code, api_url=sandbox.api_url)
+    client = AutotaskClient(
+        username=sandbox.username,
+        secret=sandbox.secret,
+        integration_code=sandbox.integration_code,
+        api_url=sandbox.api_url,
+    )
     try:
         expected = {s: client.entity(catalog.get(s).name).count() for s in STREAMS}
     finally:
@@ -67,8 +83,7 @@ def test_meltano_run_with_batch_config_loads_every_row(sandbox: t.Any, tmp_path:
     engine = sa.create_engine(f"sqlite:///{database}")
     try:
         with engine.connect() as conn:
-            loaded = {s: conn.exec_driver_sql(f'SELECT count(*) FROM "{s}"').scalar_one()
-                      for s in STREAMS}
+            loaded = {s: conn.exec_driver_sql(f'SELECT count(*) FROM "{s}"').scalar_one() for s in STREAMS}
     finally:
         engine.dispose()
     assert loaded == expected

@@ -19,11 +19,15 @@ from target_adapters.common import ColumnType, CompiledValidator, FastSingerRead
         ({"type": "integer"}, ColumnType(Kind.INTEGER, nullable=False)),
         ({"type": ["integer", "number"]}, ColumnType(Kind.NUMBER, nullable=False)),
         ({"type": "string", "format": "date-time"}, ColumnType(Kind.DATETIME, nullable=False)),
-        ({"anyOf": [{"type": "string", "format": "date-time"}, {"type": ["string", "null"]}]},
-         ColumnType(Kind.DATETIME, nullable=True)),
+        (
+            {"anyOf": [{"type": "string", "format": "date-time"}, {"type": ["string", "null"]}]},
+            ColumnType(Kind.DATETIME, nullable=True),
+        ),
         ({"type": ["string", "integer"]}, ColumnType(Kind.STRING, nullable=False)),
-        ({"type": "array", "items": {"type": "integer"}},
-         ColumnType(Kind.ARRAY, nullable=False, items=ColumnType(Kind.INTEGER, nullable=False))),
+        (
+            {"type": "array", "items": {"type": "integer"}},
+            ColumnType(Kind.ARRAY, nullable=False, items=ColumnType(Kind.INTEGER, nullable=False)),
+        ),
         ({"properties": {"a": {"type": "string"}}}, ColumnType(Kind.OBJECT, nullable=False)),
         ({}, ColumnType(Kind.STRING, nullable=True)),
     ],
@@ -66,8 +70,10 @@ def test_validator_accepts_valid_records(record):
     ],
 )
 def test_validator_names_stream_field_and_allowed_types(record, problem):
-    with pytest.raises(InvalidRecord, match="stream 's': " + problem.replace("|", r"\|").replace("(", r"\(")
-                       .replace(")", r"\)")):
+    with pytest.raises(
+        InvalidRecord,
+        match="stream 's': " + problem.replace("|", r"\|").replace("(", r"\(").replace(")", r"\)"),
+    ):
         CompiledValidator(SCHEMA, "s").validate(record)
 
 
@@ -79,7 +85,9 @@ def test_validator_rechecks_when_key_order_changes():
 
 
 def test_integers_beyond_64_bits_are_refused_not_rounded():
-    big = FastSingerReader().deserialize_json(b'{"type": "RECORD", "record": {"id": 123456789012345678901234567890}}')
+    big = FastSingerReader().deserialize_json(
+        b'{"type": "RECORD", "record": {"id": 123456789012345678901234567890}}'
+    )
     with pytest.raises(InvalidRecord, match="field 'id' is an integer beyond 64 bits"):
         CompiledValidator(SCHEMA, "s").validate(big["record"])
 
@@ -87,12 +95,13 @@ def test_integers_beyond_64_bits_are_refused_not_rounded():
 def test_reader_takes_what_only_the_stdlib_parser_reads_and_reports_bad_lines():
     reader = FastSingerReader()
     assert str(reader.deserialize_json('{"v": NaN}')["v"]) == "nan"
-    with pytest.raises(InvalidInputLine, match="not valid JSON .* starts with '{\"type\": \"RECORD\", oops}'"):
+    with pytest.raises(InvalidInputLine, match='not valid JSON .* starts with \'{"type": "RECORD", oops}\''):
         reader.deserialize_json('{"type": "RECORD", oops}')
 
 
 def test_reader_reads_text_input():
     seen: list[dict] = []
-    counts = FastSingerReader().process_lines(io.StringIO('{"type": "STATE", "value": {}}\n'),
-                                              {"STATE": seen.append})
+    counts = FastSingerReader().process_lines(
+        io.StringIO('{"type": "STATE", "value": {}}\n'), {"STATE": seen.append}
+    )
     assert seen == [{"type": "STATE", "value": {}}] and counts["STATE"] == 1

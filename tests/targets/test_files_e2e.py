@@ -23,13 +23,17 @@ STREAMS = ["companies", "contacts", "tickets", "ticket_notes", "time_entries"]
 
 
 def _tap_config(sandbox: t.Any, path: Path) -> Path:
-    path.write_text(json.dumps({
-        "username": sandbox.username,
-        "secret": sandbox.secret,
-        "integration_code": sandbox.integration_code,
-        "api_url": sandbox.api_url,
-        "include_streams": STREAMS,
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "username": sandbox.username,
+                "secret": sandbox.secret,
+                "integration_code": sandbox.integration_code,
+                "api_url": sandbox.api_url,
+                "include_streams": STREAMS,
+            }
+        )
+    )
     return path
 
 
@@ -41,8 +45,12 @@ def sandbox_counts(sandbox: t.Any) -> dict[str, int]:
     from sdk_core.catalog import load_catalog
 
     catalog = load_catalog()
-    client = AutotaskClient(username=sandbox.username, secret=sandbox.secret,
-                            integration_code=sandbox.integration_code, api_url=sandbox.api_url)
+    client = AutotaskClient(
+        username=sandbox.username,
+        secret=sandbox.secret,
+        integration_code=sandbox.integration_code,
+        api_url=sandbox.api_url,
+    )
     try:
         return {s: client.entity(catalog.get(s).name).count() for s in STREAMS}
     finally:
@@ -57,8 +65,14 @@ def tap_file(sandbox: t.Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = work / "tap.singer"
     env = {**os.environ, "AUTOTASK_CACHE_DIR": str(work / "cache")}
     with output.open("wb") as out:
-        done = subprocess.run([TAP, "--config", str(_tap_config(sandbox, work / "tap.json"))],
-                              stdout=out, stderr=subprocess.PIPE, env=env, check=False, timeout=240)
+        done = subprocess.run(
+            [TAP, "--config", str(_tap_config(sandbox, work / "tap.json"))],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            env=env,
+            check=False,
+            timeout=240,
+        )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     return output
 
@@ -74,7 +88,7 @@ def _rows_per_stream(folder: Path, fmt: str) -> dict[str, int]:
         if fmt == "parquet":
             counts[stream] = pq.ParquetFile(path).metadata.num_rows
         else:
-            with (gzip.open(path, "rt", newline="") if path.suffix == ".gz" else path.open(newline="")) as fh:
+            with gzip.open(path, "rt", newline="") if path.suffix == ".gz" else path.open(newline="") as fh:
                 counts[stream] = sum(1 for _ in csv.reader(fh)) - 1 if fmt == "csv" else sum(1 for _ in fh)
     return counts
 
@@ -84,8 +98,9 @@ def test_tap_output_lands_in_each_format(tap_file, sandbox_counts, tmp_path, fmt
     config = tmp_path / "target.json"
     config.write_text(json.dumps({"format": fmt, "output_dir": str(tmp_path / "out"), **extra}))
     with tap_file.open("rb") as stream:
-        done = subprocess.run([TARGET, "--config", str(config)], stdin=stream, capture_output=True,
-                              check=False, timeout=240)
+        done = subprocess.run(
+            [TARGET, "--config", str(config)], stdin=stream, capture_output=True, check=False, timeout=240
+        )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert _rows_per_stream(tmp_path / "out", fmt) == sandbox_counts
     assert all(sandbox_counts.values())
@@ -97,10 +112,19 @@ def test_tap_piped_into_parquet(sandbox, sandbox_counts, tmp_path):
     target_config = tmp_path / "target.json"
     target_config.write_text(json.dumps({"format": "parquet", "output_dir": str(tmp_path / "out")}))
     env = {**os.environ, "AUTOTASK_CACHE_DIR": str(tmp_path / "cache")}
-    tap = subprocess.Popen([TAP, "--config", str(_tap_config(sandbox, tmp_path / "tap.json"))],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    target = subprocess.run([TARGET, "--config", str(target_config)], stdin=tap.stdout,
-                            capture_output=True, check=False, timeout=240)
+    tap = subprocess.Popen(
+        [TAP, "--config", str(_tap_config(sandbox, tmp_path / "tap.json"))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    target = subprocess.run(
+        [TARGET, "--config", str(target_config)],
+        stdin=tap.stdout,
+        capture_output=True,
+        check=False,
+        timeout=240,
+    )
     assert tap.stdout is not None
     tap.stdout.close()
     assert tap.wait(timeout=60) == 0

@@ -14,7 +14,7 @@ import pytest
 
 from tests.targets.test_files_helpers import record, run_target, schema, state
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PROPS = {
     "id": {"type": "integer"},
     "amount": {"type": ["number", "null"]},
@@ -26,13 +26,33 @@ PROPS = {
     "tags": {"type": ["array", "null"], "items": {"type": "string"}},
 }
 ROWS = [
-    {"id": 1, "amount": 1.5, "active": True, "title": "Printer jam", "created": "2024-03-01T10:00:00.123Z",
-     "due": "2024-03-05", "extra": {"k": "v"}, "tags": ["a", "b"]},
-    {"id": 2, "amount": 2, "active": False, "title": "ctl \u0001 char", "created": "2024-03-01T12:00:00+02:00",
-     "due": None, "extra": None, "tags": []},
+    {
+        "id": 1,
+        "amount": 1.5,
+        "active": True,
+        "title": "Printer jam",
+        "created": "2024-03-01T10:00:00.123Z",
+        "due": "2024-03-05",
+        "extra": {"k": "v"},
+        "tags": ["a", "b"],
+    },
+    {
+        "id": 2,
+        "amount": 2,
+        "active": False,
+        "title": "ctl \u0001 char",
+        "created": "2024-03-01T12:00:00+02:00",
+        "due": None,
+        "extra": None,
+        "tags": [],
+    },
     {"id": 3, "amount": None, "title": None, "created": None},
 ]
-MESSAGES = [schema("tickets", PROPS), *(record("tickets", r) for r in ROWS), state({"bookmarks": {"tickets": 3}})]
+MESSAGES = [
+    schema("tickets", PROPS),
+    *(record("tickets", r) for r in ROWS),
+    state({"bookmarks": {"tickets": 3}}),
+]
 
 
 def test_parquet_keeps_types_and_values(tmp_path):
@@ -61,17 +81,24 @@ def test_parquet_keeps_types_and_values(tmp_path):
 def test_parquet_naive_and_nanosecond_timestamps_are_read_as_utc(tmp_path):
     props = {"id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}}
     values = ["2024-01-02T03:04:05", "2024-01-02T03:04:05.123456789Z"]
-    run_target({"format": "parquet", "output_dir": str(tmp_path)},
-               [schema("s", props), *(record("s", {"id": i, "at": v}) for i, v in enumerate(values))])
+    run_target(
+        {"format": "parquet", "output_dir": str(tmp_path)},
+        [schema("s", props), *(record("s", {"id": i, "at": v}) for i, v in enumerate(values))],
+    )
     got = pq.read_table(tmp_path / "s.parquet").column("at").to_pylist()
-    assert got == [dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)]
+    assert got == [
+        dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
+        dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC),
+    ]
 
 
 def test_parquet_bad_date_time_names_stream_column_and_value(tmp_path):
     props = {"id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}}
     with pytest.raises(ValueError, match=r"Stream 's', record 1, field 'at': value 'yesterday'"):
-        run_target({"format": "parquet", "output_dir": str(tmp_path)},
-                   [schema("s", props), record("s", {"id": 1, "at": "yesterday"})])
+        run_target(
+            {"format": "parquet", "output_dir": str(tmp_path)},
+            [schema("s", props), record("s", {"id": 1, "at": "yesterday"})],
+        )
     assert list(tmp_path.iterdir()) == [], "a failed run leaves neither a file nor its staging folder"
 
 
@@ -100,7 +127,9 @@ def test_excel_dates_are_dates_and_text_is_safe(tmp_path):
 
 
 def test_excel_spills_to_new_sheet_at_row_limit(tmp_path):
-    messages = [schema("tickets", {"id": {"type": "integer"}})] + [record("tickets", {"id": i}) for i in range(5)]
+    messages = [schema("tickets", {"id": {"type": "integer"}})] + [
+        record("tickets", {"id": i}) for i in range(5)
+    ]
     run_target({"format": "xlsx", "output_dir": str(tmp_path), "xlsx_max_rows_per_sheet": 3}, messages)
     book = openpyxl.load_workbook(tmp_path / "singer_export.xlsx", read_only=True)
     assert book.sheetnames == ["tickets", "tickets (2)", "tickets (3)"]
@@ -129,4 +158,3 @@ def test_jsonl_records_as_sent(tmp_path, compression):
     opener = gzip.open if compression == "gzip" else open
     with opener(path, "rt", encoding="utf-8") as fh:
         assert [json.loads(line) for line in fh] == ROWS
-

@@ -95,8 +95,11 @@ def test_excel_sheet_titles_follow_excel_rules_and_the_workbook_opens(tmp_path):
     config = {"format": "xlsx", "output_dir": str(tmp_path)}
     streams = ["a\u0000b", "History", "[x]:y*", "'quoted'", "Foo", "foo", "n" * 40, "ok"]
     props = {"id": {"type": "integer"}, "x\u0001y": {"type": ["string", "null"]}}
-    messages = [m for i, name in enumerate(streams)
-                for m in (schema(name, props), record(name, {"id": i, "x\u0001y": "v"}))]
+    messages = [
+        m
+        for i, name in enumerate(streams)
+        for m in (schema(name, props), record(name, {"id": i, "x\u0001y": "v"}))
+    ]
     run_target(config, messages)
     book = openpyxl.load_workbook(tmp_path / "singer_export.xlsx", read_only=True)
     sheets = _manifest(tmp_path)["workbooks"]["singer_export.xlsx"]
@@ -127,8 +130,12 @@ def test_a_workbook_that_does_not_open_is_not_published(tmp_path, monkeypatch):
 
 def test_a_record_without_its_key_names_the_stream_and_record_number(tmp_path):
     widened = {**ID, "note": {"type": ["string", "null"]}}
-    messages = [*_stream("s", 1, 2), schema("s", widened), record("s", {"id": 3}),
-                record("s", {"note": "no id"})]
+    messages = [
+        *_stream("s", 1, 2),
+        schema("s", widened),
+        record("s", {"id": 3}),
+        record("s", {"note": "no id"}),
+    ]
     with pytest.raises(MissingKeyPropertiesError, match=r"Stream 's', record 4: key property 'id' missing"):
         run_target({"format": "csv", "output_dir": str(tmp_path)}, messages)
     assert not list(tmp_path.iterdir())
@@ -138,8 +145,14 @@ def test_the_command_exits_non_zero_naming_stream_and_record(tmp_path):
     lines = "".join(json.dumps(m) + "\n" for m in [*_stream("things", 1), record("things", {"x": 1})])
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"format": "jsonl", "output_dir": str(tmp_path / "out")}))
-    done = subprocess.run([sys.executable, "-m", "target_adapters.files.target", "--config", str(config)],
-                          input=lines, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "target_adapters.files.target", "--config", str(config)],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1
     assert "Error: Stream 'things', record 2: key property 'id' missing" in done.stderr
     assert "Traceback" not in done.stderr

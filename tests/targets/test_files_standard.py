@@ -17,9 +17,9 @@ from target_adapters.files.target import TargetFiles
 def _suite(fmt: str, **extra: object) -> type:
     base = get_target_test_class(TargetFiles, config={"format": fmt})
 
-    class Suite(base):  # type: ignore[misc, valid-type]
+    class Suite(base):  # type: ignore[misc, valid-type]  # a class made by singer-sdk
         @pytest.fixture
-        def runner(self, tmp_path):  # noqa: ANN001, ANN202
+        def runner(self, tmp_path):
             config = {"format": fmt, "output_dir": str(tmp_path), **extra}
             return TargetTestRunner(target_class=TargetFiles, config=config)
 

@@ -20,9 +20,18 @@ from target_adapters.sql import RecordRejected, TargetSQL
 
 from .conftest import SQLDestination, make_sql_destination
 
-SCHEMA = {"type": "SCHEMA", "stream": "things", "key_properties": ["id"],
-          "schema": {"properties": {"id": {"type": "integer"}, "n": {"type": ["integer", "null"]},
-                                    "s": {"type": ["string", "null"]}}}}
+SCHEMA = {
+    "type": "SCHEMA",
+    "stream": "things",
+    "key_properties": ["id"],
+    "schema": {
+        "properties": {
+            "id": {"type": "integer"},
+            "n": {"type": ["integer", "null"]},
+            "s": {"type": ["string", "null"]},
+        }
+    },
+}
 
 
 def line(message: dict) -> bytes:
@@ -41,8 +50,10 @@ def listen(target: t.Any, lines: list[bytes]) -> None:
 
 
 def targets(tmp_path: Path, destination: SQLDestination) -> list[t.Any]:
-    return [TargetSQL(config=destination.config),
-            TargetFiles(config={"format": "csv", "output_dir": str(tmp_path / "out")})]
+    return [
+        TargetSQL(config=destination.config),
+        TargetFiles(config={"format": "csv", "output_dir": str(tmp_path / "out")}),
+    ]
 
 
 @pytest.fixture
@@ -70,8 +81,11 @@ def test_lone_surrogate_names_stream_record_and_field(
 ) -> None:
     bad = b'{"type": "RECORD", "stream": "things", "record": {"id": 7, "s": "a\\ud800b"}}\n'
     for target in targets(tmp_path, sqlite):
-        with pytest.raises(InvalidInputLine, match=r"stream 'things', record on input line 3 "
-                                                   r"\(id 7\), field 's': .*lone UTF-16 surrogate"):
+        with pytest.raises(
+            InvalidInputLine,
+            match=r"stream 'things', record on input line 3 "
+            r"\(id 7\), field 's': .*lone UTF-16 surrogate",
+        ):
             listen(target, [line(SCHEMA), rec(id=1, s="fine"), bad, STATE])
     saved_nothing(sqlite, tmp_path, capsys)
 
@@ -81,10 +95,15 @@ def test_integer_beyond_64_bits_names_the_field(
     dialect: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     with contextlib.contextmanager(make_sql_destination)(dialect, tmp_path) as destination:
-        with pytest.raises(RecordRejected, match=r"stream 'things', record #2: field 'n' is an "
-                                                  r"integer beyond 64 bits"):
-            listen(TargetSQL(config=destination.config),
-                   [line(SCHEMA), rec(id=1, n=1), rec(id=2, n=2**80), STATE])
+        with pytest.raises(
+            RecordRejected,
+            match=r"stream 'things', record #2: field 'n' is an "
+            r"integer beyond 64 bits",
+        ):
+            listen(
+                TargetSQL(config=destination.config),
+                [line(SCHEMA), rec(id=1, n=1), rec(id=2, n=2**80), STATE],
+            )
         saved_nothing(destination, tmp_path, capsys)
 
 
@@ -93,7 +112,10 @@ def test_exact_integer_beyond_64_bits_on_sqlite_names_record_and_field(
 ) -> None:
     # NaN sends the line through the stdlib parser, which keeps the integer exact.
     exact = b'{"type": "RECORD", "stream": "things", "record": {"id": 2, "n": %d, "s": NaN}}\n' % 2**80
-    with pytest.raises(RecordRejected, match=rf"stream 'things', record {{'id': 2}}: sqlite refused "
-                                              rf"it: field 'n' holds {2**80}, an integer beyond 64"):
+    with pytest.raises(
+        RecordRejected,
+        match=rf"stream 'things', record {{'id': 2}}: sqlite refused "
+        rf"it: field 'n' holds {2**80}, an integer beyond 64",
+    ):
         listen(TargetSQL(config=sqlite.config), [line(SCHEMA), rec(id=1, n=1), exact, STATE])
     saved_nothing(sqlite, tmp_path, capsys)

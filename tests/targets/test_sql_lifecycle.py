@@ -64,7 +64,10 @@ def test_loading_the_same_stream_twice_leaves_no_duplicate(sql_destination: SQLD
     second = [SCHEMA, record(2, title="b2"), record(3, title="c"), record(4, title="d")]
     run(sql_destination, second)
     assert sql_destination.rows("tickets", "id", "title") == [
-        (1, "a"), (2, "b2"), (3, "c"), (4, "d"),
+        (1, "a"),
+        (2, "b2"),
+        (3, "c"),
+        (4, "d"),
     ]
 
 
@@ -216,7 +219,10 @@ def test_soft_deletion_record_keeps_the_other_columns(sql_destination: SQLDestin
     assert all(r[4] is not None for r in rows)
     run(sql_destination, [schema, record(1, title="back", status=6, companyID=9)])
     assert sql_destination.rows("tickets", "id", "title", "status", "_sdc_deleted_at")[0] == (
-        1, "back", 6, None,
+        1,
+        "back",
+        6,
+        None,
     )
     run(sql_destination, [schema, record(1, _sdc_deleted_at=deleted)], hard_delete=True)
     assert [r[0] for r in sql_destination.rows("tickets", "id")] == [2, 3]
@@ -314,7 +320,7 @@ def test_awkward_text_round_trips(sql_destination: SQLDestination) -> None:
         assert rows[2][1] == "nul\u0000inside"
 
 
-def test_unsupported_database_url_is_explained(tmp_path) -> None:  # noqa: ANN001
+def test_unsupported_database_url_is_explained(tmp_path) -> None:
     target = TargetSQL(config={"sqlalchemy_url": "oracle://scott@localhost/db"})
     with pytest.raises(ValueError, match="postgresql\\+psycopg://"):
         target.listen(io.BytesIO(json.dumps(SCHEMA).encode() + b"\n"))
@@ -344,11 +350,11 @@ def test_annotations_give_reference_indexes_and_labeled_views(
     run(sql_destination, messages, **settings)
     run(sql_destination, messages, **settings)  # reruns keep one index, one view, one label set
     indexes = sa.inspect(sql_destination.engine).get_indexes("tickets", schema=sql_destination.schema)
-    assert [ix["column_names"] for ix in indexes if ix["column_names"] == ["companyID"]] == [
-        ["companyID"]
-    ]
+    assert [ix["column_names"] for ix in indexes if ix["column_names"] == ["companyID"]] == [["companyID"]]
     assert sql_destination.rows("tickets_labeled", "id", "status", "status_label") == [
-        (1, 5, "Complete"), (2, 1, "New"), (3, 9, None),
+        (1, 5, "Complete"),
+        (2, 1, "New"),
+        (3, 9, None),
     ]
     assert sql_destination.count("picklist_labels") == 2
 

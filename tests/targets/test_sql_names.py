@@ -18,8 +18,12 @@ from .conftest import SQL_URLS, SQLDestination
 
 def schema(stream: str, properties: t.Iterable[str], **extra: dict) -> dict:
     props = {"id": {"type": "integer"}, **{p: {"type": ["string", "null"]} for p in properties}}
-    return {"type": "SCHEMA", "stream": stream, "key_properties": ["id"],
-            "schema": {"properties": {**props, **extra}}}
+    return {
+        "type": "SCHEMA",
+        "stream": stream,
+        "key_properties": ["id"],
+        "schema": {"properties": {**props, **extra}},
+    }
 
 
 def record(stream: str, **fields: t.Any) -> dict:
@@ -53,8 +57,12 @@ def values(destination: SQLDestination, stream: str, props: list[str]) -> dict[i
 
 
 def test_a_dash_in_a_stream_name_is_part_of_its_own_table(sql_destination: SQLDestination) -> None:
-    messages = [schema("things", ["v"]), record("things", id=1, v="thing"),
-                schema("other-things", ["v"]), record("other-things", id=1, v="other")]
+    messages = [
+        schema("things", ["v"]),
+        record("things", id=1, v="thing"),
+        schema("other-things", ["v"]),
+        record("other-things", id=1, v="other"),
+    ]
     run(sql_destination.config, messages)
     assert sql_destination.rows("things", "v") == [("thing",)]
     assert sql_destination.rows("other-things", "v") == [("other",)]
@@ -92,8 +100,11 @@ def test_schema_table_reading_only_when_turned_on(sql_destination: SQLDestinatio
         pytest.skip("SQLite has no schemas")
     stream = f"{sql_destination.schema}-things"
     url = sql_destination.url
-    run({"sqlalchemy_url": url}, [schema(stream, ["v"]), record(stream, id=1, v="split")],
-        schema_from_stream_name=True)
+    run(
+        {"sqlalchemy_url": url},
+        [schema(stream, ["v"]), record(stream, id=1, v="split")],
+        schema_from_stream_name=True,
+    )
     assert sql_destination.rows("things", "v") == [("split",)]
 
 
@@ -134,18 +145,23 @@ ODD = [
 
 
 def test_odd_property_names_load_twice_and_evolve(sql_destination: SQLDestination) -> None:
-    run(sql_destination.config,
-        [schema("things", ODD), record("things", id=1, **{p: f"{p}/1" for p in ODD})])
+    run(sql_destination.config, [schema("things", ODD), record("things", id=1, **{p: f"{p}/1" for p in ODD})])
     first_map = name_map(sql_destination)
     assert values(sql_destination, "things", ODD) == {1: {p: f"{p}/1" for p in ODD}}
 
     added = [*ODD, LONG + "three", "FOO"]
-    run(sql_destination.config,
-        [schema("things", added),
-         record("things", id=1, **{p: f"{p}/2" for p in added}),
-         record("things", id=2, **{p: f"{p}/3" for p in added})])
+    run(
+        sql_destination.config,
+        [
+            schema("things", added),
+            record("things", id=1, **{p: f"{p}/2" for p in added}),
+            record("things", id=2, **{p: f"{p}/3" for p in added}),
+        ],
+    )
     assert values(sql_destination, "things", added) == {
-        1: {p: f"{p}/2" for p in added}, 2: {p: f"{p}/3" for p in added}}
+        1: {p: f"{p}/2" for p in added},
+        2: {p: f"{p}/3" for p in added},
+    }
     later_map = name_map(sql_destination)
     assert {k: later_map[k] for k in first_map} == first_map, "names never move"
     names = [later_map[("column", "things", p)] for p in added]
@@ -158,10 +174,11 @@ def test_odd_property_names_load_twice_and_evolve(sql_destination: SQLDestinatio
 def test_picklist_view_with_a_backtick_property_survives_a_second_run(
     sql_destination: SQLDestination,
 ) -> None:
-    picklist = {"type": ["integer", "null"],
-                "x-autotask-picklist": {"values": [{"value": 1, "label": "New"}]}}
-    messages = [schema("things", [], **{"st`atus": picklist}),
-                record("things", id=1, **{"st`atus": 1})]
+    picklist = {
+        "type": ["integer", "null"],
+        "x-autotask-picklist": {"values": [{"value": 1, "label": "New"}]},
+    }
+    messages = [schema("things", [], **{"st`atus": picklist}), record("things", id=1, **{"st`atus": 1})]
     for _ in range(2):
         run(sql_destination.config, messages, picklist_label_views=True)
     names = name_map(sql_destination)

@@ -38,7 +38,7 @@ def _messages(rows: range) -> t.Iterator[bytes]:
 
 
 def _body(i: int) -> str:
-    return hashlib.sha1(str(i).encode()).hexdigest() * 4  # noqa: S324 - test data
+    return hashlib.sha1(str(i).encode()).hexdigest() * 4
 
 
 def _config(destination: SQLDestination, path: Path, **extra: t.Any) -> Path:
@@ -167,7 +167,9 @@ def test_sandbox_to_each_destination_matches_query_count(
 def test_database_password_never_reaches_output(tmp_path: Path) -> None:
     secret = "s3cret-Pa55word"
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"sqlalchemy_url": f"postgresql+psycopg://postgres:{secret}@127.0.0.1:1/test"}))
+    config.write_text(
+        json.dumps({"sqlalchemy_url": f"postgresql+psycopg://postgres:{secret}@127.0.0.1:1/test"})
+    )
     done = subprocess.run(
         [TARGET, "--config", str(config)],
         input=b"".join(_messages(range(1, 3))),

@@ -14,8 +14,12 @@ from .conftest import make_sql_destination
 
 TARGET = str(Path(sys.executable).with_name("target-sql"))
 MESSAGES = [
-    {"type": "SCHEMA", "stream": "things", "key_properties": ["id"],
-     "schema": {"properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}},
+    {
+        "type": "SCHEMA",
+        "stream": "things",
+        "key_properties": ["id"],
+        "schema": {"properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+    },
     {"type": "RECORD", "stream": "things", "record": {"id": 1, "name": "one"}},
     {"type": "STATE", "value": {"done": True}},
 ]
@@ -34,7 +38,10 @@ def _check_run(sql_destination: t.Any, tmp_path: Path) -> None:
     done = subprocess.run(
         [TARGET, "--config", str(config)],
         input="".join(json.dumps(m) + "\n" for m in MESSAGES).encode(),
-        capture_output=True, env=env, check=False, timeout=120,
+        capture_output=True,
+        env=env,
+        check=False,
+        timeout=120,
     )
     stderr = done.stderr.decode()
     assert done.returncode == 0, stderr[-2000:]

@@ -27,7 +27,7 @@ RECORDS = [
 
 
 @pytest.mark.parametrize("style", [POSTGRES, MYSQL, SQLITE], ids=["pg", "mysql", "sqlite"])
-def test_fast_path_equals_field_by_field_builder(style) -> None:  # noqa: ANN001
+def test_fast_path_equals_field_by_field_builder(style) -> None:
     types = column_types(SCHEMA)
     fast = compile_rows("s", types, style, required=["id"])
     slow = compile_row_builder("s", {c: types[c] for c in fast.columns}, style, required=["id"])

@@ -23,12 +23,13 @@ from target_adapters.sql import TargetSQL
 
 from .conftest import make_sql_destination
 
+
 def _suite(dialect: str) -> type:
     base = get_target_test_class(TargetSQL, config={"sqlalchemy_url": "sqlite://"})
 
-    class Suite(base):  # type: ignore[misc, valid-type]
+    class Suite(base):  # type: ignore[misc, valid-type]  # a class made by singer-sdk
         @pytest.fixture
-        def runner(self, tmp_path):  # noqa: ANN001, ANN202
+        def runner(self, tmp_path):
             destination = make_sql_destination(dialect, tmp_path)
             config = next(destination).config
             yield TargetTestRunner(target_class=TargetSQL, config=config)
@@ -37,10 +38,10 @@ def _suite(dialect: str) -> type:
     Suite.__name__ = f"TestStandard{dialect.capitalize()}"
     return Suite
 
+
 TestStandardSqlite = _suite("sqlite")
 TestStandardPostgresql = _suite("postgresql")
 TestStandardMysql = _suite("mysql")
-
 
 
 def test_database_urls_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
