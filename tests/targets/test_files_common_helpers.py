@@ -92,9 +92,15 @@ def test_integers_beyond_64_bits_are_refused_not_rounded():
         CompiledValidator(SCHEMA, "s").validate(big["record"])
 
 
-def test_reader_takes_what_only_the_stdlib_parser_reads_and_reports_bad_lines():
+def test_reader_refuses_what_only_the_stdlib_parser_reads_and_reports_bad_lines():
+    # orjson refuses NaN, 1e400 and lone surrogates; the stdlib reads them, and the reader then
+    # refuses them by name rather than store null or broken text.
     reader = FastSingerReader()
-    assert str(reader.deserialize_json('{"v": NaN}')["v"]) == "nan"
+    for text in ('{"v": NaN}', '{"v": 1e400}'):
+        with pytest.raises(InvalidInputLine, match="which is not a finite number"):
+            reader.deserialize_json(text)
+    with pytest.raises(InvalidInputLine, match="lone UTF-16 surrogate"):
+        reader.deserialize_json('{"type": "RECORD", "stream": "s", "record": {"v": "\\ud800"}}')
     with pytest.raises(InvalidInputLine, match='not valid JSON .* starts with \'{"type": "RECORD", oops}\''):
         reader.deserialize_json('{"type": "RECORD", oops}')
 
