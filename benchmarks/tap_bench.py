@@ -309,8 +309,7 @@ def discovery(server: SandboxServer, work: Path, repeats: int) -> None:
     melt = {
         **env,
         "MELTANO_ENVIRONMENT": "sandbox",
-        "TAP_AUTOTASK_API_URL": server.api_url,
-        "AUTOTASK_API_URL": server.api_url,
+        "AUTOTASK_API_URL": server.api_url,  # one of the setting's names: Meltano refuses two
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         "MELTANO_DATABASE_URI": f"sqlite:///{state / 'meltano.db'}",
         "TARGET_SQLITE_SQLALCHEMY_URL": f"sqlite:///{state / 'bench.sqlite'}",
