@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ class RetryPolicy:
         return backoff(attempt, self.backoff, self.max_backoff)
 
 
+LEASE_ENV = "AUTOTASK_WEBHOOK_LEASE_SECONDS"
+DEFAULT_LEASE = 300.0
+
+
 class Worker:
     """Drains the store into handlers; `start()` runs it on a thread, `run_once()` inline."""
 
@@ -57,14 +62,16 @@ class Worker:
         retry: RetryPolicy | None = None,
         poll_interval: float = 1.0,
         batch: int = 50,
-        lease: float = 300.0,
+        lease: float | None = None,
     ):
         self.store = store
         self._handlers = handlers
         self.retry = retry or RetryPolicy()
         self.poll_interval = poll_interval
         self.batch = batch
-        self.lease = lease
+        # How long a claimed event is held before another worker may take it: a worker killed
+        # with events claimed delays them by this much (AUTOTASK_WEBHOOK_LEASE_SECONDS).
+        self.lease = lease if lease is not None else float(os.environ.get(LEASE_ENV, DEFAULT_LEASE))
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -158,7 +165,6 @@ class Worker:
                     )
                 return False
         return True
-        self.handled += 1
 
     def _await(self, awaitable: Any) -> Any:
         loop = self._loop

@@ -115,7 +115,11 @@ def test_kill_9_between_store_and_answer_loses_and_doubles_nothing(
     client_of: Callable[[SandboxServer], AutotaskClient],
 ) -> None:
     delivering.admin.put("webhooks/settings", {"retry_interval": 2.0})
-    receiver = receiver_factory().start(AUTOTASK_WEBHOOKS_TEST_FAULT="kill-after-store")
+    # The killed process's worker may have claimed the event in the instant between commit and
+    # kill: a short lease lets the restarted worker take it within the wait below.
+    receiver = receiver_factory().start(
+        AUTOTASK_WEBHOOKS_TEST_FAULT="kill-after-store", AUTOTASK_WEBHOOK_LEASE_SECONDS="3"
+    )
     client = client_of(delivering)
     _hook(client, receiver.url())
     ticket = _ticket(client)
