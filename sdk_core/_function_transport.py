@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from ._flow import Failure
 from ._protocol import Request, Response
-from ._transport import FailureMap, default_failure
+from ._transport import FailureMap, MockTransport
 
 __all__ = ["FunctionTransport"]
 
 Handler = Callable[[Request], Response | Awaitable[Response]]
 
 
-class FunctionTransport:
+class FunctionTransport(MockTransport):
     """Deprecated: `MockTransport` (sync) or `AsyncMockTransport` (async). Kept working for
     both clients: the async client awaits what the handler returns when it is awaitable."""
 
@@ -25,16 +23,4 @@ class FunctionTransport:
             DeprecationWarning,
             stacklevel=2,
         )
-        self.handler = handler
-        self.requests: list[Request] = []
-        self._failure = failure or default_failure
-
-    def send(self, request: Request) -> Any:
-        self.requests.append(request)
-        return self.handler(request)
-
-    def failure(self, exc: BaseException) -> Failure | None:
-        return self._failure(exc)
-
-    def close(self) -> None:
-        pass
+        super().__init__(handler, failure)  # type: ignore[arg-type]  # may return an awaitable
