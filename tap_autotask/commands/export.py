@@ -12,8 +12,7 @@ import click
 from sdk_core.cli.app import CLIError, make_client, run_sdk
 from sdk_core.cli.completion import complete_entity
 from sdk_core.cli.exit_codes import ExitCode
-from sdk_core.cli.where import parse_where
-from sdk_core.errors import QueryError
+from sdk_core.cli.read_commands import build_filter
 
 from .destinations import EXPORT_FORMATS
 from .exporter import Exporter
@@ -62,17 +61,11 @@ def export(
     fmt = fmt or (out.suffix.lstrip(".").lower() or None)
     if fmt not in EXPORT_FORMATS:
         raise click.UsageError(f"say --format ({', '.join(EXPORT_FORMATS)}); {out} has no known suffix")
-    try:
-        filters = [parse_where(w) for w in where]
-    except QueryError as exc:
-        raise click.BadParameter(str(exc), param_hint="--where") from None
+    combined = build_filter(where)  # every --where ANDed, once for all the entities
     client = make_client(ctx)
     with client, _progress() as progress:
         exporter = Exporter(client, progress=progress)
         for entity in entities:
-            combined: Any = None
-            for item in filters:
-                combined = item if combined is None else _and(combined, item)
             run_sdk(
                 partial(exporter.add, entity, since=since, until=until, where=combined, date_field=date_field)
             )
@@ -82,12 +75,6 @@ def export(
         except TargetFailed as exc:
             raise CLIError(str(exc), ExitCode.ERROR) from None
     click.echo(result.summary(), err=True)
-
-
-def _and(left: Any, right: Any) -> Any:
-    from sdk_core import compile_filter
-
-    return [*compile_filter(left), *compile_filter(right)]
 
 
 class _progress:
