@@ -425,9 +425,19 @@ class EntityCore:
 
     # flows shared by both drivers ----------------------------------------------------------
     def _count_flow(self, filter: FilterLike) -> Call[int]:
+        """The count, from the cache under its normalized query when one is configured."""
         self._require_query()
-        response = yield from request_flow(self._client, self._count_builder(self._filter(filter)))
-        return proto.read_count(_present(response))
+        compiled = self._filter(filter)
+        cache = self._client.cache
+        key = cache.count_key(self.name, compiled) if cache is not None else None
+        token = cache.token(self.name) if cache is not None else 0
+        if cache is not None and key is not None and (hit := cache.lookup_count(self.name, key)) is not None:
+            return hit
+        response = yield from request_flow(self._client, self._count_builder(compiled))
+        total = proto.read_count(_present(response))
+        if cache is not None and key is not None:
+            cache.store_count(self.name, key, total, token)
+        return total
 
     def _get_flow(self, id: int, parent_id: int | None) -> Call[dict[str, Any] | None]:
         cache = self._client.cache

@@ -1,10 +1,11 @@
 """Opt-in caching of reads: `AutotaskClient(..., cache=CacheConfig(backend="memory"))`.
 
-Records (`get(id)`) and query results (by normalized query) are kept in memory (LRU with TTL,
-bounded in bytes), in Redis (shared by processes, keys partitioned by tenant) or on disk
-(SQLite, survives restarts). Our own writes and webhook change signals
-(`sdk_core.change_signals`) invalidate the record and every cached query of its entity; TTLs,
-per entity, bound everything else. Entity metadata keeps its own cache (`sdk_core._cache`).
+Records (`get(id)`), query results and counts (by normalized query) are kept in memory (LRU
+with TTL, bounded in bytes), in Redis (shared by processes, keys partitioned by tenant) or on
+disk (SQLite, survives restarts). Our own writes and webhook change signals
+(`sdk_core.change_signals`) invalidate the record and every cached query and count of its
+entity; TTLs, per entity, bound everything else. Entity metadata keeps its own cache
+(`sdk_core._cache`).
 """
 
 from __future__ import annotations

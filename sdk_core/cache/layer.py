@@ -1,4 +1,4 @@
-"""The cache as the client sees it: records by id, query results by normalized query.
+"""The cache as the client sees it: records by id, query results and counts by normalized query.
 
 Keys are partitioned by tenant (``<tenant>:rec:<Entity>`` and ``<tenant>:q:<Entity>`` groups),
 so invalidating an entity is two group drops. A read that was in flight while the entity was
@@ -159,6 +159,22 @@ class ClientCache:
             yield page
         if kept is not None:
             self._put(entity, "q", key, kept, self.ttl(entity), token)
+
+    # counts ----------------------------------------------------------------------------
+    def count_key(self, entity: str, compiled: list[dict[str, Any]]) -> str | None:
+        """A count's key in the entity's query group (so it is invalidated with its queries), or None
+        when the entity's queries are not cached."""
+        if not self.config.queries or self.ttl(entity) <= 0:
+            return None
+        return self.query_key(("count", compiled))
+
+    def lookup_count(self, entity: str, key: str) -> int | None:
+        """The cached count, or None on a miss (a count of 0 is a hit)."""
+        value = self._counted(self._guard(lambda: self.backend.get(self._group("q", entity), key)))
+        return value if isinstance(value, int) else None
+
+    def store_count(self, entity: str, key: str, value: int, token: int) -> None:
+        self._put(entity, "q", key, value, self.ttl(entity), token)
 
     # invalidation ----------------------------------------------------------------------
     def on_change(self, change: change_signals.Change) -> None:

@@ -68,6 +68,55 @@ def test_our_own_write_is_never_followed_by_a_stale_read(server, make_client):
     assert after != before and after[0]["title"] == "patched through the cache"
 
 
+def test_counts_are_cached_by_normalized_query_and_dropped_by_our_create(server, make_client):
+    client = make_client(server, cache=CacheConfig(default_ttl=3600))
+    company = next(iter(client.companies.query(fields=["id"])))["id"]
+    where = (Q("companyID") == company) & (Q("status") == 1)
+    first = client.tickets.count(where)
+    seen = server.admin.stats()["total"]
+    assert client.tickets.count({"status": 1, "companyID": company}) == first  # same query, reordered
+    assert server.admin.stats()["total"] == seen  # the second count cost no request
+    assert client.cache_stats()["hits"] >= 1
+    client.tickets.count({"status": 1})
+    assert server.admin.stats()["total"] == seen + 1  # another filter is another entry
+    client.tickets.create({"title": "counted", "companyID": company, "priority": 1, "status": 1})
+    seen = server.admin.stats()["total"]
+    assert client.tickets.count(where) == first + 1  # never the stale count
+    assert server.admin.stats()["total"] == seen + 1
+
+
+def test_a_count_of_zero_is_cached_and_a_note_under_the_ticket_drops_it(server, make_client):
+    client = make_client(server, cache=CacheConfig(default_ttl=3600))
+    tid = 29680006
+    notes = Q("ticketID") == tid
+    before = client.ticket_notes.count(notes)
+    client.ticket_notes.count(notes)
+    stats = client.cache_stats()
+    client.ticket_notes.create(
+        {"ticketID": tid, "title": "n", "description": "d", "noteType": 1, "publish": 1}, parent_id=tid
+    )
+    assert client.ticket_notes.count(notes) == before + 1
+    assert client.cache_stats()["misses"] == stats["misses"] + 1
+    empty = Q("id") == 999_999_999
+    assert client.tickets.count(empty) == 0
+    sent = client.request_count
+    assert client.tickets.count(empty) == 0 and client.request_count == sent
+
+
+def test_counts_follow_ttl_and_change_signals(server, make_client):
+    client = make_client(server, cache=CacheConfig(default_ttl=3600, ttl={"Companies": 0}, tenant="acme"))
+    client.tickets.count()
+    sent = client.request_count
+    client.tickets.count()
+    assert client.request_count == sent
+    publish(Change("Ticket", None, "update", tenant="acme"))  # a webhook event for the entity
+    client.tickets.count()
+    assert client.request_count == sent + 1
+    client.companies.count()
+    client.companies.count()
+    assert client.request_count == sent + 3  # a TTL of 0: never cached
+
+
 def test_a_note_written_under_a_ticket_drops_the_cached_ticket(server, make_client):
     client = make_client(server, cache=CacheConfig(default_ttl=3600))
     tid = 29680003
@@ -164,6 +213,23 @@ async def test_the_async_client_caches_and_invalidates(server, make_client):
         assert [r async for r in client.tickets.query(Q("id") == tid, fields=["title"])][0][
             "title"
         ] == "async patch"
+    finally:
+        await client.close()
+
+
+async def test_the_async_client_caches_counts(server, make_client):
+    client = make_client(server, AsyncAutotaskClient, cache=CacheConfig())
+    try:
+        tid = 29680007
+        notes = Q("ticketID") == tid
+        before = await client.ticket_notes.count(notes)
+        sent = client.request_count
+        assert await client.ticket_notes.count(notes) == before and client.request_count == sent
+        assert client.cache_stats()["hits"] == 1
+        await client.ticket_notes.create(
+            {"ticketID": tid, "title": "n", "description": "d", "noteType": 1, "publish": 1}, parent_id=tid
+        )
+        assert await client.ticket_notes.count(notes) == before + 1
     finally:
         await client.close()
 
