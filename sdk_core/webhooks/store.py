@@ -6,8 +6,9 @@ stored once. `seq` is assigned inside the writing transaction under a store-wide
 (SQLite's write lock, a PostgreSQL advisory lock), so it increases in commit order and a
 reader that remembers the last `seq` it saw never skips an event committed later.
 
-The handler worker claims events from here (`claim`, `finish`, `fail`); other consumers (the
-Dagster sensor) read with `events`/`unacked` and record progress with `ack`. Contract:
+The handler worker claims events from here (`claim` or `lease`, `renew` while handlers run,
+`finish`, `fail`); other consumers (the Dagster sensor) read with `events`/`unacked` and
+record progress with `ack`. Contract:
 `open_store`, `EventStore.events/max_seq/unacked/ack/backlog/close`, `StoredEvent`.
 """
 
@@ -17,6 +18,7 @@ import random
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from .entities import canonical_entity
 from .events import Incoming, StoredEvent
 
-__all__ = ["EventStore", "StoredEvent", "StoreError", "open_store", "DEFAULT_STORE_URL"]
+__all__ = ["EventStore", "Lease", "StoredEvent", "StoreError", "open_store", "DEFAULT_STORE_URL"]
 
 DEFAULT_STORE_URL = "sqlite:///autotask-webhooks.db"
 STATUSES = ("pending", "done", "failed", "dead")
@@ -171,6 +173,14 @@ def _entity_names(entities: Iterable[str] | None) -> list[str] | None:
     if isinstance(entities, str):
         entities = [entities]
     return [canonical_entity(e) or e for e in entities]
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Events claimed for handling, and the end of their lease as the claim wrote it."""
+
+    events: list[StoredEvent]
+    until: datetime
 
 
 class EventStore:
@@ -366,6 +376,11 @@ class EventStore:
         entity, id), and only when no earlier event of that record is unfinished, so each
         record's events are handled in order. A crashed worker's lease runs out and the
         events are handed out again (at least once)."""
+        return self.lease(limit, lease).events
+
+    def lease(self, limit: int = 50, lease: float = 300.0) -> Lease:
+        """`claim`, also returning the lease's end as written, which `renew` needs to prove
+        the holder still has the events."""
         now = _now()
         e = events_table.c
         earlier = events_table.alias("earlier")
@@ -401,7 +416,25 @@ class EventStore:
                     .where(e.seq.in_([r.seq for r in rows]))
                     .values(locked_until=now + timedelta(seconds=lease))
                 )
-        return [_row_event(r) for r in rows]
+        return Lease([_row_event(r) for r in rows], now + timedelta(seconds=lease))
+
+    def renew(self, seqs: Iterable[int], until: datetime, lease: float) -> tuple[datetime, set[int]]:
+        """Extend a lease (ending at `until`) by `lease` seconds from now, for the events still
+        held: unfinished and still leased until `until`, which no other claim or replay wrote.
+        Returns the new end and the seqs renewed; a seq missing from them was lost."""
+        seqs = list(seqs)
+        if not seqs:
+            return until, set()
+        e = events_table.c
+        renewed_until = _now() + timedelta(seconds=lease)
+        with self._write() as conn:
+            held = conn.execute(
+                events_table.update()
+                .where(e.seq.in_(seqs), e.status.in_(UNFINISHED), e.locked_until == until)
+                .values(locked_until=renewed_until)
+                .returning(e.seq)
+            ).scalars()
+            return renewed_until, set(held)
 
     def finish(self, seq: int | Iterable[int]) -> None:
         """Handlers are done with these events."""

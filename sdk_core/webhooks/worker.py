@@ -2,9 +2,9 @@
 
 It claims due events from the store (see `EventStore.claim`: one per record at a time, oldest
 first), runs every matching handler (sync ones in this thread, async ones on the worker's own
-event loop), then marks the event done. A failing handler makes the event `failed` with an
-exponential backoff; after `max_attempts` it is `dead` (the dead letter), listed by
-`autotask webhooks events --failed` and handed out again by `replay`.
+event loop) while renewing the claim's lease, then marks the event done. A failing handler
+makes the event `failed` with an exponential backoff; after `max_attempts` it is `dead` (the
+dead letter), listed by `autotask webhooks events --failed` and handed out again by `replay`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 from .events import WebhookEvent
 from .handlers import Handler
+from .heartbeat import Heartbeat
 from .store import EventStore, backoff
 
 __all__ = ["RetryPolicy", "Worker"]
@@ -70,7 +71,8 @@ class Worker:
         self.poll_interval = poll_interval
         self.batch = batch
         # How long a claimed event is held before another worker may take it: a worker killed
-        # with events claimed delays them by this much (AUTOTASK_WEBHOOK_LEASE_SECONDS).
+        # with events claimed delays them by this much (AUTOTASK_WEBHOOK_LEASE_SECONDS). A live
+        # worker renews it every third of that while its handlers run.
         self.lease = lease if lease is not None else float(os.environ.get(LEASE_ENV, DEFAULT_LEASE))
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -113,21 +115,26 @@ class Worker:
             self._loop = None
 
     def run_once(self) -> int:
-        """Handle the events due now (one claim); returns how many were processed."""
-        events = self.store.claim(self.batch, self.lease)
+        """Handle the events due now (one claim); returns how many were processed. The claim's
+        lease is renewed while its handlers run (`Heartbeat`), so a slow handler keeps it."""
+        claimed = self.store.lease(self.batch, self.lease)
+        if not claimed.events:
+            return 0
+        heartbeat = Heartbeat(self.store, claimed, self.lease)
         done: list[int] = []
         try:
-            for event in events:
+            for event in claimed.events:
                 if self._stop.is_set():
                     break  # the lease runs out and another run takes them
-                if self._handle(event):
+                if self._handle(event, heartbeat):
                     done.append(event.seq)
         finally:
+            heartbeat.stop()
             self.store.finish(done)  # one commit for the batch; a crash before it re-runs them
         self.handled += len(done)
-        return len(events)
+        return len(claimed.events)
 
-    def _handle(self, event: WebhookEvent) -> bool:
+    def _handle(self, event: WebhookEvent, heartbeat: Heartbeat) -> bool:
         """Run the matching handlers; False when one failed (the event is retried or dead)."""
         attempt = event.attempts + 1
         for handler in self._handlers():
@@ -141,6 +148,7 @@ class Worker:
                 self.failures += 1
                 delay = self.retry.delay(attempt)
                 error = f"{handler.name}: {type(exc).__name__}: {exc}"
+                heartbeat.release(event.seq)
                 self.store.fail(event.seq, error, delay)
                 if delay is None:
                     log.error(
