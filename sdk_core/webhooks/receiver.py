@@ -19,6 +19,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +50,19 @@ TEST_FAULT_ENV = "AUTOTASK_WEBHOOKS_TEST_FAULT"
 
 class _TooLarge(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class _Callout:
+    """A request to one of the receiving routes, read and checked against the tenant's secrets."""
+
+    tenant: Tenant
+    entity: str
+    body: bytes
+    parsed: Any  # the decoded JSON, None when the body is not JSON (or is JSON null)
+    is_json: bool
+    signature: str | None
+    verified: bool
 
 
 class GroupCommit:
@@ -170,15 +184,9 @@ class Receiver:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _refuse_signature(self, request: Request, tenant: Tenant, entity: str, why: str) -> Response:
-        self.counters["bad_signature"] += 1
-        client = request.client.host if request.client else "?"
-        log.warning("refused a webhook for tenant %s entity %s from %s: %s", tenant.name, entity, client, why)
-        return _error(401, f"X-Hook-Signature {why}")
-
-    # routes ------------------------------------------------------------------------------
-    async def receive(self, request: Request) -> Response:
-        self.counters["received"] += 1
+    async def _callout(self, request: Request) -> _Callout | Response:
+        """What both routes check first: tenant and entity (404), body size (413), the JSON
+        (None when not JSON) and the signature; the route decides what a bad one means."""
         target = self._target(request)
         if isinstance(target, Response):
             return target
@@ -189,14 +197,31 @@ class Receiver:
             self.counters["too_large"] += 1
             return _error(413, f"the body is larger than {self.max_body} bytes")
         try:
-            parsed = json.loads(body)
+            parsed: Any = json.loads(body)
+            is_json = True
         except ValueError:
-            parsed = None
+            parsed, is_json = None, False
         header = request.headers.get("x-hook-signature")
-        if not header:
-            return self._refuse_signature(request, tenant, entity, "is missing")
         secrets = [s.reveal() for s in tenant.secrets_for(entity)]
-        if not verify(secrets, body, header, parsed):
+        verified = bool(header) and verify(secrets, body, header, parsed)
+        return _Callout(tenant, entity, body, parsed, is_json, header, verified)
+
+    def _refuse_signature(self, request: Request, tenant: Tenant, entity: str, why: str) -> Response:
+        self.counters["bad_signature"] += 1
+        client = request.client.host if request.client else "?"
+        log.warning("refused a webhook for tenant %s entity %s from %s: %s", tenant.name, entity, client, why)
+        return _error(401, f"X-Hook-Signature {why}")
+
+    # routes ------------------------------------------------------------------------------
+    async def receive(self, request: Request) -> Response:
+        self.counters["received"] += 1
+        callout = await self._callout(request)
+        if isinstance(callout, Response):
+            return callout
+        tenant, entity, parsed = callout.tenant, callout.entity, callout.parsed
+        if not callout.signature:
+            return self._refuse_signature(request, tenant, entity, "is missing")
+        if not callout.verified:
             return self._refuse_signature(request, tenant, entity, "does not match")
         if parsed is None:
             self.counters["bad_request"] += 1
@@ -255,29 +280,13 @@ class Receiver:
 
     async def deactivated(self, request: Request) -> Response:
         """The deactivation callout: recorded, with whether its signature verified."""
-        target = self._target(request)
-        if isinstance(target, Response):
-            return target
-        tenant, entity = target
-        try:
-            body = await self._body(request)
-        except _TooLarge:
-            self.counters["too_large"] += 1
-            return _error(413, f"the body is larger than {self.max_body} bytes")
-        try:
-            parsed: Any = json.loads(body)
-        except ValueError:
-            parsed = body.decode("utf-8", "replace")
+        callout = await self._callout(request)
+        if isinstance(callout, Response):
+            return callout
         # recorded even unverified (flagged): a webhook deactivated for failing is often one
         # registered with the wrong secret, and this notice is how you find out
-        secrets = [s.reveal() for s in tenant.secrets_for(entity)]
-        verified = verify(
-            secrets,
-            body,
-            request.headers.get("x-hook-signature"),
-            parsed if not isinstance(parsed, str) else None,
-        )
-        return await self._record_deactivation(tenant, entity, parsed, verified)
+        parsed = callout.parsed if callout.is_json else callout.body.decode("utf-8", "replace")
+        return await self._record_deactivation(callout.tenant, callout.entity, parsed, callout.verified)
 
     async def _record_deactivation(
         self, tenant: Tenant, entity: str, parsed: Any, verified: bool

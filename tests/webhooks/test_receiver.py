@@ -221,6 +221,24 @@ def test_the_deactivation_callback_is_recorded(client: TestClient, server: Webho
     assert client.get("/webhooks/_status").json()["counters"]["deactivations"] == 4
 
 
+def test_the_deactivation_route_checks_like_the_event_route(
+    client: TestClient, server: WebhookServer
+) -> None:
+    notice = {"Action": "Deactivated", "Id": 3}
+    refused = post(client, "/webhooks/nobody/ticket/deactivated", notice)
+    assert refused.status_code == 404 and "unknown tenant 'nobody'" in refused.json()["error"]
+    refused = post(client, "/webhooks/default/invoice/deactivated", notice)
+    assert refused.status_code == 404 and "no webhooks for 'invoice'" in refused.json()["error"]
+    too_large = post(client, "/webhooks/default/ticket/deactivated", None, raw=b"x" * 5000)
+    assert too_large.status_code == 413 and "4096 bytes" in too_large.json()["error"]
+    assert post(client, "/webhooks/default/ticket/deactivated", None, raw=b"gone: <html>").status_code == 200
+    assert post(client, "/webhooks/default/ticket/deactivated", None, raw=b"null").status_code == 200
+    recorded = [(r["payload"], r["verified"]) for r in server.store.deactivations()]
+    assert recorded == [({"raw": "gone: <html>"}, True), ({"raw": None}, True)]  # not JSON: as text
+    counters = client.get("/webhooks/_status").json()["counters"]
+    assert counters["not_found"] == 2 and counters["too_large"] == 1 and counters["deactivations"] == 2
+
+
 def test_a_store_that_cannot_commit_answers_503_so_autotask_retries(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
     srv = WebhookServer(store=f"sqlite:///{path}", tenants={"default": SECRET}, worker=False)
