@@ -325,6 +325,20 @@ class TapAutotask(CompatTap):
 
     @classmethod
     @override
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
+        """`--config` files read as singer-sdk does; one that is missing or not JSON is a
+        usage error naming the file (exit 2), not a traceback."""
+        try:
+            return super().cb_config(ctx, param, value)
+        except (OSError, ValueError) as exc:
+            files = ", ".join(v for v in value if v != "ENV")
+            reason = " ".join(str(exc).split()).rstrip(".")
+            raise click.BadParameter(
+                f"{reason} (reading {files}); give JSON files of settings (or ENV)", ctx, param
+            ) from None
+
+    @classmethod
+    @override
     def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
         """Discovery, with the same one-line errors as a sync."""
         try:

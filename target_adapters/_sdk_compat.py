@@ -18,17 +18,23 @@ Public hooks are used wherever the pinned version (0.54) has one (``process_reco
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from contextlib import contextmanager
 
+import click
 import sqlalchemy as sa
 from singer_sdk import Sink, Target
+from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
 from singer_sdk.singerlib.encoding import SimpleSingerReader
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.sql import SQLConnector, SQLTarget
 
 from target_adapters.common.batch_files import batch_records, check_encoding
 
 PINNED = "0.54"
+
+log = logging.getLogger(__name__)
 
 # (class, method, parameters after self) for each private method the targets override.
 OVERRIDDEN: list[tuple[type, str, tuple[str, ...]]] = [
@@ -151,12 +157,80 @@ class BatchAsRecords:
             process({"type": "RECORD", "stream": stream, "record": record})
 
 
+# Sink._validate_and_parse logs this, with the traceback, just before it raises the refusal
+# (sinks keep fail_on_record_validation_exception = True), which then ends the run.
+VALIDATION_LOG_MESSAGE = "Record validation failed"
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (a refusal may quote a multi-line value)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def debug_logging() -> bool:
+    """Whether the run asked for tracebacks: LOGLEVEL / <PLUGIN>_LOGLEVEL=debug, which
+    singer-sdk's command line applies to the root logger."""
+    return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+class _RefusalTraceback(logging.Filter):
+    """Drops singer-sdk's log of a refused record with its traceback: the refusal is raised
+    and ends the run with its one-line ``Error:``. Kept at debug level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        refused = record.exc_info[1] if record.exc_info else None
+        if record.msg == VALIDATION_LOG_MESSAGE and isinstance(refused, InvalidRecord):
+            return debug_logging()
+        return True
+
+
 class TargetHooks:
     """Target mixin: singer-sdk's private handlers forwarded to public-named hooks.
 
     A target overrides ``on_record`` (and the others) and calls ``super().on_record``
     for singer-sdk's own handling; only this class knows the private names.
+
+    On the command line, input the target refuses (``refusals``: bad JSON, a value the
+    schema or the destination cannot take) and an unreadable ``--config`` end the run with
+    exit 1 and one ``Error:`` line that says what was wrong and what to do, not a
+    traceback; ``LOGLEVEL=debug`` logs the traceback too.
     """
+
+    refusals: t.ClassVar[tuple[type[BaseException], ...]] = (
+        InvalidRecord,
+        MissingKeyPropertiesError,
+        InvalidInputLine,
+    )
+
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
+        quiet = _RefusalTraceback()
+        handlers = list(logging.getLogger().handlers)
+        for handler in handlers:
+            handler.addFilter(quiet)
+        try:
+            super().invoke(*args, **kwargs)  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
+        except cls.refusals as exc:
+            log.debug("the refused input's traceback", exc_info=True)
+            raise click.ClickException(one_line(exc)) from None
+        finally:
+            for handler in handlers:
+                handler.removeFilter(quiet)
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:
+        """``--config`` files read as singer-sdk does; one that is missing or not JSON is a
+        usage error naming the file, not a traceback."""
+        try:
+            return super().cb_config(ctx, param, value)  # type: ignore[misc]  # mixin: the base is singer-sdk\'s class
+        except (OSError, ValueError) as exc:
+            log.debug("the --config traceback", exc_info=True)
+            files = ", ".join(v for v in value if v != "ENV")
+            raise click.BadParameter(
+                f"{one_line(exc).rstrip('.')} (reading {files}); give JSON files of settings (or ENV)",
+                ctx,
+                param,
+            ) from None
 
     def _process_record_message(self, message_dict: dict) -> None:
         self.on_record(message_dict)

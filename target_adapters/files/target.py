@@ -9,8 +9,6 @@ import typing as t
 
 import click
 from singer_sdk import Target
-from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
-from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_adapters._sdk_compat import BatchAsRecords, TargetHooks
 from target_adapters.common import FastSingerReader
@@ -35,6 +33,7 @@ class TargetFiles(BatchAsRecords, TargetHooks, Target):
     config_jsonschema = CONFIG_SCHEMA
     default_sink_class = FileSink
     message_reader_class = FastSingerReader
+    refusals = (RefusedInput, *TargetHooks.refusals)  # each ends the run with one Error: line
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -49,14 +48,6 @@ class TargetFiles(BatchAsRecords, TargetHooks, Target):
         """The command line, with its process set up for low memory (see cli_process.py)."""
         configure_cli_process()
         return super().get_singer_command()
-
-    @classmethod
-    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
-        """Refused input ends with its one-line reason (stream, record, rule), not a traceback."""
-        try:
-            super().invoke(*args, **kwargs)
-        except (RefusedInput, InvalidRecord, MissingKeyPropertiesError, InvalidInputLine) as exc:
-            raise click.ClickException(" ".join(str(exc).split())) from None
 
     @classmethod
     def about_info(cls, info: t.Any) -> t.Any:

@@ -69,3 +69,17 @@ def test_a_secret_of_the_wrong_type_is_named_but_never_shown(tmp_path: Path) -> 
     assert "config['secret'] must be of type string" in done.stderr
     assert "config['integration_code'] must be of type string" in done.stderr
     assert "in config['parallelism']" in done.stderr  # other settings still named
+
+
+def test_a_config_file_missing_or_not_json_is_one_line_naming_it(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"username": "u@example.com", "secret": "hunter2-secret",')
+    for path, reason in ((tmp_path / "absent.json", "was not found"), (broken, "Expecting")):
+        for extra in ((), ("--discover",)):
+            done = subprocess.run(
+                [TAP, "--config", str(path), *extra], capture_output=True, text=True, timeout=120
+            )
+            assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+            (error,) = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+            assert reason in error and f"(reading {path})" in error and "JSON files of settings" in error
+            assert "hunter2" not in done.stderr
