@@ -194,3 +194,27 @@ def test_meltano_environments_defaults_overrides_and_types(sandbox_factory, tmp_
 
     project_settings = _config(_meltano(project, base, "config", "print", "meltano"))
     assert project_settings["send_anonymous_usage_stats"] is False
+
+
+@pytest.mark.slow
+def test_a_setting_given_under_both_env_names_stops_meltano_before_anything_runs(sandbox_factory, tmp_path):
+    """The README's rule: one name per setting; both set is refused by Meltano, naming both."""
+    server = sandbox_factory()
+    project = _project(tmp_path)
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "AUTOTASK_", "TAP_", "TARGET_"))
+    }
+    base.update(NO_COLOR="1", TARGET_SQLITE_SQLALCHEMY_URL=f"sqlite:///{tmp_path / 'out.sqlite'}")
+    both = {**base, "AUTOTASK_API_URL": server.api_url, "TAP_AUTOTASK_API_URL": "http://127.0.0.1:9/other/"}
+    for args in (("config", "list", "tap-autotask"), ("run", "tap-autotask", "target-sqlite")):
+        done = _meltano(project, both, "--environment", "sandbox", *args)
+        assert done.returncode != 0, args
+        assert "Conflicting values for setting found in" in done.stderr, done.stderr[-2000:]
+        assert "TAP_AUTOTASK_API_URL" in done.stderr and "'AUTOTASK_API_URL'" in done.stderr
+    assert server.admin.stats()["total"] == 0, "refused before the tap started"
+    same = {**both, "TAP_AUTOTASK_API_URL": server.api_url}
+    done = _meltano(project, same, "--environment", "sandbox", "config", "print", "tap-autotask")
+    assert done.returncode != 0 and "set via multiple environment variables" in done.stderr
+    unset = {k: v for k, v in both.items() if k != "TAP_AUTOTASK_API_URL"}
+    config = _config(_meltano(project, unset, "--environment", "sandbox", "config", "print", "tap-autotask"))
+    assert config["api_url"] == server.api_url, "with the TAP_AUTOTASK_ name unset, AUTOTASK_API_URL wins"
