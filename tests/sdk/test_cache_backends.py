@@ -63,6 +63,19 @@ def test_redis_entries_are_dropped_by_our_write_and_expire(server, make_client, 
     assert 0 < r.ttl(f"{prefix}:{client.cache.tenant}:rec:Tickets") <= 2
 
 
+def test_redis_counts_are_shared_and_dropped_by_another_clients_write(server, make_client, prefix):
+    config = CacheConfig(backend="redis", redis_url=REDIS_URL, key_prefix=prefix, default_ttl=3600)
+    one, two = make_client(server, cache=config), make_client(server, cache=config)
+    tid = 29680008
+    notes = one.ticket_notes.count({"ticketID": tid})
+    sent = two.request_count
+    assert two.ticket_notes.count({"ticketID": tid}) == notes and two.request_count == sent
+    one.ticket_notes.create(
+        {"ticketID": tid, "title": "n", "description": "d", "noteType": 1, "publish": 1}, parent_id=tid
+    )
+    assert two.ticket_notes.count({"ticketID": tid}) == notes + 1  # the shared entry was dropped
+
+
 def test_redis_down_means_requests_not_failures(server, make_client):
     client = make_client(server, cache=CacheConfig(backend="redis", redis_url="redis://127.0.0.1:1/0"))
     assert client.tickets.get(29680001)["id"] == 29680001
