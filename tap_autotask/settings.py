@@ -1,5 +1,5 @@
-"""Settings that need more than JSON Schema: numbers given as text, missing credentials, and
-validation messages that never show a secret.
+"""Settings that need more than JSON Schema: numbers given as text, missing credentials, a
+start date that is not a timestamp, and validation messages that never show a secret.
 
 Meltano passes a `kind: string` setting (and any value from an environment variable) as text,
 and its `kind: decimal` cannot be used (Meltano 4.4 fails to serialise it), so the numeric
@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+from sdk_core import parse_datetime
 from sdk_core.errors import ConfigurationError
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "NUMERIC_SETTINGS",
     "NUMERIC_TEXT",
     "accept_numeric_text",
+    "check_start_date",
     "coerce_numeric",
     "hide_secrets",
     "require_credentials",
@@ -51,6 +53,20 @@ def coerce_numeric(config: MutableMapping[str, Any]) -> None:
         if isinstance(value, str) and _NUMERIC.match(value):
             number = float(value)
             config[name] = int(number) if number.is_integer() else number
+
+
+def check_start_date(config: Mapping[str, Any]) -> None:
+    """A `start_date` that is not a timestamp fails before the run, naming the setting, rather
+    than in the middle of the first incremental stream (JSON Schema does not check formats)."""
+    value = config.get("start_date")
+    if not isinstance(value, str) or not value.strip():
+        return
+    try:
+        parse_datetime(value)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"start_date: {exc}; a date such as 2026-01-01 (UTC midnight) works too"
+        ) from None
 
 
 def require_credentials(config: Mapping[str, Any]) -> None:

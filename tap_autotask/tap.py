@@ -20,7 +20,7 @@ from ._sdk_compat import CompatTap, DeselectedStreamsSummary, selected_schema
 from .discovery_cache import DiscoveryKey
 from .metadata import CatalogMetadata, LiveMetadata, MetadataSource
 from .schema import with_annotations
-from .settings import accept_numeric_text, coerce_numeric, hide_secrets, require_credentials
+from .settings import accept_numeric_text, check_start_date, coerce_numeric, hide_secrets, require_credentials
 from .streams import PicklistValuesStream, UdfDefinitionsStream, entity_streams
 from .windows import OVERLAP_CAP
 from .writer import FastSingerWriter
@@ -188,8 +188,10 @@ class TapAutotask(CompatTap):
 
     @override
     def prepare_config(self, config: dict[str, Any]) -> None:
-        """Numeric text (Meltano's `kind: string`, env vars) becomes numbers before checking."""
+        """Numeric text (Meltano's `kind: string`, env vars) becomes numbers before checking; a
+        start_date that is not a timestamp is refused here, in one line."""
         coerce_numeric(config)
+        check_start_date(config)
 
     @override
     def safe_messages(self, errors: list[str]) -> list[str]:

@@ -83,3 +83,20 @@ def test_a_config_file_missing_or_not_json_is_one_line_naming_it(tmp_path: Path)
             (error,) = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
             assert reason in error and f"(reading {path})" in error and "JSON files of settings" in error
             assert "hunter2" not in done.stderr
+
+
+def test_a_start_date_that_is_not_a_timestamp_fails_before_the_sync(tmp_path: Path) -> None:
+    config = {
+        "api_url": "http://127.0.0.1:9/unset/",
+        "username": "u@example.com",
+        "secret": "s",
+        "integration_code": "c",
+        "metadata_source": "catalog",
+        "include_streams": ["tickets"],
+        "start_date": "yesterday",
+    }
+    done = _run(tmp_path, config)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert error.startswith("Error: ConfigurationError: start_date: 'yesterday' is not an Autotask timestamp")
+    assert "ConnectionError" not in done.stderr, "refused before any request"
