@@ -64,6 +64,10 @@ def _parquet_rows(path: Path) -> Iterator[Row]:
         yield from ((_key(i), d is not None) for i, d in zip(ids, deleted, strict=True))
 
 
+def _cell(values: tuple[Any, ...], index: int | None) -> Any:
+    return values[index] if index is not None and index < len(values) else None
+
+
 def _sheet_rows(path: Path, sheets: list[str]) -> Iterator[Row]:
     from openpyxl import load_workbook
 
@@ -72,15 +76,9 @@ def _sheet_rows(path: Path, sheets: list[str]) -> Iterator[Row]:
         for title in sheets:
             rows = workbook[title].iter_rows(values_only=True)
             header = list(next(rows, ()))
-            at = {name: header.index(name) for name in (KEY, DELETED) if name in header}
+            key, deleted = (header.index(n) if n in header else None for n in (KEY, DELETED))
             for values in rows:
-                cells = list(values)
-
-                def cell(name: str, cells: list[Any] = cells) -> Any:
-                    index = at.get(name)
-                    return cells[index] if index is not None and index < len(cells) else None
-
-                yield _key(cell(KEY)), cell(DELETED) not in (None, "")
+                yield _key(_cell(values, key)), _cell(values, deleted) not in (None, "")
     finally:
         workbook.close()
 
