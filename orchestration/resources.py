@@ -90,9 +90,17 @@ class WebhookStoreResource(ConfigurableResource):
     """The webhook receiver's event store (`autotask webhooks serve --store URL`)."""
 
     url: str | None = Field(default=None, description="Store URL; default AUTOTASK_WEBHOOK_STORE.")
+    receiver_url: str | None = Field(
+        default=None,
+        description="The receiver's base URL (http://host:port), whose liveness the health job "
+        "checks; default AUTOTASK_WEBHOOK_RECEIVER_URL.",
+    )
 
     def configured_url(self) -> str | None:
         return self.url or os.environ.get("AUTOTASK_WEBHOOK_STORE") or None
+
+    def receiver(self) -> str | None:
+        return self.receiver_url or os.environ.get("AUTOTASK_WEBHOOK_RECEIVER_URL") or None
 
     def open(self) -> Any:
         url = self.configured_url()
