@@ -62,7 +62,12 @@ def merge_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def _host() -> str:
-    return socket.gethostname()[:60]  # the owner column holds 128 characters
+    """This machine and pid namespace (containers sharing a hostname see other pids)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()[:48]}:{namespace}"  # the owner column holds 128 characters
 
 
 def holder_name(run: str) -> str:

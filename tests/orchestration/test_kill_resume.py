@@ -165,3 +165,30 @@ def test_sigkill_mid_load_then_resume_loses_and_duplicates_nothing(sandbox_facto
     rows = event.asset_materialization.metadata["rows"].value
     assert api[cut] - owed <= rows <= api[cut] - owed + PAGE
     engine.dispose()
+
+
+def test_a_lease_holder_is_gone_only_when_its_process_on_this_machine_is(tmp_path):
+    from orchestration.state_store import LeaseHeldError, StateStore, holder_gone, holder_name
+
+    alive = holder_name("run-a")
+    assert not holder_gone(alive)
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    dead = alive.replace(f"pid {os.getpid()} ", f"pid {exited.pid} ")
+    assert holder_gone(dead)
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert holder_gone(alive.replace(f"pid {os.getpid()} ", f"pid {zombie.pid} "))  # exited, not reaped
+    zombie.wait()
+    elsewhere = dead.rsplit(" on ", 1)[0] + " on another-host:1)"
+    assert not holder_gone(elsewhere) and not holder_gone("run-b")  # unknown: wait for expiry
+
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    assert store.acquire("acme", "tickets", dead) is None
+    assert store.acquire("acme", "tickets", alive) == dead  # taken over at once
+    with pytest.raises(LeaseHeldError, match="is syncing"):
+        store.acquire("acme", "tickets", elsewhere)  # a live holder keeps it
+    store.close()
