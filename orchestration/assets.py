@@ -124,6 +124,9 @@ def sync_assets_for(group: StreamGroup) -> AssetsDefinition:
                 metadata={
                     "rows": MetadataValue.int(result.records.get(stream, 0)),
                     "api_requests": MetadataValue.int(result.requests.get(stream, 0)),
+                    "api_requests_by_endpoint": MetadataValue.json(
+                        {e: n for (s, e), n in sorted(result.endpoints.items()) if s == stream}
+                    ),
                     "api_requests_run": MetadataValue.int(result.total_requests),
                     "bookmark": MetadataValue.text(str(_bookmark(result.state, stream) or "")),
                     "mode": MetadataValue.text(config.mode),

@@ -1,9 +1,12 @@
 """The bulk write job: create, update or delete Autotask records from a CSV or Parquet file.
 
-Writes go through sdk_core's bulk engine (`client.entity(name).bulk_<operation>`), whose
-journal makes a retried run skip rows already created instead of creating them twice. The run
-config is checked in full (tenant, entity and verb, file, columns) before anything is written;
-`dry_run: true` validates the rows through the engine without writing.
+Writes go through sdk_core's bulk engine (`client.entity(name).bulk_<operation>`) and its
+journal. A file is one journal job, keyed by tenant, entity, operation and the file's path and
+contents (`bulk_jobs.py`): a retried or re-executed run of the same file resumes that job, so
+rows already written are never sent again (a create is never duplicated) and rows left pending
+are finished. A changed file is a new job. The run config is checked in full (tenant, entity
+and verb, file, columns) before anything is written; `dry_run: true` validates the rows
+through the engine without writing or journaling.
 """
 
 from pathlib import Path
@@ -15,6 +18,7 @@ from pydantic import Field
 from sdk_core.catalog import load_catalog
 from sdk_core.errors import ConfigurationError
 
+from .bulk_jobs import journal_job
 from .executors import step_tags
 from .resources import TenantsResource
 
@@ -32,6 +36,11 @@ class BulkWriteConfig(Config):
         default=None,
         description="Journal file; default <path>.journal "
         "(a retried run resumes from it and never creates twice).",
+    )
+    job_id: str | None = Field(
+        default=None,
+        description="Journal job to resume (e.g. one started by `autotask bulk`); default: "
+        "the job this file started in the journal, else a new one.",
     )
     dry_run: bool = Field(default=False, description="Validate every row, write nothing.")
 
@@ -100,21 +109,30 @@ def autotask_bulk_write(
         entity, rows = validate_bulk_config(config, tenants)
     except ConfigurationError as exc:
         raise Failure(description=f"Bulk job refused before writing anything: {exc}") from None
-    journal = config.journal or f"{Path(config.path).expanduser()}.journal"
+    path = Path(config.path).expanduser().resolve()
+    journal = config.journal or f"{path}.journal"
+    resume = None
+    if not config.dry_run:
+        resume, resumed = journal_job(
+            journal,
+            config.job_id,
+            tenant=config.tenant,
+            entity=entity.name,
+            operation=config.operation,
+            path=path,
+        )
+        context.log.info(f"{'Resuming' if resumed else 'Starting'} journal job {resume} ({journal})")
     context.log.info(
         f"{config.operation} {len(rows)} {entity.name} rows for {config.tenant}"
         f"{' (dry run)' if config.dry_run else ''}; journal {journal}"
     )
     with tenants.client(config.tenant) as client:
-        method = getattr(client.entity(entity.name), f"bulk_{config.operation}", None)
-        if method is None:
-            raise Failure(
-                description="This sdk_core has no bulk engine (bulk_create, "
-                "bulk_update, bulk_delete); install a version that has."
-            )
-        result = method(rows, journal=journal, dry_run=config.dry_run)
+        method = getattr(client.entity(entity.name), f"bulk_{config.operation}")
+        options = {"resume": resume, "progress": False} if resume else {"progress": False}
+        result = method(str(path), journal=journal, dry_run=config.dry_run, **options)
     ids, errors = list(result.ids), list(result.errors)
     summary = {
+        "job_id": result.job_id,
         "rows": len(rows),
         "written": sum(1 for i in ids if i is not None),
         "errors": len(errors),
@@ -128,8 +146,10 @@ def autotask_bulk_write(
     }
     if errors:
         raise Failure(
-            description=f"{len(errors)} of {len(rows)} rows failed; rerun after "
-            f"fixing them (the journal {result.journal} skips rows already written).",
+            description=f"{len(errors)} of {len(rows)} rows failed (first: row {errors[0][0]}: "
+            f"{errors[0][1]}). Rows written are recorded in job {result.job_id} of the journal "
+            f"{result.journal}: a rerun of this file resends none of them. Put the failed rows, "
+            "fixed, in a new file to write them.",
             metadata=metadata,
         )
     return Output({**summary, "ids": ids}, metadata=metadata)

@@ -5,13 +5,15 @@
 - count parity: rows loaded (not marked deleted) against the API's `query/count`. Rows changed
   after the bookmark may be new and not loaded yet, so the check passes when
   `count - count(changed since bookmark) <= loaded <= count`. Fewer is rows lost (error); more
-  is deletions the next reconciliation will mark (warning). SQL destinations only.
+  is deletions the next reconciliation will mark (warning). A SQL destination counts its table;
+  a files destination the ids of the stream's files in its manifest (`file_rows`).
 - budget headroom: ThresholdInformation's use of the hourly limit below the tenant's share.
 """
 
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,12 +30,13 @@ from dagster import (
 from sdk_core.catalog import load_catalog
 
 from .executors import step_tags
+from .file_rows import loaded_file_rows
 from .groups import GROUPS, StreamGroup
 from .partitions import TENANTS
 from .resources import StateStoreResource, TenantsResource
 from .tenants import Tenant, is_sql_url
 
-__all__ = ["CHECKS", "checks_for", "freshness_result", "parity_result", "budget_result"]
+__all__ = ["CHECKS", "checks_for", "freshness_result", "parity_result", "budget_result", "destination_rows"]
 
 # A check spends a few requests and must report a tenant over its share, not wait for it.
 _CHECK_CLIENT = {"max_api_share": 1.0, "max_budget_wait": 0}
@@ -93,19 +96,23 @@ def loaded_rows(destination: str, schema: str | None, table: str) -> int | None:
         engine.dispose()
 
 
+def destination_rows(tenant: Tenant, stream: str) -> int | None:
+    """Rows of the stream in the tenant's destination (None: no table or files for it)."""
+    destination = tenant.require_destination()
+    if is_sql_url(destination):
+        return loaded_rows(destination, tenant.schema, stream)
+    return loaded_file_rows(Path(destination).expanduser() / tenant.name, stream)
+
+
 def parity_result(
     key: AssetKey, stream: str, tenant: Tenant, client: Any, state: dict[str, Any]
 ) -> AssetCheckResult:
     entity = _entity_of(stream)
-    destination = tenant.destination or ""
-    if entity is None or not is_sql_url(destination):
+    if entity is None:
         return AssetCheckResult(
-            asset_key=key,
-            check_name=PARITY,
-            passed=True,
-            description="not checked (no API count or not a SQL destination)",
+            asset_key=key, check_name=PARITY, passed=True, description="not checked (no API count)"
         )
-    loaded = loaded_rows(destination, tenant.schema, stream)
+    loaded = destination_rows(tenant, stream)
     total = client.entity(entity.name).count()
     bookmark = state.get("bookmarks", {}).get(stream, {})
     key_field, since = bookmark.get("replication_key"), bookmark.get("replication_key_value")
@@ -122,7 +129,7 @@ def parity_result(
             asset_key=key,
             check_name=PARITY,
             passed=False,
-            description="table missing in the destination",
+            description="no table or files of this stream in the destination",
             metadata=metadata,
         )
     if loaded < total - changed:

@@ -1,65 +1,60 @@
-"""The health-check job: per tenant, sdk_core's HealthMonitor report plus the webhook backlog.
+"""The health-check job: per tenant, sdk_core's HealthMonitor report plus the webhook side.
 
 `sdk_core.HealthMonitor(client).check_all()` probes zone, authentication, threshold use and
-headroom, latency percentiles and version. Until it is in the installed sdk_core, a small
-report from `client.threshold()` stands in (same `.ok` / `.to_dict()` surface).
+headroom, latency percentiles and version (and the event store's handler backlog when a
+webhook store is configured). To it this job adds the webhook receiver's liveness
+(`GET /webhooks/_status` of `AUTOTASK_WEBHOOK_RECEIVER_URL`, when set) and the events the
+Dagster sensor has not synced yet. A tenant is unhealthy when any check fails.
 """
 
-import time
 from typing import Any
 
+import httpx
 from dagster import Failure, MetadataValue, OpExecutionContext, Output, job, op
+
+from sdk_core import HealthMonitor
+from sdk_core.health import Check
 
 from .executors import step_tags
 from .resources import TenantsResource, WebhookStoreResource
 
-__all__ = ["health_check_job", "tenant_health"]
+__all__ = ["health_check_job", "tenant_health", "receiver_check"]
+
+RECEIVER_TIMEOUT = 10.0
 
 
-class _ThresholdReport:
-    """Stand-in report: authentication, zone and threshold use, from one request."""
-
-    def __init__(self, client: Any):
-        started = time.perf_counter()
-        try:
-            info = client.threshold()
-            self._data = {
-                "ok": True,
-                "status": "ok",
-                "threshold": info,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-                "api_url": getattr(client, "root", None),
-            }
-        except Exception as exc:
-            self._data = {"ok": False, "status": "fail", "error": f"{type(exc).__name__}: {exc}"}
-
-    @property
-    def ok(self) -> bool:
-        return bool(self._data["ok"])
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self._data)
-
-
-def _report(client: Any, tenant: str, store: Any) -> Any:
+def receiver_check(url: str) -> Check:
+    """The receiver answers its status route: up since when, its counters and backlog."""
+    status_url = url.rstrip("/").removesuffix("/webhooks") + "/webhooks/_status"
     try:
-        from sdk_core import HealthMonitor
-    except ImportError:
-        return _ThresholdReport(client)
-    return HealthMonitor(client, webhook_store=store, tenant=tenant).check_all()
+        response = httpx.get(status_url, timeout=RECEIVER_TIMEOUT)
+        response.raise_for_status()
+        status = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return Check("webhook_receiver", "fail", f"{status_url} does not answer: {exc}", {"url": status_url})
+    return Check(
+        "webhook_receiver",
+        "ok",
+        f"up since {status.get('up_since')}; {status.get('backlog')} events waiting for handlers",
+        {
+            "url": status_url,
+            "up_since": status.get("up_since"),
+            "backlog": status.get("backlog"),
+            "counters": status.get("counters") or {},
+        },
+    )
 
 
 def tenant_health(tenants: TenantsResource, webhook_store: WebhookStoreResource, name: str) -> dict[str, Any]:
-    """One tenant's report as a dict, with the webhook store's backlog when one is configured."""
+    """One tenant's report as a dict (`HealthReport.to_dict()` plus the webhook figures)."""
     store = webhook_store.open() if webhook_store.configured_url() else None
     try:
-        client = tenants.client(name)
-        try:
-            report = _report(client, name, store)
-        finally:
-            client.close()
+        with tenants.client(name) as client:
+            report = HealthMonitor(client, webhook_store=store, tenant=name).check_all()
+        receiver = webhook_store.receiver()
+        if receiver:
+            report.checks.append(receiver_check(receiver))
         out = report.to_dict()
-        out["ok"] = report.ok
         if store is not None:
             out["webhook_backlog"] = store.backlog(tenant=name)
             out["webhook_unsynced"] = len(store.unacked("dagster", tenant=name, limit=10000))
@@ -69,9 +64,16 @@ def tenant_health(tenants: TenantsResource, webhook_store: WebhookStoreResource,
             store.close()
 
 
+def _summary(report: dict[str, Any]) -> str:
+    if "checks" not in report:
+        return f"FAIL: {report.get('error')}"
+    failed = [c["name"] for c in report["checks"] if c["status"] == "fail"]
+    return f"{report['status'].upper()}" + (f" ({', '.join(failed)})" if failed else "")
+
+
 @op(
     description="Health of every tenant: zone, authentication, threshold use and headroom, "
-    "latency, version, webhook backlog. Fails when a tenant is unhealthy.",
+    "latency, version, webhook receiver and backlog. Fails when a tenant is unhealthy.",
     tags=step_tags(),
 )
 def autotask_health(
@@ -83,9 +85,12 @@ def autotask_health(
             reports[name] = tenant_health(tenants, webhook_store, name)
         except Exception as exc:
             reports[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        context.log.info(f"{name}: {'OK' if reports[name]['ok'] else 'UNHEALTHY'}")
+        context.log.info(f"{name}: {_summary(reports[name])}")
     unhealthy = [name for name, report in reports.items() if not report["ok"]]
-    metadata = {name: MetadataValue.json(report) for name, report in reports.items()}
+    metadata: dict[str, Any] = {}
+    for name, report in reports.items():
+        metadata[f"{name}_status"] = MetadataValue.text(_summary(report))
+        metadata[name] = MetadataValue.json(report)
     if unhealthy:
         context.log.error(f"Unhealthy tenants: {', '.join(unhealthy)}")
         raise Failure(

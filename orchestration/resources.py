@@ -90,9 +90,17 @@ class WebhookStoreResource(ConfigurableResource):
     """The webhook receiver's event store (`autotask webhooks serve --store URL`)."""
 
     url: str | None = Field(default=None, description="Store URL; default AUTOTASK_WEBHOOK_STORE.")
+    receiver_url: str | None = Field(
+        default=None,
+        description="The receiver's base URL (http://host:port), whose liveness the health job "
+        "checks; default AUTOTASK_WEBHOOK_RECEIVER_URL.",
+    )
 
     def configured_url(self) -> str | None:
         return self.url or os.environ.get("AUTOTASK_WEBHOOK_STORE") or None
+
+    def receiver(self) -> str | None:
+        return self.receiver_url or os.environ.get("AUTOTASK_WEBHOOK_RECEIVER_URL") or None
 
     def open(self) -> Any:
         url = self.configured_url()
@@ -127,7 +135,23 @@ class SingerPipelineResource(ConfigurableResource):
     lookback_minutes: float = Field(default=5, description="Overlap re-read before bookmarks.")
     metadata_source: str = Field(default="live", description="`live` or `catalog` (offline).")
     start_date: str | None = None
-    batch_size_rows: int = 10000
+    batch_size_rows: int | None = Field(
+        default=None,
+        description="Rows per target-sql transaction; each commit saves a bookmark. Default "
+        "AUTOTASK_BATCH_SIZE_ROWS, else 10000.",
+    )
+
+    def batch_rows(self) -> int:
+        value = self.batch_size_rows or os.environ.get("AUTOTASK_BATCH_SIZE_ROWS") or 10000
+        try:
+            rows = int(value)
+        except ValueError:
+            rows = 0
+        if rows < 1:
+            raise ConfigurationError(
+                f"AUTOTASK_BATCH_SIZE_ROWS must be a whole number of rows above 0, not {value!r}."
+            )
+        return rows
 
     def tap(self) -> str:
         return self.tap_executable or _executable("tap-autotask")

@@ -1,10 +1,11 @@
 """Run `tap-autotask | target` as two processes joined by an OS pipe, and watch them.
 
 The records never pass through Dagster: the tap writes straight into the target. Dagster reads
-only the processes' logs (forwarded with secrets masked), the tap's metrics (records per
-stream) and one DEBUG line per API request from `sdk_core.client` (requests per stream), and
-the target's stdout, where each STATE arrives after the rows before it are committed; every
-one is saved to the state store at once, so a killed run resumes from the last committed state.
+only the processes' logs (forwarded with secrets masked), the tap's singer-sdk METRIC lines
+(`record_count` per stream; `http_request_count` per stream and endpoint, see
+`tap_autotask.request_metrics`), and the target's stdout, where each STATE arrives after the
+rows before it are committed; every one is saved to the state store at once, so a killed run
+resumes from the last committed state.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from typing import Any
 
 from . import warm_start
 
-__all__ = ["SingerCommand", "RunResult", "SingerRunError", "run_pipeline", "Masker"]
+__all__ = ["SingerCommand", "RunResult", "SingerRunError", "run_pipeline", "Masker", "read_metric"]
 
-# One DEBUG line per API attempt, written by sdk_core's client (request id, method, URL).
-_REQUEST = re.compile(r"\|\s*sdk_core\.client\s*\|\s*request \w+ \w+ (\S+) (?:->|failed)")
 _METRIC = re.compile(r"METRIC: (\{.*\})\s*$")
 _LEVEL = re.compile(r"\|\s*(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s*\|")
-_LOG_CONFIG = "version: 1\nincremental: true\nloggers:\n  sdk_core.client:\n    level: DEBUG\n"
+# singer-sdk logs METRIC lines at INFO, on a logger set to the tap's level (TAP_AUTOTASK_LOGLEVEL,
+# else LOGLEVEL): a quieter level would hide the counts the materializations report.
+_QUIET_LEVELS = {"WARNING", "WARN", "ERROR", "CRITICAL", "FATAL"}
 
 
 class SingerRunError(RuntimeError):
@@ -60,7 +61,8 @@ class SingerCommand:
 @dataclass
 class RunResult:
     records: Counter = field(default_factory=Counter)
-    requests: Counter = field(default_factory=Counter)
+    requests: Counter = field(default_factory=Counter)  # stream (`_tap`: outside any) -> attempts
+    endpoints: Counter = field(default_factory=Counter)  # (stream, endpoint) -> attempts
     state: dict[str, Any] = field(default_factory=dict)
     states_saved: int = 0
     seconds: float = 0.0
@@ -71,18 +73,6 @@ class RunResult:
         return sum(self.requests.values())
 
 
-def _stream_of_url(url: str, streams_by_path: dict[str, str]) -> str:
-    """`.../V1.0/Tickets/query?...` -> the stream of the entity path, else `_other`."""
-    path = url.split("?", 1)[0]
-    parts = path.split("/")
-    for i, part in enumerate(parts):
-        if part.upper().startswith("V1"):
-            rest = parts[i + 1 :]
-            if rest:
-                return streams_by_path.get(rest[0].lower(), "_other")
-    return "_other"
-
-
 def run_pipeline(
     tap: SingerCommand,
     target: SingerCommand,
@@ -91,7 +81,6 @@ def run_pipeline(
     on_state: Callable[[dict[str, Any]], None],
     log: Callable[[str, str], None],
     mask: Masker,
-    streams_by_path: dict[str, str],
     heartbeat: Callable[[], None] | None = None,
     heartbeat_every: float = 30.0,
     env: dict[str, str] | None = None,
@@ -111,9 +100,8 @@ def run_pipeline(
         state_path = folder / "state.json"
         state_path.touch(mode=0o600)
         state_path.write_text(json.dumps(state))
-        (folder / "logging.yaml").write_text(_LOG_CONFIG)
         base_env = dict(os.environ if env is None else env)
-        tap_env = {**base_env, "SINGER_SDK_LOG_CONFIG": str(folder / "logging.yaml")}
+        tap_env = _tap_env(base_env)
         tap_args = [tap.executable, "--config", str(paths[tap.name])]
         if state:
             tap_args += ["--state", str(state_path)]
@@ -134,13 +122,9 @@ def run_pipeline(
                 if not line:
                     continue
                 if is_tap:
-                    request = _REQUEST.search(line)
-                    if request:
-                        result.requests[_stream_of_url(request.group(1), streams_by_path)] += 1
-                        continue
                     metric = _METRIC.search(line)
                     if metric:
-                        _count_records(metric.group(1), result.records)
+                        read_metric(metric.group(1), result)
                 tails[name].append(line)
                 level = _LEVEL.search(line)
                 log(level.group(1) if level else "INFO", f"[{name}] {line}")
@@ -251,12 +235,26 @@ def _start(
     return tap_proc, target_proc, [tap_proc.stderr, target_proc.stdout, target_proc.stderr]
 
 
-def _count_records(payload: str, records: Counter) -> None:
+def _tap_env(env: dict[str, str]) -> dict[str, str]:
+    """The tap's environment, with its level no quieter than INFO (see `_QUIET_LEVELS`)."""
+    level = env.get("TAP_AUTOTASK_LOGLEVEL") or env.get("LOGLEVEL") or ""
+    if level.strip().upper() in _QUIET_LEVELS:
+        return {**env, "TAP_AUTOTASK_LOGLEVEL": "INFO"}
+    return dict(env)
+
+
+def read_metric(payload: str, result: RunResult) -> None:
+    """Add one METRIC line of the tap (its JSON) to the run's counts; counters add up."""
     try:
         metric = json.loads(payload)
-    except ValueError:
+        tags = metric.get("tags") or {}
+        name, stream, value = metric.get("metric"), tags.get("stream"), int(metric.get("value") or 0)
+    except (ValueError, TypeError, AttributeError):
         return
-    if metric.get("metric") == "record_count":
-        stream = (metric.get("tags") or {}).get("stream")
-        if stream:
-            records[stream] += int(metric.get("value") or 0)
+    if not stream or metric.get("type") != "counter":
+        return
+    if name == "record_count":
+        result.records[stream] += value
+    elif name == "http_request_count":
+        result.requests[stream] += value
+        result.endpoints[(stream, str(tags.get("endpoint") or ""))] += value

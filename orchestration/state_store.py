@@ -7,19 +7,28 @@ re-reads at most one page, which the target's upsert absorbs).
 
 The same row holds a lease: one run per tenant and group at a time, whatever Dagster's run
 queue is configured to do (a second run waits, then fails with a message naming the holder).
+A holder that died without releasing it (killed with SIGKILL, its machine lost) holds it until
+it expires, unless `holder_name` recorded a process of this machine that no longer runs: then
+the next run takes the lease over at once and resumes from the committed state.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["StateStore", "Bookmark", "LeaseHeldError", "merge_state"]
+__all__ = ["StateStore", "Bookmark", "LeaseHeldError", "merge_state", "holder_name"]
+
+_HOLDER = re.compile(r" \(pid (\d+) on (\S+)\)$")
 
 _metadata = sa.MetaData()
 BOOKMARKS = sa.Table(
@@ -50,6 +59,43 @@ def merge_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     merged.update({k: v for k, v in new.items() if k != "bookmarks"})
     merged["bookmarks"] = {**old.get("bookmarks", {}), **new.get("bookmarks", {})}
     return merged
+
+
+def _host() -> str:
+    """This machine and pid namespace (containers sharing a hostname see other pids)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()[:48]}:{namespace}"  # the owner column holds 128 characters
+
+
+def holder_name(run: str) -> str:
+    """A lease owner naming the run and this process, so a dead holder can be recognised."""
+    return f"{run} (pid {os.getpid()} on {_host()})"
+
+
+def _process_gone(pid: int) -> bool:
+    """True when `pid` does not run on this machine (absent, or a zombie nobody reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # another user's process: alive
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
+
+
+def holder_gone(owner: str) -> bool:
+    """Whether a lease owner written by `holder_name` was a process of this machine that died."""
+    found = _HOLDER.search(owner)
+    if found is None or found.group(2) != _host():
+        return False
+    return _process_gone(int(found.group(1)))
 
 
 def _now() -> datetime:
@@ -115,13 +161,16 @@ class StateStore:
             merged = merge_state(json.loads(current or "{}"), state)
             conn.execute(t.update().where(where).values(state=json.dumps(merged), updated_at=_now()))
 
-    def acquire(self, tenant: str, group: str, owner: str, ttl: float = 600, wait: float = 0) -> None:
-        """Take the lease, waiting up to `wait` seconds; raise LeaseHeldError if still held."""
+    def acquire(self, tenant: str, group: str, owner: str, ttl: float = 600, wait: float = 0) -> str | None:
+        """Take the lease, waiting up to `wait` seconds; raise LeaseHeldError if still held.
+
+        Returns the owner it was taken over from when that one had died (`holder_gone`).
+        """
         deadline = time.monotonic() + wait
         while True:
-            holder = self._try_acquire(tenant, group, owner, ttl)
+            holder, taken = self._try_acquire(tenant, group, owner, ttl)
             if holder is None:
-                return
+                return taken
             if time.monotonic() >= deadline:
                 raise LeaseHeldError(
                     f"Run {holder} is syncing tenant {tenant!r}, group {group!r}; two runs of "
@@ -130,9 +179,11 @@ class StateStore:
                 )
             time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
 
-    def _try_acquire(self, tenant: str, group: str, owner: str, ttl: float) -> str | None:
+    def _try_acquire(self, tenant: str, group: str, owner: str, ttl: float) -> tuple[str | None, str | None]:
+        """(live holder, None) if held; else (None, the dead holder taken over, if any)."""
         t = self.table
         now = _now()
+        taken = None
         with self.engine.begin() as conn:
             self._ensure_row(conn, tenant, group)
             where = (t.c.tenant == tenant) & (t.c.stream_group == group)
@@ -141,11 +192,13 @@ class StateStore:
             ).first()
             until = _aware(row.lease_until) if row else None
             if row and row.lease_owner and row.lease_owner != owner and until and until > now:
-                return str(row.lease_owner)
+                if not holder_gone(row.lease_owner):
+                    return str(row.lease_owner), None
+                taken = str(row.lease_owner)
             conn.execute(
                 t.update().where(where).values(lease_owner=owner, lease_until=now + timedelta(seconds=ttl))
             )
-        return None
+        return None, taken
 
     def renew(self, tenant: str, group: str, owner: str, ttl: float = 600) -> None:
         t = self.table

@@ -11,12 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sdk_core.catalog import load_catalog
-
 from .groups import StreamGroup
 from .resources import SingerPipelineResource
 from .singer_run import Masker, RunResult, SingerCommand, run_pipeline
-from .state_store import StateStore
+from .state_store import StateStore, holder_name
 from .tenants import Tenant, is_sql_url
 
 __all__ = ["sync_group", "INCREMENTAL", "RECONCILE", "tap_config", "target_config"]
@@ -25,7 +23,8 @@ INCREMENTAL = "incremental"
 RECONCILE = "reconcile"
 # Hours: "every full re-read is due now". 0 would mean never (the tap's own convention).
 _RECONCILE_NOW = 1e-6
-LEASE_SECONDS = 600.0
+# Renewed every 30 s while the run lives; a holder lost with its machine frees it after this.
+LEASE_SECONDS = 180.0
 
 
 def tap_config(
@@ -58,17 +57,13 @@ def tap_config(
 def target_config(tenant: Tenant, pipeline: SingerPipelineResource) -> dict[str, Any]:
     destination = tenant.require_destination()
     if is_sql_url(destination):
-        config: dict[str, Any] = {"sqlalchemy_url": destination, "batch_size_rows": pipeline.batch_size_rows}
+        config: dict[str, Any] = {"sqlalchemy_url": destination, "batch_size_rows": pipeline.batch_rows()}
         if tenant.schema:
             config["default_target_schema"] = tenant.schema
         return config
     folder = Path(destination).expanduser() / tenant.name
     folder.mkdir(parents=True, exist_ok=True)
     return {"format": tenant.files_format, "output_dir": str(folder)}
-
-
-def _streams_by_path() -> dict[str, str]:
-    return {entity.name.lower(): entity.stream_name for entity in load_catalog()}
 
 
 def sync_group(
@@ -89,7 +84,14 @@ def sync_group(
     target_exe, target_name = pipeline.target(tenant.require_destination())
     target = SingerCommand(target_exe, target_config(tenant, pipeline), target_name)
     logger = log or _default_log
-    store.acquire(tenant.name, group.name, owner, ttl=LEASE_SECONDS, wait=lease_wait)
+    owner = holder_name(owner)
+    gone = store.acquire(tenant.name, group.name, owner, ttl=LEASE_SECONDS, wait=lease_wait)
+    if gone:
+        logger(
+            "WARNING",
+            f"Took over the lease of {tenant.name}/{group.name} from {gone}, which no longer "
+            "runs; resuming from its last committed state.",
+        )
     try:
         state = store.load(tenant.name, group.name).state
         return run_pipeline(
@@ -99,7 +101,6 @@ def sync_group(
             on_state=lambda new: store.save(tenant.name, group.name, new),
             log=logger,
             mask=Masker(tenant.secrets()),
-            streams_by_path=_streams_by_path(),
             heartbeat=lambda: store.renew(tenant.name, group.name, owner, ttl=LEASE_SECONDS),
         )
     finally:

@@ -104,7 +104,14 @@ class AutotaskStream(CompatStream):
 
     @override
     def get_records(self, context: types.Context | None) -> Iterable[dict]:
-        """Rows of the current window, then deletions; checkpointed after every page."""
+        """Rows of the current window, then deletions; checkpointed after every page.
+
+        The API requests sent meanwhile are counted for this stream (`request_metrics`).
+        """
+        with self.tap.request_stats.attributed(self.name):
+            yield from self._window_records()
+
+    def _window_records(self) -> Iterator[dict]:
         state = self.stream_state
         opened = open_window(
             state,

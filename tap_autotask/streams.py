@@ -50,7 +50,8 @@ class _MetadataStream(CompatStream):
         """All rows, then ACTIVATE_VERSION so that rows which disappeared are dropped."""
         version = int(time.time() * 1000)
         self.stream_version = version
-        yield from self.rows()
+        with self.tap.request_stats.attributed(self.name):
+            yield from self.rows()
         if self.config.get("emit_activate_version_messages", True):
             self.write_activate_version_message(version)
 

@@ -19,6 +19,7 @@ from . import discovery_cache
 from ._sdk_compat import CompatTap, DeselectedStreamsSummary, selected_schema
 from .discovery_cache import DiscoveryKey
 from .metadata import CatalogMetadata, LiveMetadata, MetadataSource
+from .request_metrics import StreamRequestStats
 from .schema import with_annotations
 from .settings import accept_numeric_text, check_start_date, coerce_numeric, hide_secrets, require_credentials
 from .streams import PicklistValuesStream, UdfDefinitionsStream, entity_streams
@@ -215,8 +216,16 @@ class TapAutotask(CompatTap):
                 max_concurrency=int(cfg.get("parallelism", 3)),
                 redis_url=cfg.get("redis_url") or None,
             )
+            self._client.request_stats = self.request_stats
             atexit.register(self._client.close)
         return self._client
+
+    @property
+    def request_stats(self) -> StreamRequestStats:
+        """The client's request recorder, counting requests per stream for the METRIC lines."""
+        if "_request_stats" not in self.__dict__:
+            self._request_stats: StreamRequestStats = StreamRequestStats()
+        return self._request_stats
 
     @property
     def unreadable(self) -> dict[str, str]:
@@ -238,6 +247,7 @@ class TapAutotask(CompatTap):
             super().sync_all()
         finally:
             self.logger.removeFilter(deselected)
+            self.request_stats.flush()  # requests outside the streams' reading (`_tap`)
         if deselected.skipped:
             self.logger.info(
                 "Synced %d selected stream(s); skipped %d deselected.",
