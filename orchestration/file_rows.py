@@ -1,6 +1,6 @@
 """Rows a target-files folder holds per stream, for the count-parity check.
 
-target-files lists the files (and Excel sheets) holding each stream in
+target-files lists the files holding each stream in
 `target-files-manifest.json`. Its files are append logs: a row changed after it was loaded
 comes again further down, and a deleted one comes again with `_sdc_deleted_at` set. So the
 rows loaded are the ids whose last row is not marked deleted. Only the `id` and
@@ -64,25 +64,6 @@ def _parquet_rows(path: Path) -> Iterator[Row]:
         yield from ((_key(i), d is not None) for i, d in zip(ids, deleted, strict=True))
 
 
-def _cell(values: tuple[Any, ...], index: int | None) -> Any:
-    return values[index] if index is not None and index < len(values) else None
-
-
-def _sheet_rows(path: Path, sheets: list[str]) -> Iterator[Row]:
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    try:
-        for title in sheets:
-            rows = workbook[title].iter_rows(values_only=True)
-            header = list(next(rows, ()))
-            key, deleted = (header.index(n) if n in header else None for n in (KEY, DELETED))
-            for values in rows:
-                yield _key(_cell(values, key)), _cell(values, deleted) not in (None, "")
-    finally:
-        workbook.close()
-
-
 def _file_rows(path: Path) -> Iterator[Row]:
     suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
     kind = suffixes[-1] if suffixes else ""
@@ -108,11 +89,6 @@ def loaded_file_rows(folder: Path, stream: str) -> int | None:
         if path.is_file():
             found = True
             last.update(_file_rows(path))
-    for name, sheets in (manifest.get("workbooks") or {}).items():
-        titles = sheets.get(stream) or []
-        if titles and (folder / name).is_file():
-            found = True
-            last.update(_sheet_rows(folder / name, titles))
     if not found:
         return None
     return sum(1 for deleted in last.values() if not deleted)

@@ -38,6 +38,8 @@ __all__ = ["Tenant", "load_tenants", "DEFAULT_TENANT", "is_sql_url"]
 DEFAULT_TENANT = "default"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _CREDENTIALS = ("username", "secret", "integration_code")
+SYNC_FILE_FORMATS = ("parquet", "csv", "jsonl")  # target-files formats that append run after run
+
 _SETTINGS = (
     "api_url",
     "zone_lookup_url",
@@ -164,6 +166,18 @@ def _tenant(name: str, values: Mapping[str, Any], source: str) -> Tenant:
         raise ConfigurationError(f"Tenant {name!r} ({source}): {exc}") from None
     if not 0 < clean.get("max_api_share", 0.5) <= 1:
         raise ConfigurationError(f"Tenant {name!r} ({source}): max_api_share must be in (0, 1].")
+    files_format = clean.get("files_format", "parquet")
+    if files_format not in SYNC_FILE_FORMATS:
+        hint = (
+            " Excel workbooks are written anew by every run, so each incremental sync would replace "
+            "the rows of the runs before it; export to Excel with `autotask export --format xlsx`."
+            if files_format == "xlsx"
+            else ""
+        )
+        raise ConfigurationError(
+            f"Tenant {name!r} ({source}): files_format {files_format!r} cannot hold a sync; use "
+            f"{', '.join(SYNC_FILE_FORMATS)} (AUTOTASK_DESTINATION_FORMAT).{hint}"
+        )
     return Tenant(name=name, source=source, **clean)
 
 
