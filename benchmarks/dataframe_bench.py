@@ -5,8 +5,9 @@
 
 Target: `client.tickets.to_dataframe()` reaches at least 80% of the rows/s of
 `list(client.tickets.query())` over the same rows (the scan is the baseline: the API, here the
-sandbox, is what both wait for). Also prints the frame's memory against the rows' JSON and the
-peak RSS growth of each, since the frame is built a chunk at a time.
+sandbox, is what both wait for). The async client's `to_dataframe` is timed beside them. Also
+prints the client's CPU seconds for each (rusage: what typing the columns costs beyond the
+scan's own JSON parsing), the frame's memory against the rows' JSON, and the peak RSS.
 
 The 100k-ticket tenant is generated once into benchmarks/.cache/ (a few minutes) with the
 sandbox's own generator at a custom scale (tickets only matter here).
@@ -15,6 +16,7 @@ sandbox's own generator at a custom scale (tickets only matter here).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import os
 import resource
@@ -28,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from autotask_sandbox import generator
 from autotask_sandbox.testing import SandboxServer
-from sdk_core import AutotaskClient, Q
+from sdk_core import AsyncAutotaskClient, AutotaskClient, Q
 from sdk_core.frames import entity_frame
 
 CACHE = ROOT / "benchmarks" / ".cache"
@@ -51,6 +53,21 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_s() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
+async def async_frame(credentials: dict[str, str], where: Q) -> tuple[int, float, float]:
+    """Rows, seconds and CPU seconds of the async client's to_dataframe (client set up untimed)."""
+    async with AsyncAutotaskClient(**credentials, cache_dir=str(CACHE / "meta")) as client:
+        await client.tickets.fields(), await client.tickets.udfs()
+        gc.collect()
+        started, cpu = time.perf_counter(), cpu_s()
+        frame = await client.tickets.to_dataframe(where)
+        return len(frame), time.perf_counter() - started, cpu_s() - cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="tickets to read (first N by id)")
@@ -59,6 +76,7 @@ def main() -> None:
         "--chunk-rows", type=int, default=None, help="rows per built chunk (default: the SDK's)"
     )
     parser.add_argument("--latency-ms", type=int, default=0, help="sandbox latency per request")
+    parser.add_argument("--no-async", action="store_true", help="skip the async client's to_dataframe")
     args = parser.parse_args()
     db = tenant()
     with SandboxServer(
@@ -68,36 +86,56 @@ def main() -> None:
             first = next(iter(client.tickets.pages(page_size=1)))[0]["id"]
             where = Q("id") < first + args.rows
             client.tickets.fields(), client.tickets.udfs()  # metadata cached before timing
-            scan_times, frame_times = [], []
+            scan_times, frame_times, async_times = [], [], []
+            scan_cpu, frame_cpu, async_cpu = [], [], []
             frame = rows = None
             for _ in range(args.repeat):
                 rows = None
                 gc.collect()
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), cpu_s()
                 rows = list(client.tickets.query(where))
                 scan_times.append(time.perf_counter() - started)
+                scan_cpu.append(cpu_s() - cpu)
                 n = len(rows)
                 json_mb = sum(len(str(r)) for r in rows[:1000]) / 1000 * n / 2**20
                 rows = None
                 gc.collect()
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), cpu_s()
                 frame = (
                     client.tickets.to_dataframe(where)
                     if args.chunk_rows is None
                     else entity_frame(client.tickets, where, chunk_rows=args.chunk_rows)
                 )
                 frame_times.append(time.perf_counter() - started)
+                frame_cpu.append(cpu_s() - cpu)
                 assert len(frame) == n, (len(frame), n)
+                if not args.no_async:
+                    got, seconds, used = asyncio.run(async_frame(server.credentials, where))
+                    assert got == n, (got, n)
+                    async_times.append(seconds)
+                    async_cpu.append(used)
                 frame = None if _ < args.repeat - 1 else frame
     scan, built = statistics.median(scan_times), statistics.median(frame_times)
     ratio = (n / built) / (n / scan)
+    med = statistics.median
     print(
-        f"\ntickets: {n:,} ({len(frame.columns)} columns in the frame), sandbox latency {args.latency_ms} ms"
+        f"\ntickets: {n:,} ({len(frame.columns)} columns in the frame), sandbox latency {args.latency_ms} ms,"
+        f" load {os.getloadavg()[0]:.2f}"
     )
-    print(f"plain scan    list(query())   {n / scan:>9,.0f} rows/s  (median of {args.repeat}: {scan:.1f} s)")
     print(
-        f"to_dataframe  typed, labels   {n / built:>9,.0f} rows/s  (median of {args.repeat}: {built:.1f} s)"
+        f"plain scan    list(query())   {n / scan:>9,.0f} rows/s  (median of {args.repeat}: {scan:.2f} s,"
+        f" client CPU {med(scan_cpu):.2f} s)"
     )
+    print(
+        f"to_dataframe  typed, labels   {n / built:>9,.0f} rows/s  (median of {args.repeat}: {built:.2f} s,"
+        f" client CPU {med(frame_cpu):.2f} s)"
+    )
+    if async_times:
+        print(
+            f"async client  to_dataframe    {n / med(async_times):>9,.0f} rows/s  (median of {args.repeat}:"
+            f" {med(async_times):.2f} s, client CPU {med(async_cpu):.2f} s; ratio to the scan"
+            f" {scan / med(async_times):.2f})"
+        )
     print(f"ratio to_dataframe / scan: {ratio:.2f}  (target >= 0.80)  {'PASS' if ratio >= 0.8 else 'MISS'}")
     print(
         f"frame memory {frame.memory_usage(deep=True).sum() / 2**20:,.0f} MiB vs about {json_mb:,.0f} MiB "
