@@ -368,6 +368,8 @@ async def _chunks_async(
             out.append(await asyncio.to_thread(plan.build, pending))
         return out
     finally:
+        if building is not None:
+            building.cancel()  # after an error: its thread finishes, its chunk is dropped
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader

@@ -238,3 +238,32 @@ def test_the_async_frame_builds_chunks_off_the_event_loop(sandbox, frame, monkey
 
     pd.testing.assert_frame_equal(asyncio.run(read()), frame)
     assert len(threads) >= 3 and threading.main_thread() not in threads  # the loop kept reading
+
+
+def test_an_error_while_reading_ahead_reaches_the_caller_of_either_client():
+    import asyncio
+
+    from sdk_core.frames import _chunks, _chunks_async, _Column, _read_ahead
+
+    plan = FramePlan([_Column("id", "id", "int")])
+    closed = []
+
+    def pages():
+        try:
+            yield [{"id": 1}, {"id": 2}]
+            raise QueryError("the API refused page 2")
+        finally:
+            closed.append("sync")
+
+    async def apages():
+        try:
+            yield [{"id": 1}, {"id": 2}]
+            raise QueryError("the API refused page 2")
+        finally:
+            closed.append("async")
+
+    with pytest.raises(QueryError, match="refused page 2"):
+        _chunks(plan, _read_ahead(pages(), 2), 1)
+    with pytest.raises(QueryError, match="refused page 2"):
+        asyncio.run(_chunks_async(plan, apages(), 1, 2))
+    assert closed == ["sync", "async"]
