@@ -22,6 +22,7 @@ import os
 import resource
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +52,33 @@ def tenant() -> Path:
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class RssGrowth:
+    """The peak growth of this process's resident memory while the block runs (sampled every
+    5 ms from /proc), so the frame's bound shows apart from the scan's list of rows."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+
+    @staticmethod
+    def _resident_mb() -> float:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def _sample(self, start: float) -> None:
+        while not self._stop.wait(0.005):
+            self.peak_mb = max(self.peak_mb, self._resident_mb() - start)
+
+    def __enter__(self) -> RssGrowth:
+        self._thread = threading.Thread(target=self._sample, args=(self._resident_mb(),), daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def cpu_s() -> float:
@@ -88,25 +116,30 @@ def main() -> None:
             client.tickets.fields(), client.tickets.udfs()  # metadata cached before timing
             scan_times, frame_times, async_times = [], [], []
             scan_cpu, frame_cpu, async_cpu = [], [], []
+            scan_rss, frame_rss = [], []
             frame = rows = None
             for _ in range(args.repeat):
                 rows = None
                 gc.collect()
                 started, cpu = time.perf_counter(), cpu_s()
-                rows = list(client.tickets.query(where))
+                with RssGrowth() as grown:
+                    rows = list(client.tickets.query(where))
                 scan_times.append(time.perf_counter() - started)
+                scan_rss.append(grown.peak_mb)
                 scan_cpu.append(cpu_s() - cpu)
                 n = len(rows)
                 json_mb = sum(len(str(r)) for r in rows[:1000]) / 1000 * n / 2**20
                 rows = None
                 gc.collect()
                 started, cpu = time.perf_counter(), cpu_s()
-                frame = (
-                    client.tickets.to_dataframe(where)
-                    if args.chunk_rows is None
-                    else entity_frame(client.tickets, where, chunk_rows=args.chunk_rows)
-                )
+                with RssGrowth() as grown:
+                    frame = (
+                        client.tickets.to_dataframe(where)
+                        if args.chunk_rows is None
+                        else entity_frame(client.tickets, where, chunk_rows=args.chunk_rows)
+                    )
                 frame_times.append(time.perf_counter() - started)
+                frame_rss.append(grown.peak_mb)
                 frame_cpu.append(cpu_s() - cpu)
                 assert len(frame) == n, (len(frame), n)
                 if not args.no_async:
@@ -140,6 +173,10 @@ def main() -> None:
     print(
         f"frame memory {frame.memory_usage(deep=True).sum() / 2**20:,.0f} MiB vs about {json_mb:,.0f} MiB "
         f"of row dicts' text; peak RSS of this process {rss_mb():,.0f} MiB"
+    )
+    print(
+        f"peak RSS growth while running (max of {args.repeat}): the scan's list of rows"
+        f" +{max(scan_rss):,.0f} MiB, to_dataframe +{max(frame_rss):,.0f} MiB"
     )
 
 
