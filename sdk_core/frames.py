@@ -8,19 +8,24 @@ value). User-defined fields become columns of their own, typed by their definiti
 
 The frame is built a chunk at a time while a reader thread fetches the next pages: the JSON
 of at most ``chunk_rows`` rows plus the pages read ahead is held at once, never the whole
-result. pandas is imported only here, when first used.
+result. Each chunk's columns are converted to typed Arrow arrays (`_frame_arrays`), which
+also hold a chunk far more compactly than its row dicts; the arrays of a column are joined
+and turned into pandas once, at the end, and picklist labels are looked up once per column.
+pandas and pyarrow are imported only here, when first used.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._datetime import parse_datetime
+from ._frame_arrays import label_array, target_type, typed_array, typed_arrays
 from .errors import ConfigurationError, QueryError
 
 if TYPE_CHECKING:
@@ -32,7 +37,6 @@ log = logging.getLogger("sdk_core.frames")
 
 CHUNK_ROWS = 1000  # small enough that building one never holds the GIL long from the page reader
 READ_AHEAD_PAGES = 8  # pages read while chunks are built
-_DATETIME = "datetime64[us, UTC]"  # one resolution for every chunk, whatever a chunk's values infer
 UDF_MODES = ("columns", "list", "none")
 _KINDS = {
     "integer": "int",
@@ -51,8 +55,11 @@ _KINDS = {
 def _pandas() -> Any:
     try:
         import pandas
+        import pyarrow  # noqa: F401  (the column conversions)
     except ImportError:
-        raise ImportError("to_dataframe needs pandas: pip install 'autotask-liberator[pandas]'") from None
+        raise ImportError(
+            "to_dataframe needs pandas and pyarrow: pip install 'autotask-liberator[pandas]'"
+        ) from None
     return pandas
 
 
@@ -90,12 +97,12 @@ class FramePlan:
     labels: bool = True
     udfs: str = "columns"
     _has_udf_columns: bool = field(init=False, default=False)
-    _text: set[str] = field(init=False, default_factory=set)
+    _kinds: dict[str, list[int]] = field(init=False, default_factory=dict)  # positions of non-UDFs
 
     def __post_init__(self) -> None:
         self._has_udf_columns = any(c.udf for c in self.columns)
-        self._text = {c.name for c in self.columns if c.kind == "string"}
-        self._text |= {f"{c.name}_label" for c in self.columns if c.labels is not None}
+        for i, col in enumerate(c for c in self.columns if not c.udf):
+            self._kinds.setdefault(col.kind, []).append(i)
 
     @classmethod
     def from_metadata(
@@ -155,60 +162,108 @@ class FramePlan:
         return cls(columns, labels, udfs)
 
     def build(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        """One chunk: typed arrays by column name (text stays object until `assemble`)."""
+        """One chunk: each column as a typed Arrow array (an object ndarray if kept as sent)."""
         pd = _pandas()
         import numpy as np
 
         fields = [c for c in self.columns if not c.udf]
         matrix = _pivot(pd, np, rows, [c.key for c in fields])
-        columns: dict[str, Any] = {c.name: matrix[:, i] for i, c in enumerate(fields)}
+        found: dict[str, Any] = {}
+        for kind, at in self._kinds.items():  # the columns of one kind converted together
+            block = matrix[:, at].T
+            found.update(
+                zip(names := [fields[i].name for i in at], typed_arrays(block, kind, udf=False, names=names))
+            )
         if self._has_udf_columns:
-            columns.update(_udf_columns(pd, np, rows, [c for c in self.columns if c.udf]))
-        labels: dict[str, Any] = {}
-        if self.labels:  # before converting: conversion fills missing values in place
-            keyed = {c.key: columns[c.name] for c in fields}
-            for col in self.columns:
-                if col.labels is not None:
-                    parents = keyed.get(col.parent) if col.parent else None
-                    labels[col.name] = np.array(self._labels(col, columns[col.name], parents), dtype=object)
-        data: dict[str, Any] = {}
-        for col in self.columns:
-            data[col.name] = _convert(pd, np, columns[col.name], col.kind, udf=col.udf, name=col.name)
-            if col.name in labels:
-                data[f"{col.name}_label"] = labels[col.name]
-        return data
+            udfs = _udf_columns(pd, np, rows, [c for c in self.columns if c.udf])
+            found.update(
+                (c.name, typed_array(udfs[c.name], c.kind, udf=True, name=c.name))
+                for c in self.columns
+                if c.udf
+            )
+        return {c.name: found[c.name] for c in self.columns}
 
     def assemble(self, chunks: list[dict[str, Any]]) -> pd.DataFrame:
-        """The frame: each column's chunks joined once, text typed as `string` once."""
+        """The frame: each column's chunks joined once, its labels looked up once.
+
+        Chunks are emptied as their columns are joined, so a column's Arrow copy is freed as
+        its pandas copy is made."""
         pd = _pandas()
-        import numpy as np
+        import pyarrow as pa
 
         if not chunks:
             chunks = [self.build([])]
-        text = pd.StringDtype()
+        labelled = [c for c in self.columns if c.labels is not None] if self.labels else []
+        names, parents = {c.name for c in labelled}, {c.parent for c in labelled if c.parent}
+        values: dict[str, Any] = {}  # by column name: what labels are looked up in
+        above: dict[str, Any] = {}  # by row key: the fields dependent picklists hang on
         data: dict[str, Any] = {}
-        for name in chunks[0]:
-            parts = [c[name] for c in chunks]
-            first = parts[0]
-            if isinstance(first, np.ndarray):
-                joined = np.concatenate(parts) if len(parts) > 1 else first
-                data[name] = (
-                    pd.array(joined, dtype=text) if joined.dtype == object and name in self._text else joined
-                )
-            else:
-                data[name] = _join_extension(pd, parts)
+        for col in self.columns:
+            parts = [chunk.pop(col.name) for chunk in chunks]
+            kind = target_type(col.kind)
+            typed = kind is not None and all(isinstance(p, pa.Array) for p in parts)
+            whole = pa.chunked_array(parts, kind) if typed else None
+            data[col.name] = _to_pandas(pd, whole, col.kind) if typed else _objects(pd, parts, col.kind)
+            if col.name in names:
+                data[f"{col.name}_label"] = values[col.name] = whole if typed else data[col.name]
+            if col.key in parents and not col.udf:
+                above[col.key] = whole if typed else data[col.name]
+        for col in labelled:  # once every parent is read: one may come after its child
+            parent = above.get(col.parent) if col.parent else None
+            data[f"{col.name}_label"] = _labels(pd, col, values.pop(col.name), parent)
         return pd.DataFrame(data, copy=False)
 
-    @staticmethod
-    def _labels(col: _Column, values: Any, parents: Any) -> list[str | None]:
-        by_value = col.labels or {}
-        if parents is None or not col.pair_labels:
-            return list(map(by_value.get, values))
-        pairs = col.pair_labels
-        return [
-            None if v is None else pairs.get((str(p if p is not None else ""), str(v)), by_value.get(v))
-            for v, p in zip(values, parents)
+
+def _to_pandas(pd: Any, whole: Any, kind: str) -> Any:
+    """A typed Arrow column as the pandas array the frame holds."""
+    if kind == "float":
+        return whole.to_numpy()  # nulls as NaN
+    if kind == "datetime":
+        return whole.to_pandas().array
+    dtype = {"int": pd.Int64Dtype(), "bool": pd.BooleanDtype(), "string": pd.StringDtype()}[kind]
+    return dtype.__from_arrow__(whole)
+
+
+def _objects(pd: Any, parts: list[Any], kind: str) -> Any:
+    """A column some chunk kept as sent: every chunk's values as Python objects."""
+    import numpy as np
+
+    if not parts:
+        return np.empty(0, dtype=object)
+    return np.concatenate(
+        [
+            np.asarray(_to_pandas(pd, p, kind), dtype=object) if not isinstance(p, np.ndarray) else p
+            for p in parts
         ]
+    )
+
+
+def _labels(pd: Any, col: _Column, values: Any, parents: Any) -> Any:
+    """The `<column>_label` column: vectorised when the values are typed Arrow, else per value."""
+    import pyarrow as pa
+
+    arrow = isinstance(values, pa.ChunkedArray) and (parents is None or isinstance(parents, pa.ChunkedArray))
+    found = label_array(col.labels or {}, col.pair_labels, values, parents) if arrow else None
+    if found is None:
+        listed = values.to_pylist() if isinstance(values, pa.ChunkedArray) else list(values)
+        above = None
+        if parents is not None:
+            above = parents.to_pylist() if isinstance(parents, pa.ChunkedArray) else list(parents)
+        found = pa.array(_label_values(col, listed, above), pa.string())
+    if isinstance(found, pa.Array):
+        found = pa.chunked_array([found])
+    return pd.StringDtype().__from_arrow__(found)
+
+
+def _label_values(col: _Column, values: list[Any], parents: list[Any] | None) -> list[str | None]:
+    by_value = col.labels or {}
+    if parents is None or not col.pair_labels:
+        return [None if v is None else by_value.get(v) for v in values]
+    pairs = col.pair_labels
+    return [
+        None if v is None else pairs.get((str(p if p is not None else ""), str(v)), by_value.get(v))
+        for v, p in zip(values, parents)
+    ]
 
 
 def _udf_columns(pd: Any, np: Any, rows: list[dict[str, Any]], columns: list[_Column]) -> dict[str, Any]:
@@ -244,72 +299,6 @@ def _pivot(pd: Any, np: Any, rows: list[dict[str, Any]], keys: list[str]) -> Any
     return matrix
 
 
-def _convert(pd: Any, np: Any, values: Any, kind: str, *, udf: bool, name: str) -> Any:
-    """One column from an object array to its type; values that break the type stay as sent."""
-    if kind == "object":
-        return values
-    if kind == "datetime":
-        return _datetimes(pd, np, values, name)
-    if udf and kind in ("int", "float"):  # UDF values arrive as text
-        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
-        return numbers.astype("Int64" if kind == "int" else "float64").array
-    inferred = pd.api.types.infer_dtype(values, skipna=True)
-    missing = np.equal(values, None)
-    try:
-        if kind == "int" and inferred in ("integer", "empty"):
-            data = values  # a column of this chunk's own matrix: filled in place
-            data[missing] = 0
-            return pd.arrays.IntegerArray(data.astype(np.int64), missing)
-        if kind == "float" and inferred in ("integer", "floating", "mixed-integer-float", "empty"):
-            data = values
-            data[missing] = np.nan
-            return data.astype(np.float64)
-        if kind == "bool" and inferred in ("boolean", "empty"):
-            data = values
-            data[missing] = False
-            return pd.arrays.BooleanArray(data.astype(bool), missing)
-        if kind == "string":  # typed once per column in `finish`: per chunk, the fixed cost dominates
-            if inferred not in ("string", "empty"):
-                values = np.array(
-                    [v if v is None or isinstance(v, str) else str(v) for v in values], dtype=object
-                )
-            return values
-        dtype = {"int": "Int64", "float": "float64", "bool": "boolean"}[kind]
-        return pd.array(values, dtype=dtype)  # e.g. integers sent as "12": pandas decides
-    except (
-        TypeError,
-        ValueError,
-        OverflowError,
-    ) as exc:  # metadata is not always truthful: keep the values as sent
-        log.warning("column %s is not %s as its metadata says (%s); kept as sent", name, kind, exc)
-        values[missing] = None
-        return values
-
-
-def _datetimes(pd: Any, np: Any, values: Any, name: str) -> Any:
-    import warnings
-
-    try:  # zone-less ISO text (what Autotask sends) parses in numpy's C code
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            parsed = values.astype("datetime64[us]")
-        return pd.array(parsed, dtype=pd.DatetimeTZDtype("us", "UTC"))
-    except (TypeError, ValueError, Warning):
-        pass
-    series = pd.Series(values, dtype=object)
-    try:
-        return pd.to_datetime(series, format="ISO8601", utc=True).astype(_DATETIME).array
-    except (TypeError, ValueError):
-        found = []
-        for value in values:
-            try:
-                found.append(parse_datetime(value) if value is not None else None)
-            except ValueError:
-                log.warning("column %s: %r is not a timestamp; left empty", name, value)
-                found.append(None)
-        return pd.to_datetime(pd.Series(found, dtype=object), utc=True).astype(_DATETIME).array
-
-
 def _check(fields: Any, udfs: str, chunk_rows: int) -> list[str] | None:
     if udfs not in UDF_MODES:
         raise QueryError(f"udfs must be one of {', '.join(UDF_MODES)}, not {udfs!r}")
@@ -320,19 +309,6 @@ def _check(fields: Any, udfs: str, chunk_rows: int) -> list[str] | None:
     if isinstance(fields, str):
         raise QueryError(f"fields must be a list of names, e.g. [{fields!r}], not a string")
     return [getattr(f, "field", f) for f in fields]
-
-
-def _join_extension(pd: Any, parts: list[Any]) -> Any:
-    """Chunks of one pandas extension array (Int64, boolean, datetime with zone) as one array."""
-    if len(parts) == 1:
-        return parts[0]
-    join = getattr(type(parts[0]), "_concat_same_type", None)  # what pd.concat itself uses
-    if join is not None:
-        try:
-            return join(parts)
-        except Exception:  # a pandas without it: the public, slower way
-            pass
-    return pd.concat([pd.Series(p, copy=False) for p in parts], ignore_index=True).array
 
 
 def _assemble(pd: Any, plan: FramePlan, chunks: list[Any]) -> pd.DataFrame:
@@ -349,6 +325,54 @@ def _chunks(plan: FramePlan, pages: Iterable[list[dict[str, Any]]], chunk_rows: 
     if pending:
         out.append(plan.build(pending))
     return out
+
+
+async def _chunks_async(
+    plan: FramePlan, pages: AsyncIterator[list[dict[str, Any]]], chunk_rows: int, depth: int
+) -> list[Any]:
+    """`_chunks` for the async client: a task reads up to `depth` pages ahead while each chunk
+    is built on a worker thread, so the event loop keeps reading pages (and serving the
+    caller's other tasks) during a build. One chunk is built at a time, in order."""
+    box: asyncio.Queue[Any] = asyncio.Queue(maxsize=depth)
+    done = object()
+
+    async def read() -> None:
+        try:
+            async for page in pages:
+                await box.put(page)
+            await box.put(done)
+        except Exception as exc:  # raised in the consumer
+            await box.put(exc)
+        finally:
+            close = getattr(pages, "aclose", None)
+            if close is not None:
+                await close()
+
+    reader = asyncio.ensure_future(read())
+    out: list[Any] = []
+    pending: list[dict[str, Any]] = []
+    building: asyncio.Future[Any] | None = None
+    try:
+        while (item := await box.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            pending.extend(item)
+            if len(pending) >= chunk_rows:
+                if building is not None:
+                    out.append(await building)
+                building = asyncio.ensure_future(asyncio.to_thread(plan.build, pending))
+                pending = []
+        if building is not None:
+            out.append(await building)
+        if pending:
+            out.append(await asyncio.to_thread(plan.build, pending))
+        return out
+    finally:
+        if building is not None:
+            building.cancel()  # after an error: its thread finishes, its chunk is dropped
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
 
 
 def _read_ahead(pages: Iterable[list[dict[str, Any]]], depth: int) -> Iterator[list[dict[str, Any]]]:
@@ -431,15 +455,8 @@ async def entity_frame_async(
     plan = FramePlan.from_metadata(
         entity._info, await entity.fields(), udf_meta, names, labels=labels, udfs=udfs
     )
-    out, pending = [], []
-    async for page in entity.pages(where, fields, page_size=page_size):
-        pending.extend(page)
-        if len(pending) >= chunk_rows:
-            out.append(plan.build(pending))
-            pending = []
-    if pending:
-        out.append(plan.build(pending))
-    return _assemble(pd, plan, out)
+    pages = entity.pages(where, fields, page_size=page_size)
+    return _assemble(pd, plan, await _chunks_async(plan, pages, chunk_rows, READ_AHEAD_PAGES))
 
 
 def to_dataframe(
