@@ -7,24 +7,30 @@ once; each run forks a child per program that calls the entry point with its own
 environment and the caller's pipes (passed over a Unix socket with SCM_RIGHTS). The programs
 are still separate processes joined by an OS pipe: nothing of theirs is imported into Dagster.
 
-Opt-in with `AUTOTASK_WARM_START=1`. The first run starts the launcher (detached, one per
-user, Python environment and code version of sdk_core, the tap and the targets); it exits after
-`AUTOTASK_WARM_IDLE_SECONDS` (default an hour) without requests.
-Any failure to reach it falls back to starting the programs normally.
+On by default; `AUTOTASK_WARM_START=0` starts the programs as new processes instead. The first
+run starts the launcher (detached, one per user, Python environment, installed packages and
+code version of sdk_core, the tap and the targets, so it never runs stale code); it exits after
+`AUTOTASK_WARM_IDLE_SECONDS` (default an hour) without requests. It is started with a bare
+environment (no credentials: each program gets its run's environment explicitly), and a
+program whose requesting run goes away (killed) is killed with it. Any failure to reach the
+launcher falls back to starting the programs normally.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.util
 import json
 import logging
 import os
+import select
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from importlib.metadata import entry_points
@@ -34,17 +40,34 @@ from typing import Any
 __all__ = ["enabled", "WarmProcess", "spawn", "socket_path", "serve"]
 
 PROGRAMS = ("tap-autotask", "target-sql", "target-files")
-IDLE_SECONDS = float(os.environ.get("AUTOTASK_WARM_IDLE_SECONDS", 3600))
 _HEADER = struct.Struct("!I")
+START_TIMEOUT = 30.0  # seconds a first run waits for a new launcher to import the programs
+log = logging.getLogger(__name__)
+# What the launcher inherits: enough to find Python and its packages, never a credential.
+_LAUNCHER_ENV = ("PATH", "HOME", "LANG", "TZ", "TMPDIR", "XDG_RUNTIME_DIR", "VIRTUAL_ENV", "PYTHONPATH")
 
 
 def enabled() -> bool:
-    return os.environ.get("AUTOTASK_WARM_START", "").strip().lower() in ("1", "true", "yes")
+    """On unless `AUTOTASK_WARM_START` says off, where the OS can pass pipes to a fork."""
+    off = os.environ.get("AUTOTASK_WARM_START", "").strip().lower() in ("0", "false", "no", "off")
+    return not off and hasattr(os, "fork") and hasattr(socket, "send_fds") and hasattr(os, "pidfd_open")
+
+
+def idle_seconds() -> float:
+    return float(os.environ.get("AUTOTASK_WARM_IDLE_SECONDS") or 3600)
 
 
 def _code_version() -> str:
-    """Changes when the programs' code or the environment changes (a new launcher starts)."""
-    stamp = [sys.executable, f"{__file__}:{Path(__file__).stat().st_mtime_ns}"]
+    """Changes when the programs' code or the environment changes (a new launcher starts).
+
+    site-packages' own mtime moves whenever a distribution is installed, removed or upgraded.
+    """
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    stamp = [
+        sys.executable,
+        f"{__file__}:{Path(__file__).stat().st_mtime_ns}",
+        f"{purelib}:{purelib.stat().st_mtime_ns if purelib.exists() else 0}",
+    ]
     packages = {"sdk_core"} | {
         ep.value.split(":")[0].split(".")[0]
         for ep in entry_points(group="console_scripts")
@@ -148,12 +171,19 @@ def _connect() -> socket.socket | None:
         return None
 
 
+def _launcher_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in _LAUNCHER_ENV or k.startswith("LC_")}
+    env.update({k: v for k, v in os.environ.items() if k.startswith("PYTHON") and k != "PYTHONSTARTUP"})
+    return env
+
+
 def _start_launcher() -> None:
     subprocess.Popen(
-        [sys.executable, "-m", "orchestration.warm_start", str(socket_path())],
+        [sys.executable, "-m", "orchestration.warm_start", str(socket_path()), str(idle_seconds())],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=_launcher_env(),
         start_new_session=True,
     )
 
@@ -167,26 +197,30 @@ def spawn(
     stderr: int,
     env: dict[str, str],
     cwd: str,
-    start_timeout: float = 30.0,
 ) -> WarmProcess | None:
-    """Fork `program` in the launcher with these file descriptors; None if unavailable."""
+    """Fork `program` in the launcher with these file descriptors; None (logged) if unavailable."""
     sock = _connect()
     if sock is None:
         _start_launcher()
-        deadline = time.monotonic() + start_timeout
+        deadline = time.monotonic() + START_TIMEOUT
         while sock is None and time.monotonic() < deadline:
             time.sleep(0.1)
             sock = _connect()
         if sock is None:
+            log.warning(
+                "the warm-start launcher did not start in %g s: starting %s cold", START_TIMEOUT, program
+            )
             return None
     try:
         _send(sock, {"program": program, "args": args, "env": env, "cwd": cwd}, [stdin, stdout, stderr])
         message, _ = _recv(sock)
-    except OSError:
+    except OSError as exc:
         sock.close()
+        log.warning("the warm-start launcher failed (%s): starting %s cold", exc, program)
         return None
     if not message or "pid" not in message:
         sock.close()
+        log.warning("the warm-start launcher refused %s: starting it cold", program)
         return None
     return WarmProcess(sock, int(message["pid"]))
 
@@ -253,13 +287,49 @@ def _handle(conn: socket.socket, programs: dict[str, Any]) -> None:
     for fd in fds:
         os.close(fd)
     _send(conn, {"pid": pid})
+    _kill_if_abandoned(conn, pid)
     _, status, usage = os.wait4(pid, 0)
     code = os.waitstatus_to_exitcode(status)
-    _send(conn, {"code": code, "cpu": usage.ru_utime + usage.ru_stime})
+    try:
+        _send(conn, {"code": code, "cpu": usage.ru_utime + usage.ru_stime})
+    except OSError:
+        pass  # the run that asked is gone; nobody is left to tell
 
 
-def serve(path: str) -> None:
-    """Load the programs, then fork a handler per request until idle for IDLE_SECONDS."""
+def _kill_if_abandoned(conn: socket.socket, pid: int) -> None:
+    """Wait for the program to end; kill it if the run that asked for it goes away first.
+
+    A cold start's programs die with their run's process group; a forked one belongs to the
+    launcher, so the requester's end of the socket closing (its process killed) stands in.
+    """
+    pidfd = os.pidfd_open(pid)
+    try:
+        while True:
+            ready, _, _ = select.select([conn, pidfd], [], [])
+            if pidfd in ready:
+                return
+            if not conn.recv(1, socket.MSG_PEEK):  # end of file: the requester is gone
+                os.kill(pid, signal.SIGKILL)
+                return
+    finally:
+        os.close(pidfd)
+
+
+def _single(path: str) -> int | None:
+    """A lock held for the launcher's life: two runs starting one at once leave one running."""
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def serve(path: str, idle: float) -> None:
+    """Load the programs, then fork a handler per request until idle for `idle` seconds."""
+    if _single(path) is None:
+        return
     programs = _load_programs()
     import singer_sdk  # noqa: F401  (warm the shared heavy imports too)
     import sqlalchemy  # noqa: F401  (loaded once for every child)
@@ -271,7 +341,7 @@ def serve(path: str) -> None:
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)  # atomically: clients never see a half-made socket
     server.listen(64)
-    server.settimeout(IDLE_SECONDS)
+    server.settimeout(idle)
     try:
         while True:
             try:
@@ -295,4 +365,4 @@ def serve(path: str) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else idle_seconds())

@@ -17,6 +17,7 @@ database, Redis or a subprocess (`SERVICE_WORDS`). An explicit `@pytest.mark.uni
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -27,6 +28,10 @@ from typing import Any
 import pytest
 
 from autotask_sandbox.testing import SandboxServer
+
+# Dagster runs start their tap and target through a warm-start launcher (orchestration's
+# default); the launchers the tests start go a minute after their last run, not an hour.
+os.environ.setdefault("AUTOTASK_WARM_IDLE_SECONDS", "60")
 
 
 @pytest.fixture(scope="session")
