@@ -305,7 +305,7 @@ def _kill_if_abandoned(conn: socket.socket, pid: int) -> None:
     pidfd = os.pidfd_open(pid)
     try:
         while True:
-            ready, _, _ = select.select([conn, pidfd], [], [])
+            ready, _, _ = select.select([conn.fileno(), pidfd], [], [])
             if pidfd in ready:
                 return
             if not conn.recv(1, socket.MSG_PEEK):  # end of file: the requester is gone
