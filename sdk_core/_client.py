@@ -18,7 +18,7 @@ from ._base import BaseClient, Call, EntityCore, T
 from ._config import Settings
 from ._flow import Admit, Failure, Send, Sleep
 from ._query import FilterLike
-from ._scan import IdRange, ScanPlan
+from ._scan import IdRange, ScanPlan, ranges_per_slot
 from ._transport import Transport
 from .bulk.methods import BulkMethods
 
@@ -253,7 +253,8 @@ class Entity(BulkMethods, EntityCore):
         parallel: int,
     ) -> Iterator[Page]:
         compiled, include, page_size = self._scan_args(filter, fields, page_size, parallel)
-        plan = ScanPlan(compiled, include, after_id, page_size, parallel)
+        per_slot = ranges_per_slot(parallel, self._client.governor.slots(self.name).limit)
+        plan = ScanPlan(compiled, include, after_id, page_size, parallel, per_slot)
         if parallel == 1:
             source = self._scan(plan, plan.first(), prefetch=True)
         else:

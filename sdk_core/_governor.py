@@ -95,21 +95,30 @@ class EndpointSlots:
 
     def release(self) -> None:
         with self._lock:
-            while self._waiters:
-                waiter = self._waiters.popleft()
-                if isinstance(waiter, threading.Event):
-                    waiter.set()  # the slot passes to the waiter; in_use is unchanged
-                    self.peak = max(self.peak, self.in_use)
-                    return
-                loop, fut = waiter
-                if fut.done():
-                    continue
-                try:
-                    loop.call_soon_threadsafe(self._wake, fut)
-                except RuntimeError:  # its loop is closed: skip that waiter
-                    continue
-                return
-            self.in_use -= 1
+            handed = self._hand_over()
+        if handed:
+            # The waiter's request should go out now, not after what this thread does next (a
+            # query page's parse holds the GIL for milliseconds): give it the interpreter.
+            time.sleep(0)
+
+    def _hand_over(self) -> bool:
+        """Pass the slot to the first live waiter (True: a thread) or free it (under the lock)."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if isinstance(waiter, threading.Event):
+                waiter.set()  # the slot passes to the waiter; in_use is unchanged
+                self.peak = max(self.peak, self.in_use)
+                return True
+            loop, fut = waiter
+            if fut.done():
+                continue
+            try:
+                loop.call_soon_threadsafe(self._wake, fut)
+            except RuntimeError:  # its loop is closed: skip that waiter
+                continue
+            return False
+        self.in_use -= 1
+        return False
 
     def _wake(self, fut: asyncio.Future[None]) -> None:
         if fut.cancelled():

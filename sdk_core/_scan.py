@@ -8,6 +8,11 @@ With `parallel > 1` the plan needs the first page (where the ids start, how dens
 and the count, which are fetched together. The ranges then cover the ids after the first page
 (`split`), each a whole number of pages' worth of ids, balanced so that the ranges finish
 together: a range that would end on a short page is the cost of one extra round trip.
+
+A range's next request needs the last id of its page, so a range alone leaves its slot idle
+while that page is parsed. When the governor's endpoint slots already cap the scan at
+`parallel` requests in flight, the plan reads `RANGES_PER_SLOT` ranges per slot: a freed slot
+goes at once to a range whose cursor is ready, and parsing leaves the critical path.
 """
 
 from __future__ import annotations
@@ -18,9 +23,21 @@ from typing import Any
 
 from .errors import ServerError
 
-__all__ = ["check_page", "plan_ranges", "IdRange", "ScanPlan"]
+__all__ = ["check_page", "plan_ranges", "ranges_per_slot", "IdRange", "ScanPlan", "RANGES_PER_SLOT"]
 
 Row = dict[str, Any]
+
+RANGES_PER_SLOT = 2  # two ranges per slot: one waits with its cursor ready while the other parses
+SLACK = 0.02  # of a page: how many rows short of its pages a closed range is planned
+
+
+def ranges_per_slot(parallel: int, slot_limit: int) -> int:
+    """Ranges to read per concurrent request of a `parallel` scan.
+
+    More ranges than requests in flight is only safe when something else caps the requests:
+    the governor's per-endpoint slots do when `parallel` is their whole limit.
+    """
+    return RANGES_PER_SLOT if parallel > 1 and parallel >= slot_limit else 1
 
 
 def check_page(entity: str, items: list[Row], after_id: int | None) -> None:
@@ -65,6 +82,7 @@ class ScanPlan:
     after_id: int | None
     page_size: int
     parallel: int = 1
+    per_slot: int = 1  # ranges per concurrent request (see `ranges_per_slot`)
 
     def first(self) -> IdRange:
         """The range every scan starts with (all of it when `parallel == 1`)."""
@@ -81,7 +99,8 @@ class ScanPlan:
         """The ranges after the first page; none when the first page was the last."""
         if self.parallel == 1 or len(first_page) < self.page_size:
             return []
-        return [IdRange(lo, hi) for lo, hi in plan_ranges(first_page, total, self.parallel, self.page_size)]
+        count = self.parallel * self.per_slot
+        return [IdRange(lo, hi) for lo, hi in plan_ranges(first_page, total, count, self.page_size)]
 
 
 def plan_ranges(
@@ -91,9 +110,9 @@ def plan_ranges(
 
     The span is estimated from the first page's id density and the total count; the last range
     is open-ended, so a wrong estimate costs balance, never rows. With `page_size`, every range
-    but the last is a whole number of pages' worth of ids (with contiguous ids it ends on a full
-    page and needs no short trailing request), and the requests are dealt so that no range
-    makes more than one more than another.
+    but the last is a whole number of pages' worth of ids, less its share of the pages' spare
+    room (with contiguous ids it ends on its last page and needs no short trailing request),
+    and the requests are dealt so that no range makes more than one more than another.
     """
     first_id, last_id = first_page[0]["id"], first_page[-1]["id"]
     density = max(1.0, (last_id - first_id + 1) / len(first_page))
@@ -107,7 +126,11 @@ def plan_ranges(
         cost = pages + extra
         shares = [cost // parallel + (1 if i < cost % parallel else 0) for i in range(parallel)]
         shares[-1] = max(1, shares[-1] - extra)
-        steps = [max(1, int(round(share * page_size * density))) for share in shares]
+        # A range whose ids hold a few rows more than its pages pays a whole request for them,
+        # one a few rows short pays nothing: each range is kept SLACK of a page short, taken
+        # from the pages' spare room (never more, or the open range would overflow instead).
+        slack = min(int(page_size * SLACK), (pages * page_size - remaining) // parallel)
+        steps = [max(1, int(round((share * page_size - slack) * density))) for share in shares]
     else:
         step = max(1, (int(remaining * density) + 1) // parallel)
         steps = [step] * parallel

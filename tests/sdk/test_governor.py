@@ -92,6 +92,38 @@ async def test_a_cancelled_waiter_does_not_leak_a_slot():
     await asyncio.wait_for(slots.acquire_async(), 1)
 
 
+def test_a_freed_slot_passes_to_waiting_threads_in_order_then_frees():
+    slots = EndpointSlots(1)
+    assert slots.acquire() is False
+    order: list[str] = []
+
+    def take(name: str) -> None:
+        slots.acquire()
+        order.append(name)
+        slots.release()  # hands the slot on to the next waiter, if any
+
+    threads = []
+    for name in "abc":
+        threads.append(threading.Thread(target=take, args=(name,)))
+        threads[-1].start()
+        while len(slots._waiters) < len(threads):  # queued in this order
+            time.sleep(0.001)
+    slots.release()
+    for t in threads:
+        t.join(5)
+    assert order == ["a", "b", "c"] and slots.in_use == 0 and slots.peak == 1
+
+
+def test_a_waiter_whose_loop_closed_is_skipped_and_the_slot_freed():
+    slots = EndpointSlots(1)
+    assert slots.acquire() is False
+    loop = asyncio.new_event_loop()
+    slots._waiters.append((loop, loop.create_future()))
+    loop.close()
+    slots.release()
+    assert slots.in_use == 0 and not slots._waiters
+
+
 def test_budget_is_the_share_of_the_threshold():
     clock = Clock()
     gov = Governor("t-" + uuid.uuid4().hex, max_api_share=0.01, clock=clock)

@@ -29,7 +29,7 @@ from sdk_core import (
 from sdk_core._async_client import HTTPXTransport
 from sdk_core._client import RequestsTransport
 from sdk_core._config import settings_from_env
-from sdk_core._scan import IdRange, ScanPlan
+from sdk_core._scan import RANGES_PER_SLOT, IdRange, ScanPlan, plan_ranges, ranges_per_slot
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "S3CRET-never-shown"
@@ -226,12 +226,62 @@ def test_the_plan_deals_whole_pages_evenly_so_ranges_finish_together() -> None:
     ranges = plan.split(page(1, 500), total=20_000)
     assert [(r.lower, r.upper) for r in ranges] == [(500, 7500), (7500, 14000), (14000, None)]
     uneven = plan.split(page(1, 500), total=20_400)  # 40 pages, the last one short: 14, 13, 13
-    assert [r.upper - r.lower for r in uneven[:2]] == [7000, 6500]
+    assert [r.upper - r.lower for r in uneven[:2]] == [6990, 6490]  # each 10 rows (SLACK) short
     assert plan.split(page(1, 499), total=499) == []  # a short first page is the whole scan
     few = plan.split(page(1, 500), total=900)  # one page left: one range, not three
     assert [(r.lower, r.upper) for r in few] == [(500, None)]
     sparse = plan.split(page(1, 1000)[::2], total=2100)  # every other id: a page spans ~1,000 ids
-    assert [(r.lower, r.upper) for r in sparse] == [(999, 2997), (2997, 3996), (3996, None)]
+    assert [(r.lower, r.upper) for r in sparse] == [(999, 2977), (2977, 3956), (3956, None)]
+
+
+def test_with_the_slots_capping_the_scan_each_slot_reads_two_ranges() -> None:
+    assert ranges_per_slot(3, slot_limit=3) == RANGES_PER_SLOT == 2
+    assert ranges_per_slot(2, slot_limit=3) == 1  # nothing else would keep it at 2 in flight
+    assert ranges_per_slot(1, slot_limit=1) == 1
+    plan = ScanPlan([], None, None, page_size=500, parallel=3, per_slot=2)
+    ranges = plan.split(page(1, 500), total=20_000)  # 39 pages + the open range's empty one
+    assert [(r.lower, r.upper) for r in ranges] == [
+        (500, 4000),
+        (4000, 7500),
+        (7500, 11000),
+        (11000, 14500),
+        (14500, 17500),
+        (17500, None),
+    ]
+
+
+def requests_per_range(ids: list[int], bounds: list[tuple[int, int | None]], page_size: int) -> list[int]:
+    """What each range costs when read: full pages, then a short (or empty) one."""
+    costs = []
+    for lower, upper in bounds:
+        rows = sum(1 for i in ids if i > lower and (upper is None or i <= upper))
+        full = rows // page_size
+        ends_on_bound = (
+            upper is not None
+            and rows > 0
+            and rows % page_size == 0
+            and max((i for i in ids if i <= upper), default=None) == upper
+        )
+        costs.append(full + (0 if ends_on_bound else 1))
+    return costs
+
+
+@pytest.mark.parametrize("ranges", [3, 6])
+@pytest.mark.parametrize("gap_every", [0, 97, 13])
+def test_ranges_cover_every_id_once_and_cost_the_pages_when_ids_have_gaps(
+    ranges: int, gap_every: int
+) -> None:
+    ids = [i for i in range(1, 20_500) if not gap_every or i % gap_every]  # every n-th id deleted
+    first, rest = ids[:500], ids[500:]
+    bounds = plan_ranges([{"id": i} for i in first], len(ids), ranges, 500)
+    assert len(bounds) == ranges and bounds[0][0] == first[-1] and bounds[-1][1] is None
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))  # contiguous: no id between two
+    owners = [sum(1 for lo, hi in bounds if i > lo and (hi is None or i <= hi)) for i in rest]
+    assert set(owners) == {1}  # every id after the first page in exactly one range
+    costs = requests_per_range(rest, bounds, 500)
+    pages = -(-len(rest) // 500)
+    assert sum(costs) <= pages + 1  # at most the open range's empty page on top of the pages
+    assert max(costs) - min(costs) <= 1  # balanced: the ranges finish in the same round
 
 
 def test_a_range_stops_on_a_short_page_or_a_full_one_ending_on_its_bound() -> None:
