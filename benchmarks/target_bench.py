@@ -46,7 +46,7 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / ".cache"
-GENERATOR = ROOT.parent / "shared" / "tools" / "gen_singer.py"
+GENERATOR = Path(os.environ.get("BENCH_GENERATOR", ROOT.parent / "shared" / "tools" / "gen_singer.py"))
 TARGET = ROOT / ".venv" / "bin" / "target-sql"
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -75,7 +75,7 @@ def data_files(rows: int) -> tuple[Path, Path]:
     singer, csv_path = CACHE / f"tickets_{rows}.singer", CACHE / f"tickets_{rows}.csv"
     if not (singer.exists() and csv_path.exists()):
         if not GENERATOR.exists():
-            sys.exit(f"{GENERATOR} not found: pass the shared tools folder next to the repo.")
+            sys.exit(f"{GENERATOR} not found: set BENCH_GENERATOR to the path of gen_singer.py.")
         print(f"generating {rows:,} tickets (about {rows // 7500} s) ...", flush=True)
         subprocess.run(
             [
