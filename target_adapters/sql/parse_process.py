@@ -4,7 +4,8 @@ On PostgreSQL the target is CPU-bound on one core: parsing JSON and building
 rows cost about as much as handing rows to the driver. This module moves the
 first two to a child process (``python -m target_adapters.sql.parse_process``),
 so they run on the other core while the target writes. The child reads the
-target's stdin and sends back *chunks*: lists of items in input order,
+target's stdin (or, for another input, a pipe a thread of the target feeds) and
+sends back *chunks*: lists of items in input order,
 
 * ``("lines", stream, keys, [line, ...])``: for PostgreSQL, records already
   stamped, validated, built and formatted as COPY text lines (by psycopg's C

@@ -4,7 +4,7 @@ PostgreSQL text and jsonb refuse U+0000. Looking for the escape in the raw line
 costs one ``memmem``; only the rare line that has it pays for a walk over its
 values, so the per-field converters need no NUL test at all.
 
-Reading stdin for the target, the lines are parsed by the parsing process
+With the target's parsing process on, the lines are parsed by a child process
 (:mod:`.parse_process`); this reader then applies its items in order, and parses
 again only the lines the child could not (to explain what is wrong with them).
 """
@@ -43,7 +43,7 @@ class SQLSingerReader(FastSingerReader):
     """Parses with orjson; drops NUL characters when ``strip_nul`` is set."""
 
     strip_nul = False
-    # Set by the target: stdin is then read by a second process (see parse_process).
+    # Set by the target: the input is then parsed by a second process (see parse_process).
     row_consumer: RowConsumer | None = None
 
     def deserialize_json(self, line: str | bytes) -> dict:

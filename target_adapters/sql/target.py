@@ -7,9 +7,10 @@ sink's buffered rows go to the writer thread as batches, followed by the latest
 STATE message, so a state is written to stdout only after everything before it
 is committed, and the STATEs right after a full batch are not held back.
 
-Reading stdin, the parsing and row building run in a second process
-(:mod:`.parse_process`); its rows arrive through :meth:`TargetSQL.take_rows`, in
-input order with the other messages, and take the same checkpoints.
+With ``parse_process`` on (the default, without stream maps), parsing and row
+building run in a second process (:mod:`.parse_process`); its rows arrive through
+:meth:`TargetSQL.take_lines` and :meth:`TargetSQL.take_rows`, in input order with
+the other messages, and take the same checkpoints.
 """
 
 from __future__ import annotations
@@ -118,8 +119,8 @@ class TargetSQL(BatchAsRecords, TargetHooks, SQLTarget):
             th.BooleanType,
             default=True,
             description=(
-                "Parse records and build rows in a second process, on another core, when "
-                "reading stdin without stream maps (see the README's Speed section)."
+                "Parse records and build rows in a second process, on another core, "
+                "unless stream maps or flattening are configured (see the README's Speed section)."
             ),
         ),
         th.Property(
