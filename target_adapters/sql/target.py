@@ -7,7 +7,7 @@ sink's buffered rows go to the writer thread as batches, followed by the latest
 STATE message, so a state is written to stdout only after everything before it
 is committed, and the STATEs right after a full batch are not held back.
 
-With ``parse_process`` on (the default, without stream maps), parsing and row
+On PostgreSQL with ``parse_process`` on (the default, without stream maps), parsing and row
 building run in a second process (:mod:`.parse_process`); its rows arrive through
 :meth:`TargetSQL.take_lines` and :meth:`TargetSQL.take_rows`, in input order with
 the other messages, and take the same checkpoints.
@@ -119,7 +119,7 @@ class TargetSQL(BatchAsRecords, TargetHooks, SQLTarget):
             th.BooleanType,
             default=True,
             description=(
-                "Parse records and build rows in a second process, on another core, "
+                "PostgreSQL: parse records and build rows in a second process, on another core, "
                 "unless stream maps or flattening are configured (see the README's Speed section)."
             ),
         ),
@@ -154,9 +154,13 @@ class TargetSQL(BatchAsRecords, TargetHooks, SQLTarget):
         self._pipeline = BatchPipeline(depth=1)
         url = str(self.config.get("sqlalchemy_url", ""))
         reader = t.cast(SQLSingerReader, self.message_reader)
-        reader.strip_nul = url.startswith("postgresql")
+        postgres = url.startswith("postgresql")
+        reader.strip_nul = postgres
         self._fast_path = not (self.config.get("stream_maps") or self.config.get("flattening_enabled"))
-        if self._fast_path and self.config.get("parse_process", True):
+        # PostgreSQL only: there the server works on the other core and the target was the
+        # bottleneck; SQLite and MySQL bind rows in this process, where a second one would
+        # add its memory (and little speed).
+        if postgres and self._fast_path and self.config.get("parse_process", True):
             reader.row_consumer = self
 
     def on_record(self, message_dict: dict) -> None:

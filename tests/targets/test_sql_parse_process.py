@@ -1,6 +1,6 @@
-"""target-sql's parsing process: same rows and states as parsing in the target, in order,
-bounded in memory, and every failure (a bad record in a later chunk, the child dying)
-stops the run with a clear error and no state past unsaved rows."""
+"""target-sql's parsing process (PostgreSQL): same rows and states as parsing in the target,
+in order, bounded in memory, and every failure (a bad record in a later chunk, the child
+dying) stops the run with a clear error and no state past unsaved rows."""
 
 from __future__ import annotations
 
@@ -78,14 +78,13 @@ def run(config: dict, messages: list[dict], capsys: pytest.CaptureFixture) -> li
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
 
 
-@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
 def test_parsing_process_stores_what_the_target_alone_stores(
-    dialect: str, tmp_path: Path, capsys: pytest.CaptureFixture
+    tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     messages = mixed_stream()
     stored, states = [], []
     for parse_process in (True, False):
-        with contextlib.contextmanager(make_sql_destination)(dialect, tmp_path) as destination:
+        with contextlib.contextmanager(make_sql_destination)("postgresql", tmp_path) as destination:
             config = {**destination.config, "batch_size_rows": 700, "parse_process": parse_process}
             states.append(run(config, messages, capsys))
             stored.append(
@@ -110,18 +109,19 @@ def test_parsing_process_stores_what_the_target_alone_stores(
     assert by_id[5049][4] == "49"
 
 
-@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+@pytest.mark.parametrize("parse_process", [True, False])
 def test_a_bad_record_in_a_later_chunk_rolls_back_its_batch_and_holds_the_state(
-    dialect: str, tmp_path: Path
+    parse_process: bool, tmp_path: Path
 ) -> None:
     messages: list[dict] = [schema()]
     for i in range(1, 3 * CHUNK_ROWS + 500):
         messages.append(record(i, title="x", hours=1.5) if i != 2700 else record(i, hours="many"))
         if i % 500 == 0:
             messages.append(state(i))
-    with contextlib.contextmanager(make_sql_destination)(dialect, tmp_path) as destination:
+    with contextlib.contextmanager(make_sql_destination)("postgresql", tmp_path) as destination:
         config = tmp_path / "config.json"
-        config.write_text(json.dumps({**destination.config, "batch_size_rows": 1000}))
+        settings = {**destination.config, "batch_size_rows": 1000, "parse_process": parse_process}
+        config.write_text(json.dumps(settings))
         done = subprocess.run([TARGET, "--config", str(config)], input=encode(messages), capture_output=True)
         assert done.returncode != 0
         assert "stream 'tickets', record #2700: field 'hours'" in done.stderr.decode()
@@ -130,6 +130,7 @@ def test_a_bad_record_in_a_later_chunk_rolls_back_its_batch_and_holds_the_state(
         assert emitted[-1] == {"position": 2000}
 
 
+@pytest.mark.parametrize("sql_destination", ["postgresql"], indirect=True)
 def test_the_parsing_process_dying_stops_the_run_clearly(
     sql_destination: SQLDestination, tmp_path: Path
 ) -> None:
