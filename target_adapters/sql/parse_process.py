@@ -1,38 +1,39 @@
-"""Parse Singer lines and build rows in a second process, handed back in order.
+"""Parse Singer lines and build rows in two more processes, handed back in order.
 
-On PostgreSQL the target is CPU-bound on one core: parsing JSON and building
-rows cost about as much as handing rows to the driver. This module moves the
-first two to a child process (``python -m target_adapters.sql.parse_process``),
-so they run on the other core while the target writes. The child reads the
-target's stdin (or, for another input, a pipe a thread of the target feeds) and
-sends back *chunks*: lists of items in input order,
+On PostgreSQL the target is CPU-bound: parsing JSON, building rows and formatting
+them for COPY cost more than the server's work on the other side. This module
+moves that work to ``PROCESSES`` child processes (``python -m
+target_adapters.sql.parse_process``), so it runs on every core while the target
+only de-duplicates rows and hands bytes to ``COPY``.
 
-* ``("lines", stream, keys, [line, ...])``: for PostgreSQL, records already
-  stamped, validated, built and formatted as COPY text lines (by psycopg's C
-  formatter, :mod:`.copy_text`), with each row's key (``keys`` is None for a
-  stream without key properties); the target only de-duplicates and writes bytes;
-* ``("rows", stream, [row, ...])``: the same as row tuples (MySQL/MariaDB, SQLite,
-  and deletion records, which the target merges with the row they mark);
-* ``("msg", message)``: any other message (SCHEMA, STATE, ACTIVATE_VERSION, BATCH,
-  and records of a stream the child has no row builder for);
+A feeder thread of the target reads the input (stdin, or any file) in blocks of
+whole lines and gives them to the children in turn; the target reads each block's
+result back in the same turn, so items come out in input order:
+
+* ``("lines", stream, keys, [line, ...])``: records already stamped, validated,
+  built and formatted as COPY text lines (by psycopg's C formatter,
+  :mod:`.copy_text`), with each row's key (``keys`` is None for a stream without
+  key properties); the target only de-duplicates and writes bytes;
+* ``("rows", stream, [row, ...])``: the same as row tuples (deletion records,
+  which the target merges with the row they mark, and a stream whose RowSpec asks
+  for tuples);
+* ``("msg", message)``: any other message (STATE, ACTIVATE_VERSION, BATCH, and
+  records of a stream the children have no row builder for);
 * ``("line", number, raw)``: a line orjson refused, for the target's reader to
   parse again and explain (bad JSON, lone surrogates, non-finite numbers);
-* ``("bad", stream, record, BadField)``: a record its row builder refused;
-  the target raises the same error as without the child;
-* ``("error", text)``: the child itself failed; ``("end",)``: all input was read.
+* ``("bad", stream, record, BadField)``: a record its row builder refused; the
+  target raises the same error as without the children;
+* ``("schema", number, raw)``: a line that may be a SCHEMA (it holds the bytes
+  ``SCHEMA``). The feeder stops there until the target has parsed it, set up the
+  table and sent every child the stream's :class:`RowSpec` (:meth:`ParsePool.resume`),
+  so no row is ever built with an old schema.
 
-Ordering: the target applies items one by one, exactly as if it had read the
-lines itself, so a STATE is handled after the records before it, and emitted only
-once they are committed (see :mod:`.target`). At each SCHEMA the child sends what
-it has and waits for the target's :class:`RowSpec` for that stream (the target
-sets up the table first), so rows are never built with an old schema.
-
-Memory is bounded: a chunk holds at most ``CHUNK_ROWS`` rows; the child blocks on
-the pipe while the target has not read the previous one. A chunk is also sent as
-soon as the input has nothing more to read, so a slow tap's STATE is not held back.
-
-Only orjson and the row builder are imported here, not singer-sdk or SQLAlchemy,
-which keeps the child small (about 20 MB).
+``_sdc_sequence`` is the sink's start value plus the input line number, so it
+grows in input order whichever child stamps it. Memory is bounded: at most
+``_BLOCKS`` blocks are in flight; the feeder blocks when the target does not
+read. A block is sent as soon as the input has nothing more to read, so a slow
+tap's STATE is not held back. The children import only orjson, the row builder and
+psycopg's formatter (not singer-sdk or SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import marshal
 import operator
 import os
 import pickle
 import queue
-import select
 import struct
 import subprocess
 import sys
@@ -59,10 +60,11 @@ import orjson
 from target_adapters.common.schema_types import ColumnType
 from target_adapters.sql.rows import MYSQL, POSTGRES, SQLITE, BadField, RowBuilder, compile_rows, stamp
 
-CHUNK_ROWS = 1_000
-_QUEUED = 2  # chunks waiting for the sender thread, besides the one it writes
+PROCESSES = 2  # one per core of the machine this was tuned on; the database has its own
+_BLOCKS = 6  # blocks read ahead and not yet taken by the target, over all children
 _READ = 1 << 20
-_HEADER = struct.Struct("<QB")  # payload length, encoding (0 marshal, 1 pickle)
+_HEADER = struct.Struct("<QB")  # payload length, kind (0 marshal, 1 pickle, 2 block of lines)
+_NUMBER = struct.Struct("<Q")  # a block's first line number
 _STYLES = {"postgresql": POSTGRES, "mysql": MYSQL, "sqlite": SQLITE}
 _NUL = b"\\u0000"
 _DELETED = "_sdc_deleted_at"
@@ -78,7 +80,7 @@ class RowSpec:
     keys: list[str]
     columns: list[str]  # the sink's row order, checked against the child's compilation
     with_metadata: bool
-    sequence: int  # the sink's last _sdc_sequence
+    sequence: int  # the sink's _sdc_sequence at set-up; a record's is this plus its line number
     sync_started_at: t.Any
     copy_lines: bool  # send COPY text lines (PostgreSQL on a UTF-8 connection) instead of tuples
 
@@ -124,80 +126,150 @@ def _read_exactly(fd: int, size: int) -> bytes:
     return b"".join(parts)
 
 
-class ParseProcess:
-    """The child, seen from the target: its items in input order, and replies at SCHEMA."""
+class _Process:
+    """One child: blocks of lines and RowSpecs in on its stdin, one result frame per block out."""
 
-    def __init__(self, strip_nul: bool, source: t.IO[t.Any] | None = None) -> None:
-        """Start the child on the target's stdin, or on ``source`` fed to it by a thread."""
-        control_read, self._control = os.pipe()
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(control_read), "1" if strip_nul else "0"],
-            stdin=None if source is None else subprocess.PIPE,
+    def __init__(self, strip_nul: bool) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", __name__, "1" if strip_nul else "0"],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            pass_fds=(control_read,),
         )
-        os.close(control_read)
-        assert self._proc.stdout is not None
-        self._out = self._proc.stdout.fileno()
-        self._feeder: threading.Thread | None = None
-        if source is not None:
-            self._feeder = threading.Thread(
-                target=self._feed, args=(source,), name="target-sql-feeder", daemon=True
-            )
-            self._feeder.start()
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin = self.proc.stdin.fileno()
+        self.stdout = self.proc.stdout.fileno()
 
-    def _feed(self, source: t.IO[t.Any]) -> None:
-        """Copy ``source`` (bytes or text) to the child's stdin."""
-        stdin = t.cast(t.IO[bytes], self._proc.stdin)
+    def send(self, kind: int, payload: bytes) -> None:
+        _write_all(self.stdin, _HEADER.pack(len(payload), kind) + payload)
+
+    def end_input(self) -> None:
+        t.cast(t.IO[bytes], self.proc.stdin).close()
+
+    def result(self) -> list[tuple]:
         try:
-            while data := source.read(_READ):
-                stdin.write(data.encode() if isinstance(data, str) else data)
-            stdin.close()
-        except (BrokenPipeError, ValueError):  # the child stopped first (or was stopped)
-            pass
+            size, kind = _HEADER.unpack(_read_exactly(self.stdout, _HEADER.size))
+            return t.cast(list, _decode(kind, _read_exactly(self.stdout, size)))
+        except EOFError:
+            code = self.proc.wait()
+            msg = (
+                f"target-sql's parsing process stopped before the end of the input (exit code "
+                f"{code}); nothing after the last emitted state was saved. See the messages above."
+            )
+            raise RuntimeError(msg) from None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                t.cast(t.IO[bytes], pipe).close()
+
+
+class ParsePool:
+    """The children, seen from the target: their items in input order."""
+
+    def __init__(
+        self, strip_nul: bool, source: t.IO[t.Any] | None = None, processes: int = PROCESSES
+    ) -> None:
+        """Start the children and the feeder thread on ``source`` (default: stdin)."""
+        self._children = [_Process(strip_nul) for _ in range(processes)]
+        self._jobs: queue.Queue[tuple] = queue.Queue(maxsize=_BLOCKS)
+        self._resumed = threading.Event()
+        self._closing = False
+        read = source.read if source is not None else functools.partial(os.read, sys.stdin.fileno())
+        self._feeder = threading.Thread(
+            target=self._feed, args=(read,), name="target-sql-feeder", daemon=True
+        )
+        self._feeder.start()
 
     def items(self) -> t.Iterator[tuple]:
-        """Every item the child sends, in input order, up to its ``("end",)``."""
-        while True:
-            try:
-                size, kind = _HEADER.unpack(_read_exactly(self._out, _HEADER.size))
-                chunk = _decode(kind, _read_exactly(self._out, size))
-            except EOFError:
-                code = self._proc.wait()
-                msg = (
-                    f"target-sql's parsing process stopped before the end of the input (exit code "
-                    f"{code}); nothing after the last emitted state was saved. See the messages above."
-                )
-                raise RuntimeError(msg) from None
-            for item in chunk:
-                if item[0] == "end":
-                    return
+        """Every item, in input order, up to the end of the input."""
+        while (job := self._jobs.get())[0] != "end":
+            if job[0] == "error":
+                raise job[1]
+            if job[0] == "schema":
+                yield job
+                continue
+            for item in self._children[job[1]].result():
                 if item[0] == "error":
                     msg = f"target-sql's parsing process failed: {item[1]}"
                     raise RuntimeError(msg)
                 yield item
 
-    def reply(self, spec: RowSpec | None) -> None:
-        """Answer the SCHEMA the child is waiting at: how to build that stream's rows (None: don't)."""
-        payload = pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
-        _write_all(self._control, _HEADER.pack(len(payload), 1) + payload)
+    def resume(self, spec: RowSpec | None) -> None:
+        """After a ``schema`` item: give every child the stream's RowSpec (None: none), go on reading."""
+        if spec is not None:
+            payload = pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
+            for child in self._children:
+                child.send(1, payload)
+        self._resumed.set()
 
     def close(self) -> None:
-        """Stop the child (it is still running only when the target stops early)."""
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.wait()
-        if self._feeder is not None:
-            self._feeder.join()
-        os.close(self._control)
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
+        """Stop the feeder and the children (still running only when the target stops early)."""
+        self._closing = True
+        self._resumed.set()
+        for child in self._children:
+            child.stop()
+        while self._feeder.is_alive():  # unblock a feeder waiting for room in the queue
+            with contextlib.suppress(queue.Empty):
+                self._jobs.get_nowait()
+            self._feeder.join(0.05)
+
+    def _feed(self, read: t.Callable[[int], t.Any]) -> None:
+        """Cut the input into blocks of whole lines, in turn to each child; stop at each SCHEMA."""
+        number, turn = 1, 0
+        try:
+            for data in _blocks(read):
+                while data and not self._closing:
+                    at = data.find(b"SCHEMA")
+                    if at < 0:
+                        block, line, data = data, b"", b""
+                    else:
+                        start = data.rfind(b"\n", 0, at) + 1
+                        end = data.find(b"\n", at) + 1 or len(data)
+                        block, line, data = data[:start], data[start:end], data[end:]
+                    if block:
+                        self._jobs.put(("block", turn))
+                        self._children[turn].send(2, _NUMBER.pack(number) + block)
+                        turn = (turn + 1) % len(self._children)
+                        number += block.count(b"\n")
+                    if line:
+                        self._resumed.clear()
+                        self._jobs.put(("schema", number, line.rstrip(b"\n")))
+                        self._resumed.wait()
+                        number += 1
+            for child in self._children:
+                child.end_input()
+        except (OSError, ValueError) as exc:  # a child stopped, or the target closed the pool
+            if not self._closing:
+                self._jobs.put(("error", exc))
+            return
+        self._jobs.put(("end",))
+
+
+def _blocks(read: t.Callable[[int], t.Any]) -> t.Iterator[bytes]:
+    """Whole lines as they arrive, in blocks of up to about ``_READ`` bytes."""
+    pending = b""
+    while True:
+        data = read(_READ)
+        if isinstance(data, str):
+            data = data.encode()
+        if not data:
+            if pending:
+                yield pending  # the last line had no newline
+            return
+        data = pending + data
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield data[:cut]
+        pending = data[cut:]
 
 
 class _Stream:
-    """A stream's compiled row builder and metadata counter, in the child."""
+    """A stream's compiled row builder and metadata values, in the child."""
 
-    def __init__(self, spec: RowSpec, sequence: int) -> None:
+    def __init__(self, spec: RowSpec) -> None:
         compiled = compile_rows(spec.stream, spec.types, _STYLES[spec.dialect], required=spec.keys)
         if compiled.columns != spec.columns:
             msg = (
@@ -214,85 +286,75 @@ class _Stream:
         self.key_of = operator.itemgetter(*key_index) if key_index else None
         self.deleted = spec.columns.index(_DELETED) if _DELETED in spec.columns else None
         self.with_metadata = spec.with_metadata
-        self.sequence = max(sequence, spec.sequence)
+        self.sequence = spec.sequence
         self.shared = {"_sdc_sync_started_at": spec.sync_started_at}
 
 
 class _Child:
-    """Reads lines from ``source``, writes chunks to ``out``, reads RowSpecs from ``control``."""
+    """In the child: reads frames from ``source``, writes one result frame a block to ``out``."""
 
-    def __init__(self, source: int, out: int, control: int, strip_nul: bool) -> None:
-        self.source, self.out, self.control, self.strip_nul = source, out, control, strip_nul
+    def __init__(self, source: int, out: int, strip_nul: bool) -> None:
+        self.source, self.out, self.strip_nul = source, out, strip_nul
         self.streams: dict[str, _Stream] = {}
-        self.items: list[tuple] = []
-        self.rows = 0
-        self._new_chunk()
-        self.outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED)
+        self.outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
         self.send_error: OSError | None = None
         self.sender = threading.Thread(target=self._send_all, name="target-sql-parse-sender", daemon=True)
         self.sender.start()
 
-    def _new_chunk(self) -> None:
-        """Start a chunk: records received now share one receive time (one dict update a record)."""
-        self.items, self.rows = [], 0
+    def run(self) -> None:
+        inbox: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=2)
+        threading.Thread(target=self._receive_all, args=(inbox,), daemon=True).start()
+        while (frame := inbox.get()) is not None:
+            kind, payload = frame
+            if kind == 2:
+                self.block(_NUMBER.unpack_from(payload)[0], memoryview(payload)[_NUMBER.size :])
+            else:
+                self.learn(t.cast(RowSpec, _decode(kind, payload)))
+        self.outbox.put(None)
+        self.sender.join()
+
+    def _receive_all(self, inbox: queue.Queue[tuple[int, bytes] | None]) -> None:
+        """The receiver thread: the feeder's next block waits here, not in the pipe, while one is parsed."""
+        try:
+            while True:
+                size, kind = _HEADER.unpack(_read_exactly(self.source, _HEADER.size))
+                inbox.put((kind, _read_exactly(self.source, size)))
+        except (EOFError, OSError):
+            inbox.put(None)  # the end of the input (or the target is gone)
+
+    def block(self, number: int, data: memoryview) -> None:
+        """Parse one block of lines; queue its items as one frame for the sender thread."""
+        self.items: list[tuple] = []
         self.open: tuple | None = None  # the last item, while rows of the same kind can join it
         now = dt.datetime.now(dt.UTC).isoformat()
         for stream in self.streams.values():
             stream.shared["_sdc_received_at"] = stream.shared["_sdc_batched_at"] = now
-
-    def send(self) -> None:
-        """Queue the chunk for the sender thread (blocks while ``_QUEUED`` chunks wait)."""
-        if self.items:
-            self._raise_if_send_failed()
-            self.outbox.put(_encode(self.items))
-        self._new_chunk()
-
-    def finish(self) -> None:
-        """Wait until every queued chunk is written."""
-        self.outbox.put(None)
-        self.sender.join()
-        self._raise_if_send_failed()
-
-    def _raise_if_send_failed(self) -> None:
+        lines = bytes(data).split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        take = self.take
+        for number, line in enumerate(lines, start=number):  # noqa: B020  # the block's first line number
+            take(number, line)
         if self.send_error is not None:
             raise self.send_error
+        self.outbox.put(_encode(self.items))
 
     def _send_all(self) -> None:
         """The sender thread: writing to the pipe releases the GIL, so parsing goes on meanwhile."""
-        while True:
-            data = self.outbox.get()
+        while (data := self.outbox.get()) is not None:
             try:
-                if data is None:
-                    return
-                if self.send_error is None:
-                    _write_all(self.out, data)
+                _write_all(self.out, data)
             except OSError as exc:  # the target stopped reading
                 self.send_error = exc
-            finally:
-                self.outbox.task_done()
+                return
 
-    def run(self) -> None:
-        number = 0
-        for lines, idle in _lines(self.source):
-            for line in lines:
-                number += 1
-                if not self.take(number, line):
-                    self.send()
-                    self.finish()
-                    return
-            if self.rows >= CHUNK_ROWS or idle:
-                self.send()
-        self.items.append(("end",))
-        self.send()
-        self.finish()
-
-    def take(self, number: int, line: bytes) -> bool:
-        """Add one line to the chunk; False after a record that stops the run."""
+    def take(self, number: int, line: bytes) -> None:
+        """Add one line's item (or its row) to the block's items."""
         try:
             message = orjson.loads(line)
         except orjson.JSONDecodeError:
             self.raw(number, line)
-            return True
+            return
         if self.strip_nul and _NUL in line:
             message = without_nul(message)
         kind = message.get("type") if message.__class__ is dict else None
@@ -302,14 +364,13 @@ class _Child:
             record = message.get("record")
             if stream is not None and record.__class__ is dict:
                 if stream.with_metadata:
-                    stream.sequence += 1
-                    stamp(record, message, stream.shared, stream.sequence)
+                    stamp(record, message, stream.shared, stream.sequence + number)
                 try:
                     row = stream.build(record)
                 except BadField as exc:
+                    self.open = None
                     self.items.append(("bad", name, record, exc))
-                    return False
-                self.rows += 1
+                    return
                 if stream.copy_lines and (stream.deleted is None or row[stream.deleted] is None):
                     lines = self.open
                     if lines is None or lines[0] != "lines" or lines[1] != name:
@@ -318,80 +379,46 @@ class _Child:
                     if stream.key_of is not None:
                         lines[2].append(stream.key_of(row))
                     lines[3].append(stream.format(row))
-                    return True
+                    return
                 rows = self.open
                 if rows is None or rows[0] != "rows" or rows[1] != name:
                     rows = self.open = ("rows", name, [])
                     self.items.append(rows)
                 rows[2].append(row)
-                return True
+                return
         if kind is None:
             self.raw(number, line)
-            return True
+            return
+        if kind == "SCHEMA":  # spelled with escapes (\\u0053...), so the feeder did not stop at it
+            msg = (
+                f"input line {number} is a SCHEMA message whose type is written with escapes; "
+                "set parse_process to false to read such a stream"
+            )
+            raise ValueError(msg)
         self.open = None
         self.items.append(("msg", message))
-        if kind == "SCHEMA":
-            self.send()
-            self.outbox.join()  # the target sees the SCHEMA before it answers
-            self.learn(_receive(self.control))
-        return True
 
     def raw(self, number: int, line: bytes) -> None:
-        """A line for the target's reader to parse and explain; forget every stream's builder,
-        in case the line was a SCHEMA (the target answers only SCHEMAs the child saw)."""
+        """A line for the target's reader to parse and explain."""
         self.open = None
         self.items.append(("line", number, line))
-        self.streams.clear()
 
-    def learn(self, spec: RowSpec | None) -> None:
-        if spec is None:
-            return
-        previous = self.streams.get(spec.stream)
-        stream = _Stream(spec, previous.sequence if previous else 0)
-        stream.shared["_sdc_received_at"] = stream.shared["_sdc_batched_at"] = dt.datetime.now(
-            dt.UTC
-        ).isoformat()
-        self.streams[spec.stream] = stream
-
-
-def _receive(control: int) -> RowSpec | None:
-    size, kind = _HEADER.unpack(_read_exactly(control, _HEADER.size))
-    return t.cast(RowSpec | None, _decode(kind, _read_exactly(control, size)))
-
-
-def _lines(fd: int) -> t.Iterator[tuple[list[bytes], bool]]:
-    """Complete lines as they arrive, and whether the input had nothing more to read then."""
-    pending: list[bytes] = []
-    while True:
-        data = os.read(fd, _READ)
-        if not data:
-            last = b"".join(pending)
-            if last:  # the last line had no newline
-                yield [last], True
-            return
-        if b"\n" not in data:
-            pending.append(data)
-            continue
-        pending.append(data)
-        lines = b"".join(pending).split(b"\n")
-        pending = [lines.pop()]
-        idle = not select.select([fd], [], [], 0)[0]
-        yield lines, idle
+    def learn(self, spec: RowSpec) -> None:
+        self.streams[spec.stream] = _Stream(spec)
 
 
 def main(argv: list[str]) -> int:
-    """The child: stdin is the Singer input, stdout goes to the target, argv[0] is the control pipe."""
-    with contextlib.suppress(OSError, AttributeError):  # Linux: fewer wake-ups per chunk
+    """The child: frames in on stdin, results out on stdout; argv[0] is "1" to strip NUL."""
+    with contextlib.suppress(OSError, AttributeError):  # Linux: fewer wake-ups per frame
         fcntl.fcntl(sys.stdout.fileno(), fcntl.F_SETPIPE_SZ, _READ)
-    child = _Child(sys.stdin.fileno(), sys.stdout.fileno(), int(argv[0]), argv[1] == "1")
+    child = _Child(sys.stdin.fileno(), sys.stdout.fileno(), argv[0] == "1")
     try:
         child.run()
-    except (EOFError, BrokenPipeError):
+    except BrokenPipeError:
         return 1  # the target stopped first; it reports why
     except BaseException:
-        child.items.append(("error", traceback.format_exc()))
-        child.send()
-        child.finish()
+        with contextlib.suppress(OSError):
+            _write_all(child.out, _encode([("error", traceback.format_exc())]))
         return 1
     return 0
 

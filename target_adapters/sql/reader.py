@@ -19,7 +19,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_adapters._sdk_compat import unknown_message
 from target_adapters.common.reader import FastSingerReader
-from target_adapters.sql.parse_process import ParseProcess, RowSpec, without_nul
+from target_adapters.sql.parse_process import ParsePool, RowSpec, without_nul
 from target_adapters.sql.rows import BadField
 
 
@@ -123,9 +123,9 @@ class SQLSingerReader(FastSingerReader):
         counts: Counter[str],
     ) -> Counter[str]:
         """stdin parsed and built into rows by the parsing process; its items applied in order."""
-        child = ParseProcess(self.strip_nul, file_input)
+        pool = ParsePool(self.strip_nul, file_input)
         try:
-            for item in child.items():
+            for item in pool.items():
                 tag = item[0]
                 if tag == "lines":
                     consumer.take_lines(item[1], item[2], item[3])
@@ -134,13 +134,16 @@ class SQLSingerReader(FastSingerReader):
                     consumer.take_rows(item[1], item[2])
                     counts["RECORD"] += len(item[2])
                 elif tag == "msg":
-                    if self._dispatch(0, item[1], item[1], by_type, counts) == "SCHEMA":
-                        child.reply(consumer.row_spec(item[1].get("stream", "")))
-                elif tag == "line":
+                    self._dispatch(0, item[1], item[1], by_type, counts)
+                elif tag in ("line", "schema"):
                     self.line_number = item[1]
-                    self._dispatch(item[1], item[2], self.deserialize_json(item[2]), by_type, counts)
+                    message = self.deserialize_json(item[2])
+                    kind = self._dispatch(item[1], item[2], message, by_type, counts)
+                    if tag == "schema":
+                        stream = message.get("stream", "") if kind == "SCHEMA" else None
+                        pool.resume(consumer.row_spec(stream) if stream is not None else None)
                 else:  # "bad"
                     consumer.refuse(item[1], item[2], item[3])
         finally:
-            child.close()
+            pool.close()
         return counts

@@ -18,12 +18,13 @@ import pytest
 
 from target_adapters.common.schema_types import column_types
 from target_adapters.sql import TargetSQL
-from target_adapters.sql.parse_process import CHUNK_ROWS, ParseProcess, RowSpec
-from target_adapters.sql.rows import SQLITE, compile_rows
+from target_adapters.sql.parse_process import ParsePool, RowSpec
+from target_adapters.sql.rows import POSTGRES, compile_rows
 
 from .conftest import SQLDestination, make_sql_destination
 
 TARGET = str(Path(sys.executable).with_name("target-sql"))
+BLOCK_ROWS = 1_000  # more records than a block of input holds (1 MB; these lines are short)
 PROPERTIES = {
     "id": {"type": "integer"},
     "title": {"type": ["string", "null"]},
@@ -59,7 +60,7 @@ def mixed_stream() -> list[dict]:
     (one for a row buffered in the same batch, one for a row of an earlier batch), a
     schema change, and STATEs in between."""
     messages = [schema()]
-    for i in range(1, 2 * CHUNK_ROWS + 500):
+    for i in range(1, 2 * BLOCK_ROWS + 500):
         messages.append(record(i % 1700 + 1, title=f"t{i}\ttab", hours=i / 4, notes={"n": i}))
         if i % 400 == 0:
             messages.append(state(i))
@@ -114,7 +115,7 @@ def test_a_bad_record_in_a_later_chunk_rolls_back_its_batch_and_holds_the_state(
     parse_process: bool, tmp_path: Path
 ) -> None:
     messages: list[dict] = [schema()]
-    for i in range(1, 3 * CHUNK_ROWS + 500):
+    for i in range(1, 3 * BLOCK_ROWS + 500):
         messages.append(record(i, title="x", hours=1.5) if i != 2700 else record(i, hours="many"))
         if i % 500 == 0:
             messages.append(state(i))
@@ -153,9 +154,12 @@ def test_the_parsing_process_dying_stops_the_run_clearly(
     while not (sql_destination.has_table("tickets") and sql_destination.count("tickets") >= 200):
         assert time.monotonic() < deadline, "rows held back while the input paused"
         time.sleep(0.05)
-    children[0].kill()
+    children[0].kill()  # one of the parsing processes
     with contextlib.suppress(BrokenPipeError):
-        proc.stdin.write(encode([record(i, title="y") for i in range(251, 400)]))
+        for start in range(251, 400, 30):  # blocks for each child in turn, the dead one too
+            proc.stdin.write(encode([record(i, title="y") for i in range(start, start + 30)]))
+            proc.stdin.flush()
+            time.sleep(0.1)
         proc.stdin.close()
     assert proc.wait(timeout=60) != 0
     assert "parsing process stopped before the end of the input" in err.read_text()
@@ -184,18 +188,18 @@ class _Endless(io.RawIOBase):
 
 def test_memory_is_bounded_by_the_queue_not_the_input() -> None:
     source = _Endless()
-    child = ParseProcess(strip_nul=False, source=source)
+    pool = ParsePool(strip_nul=True, source=source)
     try:
-        items = child.items()
-        assert next(items)[0] == "msg"  # the SCHEMA; the child waits for its RowSpec
+        items = pool.items()
+        assert next(items)[0] == "schema"  # the feeder waits until the target answers it
         types = column_types(schema()["schema"])
-        columns = compile_rows("tickets", types, SQLITE, required=["id"]).columns
-        child.reply(RowSpec("tickets", dict(types), "sqlite", ["id"], columns, False, 0, 0, False))
-        assert next(items)[0] == "rows"
-        time.sleep(2)  # the target reads nothing more: the child must stop reading too
+        columns = compile_rows("tickets", types, POSTGRES, required=["id"]).columns
+        pool.resume(RowSpec("tickets", dict(types), "postgresql", ["id"], columns, False, 0, 0, True))
+        assert next(items)[0] == "lines"
+        time.sleep(2)  # the target reads nothing more: the feeder must stop reading too
         taken = source.taken
         time.sleep(1)
-        assert source.taken == taken, "the child kept reading while nobody took its chunks"
-        assert taken < 16 * 2**20, f"{taken} bytes read ahead"
+        assert source.taken == taken, "the input was read on while nobody took the results"
+        assert taken < 24 * 2**20, f"{taken} bytes read ahead"
     finally:
-        child.close()
+        pool.close()
