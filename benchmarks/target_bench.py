@@ -175,7 +175,7 @@ def psql(*args: str) -> None:
     )
 
 
-def bench_postgres(rows: int, mltp_rows: int, in_process: bool) -> list[Run]:
+def bench_postgres(rows: int, mltp_rows: int, parse_process: bool) -> list[Run]:
     singer, csv_path = data_files(rows)
     ddl = CACHE / "tickets_raw.sql"
     subprocess.run(
@@ -185,7 +185,7 @@ def bench_postgres(rows: int, mltp_rows: int, in_process: bool) -> list[Run]:
         "-c",
         "DROP SCHEMA IF EXISTS bench_raw CASCADE; DROP SCHEMA IF EXISTS bench_ours CASCADE;"
         " DROP SCHEMA IF EXISTS bench_mltp CASCADE; DROP SCHEMA IF EXISTS bench_ours_nometa CASCADE;"
-        " DROP SCHEMA IF EXISTS bench_ours_inproc CASCADE; CREATE SCHEMA bench_raw",
+        " DROP SCHEMA IF EXISTS bench_ours_parse CASCADE; CREATE SCHEMA bench_raw",
     )
     psql("-f", str(ddl))
     # Every load starts from a checkpoint, so none pays for the WAL of the one before.
@@ -219,15 +219,15 @@ def bench_postgres(rows: int, mltp_rows: int, in_process: bool) -> list[Run]:
         )
     )
     psql("-c", "CHECKPOINT")
-    if in_process:
+    if parse_process:
         runs.append(
             target_sql(
-                "target-sql, new table, parse_process off",
+                "target-sql, new table, parse_process on",
                 rows,
                 singer,
                 PG_URL,
-                "bench_ours_inproc",
-                parse_process=False,
+                "bench_ours_parse",
+                parse_process=True,
             )
         )
         psql("-c", "CHECKPOINT")
@@ -237,7 +237,7 @@ def bench_postgres(rows: int, mltp_rows: int, in_process: bool) -> list[Run]:
         "-c",
         "DROP SCHEMA IF EXISTS bench_raw CASCADE; DROP SCHEMA IF EXISTS bench_ours CASCADE;"
         " DROP SCHEMA IF EXISTS bench_mltp CASCADE; DROP SCHEMA IF EXISTS bench_ours_nometa CASCADE;"
-        " DROP SCHEMA IF EXISTS bench_ours_inproc CASCADE",
+        " DROP SCHEMA IF EXISTS bench_ours_parse CASCADE",
     )
     return runs
 
@@ -405,9 +405,9 @@ def main() -> None:
         "--mltp-rows", type=int, default=20_000, help="rows for meltanolabs-target-postgres (0 skips it)"
     )
     parser.add_argument(
-        "--in-process",
+        "--parse-process",
         action="store_true",
-        help="also load PostgreSQL with parse_process off (parsing on the target's own core)",
+        help="also load PostgreSQL with parse_process on (parsing in two more processes)",
     )
     parser.add_argument("--only", choices=["postgresql", "mysql", "sqlite"], action="append")
     args = parser.parse_args()
@@ -416,7 +416,7 @@ def main() -> None:
         f"machine: {psutil.cpu_count()} cores, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     if "postgresql" in only:
-        runs = bench_postgres(args.rows, args.mltp_rows, args.in_process)
+        runs = bench_postgres(args.rows, args.mltp_rows, args.parse_process)
         report(f"PostgreSQL, {args.rows:,} ticket-shaped records", runs, GOALS["postgresql"])
         mltp = [r for r in runs if r.label.startswith("meltanolabs")]
         if mltp:

@@ -60,8 +60,9 @@ import orjson
 from target_adapters.common.schema_types import ColumnType
 from target_adapters.sql.rows import MYSQL, POSTGRES, SQLITE, BadField, RowBuilder, compile_rows, stamp
 
-PROCESSES = 2  # one per core of the machine this was tuned on; the database has its own
-_BLOCKS = 6  # blocks read ahead and not yet taken by the target, over all children
+PROCESSES = 2  # one per core of the machine this was measured on (see the README)
+_BLOCKS = 4  # blocks read ahead and not yet taken by the target, over all children
+_BLOCK = 256 << 10  # bytes of input a block holds, about (whole lines)
 _READ = 1 << 20
 _HEADER = struct.Struct("<QB")  # payload length, kind (0 marshal, 1 pickle, 2 block of lines)
 _NUMBER = struct.Struct("<Q")  # a block's first line number
@@ -134,6 +135,8 @@ class _Process:
             [sys.executable, "-m", __name__, "1" if strip_nul else "0"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            # One malloc arena: its three threads would otherwise each grow their own.
+            env={**os.environ, "MALLOC_ARENA_MAX": "1"},
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.stdin = self.proc.stdin.fileno()
@@ -252,7 +255,7 @@ def _blocks(read: t.Callable[[int], t.Any]) -> t.Iterator[bytes]:
     """Whole lines as they arrive, in blocks of up to about ``_READ`` bytes."""
     pending = b""
     while True:
-        data = read(_READ)
+        data = read(_BLOCK)
         if isinstance(data, str):
             data = data.encode()
         if not data:
@@ -302,7 +305,7 @@ class _Child:
         self.sender.start()
 
     def run(self) -> None:
-        inbox: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=2)
+        inbox: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=1)
         threading.Thread(target=self._receive_all, args=(inbox,), daemon=True).start()
         while (frame := inbox.get()) is not None:
             kind, payload = frame

@@ -7,7 +7,7 @@ sink's buffered rows go to the writer thread as batches, followed by the latest
 STATE message, so a state is written to stdout only after everything before it
 is committed, and the STATEs right after a full batch are not held back.
 
-On PostgreSQL with ``parse_process`` on (the default, without stream maps), parsing and row
+On PostgreSQL with ``parse_process`` on (and no stream maps), parsing and row
 building run in a second process (:mod:`.parse_process`); its rows arrive through
 :meth:`TargetSQL.take_lines` and :meth:`TargetSQL.take_rows`, in input order with
 the other messages, and take the same checkpoints.
@@ -117,10 +117,11 @@ class TargetSQL(BatchAsRecords, TargetHooks, SQLTarget):
         th.Property(
             "parse_process",
             th.BooleanType,
-            default=True,
+            default=False,
             description=(
-                "PostgreSQL: parse records and build rows in a second process, on another core, "
-                "unless stream maps or flattening are configured (see the README's Speed section)."
+                "PostgreSQL: parse records and build rows in two more processes, for machines "
+                "with cores to spare (about 100 MB more memory; see the README's Speed section). "
+                "Not used with stream maps or flattening."
             ),
         ),
         th.Property(
@@ -157,10 +158,10 @@ class TargetSQL(BatchAsRecords, TargetHooks, SQLTarget):
         postgres = url.startswith("postgresql")
         reader.strip_nul = postgres
         self._fast_path = not (self.config.get("stream_maps") or self.config.get("flattening_enabled"))
-        # PostgreSQL only: there the server works on the other core and the target was the
-        # bottleneck; SQLite and MySQL bind rows in this process, where a second one would
-        # add its memory (and little speed).
-        if postgres and self._fast_path and self.config.get("parse_process", True):
+        # PostgreSQL only: there the server works on its own core and the target is the
+        # bottleneck; SQLite and MySQL bind rows in this process, where more processes
+        # would add their memory (and little speed).
+        if postgres and self._fast_path and self.config.get("parse_process", False):
             reader.row_consumer = self
 
     def on_record(self, message_dict: dict) -> None:

@@ -136,7 +136,7 @@ def test_the_parsing_process_dying_stops_the_run_clearly(
     sql_destination: SQLDestination, tmp_path: Path
 ) -> None:
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({**sql_destination.config, "batch_size_rows": 100}))
+    config.write_text(json.dumps({**sql_destination.config, "batch_size_rows": 100, "parse_process": True}))
     out, err = tmp_path / "out", tmp_path / "err"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
