@@ -1,5 +1,8 @@
 """Parse Singer lines and build rows in two more processes, handed back in order.
 
+Used on PostgreSQL when the ``parse_process`` setting is on (off by default: on a
+2-core machine the extra CPU and ~100 MB it costs outweigh the gain; see the README).
+
 On PostgreSQL the target is CPU-bound: parsing JSON, building rows and formatting
 them for COPY cost more than the server's work on the other side. This module
 moves that work to ``PROCESSES`` child processes (``python -m
