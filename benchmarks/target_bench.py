@@ -12,11 +12,16 @@ shared and noisy). SQL part, as issue 5 asks:
 * MySQL/MariaDB and SQLite: ``executemany`` of the same rows, already typed, with
   the same driver (PyMySQL, sqlite3) into a table of the same definition, against
   ``target-sql``.
-* Peak RSS of every target process (sampled with psutil), which must stay flat in
-  the number of rows.
+* Peak RSS of every target process (sampled with psutil, target-sql's parsing
+  process included), which must stay under 200 MiB and flat in the number of rows.
 
-Data: ``../shared/tools/gen_singer.py`` (stdlib only) writes the Singer file and
-the CSV once into benchmarks/.cache (git-ignored).
+Each section ends with the ratio of target-sql (new table, ``add_record_metadata``
+on) to the baseline against its goal (issue 13: 0.60 PostgreSQL, 0.50 SQLite), and
+the peak RSS against its limit, each with PASS or MISS.
+
+Data: ``../shared/tools/gen_singer.py`` (stdlib only; elsewhere: set
+``BENCH_GENERATOR``) writes the Singer file and the CSV once into benchmarks/.cache
+(git-ignored).
 
     .venv/bin/python benchmarks/target_bench.py                  # everything
     .venv/bin/python benchmarks/target_bench.py --only postgresql --rows 200000
@@ -46,12 +51,15 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / ".cache"
-GENERATOR = ROOT.parent / "shared" / "tools" / "gen_singer.py"
+GENERATOR = Path(os.environ.get("BENCH_GENERATOR", ROOT.parent / "shared" / "tools" / "gen_singer.py"))
 TARGET = ROOT / ".venv" / "bin" / "target-sql"
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 PG_LIBPQ = PG_URL.replace("postgresql+psycopg://", "postgresql://")
 MLTP_VERSION = "0.8.1"
+# Issue 13's goals: target-sql (add_record_metadata on) against the raw baseline of the same run.
+GOALS = {"postgresql": 0.60, "mysql": 0.40, "sqlite": 0.50}
+RSS_LIMIT_MIB = 200
 
 
 @dataclass
@@ -75,7 +83,7 @@ def data_files(rows: int) -> tuple[Path, Path]:
     singer, csv_path = CACHE / f"tickets_{rows}.singer", CACHE / f"tickets_{rows}.csv"
     if not (singer.exists() and csv_path.exists()):
         if not GENERATOR.exists():
-            sys.exit(f"{GENERATOR} not found: pass the shared tools folder next to the repo.")
+            sys.exit(f"{GENERATOR} not found: set BENCH_GENERATOR to the path of gen_singer.py.")
         print(f"generating {rows:,} tickets (about {rows // 7500} s) ...", flush=True)
         subprocess.run(
             [
@@ -167,7 +175,7 @@ def psql(*args: str) -> None:
     )
 
 
-def bench_postgres(rows: int, mltp_rows: int) -> list[Run]:
+def bench_postgres(rows: int, mltp_rows: int, parse_process: bool) -> list[Run]:
     singer, csv_path = data_files(rows)
     ddl = CACHE / "tickets_raw.sql"
     subprocess.run(
@@ -177,7 +185,7 @@ def bench_postgres(rows: int, mltp_rows: int) -> list[Run]:
         "-c",
         "DROP SCHEMA IF EXISTS bench_raw CASCADE; DROP SCHEMA IF EXISTS bench_ours CASCADE;"
         " DROP SCHEMA IF EXISTS bench_mltp CASCADE; DROP SCHEMA IF EXISTS bench_ours_nometa CASCADE;"
-        " CREATE SCHEMA bench_raw",
+        " DROP SCHEMA IF EXISTS bench_ours_parse CASCADE; CREATE SCHEMA bench_raw",
     )
     psql("-f", str(ddl))
     # Every load starts from a checkpoint, so none pays for the WAL of the one before.
@@ -193,7 +201,9 @@ def bench_postgres(rows: int, mltp_rows: int) -> list[Run]:
         )
     ]
     psql("-c", "CHECKPOINT")
-    runs.append(target_sql("target-sql, new table", rows, singer, PG_URL, "bench_ours"))
+    runs.append(
+        target_sql("target-sql, new table, add_record_metadata on", rows, singer, PG_URL, "bench_ours")
+    )
     psql("-c", "CHECKPOINT")
     runs.append(target_sql("target-sql, same file again (upsert)", rows, singer, PG_URL, "bench_ours"))
     psql("-c", "CHECKPOINT")
@@ -209,12 +219,25 @@ def bench_postgres(rows: int, mltp_rows: int) -> list[Run]:
         )
     )
     psql("-c", "CHECKPOINT")
+    if parse_process:
+        runs.append(
+            target_sql(
+                "target-sql, new table, parse_process on",
+                rows,
+                singer,
+                PG_URL,
+                "bench_ours_parse",
+                parse_process=True,
+            )
+        )
+        psql("-c", "CHECKPOINT")
     if mltp_rows:
         runs.append(bench_meltanolabs(singer, min(mltp_rows, rows)))
     psql(
         "-c",
         "DROP SCHEMA IF EXISTS bench_raw CASCADE; DROP SCHEMA IF EXISTS bench_ours CASCADE;"
-        " DROP SCHEMA IF EXISTS bench_mltp CASCADE; DROP SCHEMA IF EXISTS bench_ours_nometa CASCADE",
+        " DROP SCHEMA IF EXISTS bench_mltp CASCADE; DROP SCHEMA IF EXISTS bench_ours_nometa CASCADE;"
+        " DROP SCHEMA IF EXISTS bench_ours_parse CASCADE",
     )
     return runs
 
@@ -363,8 +386,23 @@ def report(title: str, runs: list[Run], goal: float) -> None:
             f"{run.rate / base.rate:>6.2f} {rss:>9} {cpu:>17}"
         )
     ours = next(r for r in runs if r.label.startswith("target-sql"))
-    verdict = "meets" if ours.rate / base.rate >= goal else "MISSES"
-    print(f"  -> target-sql at {ours.rate / base.rate:.0%} of the baseline: {verdict} the {goal:.0%} goal")
+    ratio = ours.rate / base.rate
+    verdict = "PASS" if ratio >= goal else "MISS"
+    print(f"  -> {ours.label}: {ratio:.2f} of {base.label} (goal {goal:.2f}): {verdict}")
+    for opt_in in (False, True):
+        peaks = [
+            r.peak_rss_mib
+            for r in runs
+            if r.label.startswith("target-sql")
+            and r.peak_rss_mib
+            and ("parse_process on" in r.label) == opt_in
+        ]
+        if peaks:
+            verdict = "PASS" if max(peaks) < RSS_LIMIT_MIB else "MISS"
+            which = "with parse_process on (all processes)" if opt_in else "with its default settings"
+            print(
+                f"  -> peak RSS of target-sql {which}: {max(peaks):.0f} MiB (limit {RSS_LIMIT_MIB} MiB): {verdict}"
+            )
 
 
 def main() -> None:
@@ -374,6 +412,11 @@ def main() -> None:
     parser.add_argument(
         "--mltp-rows", type=int, default=20_000, help="rows for meltanolabs-target-postgres (0 skips it)"
     )
+    parser.add_argument(
+        "--parse-process",
+        action="store_true",
+        help="also load PostgreSQL with parse_process on (parsing in two more processes)",
+    )
     parser.add_argument("--only", choices=["postgresql", "mysql", "sqlite"], action="append")
     args = parser.parse_args()
     only = set(args.only or ["postgresql", "mysql", "sqlite"])
@@ -381,8 +424,8 @@ def main() -> None:
         f"machine: {psutil.cpu_count()} cores, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     if "postgresql" in only:
-        runs = bench_postgres(args.rows, args.mltp_rows)
-        report(f"PostgreSQL, {args.rows:,} ticket-shaped records", runs, 0.5)
+        runs = bench_postgres(args.rows, args.mltp_rows, args.parse_process)
+        report(f"PostgreSQL, {args.rows:,} ticket-shaped records", runs, GOALS["postgresql"])
         mltp = [r for r in runs if r.label.startswith("meltanolabs")]
         if mltp:
             print(f"  -> target-sql is {runs[1].rate / mltp[0].rate:.1f}x meltanolabs-target-postgres")
@@ -391,7 +434,7 @@ def main() -> None:
             report(
                 f"{dialect}, {args.small_rows:,} ticket-shaped records",
                 bench_executemany(dialect, args.small_rows),
-                0.4,
+                GOALS[dialect],
             )
 
 

@@ -113,6 +113,13 @@ def count_record(sink: Sink) -> int:
     return sink._batch_records_read
 
 
+def count_records(sink: Sink, count: int) -> int:
+    """Count ``count`` records taken at once on that path; the batch's count."""
+    sink._batch_records_read += count
+    sink._total_records_read += count
+    return sink._batch_records_read
+
+
 def engine(connector: SQLConnector) -> sa.Engine:
     """The connector's engine (created on first use)."""
     return connector._engine

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from target_adapters.sql import identifiers
+from target_adapters.sql.copy_text import copy_line
 
 if t.TYPE_CHECKING:
     from singer_sdk.sql.connector import FullyQualifiedName
@@ -25,7 +26,10 @@ if t.TYPE_CHECKING:
 
 @dataclass(slots=True)
 class Batch:
-    """Rows of one stream to write in one transaction, already de-duplicated."""
+    """Rows of one stream to write in one transaction, already de-duplicated.
+
+    For PostgreSQL a row may also be a COPY text line (bytes) made by the parsing process.
+    """
 
     table: FullyQualifiedName
     columns: list[str]
@@ -215,15 +219,28 @@ class PostgresCopyWriter:
         statement = f"COPY {table} ({identifiers.columns(conn.dialect, batch.columns)}) FROM STDIN"
         try:
             with raw.cursor() as cursor, cursor.copy(statement) as copy:
-                write_row = copy.write_row
-                for row in batch.rows:
-                    write_row(row)
+                if any(row.__class__ is bytes for row in batch.rows):
+                    _write_lines(copy, batch.rows)
+                else:
+                    write_row = copy.write_row
+                    for row in batch.rows:
+                        write_row(row)
         except psycopg.Error as exc:
             context = exc.diag.context or ""
             found = _COPY_LINE.search(context.splitlines()[-1] if context else "")
             failed = int(found.group(1)) - 1 if found else None
             detail = exc.diag.message_primary or str(exc)
             raise RowRefused(failed, f"{detail} ({context.strip()})" if context else detail) from exc
+
+
+_LINES_PER_WRITE = 256
+
+
+def _write_lines(copy: psycopg.Copy, rows: list) -> None:
+    """Send COPY text lines (from the parsing process) and row tuples, in order."""
+    lines = [row if row.__class__ is bytes else copy_line(row) for row in rows]
+    for start in range(0, len(lines), _LINES_PER_WRITE):
+        copy.write(b"".join(lines[start : start + _LINES_PER_WRITE]))
 
 
 def writer_for(dialect_name: str) -> BulkWriter:

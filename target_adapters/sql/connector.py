@@ -89,6 +89,11 @@ class SQLTargetConnector(compat.ConnectorHooks, SQLConnector):
             return identifiers.table(self.engine.dialect, full_table_name)
         return str(full_table_name)
 
+    def client_encoding(self) -> str:
+        """The Python name of a PostgreSQL connection's client encoding (``utf-8``)."""
+        with self.engine.connect() as conn:
+            return str(t.cast(t.Any, conn.connection.driver_connection).info.encoding)
+
     def table_has_rows(self, full_table_name: FullyQualifiedName) -> bool:
         """Whether a table holds any row (decides direct COPY against merge)."""
         with self.engine.connect() as conn:

@@ -311,5 +311,14 @@ def compile_row_builder(
     return t.cast(RowBuilder, env["build"])
 
 
+def stamp(record: dict, message: dict, shared: dict, sequence: int) -> None:
+    """Add a record's ``_sdc_*`` values; ``shared`` holds the ones its whole batch shares."""
+    record.update(shared)
+    record["_sdc_extracted_at"] = message.get("time_extracted")
+    record["_sdc_sequence"] = sequence
+    record["_sdc_table_version"] = message.get("version")
+    record.setdefault("_sdc_deleted_at", None)
+
+
 def _problem(record: dict, index: int, error: FieldError | None) -> t.NoReturn:
     raise BadField(index, error)

@@ -19,13 +19,16 @@ from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sql import SQLSink
 
-from target_adapters._sdk_compat import SinkHooks, count_record, records_read
+from target_adapters._sdk_compat import SinkHooks, count_record, count_records, records_read
 from target_adapters.common.schema_types import column_types
 from target_adapters.sql import annotations as schema_annotations
 from target_adapters.sql.bulk import Batch, RowRefused, writer_for
 from target_adapters.sql.connector import APPEND_METHODS, SQLTargetConnector
+from target_adapters.sql.copy_text import copy_fields, copy_line
+from target_adapters.sql.copy_text import shown as shown_line
 from target_adapters.sql.errors import RecordRejected
-from target_adapters.sql.rows import MYSQL, POSTGRES, SQLITE, BadField, compile_rows
+from target_adapters.sql.parse_process import RowSpec
+from target_adapters.sql.rows import MYSQL, POSTGRES, SQLITE, BadField, compile_rows, stamp
 
 _STYLES = {"postgresql": POSTGRES, "mysql": MYSQL, "sqlite": SQLITE}
 DELETED_AT = "_sdc_deleted_at"
@@ -126,6 +129,7 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
             _STYLES[self.connector.dialect_name],
             required=self.key_properties,
         )
+        self._types = types
         self._columns = compiled.columns  # the rows' order, not the table's
         self._sql_columns = [names[c] for c in self._columns]
         self._sql_keys = sql_keys
@@ -150,6 +154,9 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
         self._upsert = self.upsert
         self._with_metadata = self.include_sdc_metadata_properties
         self._max_rows = self.max_size
+        self._copy_lines = (
+            self.connector.dialect_name == "postgresql" and self.connector.client_encoding() == "utf-8"
+        )
         self._new_batch_stamps()
 
     def _new_batch_stamps(self) -> None:
@@ -161,17 +168,36 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
             "_sdc_sync_started_at": self.sync_started_at,
         }
 
+    def row_spec(self) -> RowSpec:
+        """How to build this stream's rows elsewhere (the parsing process), as :meth:`accept` does."""
+        return RowSpec(
+            stream=self.stream_name,
+            types=dict(self._types),
+            dialect=self.connector.dialect_name,
+            keys=list(self.key_properties),
+            columns=list(self._columns),
+            with_metadata=self._with_metadata,
+            sequence=self._sequence,
+            sync_started_at=self.sync_started_at,
+            copy_lines=self._copy_lines,
+        )
+
     def accept(self, record: dict, message: dict | None = None) -> bool:
         """Validate and buffer one record; True when the batch is full.
 
         The target's fast path calls this directly, skipping the SDK's per-record work.
         """
         if message is not None and self._with_metadata:
-            self._stamp(record, message)
+            self._sequence += 1
+            stamp(record, message, self._batch_stamps, self._sequence)
         try:
             row = self._build(record)
         except BadField as exc:
-            self._refuse(record, exc)
+            self.refuse(record, exc)
+        return self.accept_row(row)
+
+    def accept_row(self, row: tuple) -> bool:
+        """Buffer one row already built (here or by the parsing process); True when the batch is full."""
         if self._marks_only and row[self._deleted_index] is not None:  # type: ignore[index]  # rows are tuples from compile_rows
             self._accept_deletion(row)
         elif self._upsert:
@@ -182,6 +208,26 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
         else:
             self._plain_rows.append(row)
         return count_record(self) >= self._max_rows
+
+    def room(self) -> int:
+        """Rows this batch takes before it is full (at least one)."""
+        return max(1, self._max_rows - records_read(self)[0])
+
+    def accept_lines(self, keys: list | None, lines: list[bytes]) -> bool:
+        """Buffer COPY text lines the parsing process made (never deletions); True when full.
+
+        Lines and row tuples share the buffer: a later row with the same key replaces
+        either, and the writer formats the few tuples (see :meth:`process_batch`).
+        """
+        if self._upsert:
+            assert keys is not None
+            self._keyed_rows.update(zip(keys, lines))  # type: ignore[arg-type]  # lines stand for rows
+            if self._marked_rows:
+                for key in keys:
+                    self._marked_rows.pop(key, None)
+        else:
+            self._plain_rows.extend(lines)  # type: ignore[arg-type]  # lines stand for rows
+        return count_records(self, len(lines)) >= self._max_rows
 
     def _accept_deletion(self, row: tuple) -> None:
         """A deletion record carries only the key and a few fields, not the full row.
@@ -194,20 +240,19 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
         if full is None:
             self._marked_rows[key] = row
             return
+        if full.__class__ is bytes:  # a COPY line from the parsing process
+            fields, marks = copy_fields(t.cast(bytes, full)), copy_fields(copy_line(row))
+            for i in self._metadata_index:
+                fields[i] = marks[i]
+            self._keyed_rows[key] = t.cast(tuple, b"\t".join(fields) + b"\n")  # a line stands for a row
+            return
         merged = list(full)
         for i in self._metadata_index:
             merged[i] = row[i]
         self._keyed_rows[key] = tuple(merged)
 
-    def _stamp(self, record: dict, message: dict) -> None:
-        self._sequence += 1
-        record.update(self._batch_stamps)
-        record["_sdc_extracted_at"] = message.get("time_extracted")
-        record["_sdc_sequence"] = self._sequence
-        record["_sdc_table_version"] = message.get("version")
-        record.setdefault(DELETED_AT, None)
-
-    def _refuse(self, record: dict, exc: BadField) -> t.NoReturn:
+    def refuse(self, record: dict, exc: BadField) -> t.NoReturn:
+        """Raise the error that names the stream, the record and the field ``exc`` is about."""
         column = self._columns[exc.index]
         where = f"record #{records_read(self)[1] + 1}"
         if exc.error is None:
@@ -237,12 +282,18 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
 
     def process_batch(self, context: dict) -> None:
         """Write one batch in one transaction; any failure rolls all of it back."""
-        rows: list[tuple] = list(context["keyed"].values()) or context["plain"]
+        keyed: dict = context["keyed"]
+        rows: list[tuple] = list(keyed.values()) or context["plain"]
+        row_keys: list | None = list(keyed) if keyed else None  # for error messages about lines
         deleted: list[tuple] = []
         if self._deleted_index is not None and self.config.get("hard_delete"):
             index = self._deleted_index
-            deleted = [self._key_tuple(r) for r in rows if r[index] is not None]
-            rows = [r for r in rows if r[index] is None]
+            # COPY lines are never deletions; only row tuples can be.
+            gone = [r.__class__ is tuple and r[index] is not None for r in rows]
+            deleted = [self._key_tuple(r) for r, g in zip(rows, gone) if g]
+            rows = [r for r, g in zip(rows, gone) if not g]
+            if row_keys is not None:
+                row_keys = [k for k, g in zip(row_keys, gone) if not g]
         batch = Batch(
             table=self.full_table_name,
             columns=self._sql_columns,
@@ -261,7 +312,7 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
         )
         started = time.perf_counter()
         with self.connector.engine.begin() as conn:
-            direct = self._write(conn, batch)
+            direct = self._write(conn, batch, row_keys)
             if marked.rows:
                 self._write(conn, marked)
         if (batch.rows and self.upsert and not direct) or marked.rows:
@@ -275,11 +326,11 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
             time.perf_counter() - started,
         )
 
-    def _write(self, conn: sa.Connection, batch: Batch) -> bool:
+    def _write(self, conn: sa.Connection, batch: Batch, row_keys: list | None = None) -> bool:
         try:
             return self._writer.write(conn, batch)
         except RowRefused as exc:
-            raise self._rejected(batch, exc) from exc
+            raise self._rejected(batch, exc, row_keys) from exc
 
     def activate_version(self, new_version: int) -> None:
         """Retire rows of older versions: mark them deleted, or delete them if hard_delete."""
@@ -324,10 +375,18 @@ class SQLTargetSink(SinkHooks, SQLSink[SQLTargetConnector]):
         key = self._key_of(row)
         return (key,) if self._single_key else key
 
-    def _rejected(self, batch: Batch, exc: RowRefused) -> RecordRejected:
+    def _rejected(self, batch: Batch, exc: RowRefused, row_keys: list | None = None) -> RecordRejected:
         if exc.row is not None and 0 <= exc.row < len(batch.rows):
             row = batch.rows[exc.row]
-            shown = dict(zip(batch.keys, self._key_tuple(row))) if batch.keys else row
+            key_values: tuple = ()
+            if row.__class__ is bytes:  # a COPY line: its key as sent, its values as text
+                row = shown_line(t.cast(bytes, row))
+                if batch.keys and row_keys is not None:
+                    key = row_keys[exc.row]
+                    key_values = (key,) if self._single_key else key
+            elif batch.keys:
+                key_values = self._key_tuple(row)
+            shown = dict(zip(batch.keys, key_values)) if key_values else row
             where = f"record {shown}"
             record: object = dict(zip(batch.columns, row))
         else:

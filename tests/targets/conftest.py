@@ -37,6 +37,8 @@ class SQLDestination:
         config: dict[str, t.Any] = {"sqlalchemy_url": self.url}
         if self.schema:
             config["default_target_schema"] = self.schema
+        if os.environ.get("TEST_SQL_PARSE_PROCESS") == "1":  # every test through the parsing processes
+            config["parse_process"] = True
         return config
 
     def table(self, name: str) -> sa.Table:
