@@ -24,6 +24,13 @@ from orchestration.partitions import TENANTS
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+def env_without_tenants() -> dict[str, str]:
+    """This process's environment without its AUTOTASK_* tenant settings, for a child that must
+    read only the tenants a test gives it (the tests' short warm-launcher idle time stays)."""
+    keep = "AUTOTASK_WARM_IDLE_SECONDS"
+    return {k: v for k, v in os.environ.items() if not k.startswith("AUTOTASK_") or k == keep}
+
+
 def write_tenants(path: Path, tenants: dict[str, dict[str, Any]]) -> Path:
     path.write_text(yaml.safe_dump({"tenants": tenants}))
     return path

@@ -17,7 +17,7 @@ from dagster import DagsterInstance
 from autotask_sandbox.testing import SandboxServer
 from sdk_core import AutotaskClient
 
-from .conftest import sandbox_tenant, write_tenants
+from .conftest import env_without_tenants, sandbox_tenant, write_tenants
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -46,7 +46,7 @@ def test_three_tenants_on_two_celery_workers(tmp_path, pg_schema, sandbox_factor
         f"execution:\n  config:\n    broker: '{BROKER}'\n    backend: 'rpc://'\n"
     )
     queue = f"autotask-test-{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTASK_")}
+    env = env_without_tenants()
     env.update(
         {
             "AUTOTASK_TENANTS_FILE": str(tmp_path / "tenants.yaml"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from orchestration.singer_run import Masker
 from orchestration.tenants import load_tenants
 from sdk_core.errors import ConfigurationError
 
-from .conftest import add_partitions
+from .conftest import add_partitions, env_without_tenants
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
@@ -38,7 +37,7 @@ def test_every_stream_is_an_asset_keyed_autotask_stream():
 
 def test_dagster_cli_validates_the_definitions_with_a_tenants_file(tmp_path):
     """(Without one, the fixed-surface test below loads them through the CLI.)"""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTASK_")}
+    env = env_without_tenants()
     env["DAGSTER_HOME"] = str(tmp_path)
     (tmp_path / "tenants.yaml").write_text(
         "tenants:\n  acme:\n    credentials_env_prefix: ACME\n    destination: sqlite:///x.db\n"
@@ -136,7 +135,7 @@ def test_fixed_surface_materializes_the_default_tenants_tickets(sandbox, tmp_pat
 
     from sdk_core import AutotaskClient
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTASK_")}
+    env = env_without_tenants()
     env.update(sandbox.env)
     env.update(
         {

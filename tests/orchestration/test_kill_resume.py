@@ -25,6 +25,8 @@ from dagster import AssetKey, DagsterInstance
 
 from sdk_core import AutotaskClient
 
+from .conftest import env_without_tenants
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STREAMS = {"tickets": "Tickets", "ticket_notes": "TicketNotes"}
@@ -85,7 +87,7 @@ def test_sigkill_mid_load_then_resume_loses_and_duplicates_nothing(sandbox_facto
     server = sandbox_factory(scale="small", latency_ms=300)
     home = tmp_path / "home"
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTASK_")}
+    env = env_without_tenants()
     env.update(
         server.env,
         AUTOTASK_DESTINATION_URL=url,
