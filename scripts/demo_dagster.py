@@ -111,6 +111,8 @@ def main() -> int:
             "AUTOTASK_WEBHOOK_SECRET": webhook_secret,
             "DAGSTER_HOME": str(OUT / "home"),
             "AUTOTASK_CACHE_DIR": str(OUT / "sdk-cache"),
+            # The runs' warm-start launcher goes a minute after the demo, not an hour.
+            "AUTOTASK_WARM_IDLE_SECONDS": os.environ.get("AUTOTASK_WARM_IDLE_SECONDS", "60"),
         }
         receiver, receiver_port = start_receiver(env, store_url)
         processes.append(receiver)
