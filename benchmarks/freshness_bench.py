@@ -214,6 +214,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     os.environ.setdefault("AUTOTASK_SANDBOX_CACHE", str(ROOT / "benchmarks" / ".cache"))
+    os.environ.setdefault("AUTOTASK_WARM_IDLE_SECONDS", "60")  # no launcher idling an hour after
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     engine = sa.create_engine(POSTGRES)
     try:
