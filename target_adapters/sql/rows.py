@@ -164,6 +164,21 @@ def _converter(column: ColumnType, style: ValueStyle) -> tuple[str, Converter]:
             last[0], last[1] = value, rendered
             return rendered
 
+        if style.render_datetime is _utc_text:
+            fromisoformat = dt.datetime.fromisoformat
+
+            def to_utc_text(value: t.Any) -> t.Any:
+                """The common ``YYYY-MM-DDTHH:MM:SS.sssZ`` (Autotask's form) in one call."""
+                if value.__class__ is str and len(value) == 24 and value[23] == "Z" and value[10] == "T":
+                    try:
+                        fromisoformat(value)  # validates; the text is then sliced
+                    except ValueError:
+                        return to_datetime(value)
+                    if value[19] == ".":
+                        return value[:10] + " " + value[11:23] + "000"
+                return to_datetime(value)
+
+            return "False", to_utc_text
         return ("{v}.__class__ is str" if style.datetime_as_text else "False"), to_datetime
     if kind in (Kind.DATE, Kind.TIME):
         parse = dt.date.fromisoformat if kind is Kind.DATE else dt.time.fromisoformat

@@ -74,3 +74,35 @@ def test_bad_values_name_their_column(record: dict, column: str, problem: str | 
             assert failure.value.error is None
         else:
             assert problem in str(failure.value.error)
+
+
+DATETIME_FORMS = [
+    "2019-01-31T23:59:12.389Z",  # Autotask's own form: the sliced fast path
+    "2019-01-01T00:00:12Z",
+    "2019-01-01T00:00:12.1234567Z",
+    "2019-01-01T01:00:12.389+01:00",
+    "2019-01-01 00:00:12.389Z",
+    "2019-01-01T00:00:12.389",
+    "2019-01-01T00:00:12,389Z",
+    "2019-13-01T00:00:12.389Z",  # 24 characters ending in Z, but no date: refused, not sliced
+    "2019-02-30T00:00:12.389Z",
+]
+
+
+@pytest.mark.parametrize("style", [MYSQL, SQLITE], ids=["mysql", "sqlite"])
+@pytest.mark.parametrize("value", DATETIME_FORMS)
+def test_the_sliced_datetime_path_renders_what_parsing_renders(style, value) -> None:
+    """The text styles slice Autotask's common form; every form must come out as parsing gives."""
+    columns = column_types(SCHEMA)
+    builder = compile_row_builder("t", columns, style)
+    slow_style = type(style)(datetime_as_text=False, render_datetime=lambda v: style.render_datetime(v))
+    reference = compile_row_builder("t", columns, slow_style)
+    record = {"id": 1, "at": value}
+    try:
+        expected = reference(record)
+    except BadField as exc:
+        with pytest.raises(BadField, match="at"):
+            builder(record)
+        assert "date-time" in str(exc)
+        return
+    assert builder(record) == expected
