@@ -436,6 +436,21 @@ class EventStore:
             ).scalars()
             return renewed_until, set(held)
 
+    def release(self, seqs: Iterable[int], until: datetime) -> None:
+        """Give back events of a lease (ending at `until`) that no handler started, so they are
+        claimable at once instead of when the lease runs out; events another claim or a replay
+        took since are left alone."""
+        seqs = list(seqs)
+        if not seqs:
+            return
+        e = events_table.c
+        with self._write() as conn:
+            conn.execute(
+                events_table.update()
+                .where(e.seq.in_(seqs), e.status.in_(UNFINISHED), e.locked_until == until)
+                .values(locked_until=None)
+            )
+
     def finish(self, seq: int | Iterable[int]) -> None:
         """Handlers are done with these events."""
         seqs = [seq] if isinstance(seq, int) else list(seq)

@@ -122,15 +122,18 @@ class Worker:
             return 0
         heartbeat = Heartbeat(self.store, claimed, self.lease)
         done: list[int] = []
+        unstarted = [event.seq for event in claimed.events]
         try:
             for event in claimed.events:
                 if self._stop.is_set():
-                    break  # the lease runs out and another run takes them
+                    break  # stopping: the rest go back to the store below
+                unstarted.remove(event.seq)
                 if self._handle(event, heartbeat):
                     done.append(event.seq)
         finally:
             heartbeat.stop()
             self.store.finish(done)  # one commit for the batch; a crash before it re-runs them
+            self.store.release(unstarted, heartbeat.until)  # another worker may take them now
         self.handled += len(done)
         return len(claimed.events)
 

@@ -108,3 +108,30 @@ def test_a_lost_lease_is_logged_and_a_failed_event_is_not_reported_lost(
     assert len(errors) == 1, errors
     assert f"[{lost}] lost their lease" in errors[0] and "AUTOTASK_WEBHOOK_LEASE_SECONDS" in errors[0]
     assert store.get(failing).status == "failed"  # type: ignore[union-attr]  # the event exists
+
+
+def test_a_stopping_worker_gives_back_the_events_it_did_not_start(
+    store: EventStore, second_store: EventStore
+) -> None:
+    seqs = [store.add(incoming(id_=n, seq=n, guid=f"guid-{n}")) for n in (1, 2, 3)]
+    started, go = threading.Event(), threading.Event()
+    handled: list[int] = []
+
+    def first_blocks(event: WebhookEvent) -> None:
+        handled.append(event.seq)
+        started.set()
+        go.wait(10)
+
+    worker = Worker(store, lambda: every(first_blocks), poll_interval=0.02, lease=300.0)
+    worker.start()
+    assert started.wait(10)
+    stopping = threading.Thread(target=worker.stop)
+    stopping.start()
+    assert wait_until(lambda: worker._stop.is_set(), timeout=5)
+    go.set()
+    stopping.join(10)
+    assert handled == seqs[:1]
+    assert store.get(seqs[0]).status == "done"  # type: ignore[union-attr]
+    # Without the release these would stay leased for the worker's 300 s.
+    taken = second_store.lease(50, LEASE)
+    assert sorted(e.seq for e in taken.events) == seqs[1:]
