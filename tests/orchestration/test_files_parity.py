@@ -105,9 +105,9 @@ def test_the_last_row_of_an_id_counts_and_deletions_do_not(tmp_path):
 
 
 @pytest.mark.unit
-def test_an_excel_destination_is_refused_before_any_run():
+def test_an_excel_destination_is_refused_before_any_run(tmp_path):
     """A workbook is rewritten by every run: an incremental sync into it would drop earlier rows."""
-    env = {"AUTOTASK_DESTINATION_URL": "/tmp/out", "AUTOTASK_DESTINATION_FORMAT": "xlsx"}
+    env = {"AUTOTASK_DESTINATION_URL": str(tmp_path / "out"), "AUTOTASK_DESTINATION_FORMAT": "xlsx"}
     with pytest.raises(ConfigurationError, match="files_format 'xlsx' cannot hold a sync.*autotask export"):
         load_tenants(env=env)
     assert load_tenants(env={**env, "AUTOTASK_DESTINATION_FORMAT": "csv"})[0].files_format == "csv"
